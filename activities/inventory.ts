@@ -1,0 +1,115 @@
+// Activities on the control-plane inventory (Postgres): classification, membership, decisions.
+import { classifyReplica } from '../common/rules/classify.js';
+import type { Classification, ScanReport, ScannedReplica } from '../common/types.js';
+import { inTransaction, type Db } from '../api/repositories/db.js';
+import { endEvent, openEvent, recordEvent } from '../api/repositories/events.js';
+import {
+  getVolume,
+  inventoryFor,
+  isHealthy,
+  isMember,
+  lockVolume,
+  memberVolumesOnNode,
+  replicasOf,
+  retireOtherMembers,
+  setReplicaMembership,
+  setReplicaState,
+  setVolumeEpoch,
+} from '../api/repositories/volumes.js';
+
+export const INCONSISTENCY_EVENT = 'potential-data-inconsistency';
+
+export interface ClassifiedCopy {
+  volumeId: string;
+  classification: Classification;
+  copy: ScannedReplica;
+  /** The volume's epoch at classification: it names the volume incident. */
+  volumeEpoch: number;
+  /** The members a volume recovery should wait for. */
+  expectedNodes: string[];
+}
+
+export function createInventoryActivities(db: Db) {
+  return {
+    async investigate({ nodeId, scan }: { nodeId: string; scan: ScanReport }): Promise<ClassifiedCopy[]> {
+      const inventory = await inventoryFor(db, scan.replicas.map((r) => r.volumeId));
+      return scan.replicas.map((copy) => {
+        const volume = inventory.get(copy.volumeId);
+        return {
+          volumeId: copy.volumeId,
+          classification: classifyReplica(nodeId, copy, volume),
+          copy,
+          volumeEpoch: volume?.epoch ?? copy.epoch,
+          expectedNodes: volume?.members.map((m) => m.nodeId) ?? [nodeId],
+        };
+      });
+    },
+
+    async listMemberVolumes({ nodeId }: { nodeId: string }): Promise<string[]> {
+      return memberVolumesOnNode(db, nodeId);
+    },
+
+    /**
+     * Fails the volume over away from `nodeId` when another member is healthy: that member
+     * becomes the sole primary at epoch+1, so the departed copy is stale from now on.
+     */
+    async removeFromMembership({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<{ changed: boolean }> {
+      return inTransaction(db, async (tx) => {
+        const volume = await lockVolume(tx, volumeId);
+        if (!volume) return { changed: false };
+        const replicas = await replicasOf(tx, volumeId);
+        const self = replicas.find((r) => r.nodeId === nodeId);
+        const survivor = replicas.find((r) => r.nodeId !== nodeId && isMember(r) && isHealthy(r));
+        if (!self || !isMember(self) || !survivor) return { changed: false };
+        const epoch = volume.epoch + 1;
+        await setVolumeEpoch(tx, volumeId, epoch, volume.ioState);
+        await setReplicaMembership(tx, volumeId, survivor.nodeId, 'primary', epoch, 'in-service');
+        await setReplicaState(tx, volumeId, nodeId, 'stale');
+        await recordEvent(tx, volumeId, 'failover', `copy on ${nodeId} left the volume; ${survivor.nodeId} serves as primary at epoch ${epoch}`);
+        return { changed: true };
+      });
+    },
+
+    async recordCandidate({ volumeId, nodeId, writeSeq }: { volumeId: string; nodeId: string; writeSeq: number }): Promise<void> {
+      await setReplicaState(db, volumeId, nodeId, 'candidate', writeSeq);
+    },
+
+    /** The elected copy is restored read-only: it becomes the primary, I/O is held for a decision. */
+    async recordRestored({ volumeId, nodeId, writeSeq }: { volumeId: string; nodeId: string; writeSeq: number }): Promise<void> {
+      await inTransaction(db, async (tx) => {
+        const volume = await lockVolume(tx, volumeId);
+        if (!volume) return;
+        await setVolumeEpoch(tx, volumeId, volume.epoch, 'paused');
+        const replicas = await replicasOf(tx, volumeId);
+        for (const r of replicas.filter((r) => r.nodeId !== nodeId && r.role === 'primary' && isMember(r))) {
+          await setReplicaMembership(tx, volumeId, r.nodeId, 'secondary', r.epoch, r.state);
+        }
+        await setReplicaMembership(tx, volumeId, nodeId, 'primary', volume.epoch, 'restored');
+        await setReplicaState(tx, volumeId, nodeId, 'restored', writeSeq);
+        await openEvent(tx, volumeId, INCONSISTENCY_EVENT, 'Awaiting Action: Enable IO');
+      });
+    },
+
+    async volumeSettings({ volumeId }: { volumeId: string }): Promise<{ autoEnableIo: boolean; ioState: string; epoch: number }> {
+      const volume = await getVolume(db, volumeId);
+      if (!volume) throw new Error(`volume ${volumeId} not found`);
+      return { autoEnableIo: volume.autoEnableIo, ioState: volume.ioState, epoch: volume.epoch };
+    },
+
+    /** The decision is recorded: the restored copy is the sole primary at epoch+1, I/O enabled. */
+    async recordEnabled(input: { volumeId: string; nodeId: string; incidentEpoch: number; auto: boolean; proof: string | null }): Promise<{ epoch: number }> {
+      return inTransaction(db, async (tx) => {
+        const volume = await lockVolume(tx, input.volumeId);
+        if (!volume) throw new Error(`volume ${input.volumeId} not found`);
+        if (volume.epoch > input.incidentEpoch) return { epoch: volume.epoch };
+        const epoch = volume.epoch + 1;
+        await setVolumeEpoch(tx, input.volumeId, epoch, 'enabled');
+        await setReplicaMembership(tx, input.volumeId, input.nodeId, 'primary', epoch, 'in-service');
+        await retireOtherMembers(tx, input.volumeId, input.nodeId);
+        const description = input.auto ? 'IO Auto-Enabled' : 'IO Enabled';
+        await endEvent(tx, input.volumeId, INCONSISTENCY_EVENT, description, input.proof);
+        return { epoch };
+      });
+    },
+  };
+}

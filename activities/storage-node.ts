@@ -1,0 +1,67 @@
+// Activities that act on storage nodes. Every call is idempotent on the node's side.
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { mayDeleteCopy } from '../common/rules/deletion.js';
+import type { CopyDigest } from '../common/rules/proof.js';
+import type { ScannedReplica } from '../common/types.js';
+import type { Db } from '../api/repositories/db.js';
+import { markInService } from '../api/repositories/recoveries.js';
+import { setNodeState } from '../api/repositories/nodes.js';
+import { getVolume, isHealthy, isMember, replicasOf, setReplicaState } from '../api/repositories/volumes.js';
+import type { NodeClient } from './node-client.js';
+
+export interface CopyRef {
+  nodeId: string;
+  volumeId: string;
+}
+
+export function createStorageNodeActivities(db: Db, nodes: NodeClient) {
+  return {
+    /** Brings the elected copy back read-only with I/O held; returns its fresh scan. */
+    async restoreCopy({ nodeId, volumeId }: CopyRef): Promise<ScannedReplica> {
+      heartbeat();
+      return nodes.call(nodeId, `/v1/volumes/${volumeId}/restore`, { method: 'POST' });
+    },
+
+    async digestCopy({ nodeId, volumeId }: CopyRef): Promise<CopyDigest> {
+      heartbeat();
+      const d = await nodes.call<{ digest: string; epoch: number; writeSeq: number }>(nodeId, `/v1/volumes/${volumeId}/digest`, { timeoutMs: 10 * 60_000 });
+      return { nodeId, ...d };
+    },
+
+    /** Re-checks, right before deleting, that this copy cannot be the last one with unique data. */
+    async deleteCopy({ nodeId, volumeId, reason }: CopyRef & { reason: string }): Promise<{ deleted: boolean }> {
+      const volume = await getVolume(db, volumeId);
+      const replicas = volume ? await replicasOf(db, volumeId) : [];
+      const copies = replicas.map((r) => ({ nodeId: r.nodeId, member: isMember(r), healthy: isHealthy(r), restored: r.state === 'restored' }));
+      if (!mayDeleteCopy(!volume || volume.state === 'deleted', nodeId, copies)) {
+        throw ApplicationFailure.nonRetryable(`refusing to delete ${volumeId} on ${nodeId} (${reason}): it may be the last copy with its data`, 'UnsafeDeletion');
+      }
+      const result = await nodes.call<{ deleted: boolean }>(nodeId, `/v1/volumes/${volumeId}`, { method: 'DELETE' });
+      if (volume) await setReplicaState(db, volumeId, nodeId, 'deleted');
+      return result;
+    },
+
+    /** Pushes the inventory's membership to every serving copy (idempotent: same epoch, same config). */
+    async pushMembership({ volumeId }: { volumeId: string }): Promise<number> {
+      const members = (await replicasOf(db, volumeId)).filter((r) => isMember(r) && isHealthy(r));
+      for (const m of members) {
+        const other = members.find((o) => o.nodeId !== m.nodeId);
+        const peer = m.role === 'primary' && other ? await nodes.peerRef(other.nodeId) : null;
+        await nodes.call(m.nodeId, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: m.role, epoch: m.epoch, peer } });
+      }
+      return members.length;
+    },
+
+    /** The decided copy serves again as primary at `epoch`; its held I/O is released in order. */
+    async enableCopy({ nodeId, volumeId, epoch }: CopyRef & { epoch: number }): Promise<void> {
+      await nodes.call(nodeId, `/v1/volumes/${volumeId}/enable`, { method: 'POST', body: { epoch } });
+    },
+
+    /** The node leaves recovery: new volumes may be placed in the space its deletions freed. */
+    async resumeNodeService({ nodeId, workflowId }: { nodeId: string; workflowId: string }): Promise<void> {
+      await nodes.call(nodeId, '/v1/service/resume', { method: 'POST' });
+      await setNodeState(db, nodeId, 'in-service');
+      await markInService(db, workflowId);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// Schema migrations, applied in order once each; the applied ids are kept in schema_migrations.
+
+export const MIGRATIONS: { id: string; sql: string }[] = [
+  {
+    id: '001_inventory',
+    sql: `
+create table customers (
+  id text primary key,
+  name text not null,
+  created_at timestamptz not null default now()
+);
+create table api_keys (
+  key_hash text primary key,
+  customer_id text not null references customers(id),
+  created_at timestamptz not null default now()
+);
+create table nodes (
+  id text primary key,
+  url text not null,
+  dc text not null, zone text not null, router text not null, power text not null, host text not null,
+  capacity_bytes bigint not null,
+  used_bytes bigint not null default 0,
+  state text not null check (state in ('in-service', 'down', 'recovering')),
+  incident integer not null default 0,
+  last_heartbeat timestamptz not null default now(),
+  registered_at timestamptz not null default now()
+);
+create table volumes (
+  id text primary key,
+  customer_id text not null references customers(id),
+  size_bytes bigint not null,
+  block_size integer not null default 4096,
+  state text not null check (state in ('creating', 'available', 'in-use', 'deleting', 'deleted', 'error')),
+  io_state text not null default 'enabled' check (io_state in ('enabled', 'paused')),
+  auto_enable_io boolean not null default false,
+  epoch integer not null default 1,
+  created_at timestamptz not null default now()
+);
+create index volumes_customer on volumes (customer_id);
+-- state: in-service (serving), recovering (its node is recovering), candidate (offered to a
+-- volume recovery), restored (elected, read-only), stale (removed from membership), deleted.
+create table replicas (
+  volume_id text not null references volumes(id),
+  node_id text not null references nodes(id),
+  role text not null check (role in ('primary', 'secondary')),
+  epoch integer not null,
+  write_seq bigint not null default 0,
+  state text not null check (state in ('in-service', 'recovering', 'candidate', 'restored', 'stale', 'deleted')),
+  updated_at timestamptz not null default now(),
+  primary key (volume_id, node_id)
+);
+create index replicas_node on replicas (node_id);
+create table recovery_events (
+  id bigserial primary key,
+  node_id text not null references nodes(id),
+  workflow_id text not null,
+  replicas integer not null,
+  admitted_at timestamptz not null default now(),
+  in_service_at timestamptz
+);
+create table volume_events (
+  id bigserial primary key,
+  volume_id text not null references volumes(id),
+  code text not null,
+  description text not null,
+  proof text,
+  started_at timestamptz not null default now(),
+  ended_at timestamptz
+);
+create index volume_events_volume on volume_events (volume_id);
+create table settings (
+  key text primary key,
+  value jsonb not null
+);
+`,
+  },
+];

@@ -1,0 +1,81 @@
+// Storage nodes: registration, heartbeats, and the state the recovery workflows move them through.
+import type { FailureDomain } from '../../common/types.js';
+import type { Db, Tx } from './db.js';
+
+export type NodeState = 'in-service' | 'down' | 'recovering';
+
+export interface NodeRow {
+  id: string;
+  url: string;
+  domain: FailureDomain;
+  capacityBytes: number;
+  usedBytes: number;
+  state: NodeState;
+  incident: number;
+  lastHeartbeat: Date;
+}
+
+const COLUMNS = 'id, url, dc, zone, router, power, host, capacity_bytes, used_bytes, state, incident, last_heartbeat';
+
+function toRow(r: Record<string, unknown>): NodeRow {
+  return {
+    id: r.id as string,
+    url: r.url as string,
+    domain: { dc: r.dc, zone: r.zone, router: r.router, power: r.power, host: r.host } as FailureDomain,
+    capacityBytes: Number(r.capacity_bytes),
+    usedBytes: Number(r.used_bytes),
+    state: r.state as NodeState,
+    incident: r.incident as number,
+    lastHeartbeat: r.last_heartbeat as Date,
+  };
+}
+
+/** Inserts a new node in service, or updates the address and capacity of a known one. */
+export async function upsertNode(db: Db, id: string, url: string, d: FailureDomain, capacityBytes: number): Promise<NodeRow> {
+  const { rows } = await db.query(
+    `insert into nodes (id, url, dc, zone, router, power, host, capacity_bytes, state)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, 'in-service')
+     on conflict (id) do update set url = excluded.url, capacity_bytes = excluded.capacity_bytes, last_heartbeat = now()
+     returning ${COLUMNS}`,
+    [id, url, d.dc, d.zone, d.router, d.power, d.host, capacityBytes],
+  );
+  return toRow(rows[0]!);
+}
+
+export async function getNode(db: Db | Tx, id: string): Promise<NodeRow | null> {
+  const { rows } = await db.query(`select ${COLUMNS} from nodes where id = $1`, [id]);
+  return rows[0] ? toRow(rows[0]) : null;
+}
+
+export async function listNodes(db: Db): Promise<NodeRow[]> {
+  const { rows } = await db.query(`select ${COLUMNS} from nodes order by id`);
+  return rows.map(toRow);
+}
+
+export async function recordHeartbeat(db: Db, id: string, usedBytes: number): Promise<NodeRow | null> {
+  const { rows } = await db.query(
+    `update nodes set last_heartbeat = now(), used_bytes = $2 where id = $1 returning ${COLUMNS}`,
+    [id, usedBytes],
+  );
+  return rows[0] ? toRow(rows[0]) : null;
+}
+
+/** Marks in-service nodes whose heartbeat is older than `timeoutMs` as down; returns them. */
+export async function markSilentNodesDown(db: Db, timeoutMs: number): Promise<NodeRow[]> {
+  const { rows } = await db.query(
+    `update nodes set state = 'down', incident = incident + 1
+     where state = 'in-service' and last_heartbeat < now() - make_interval(secs => $1::double precision / 1000)
+     returning ${COLUMNS}`,
+    [timeoutMs],
+  );
+  return rows.map(toRow);
+}
+
+export async function setNodeState(db: Db | Tx, id: string, state: NodeState): Promise<void> {
+  await db.query('update nodes set state = $2, last_heartbeat = now() where id = $1', [id, state]);
+}
+
+export async function countNodesInState(db: Db | Tx, state: NodeState): Promise<number> {
+  const { rows } = await db.query('select count(*)::int as n from nodes where state = $1', [state]);
+  return rows[0].n as number;
+}

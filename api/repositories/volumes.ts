@@ -1,0 +1,177 @@
+// Volumes and their replicas: membership, epochs and the states recovery moves them through.
+import type { InventoryVolume, IoState, ReplicaRole } from '../../common/types.js';
+import type { Db, Tx } from './db.js';
+
+export type VolumeState = 'creating' | 'available' | 'in-use' | 'deleting' | 'deleted' | 'error';
+export type ReplicaState = 'in-service' | 'recovering' | 'candidate' | 'restored' | 'stale' | 'deleted';
+/** Replica states that keep a copy in the volume's membership. */
+export const MEMBER_STATES: ReplicaState[] = ['in-service', 'recovering', 'candidate', 'restored'];
+
+export interface VolumeRow {
+  id: string;
+  customerId: string;
+  sizeBytes: number;
+  blockSize: number;
+  state: VolumeState;
+  ioState: IoState;
+  autoEnableIo: boolean;
+  epoch: number;
+  createdAt: Date;
+}
+
+export interface ReplicaRow {
+  volumeId: string;
+  nodeId: string;
+  nodeUrl: string;
+  nodeState: string;
+  role: ReplicaRole;
+  epoch: number;
+  writeSeq: number;
+  state: ReplicaState;
+}
+
+function toVolume(r: Record<string, unknown>): VolumeRow {
+  return {
+    id: r.id as string,
+    customerId: r.customer_id as string,
+    sizeBytes: Number(r.size_bytes),
+    blockSize: r.block_size as number,
+    state: r.state as VolumeState,
+    ioState: r.io_state as IoState,
+    autoEnableIo: r.auto_enable_io as boolean,
+    epoch: r.epoch as number,
+    createdAt: r.created_at as Date,
+  };
+}
+
+function toReplica(r: Record<string, unknown>): ReplicaRow {
+  return {
+    volumeId: r.volume_id as string,
+    nodeId: r.node_id as string,
+    nodeUrl: r.url as string,
+    nodeState: r.node_state as string,
+    role: r.role as ReplicaRole,
+    epoch: r.epoch as number,
+    writeSeq: Number(r.write_seq),
+    state: r.state as ReplicaState,
+  };
+}
+
+export async function insertVolume(
+  tx: Tx,
+  v: { id: string; customerId: string; sizeBytes: number; autoEnableIo: boolean },
+  primary: string,
+  secondary: string,
+): Promise<void> {
+  await tx.query(
+    `insert into volumes (id, customer_id, size_bytes, state, auto_enable_io) values ($1, $2, $3, 'creating', $4)`,
+    [v.id, v.customerId, v.sizeBytes, v.autoEnableIo],
+  );
+  await tx.query(
+    `insert into replicas (volume_id, node_id, role, epoch, state) values ($1, $2, 'primary', 1, 'in-service'), ($1, $3, 'secondary', 1, 'in-service')`,
+    [v.id, primary, secondary],
+  );
+}
+
+export async function setVolumeState(db: Db | Tx, id: string, state: VolumeState): Promise<void> {
+  await db.query('update volumes set state = $2 where id = $1', [id, state]);
+}
+
+/** A customer's volume; another customer's volume is simply not found. */
+export async function getVolume(db: Db | Tx, id: string, customerId?: string): Promise<VolumeRow | null> {
+  const { rows } = await db.query(
+    `select * from volumes where id = $1 and ($2::text is null or customer_id = $2)`,
+    [id, customerId ?? null],
+  );
+  return rows[0] ? toVolume(rows[0]) : null;
+}
+
+export async function lockVolume(tx: Tx, id: string): Promise<VolumeRow | null> {
+  const { rows } = await tx.query('select * from volumes where id = $1 for update', [id]);
+  return rows[0] ? toVolume(rows[0]) : null;
+}
+
+export async function listVolumes(db: Db, customerId: string): Promise<VolumeRow[]> {
+  const { rows } = await db.query(`select * from volumes where customer_id = $1 and state <> 'deleted' order by created_at, id`, [customerId]);
+  return rows.map(toVolume);
+}
+
+export async function setAutoEnableIo(db: Db, id: string, value: boolean): Promise<void> {
+  await db.query('update volumes set auto_enable_io = $2 where id = $1', [id, value]);
+}
+
+export async function replicasOf(db: Db | Tx, volumeId: string): Promise<ReplicaRow[]> {
+  const { rows } = await db.query(
+    `select r.*, n.url, n.state as node_state from replicas r join nodes n on n.id = r.node_id
+     where r.volume_id = $1 order by r.role, r.node_id`,
+    [volumeId],
+  );
+  return rows.map(toReplica);
+}
+
+export function isMember(r: ReplicaRow): boolean {
+  return MEMBER_STATES.includes(r.state);
+}
+
+export function isHealthy(r: ReplicaRow): boolean {
+  return r.state === 'in-service' && r.nodeState === 'in-service';
+}
+
+/** The inventory's view of each volume, for classifying a recovering node's copies. */
+export async function inventoryFor(db: Db, volumeIds: string[]): Promise<Map<string, InventoryVolume>> {
+  const result = new Map<string, InventoryVolume>();
+  if (volumeIds.length === 0) return result;
+  const { rows } = await db.query('select * from volumes where id = any($1)', [volumeIds]);
+  for (const v of rows.map(toVolume)) {
+    const members = (await replicasOf(db, v.id)).filter(isMember);
+    result.set(v.id, {
+      volumeId: v.id,
+      deleted: v.state === 'deleted' || v.state === 'deleting',
+      epoch: v.epoch,
+      members: members.map((m) => ({ nodeId: m.nodeId, role: m.role, epoch: m.epoch, healthy: isHealthy(m) })),
+    });
+  }
+  return result;
+}
+
+export async function memberVolumesOnNode(db: Db, nodeId: string): Promise<string[]> {
+  const { rows } = await db.query('select volume_id from replicas where node_id = $1 and state = any($2) order by volume_id', [nodeId, MEMBER_STATES]);
+  return rows.map((r) => r.volume_id as string);
+}
+
+export async function setReplicaState(db: Db | Tx, volumeId: string, nodeId: string, state: ReplicaState, writeSeq?: number): Promise<void> {
+  await db.query(
+    `update replicas set state = $3, write_seq = coalesce($4, write_seq), updated_at = now() where volume_id = $1 and node_id = $2`,
+    [volumeId, nodeId, state, writeSeq ?? null],
+  );
+}
+
+/** A node's report was admitted: its serving copies are now under investigation. */
+export async function markNodeReplicasRecovering(tx: Tx, nodeId: string): Promise<void> {
+  await tx.query(`update replicas set state = 'recovering', updated_at = now() where node_id = $1 and state = 'in-service'`, [nodeId]);
+}
+
+/** The copy that serves the volume's I/O, as the data path should address it. */
+export async function primaryOf(db: Db, volumeId: string): Promise<ReplicaRow | null> {
+  const replicas = await replicasOf(db, volumeId);
+  return replicas.find((r) => r.role === 'primary' && isMember(r)) ?? null;
+}
+
+export async function setVolumeEpoch(tx: Tx, volumeId: string, epoch: number, ioState: IoState): Promise<void> {
+  await tx.query('update volumes set epoch = $2, io_state = $3 where id = $1', [volumeId, epoch, ioState]);
+}
+
+export async function setReplicaMembership(tx: Tx, volumeId: string, nodeId: string, role: ReplicaRole, epoch: number, state: ReplicaState): Promise<void> {
+  await tx.query(
+    'update replicas set role = $3, epoch = $4, state = $5, updated_at = now() where volume_id = $1 and node_id = $2',
+    [volumeId, nodeId, role, epoch, state],
+  );
+}
+
+/** Every other member leaves the volume: stale copies are deleted when their node reports. */
+export async function retireOtherMembers(tx: Tx, volumeId: string, keepNodeId: string): Promise<void> {
+  await tx.query(
+    `update replicas set state = 'stale', updated_at = now() where volume_id = $1 and node_id <> $2 and state = any($3)`,
+    [volumeId, keepNodeId, MEMBER_STATES],
+  );
+}

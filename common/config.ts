@@ -1,0 +1,73 @@
+// Start-up configuration from the environment. A bad value stops the process with a message
+// naming every problem at once.
+
+export class ConfigError extends Error {
+  constructor(problems: string[]) {
+    super(`bad configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export class Env {
+  private readonly problems: string[] = [];
+
+  constructor(private readonly vars: NodeJS.ProcessEnv = process.env) {}
+
+  string(name: string, fallback?: string): string {
+    const value = this.vars[name] ?? fallback;
+    if (value === undefined || value === '') {
+      this.problems.push(`${name} is required`);
+      return '';
+    }
+    return value;
+  }
+
+  optional(name: string): string | undefined {
+    const value = this.vars[name];
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  int(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const text = this.vars[name];
+    if (text === undefined || text === '') return fallback;
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer in [${min}, ${max}], got "${text}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const text = this.vars[name];
+    if (text === undefined || text === '') return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      this.problems.push(`${name} must be a number in [${min}, ${max}], got "${text}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const text = this.vars[name];
+    if (text === undefined || text === '') return fallback;
+    if (['1', 'true', 'yes'].includes(text)) return true;
+    if (['0', 'false', 'no'].includes(text)) return false;
+    this.problems.push(`${name} must be true or false, got "${text}"`);
+    return fallback;
+  }
+
+  check(extra: (problems: string[]) => void = () => undefined): void {
+    extra(this.problems);
+    if (this.problems.length) throw new ConfigError(this.problems);
+  }
+}
+
+/** Runs a process's main function; a configuration error or crash exits non-zero with one message. */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    console.error(`${name}: ${err instanceof ConfigError ? err.message : (err as Error)?.stack ?? String(err)}`);
+    process.exit(1);
+  });
+}

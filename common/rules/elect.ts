@@ -1,0 +1,30 @@
+import type { CandidateReport } from '../types.js';
+
+/**
+ * Orders copies by authority: highest (epoch, writeSeq) first — monotonic generations,
+ * never clocks or sizes — then fewest bad blocks, then node id so the order is total.
+ */
+export function compareAuthority(a: CandidateReport, b: CandidateReport): number {
+  return (
+    b.replica.epoch - a.replica.epoch ||
+    b.replica.writeSeq - a.replica.writeSeq ||
+    a.replica.badBlocks.length - b.replica.badBlocks.length ||
+    (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0)
+  );
+}
+
+export interface Election {
+  winner: CandidateReport;
+  losers: CandidateReport[];
+}
+
+export function electAuthoritative(candidates: CandidateReport[]): Election | null {
+  if (candidates.length === 0) return null;
+  const [winner, ...losers] = [...candidates].sort(compareAuthority);
+  return { winner: winner!, losers };
+}
+
+/** The waiting rule: elect once every expected holder reported, or the deadline passed. */
+export function allPeersReported(expectedNodes: string[], reported: string[]): boolean {
+  return expectedNodes.every((n) => reported.includes(n));
+}

@@ -1,0 +1,73 @@
+// Plain data shared by the API, the workflows, the activities and the storage nodes.
+// Side-effect free: workflows import this module.
+
+export const BLOCK_SIZE = 4096;
+
+export type ReplicaRole = 'primary' | 'secondary';
+export type IoState = 'enabled' | 'paused';
+/** `restored` = brought back by a recovery, readable only through a review grant until a decision. */
+export type ReplicaMode = 'normal' | 'restored';
+
+/** Failure-domain path, outermost first (patent: data center > zone > router > power > host). */
+export interface FailureDomain {
+  dc: string;
+  zone: string;
+  router: string;
+  power: string;
+  host: string;
+}
+
+export interface PeerRef {
+  nodeId: string;
+  url: string;
+  token: string;
+}
+
+/** What a storage node knows about its copy of a volume. */
+export interface ReplicaConfig {
+  role: ReplicaRole;
+  epoch: number;
+  peer: PeerRef | null;
+}
+
+/** One volume as a recovering node found it on disk. */
+export interface ScannedReplica {
+  volumeId: string;
+  sizeBytes: number;
+  role: ReplicaRole;
+  epoch: number;
+  writeSeq: number;
+  /** Block indices whose stored CRC32C does not match the data. */
+  badBlocks: number[];
+}
+
+export interface ScanReport {
+  nodeId: string;
+  scannedAt: string;
+  replicas: ScannedReplica[];
+}
+
+/** The inventory's view of one volume, as the investigation needs it. */
+export interface InventoryVolume {
+  volumeId: string;
+  deleted: boolean;
+  epoch: number;
+  members: InventoryReplica[];
+}
+
+export interface InventoryReplica {
+  nodeId: string;
+  role: ReplicaRole;
+  epoch: number;
+  /** true when the replica serves I/O on a node that is in service. */
+  healthy: boolean;
+}
+
+export type Classification = 'duplicate' | 'stale' | 'orphan' | 'candidate';
+
+/** A copy offered to a volume recovery by the node that holds it. */
+export interface CandidateReport {
+  nodeId: string;
+  serverRecoveryId: string;
+  replica: ScannedReplica;
+}

@@ -1,0 +1,96 @@
+// The storage node's HTTP endpoints: block I/O, mirroring, review reads, and the
+// idempotent operations that recovery activities call.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { safeEqual, verifyReviewGrant } from '../../common/tokens.js';
+import { MAX_IO_BYTES } from '../protocol/block-range.js';
+import { VolumeDeletedError } from '../store/io-gate.js';
+import { NodeError, type NodeService } from '../node-service.js';
+
+type Handler = (req: Request, res: Response) => Promise<unknown>;
+
+export function createNodeApp(service: NodeService, token: () => string | null): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  const json = express.json({ limit: '64kb' });
+  const raw = express.raw({ type: () => true, limit: MAX_IO_BYTES });
+
+  const auth = (req: Request, _res: Response, next: NextFunction): void => {
+    const expected = token();
+    const given = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
+    if (!expected) return next(new NodeError(503, 'not-registered', 'node has not registered yet'));
+    if (!safeEqual(given, expected)) return next(new NodeError(401, 'unauthenticated', 'a valid node token is required'));
+    next();
+  };
+  /** Runs a mutating handler once per Idempotency-Key. */
+  const once = (fn: Handler): Handler => (req, res) => service.store.once(idempotencyKey(req), () => fn(req, res));
+  const send = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => {
+    fn(req, res).then((body) => {
+      if (res.headersSent) return;
+      if (Buffer.isBuffer(body)) res.type('application/octet-stream').send(body);
+      else res.json(body);
+    }, next);
+  };
+  const id = (req: Request): string => req.params.id!;
+
+  app.get('/v1/health', (_req, res) => res.json({ nodeId: service.nodeId, recovering: service.recovering }));
+  app.get('/v1/scan', auth, send(() => service.scan()));
+  app.get('/v1/volumes/:id', auth, send(async (req) => service.status(id(req))));
+  app.put('/v1/volumes/:id', auth, json, send(once((req) => service.createVolume({ ...req.body, volumeId: id(req) }))));
+  app.get('/v1/volumes/:id/data', auth, send((req) => service.read(id(req), int(req, 'offset'), int(req, 'length'))));
+  app.put('/v1/volumes/:id/data', auth, raw, send(async (req) => ({ writeSeq: await service.write(id(req), int(req, 'offset'), body(req)) })));
+  app.put('/v1/volumes/:id/mirror', auth, raw, send(async (req) => ({
+    writeSeq: await service.applyMirror(id(req), int(req, 'epoch'), int(req, 'seq'), int(req, 'offset'), body(req)),
+  })));
+  app.get('/v1/volumes/:id/review', send(async (req) => {
+    const grant = verifyReviewGrant(req.headers.authorization?.replace(/^Grant /, '') ?? '', token() ?? '');
+    if (!grant || grant.volumeId !== id(req) || grant.nodeId !== service.nodeId) {
+      throw new NodeError(403, 'bad-grant', 'a valid review grant for this volume on this node is required');
+    }
+    return service.reviewRead(id(req), int(req, 'offset'), int(req, 'length'));
+  }));
+  app.post('/v1/volumes/:id/config', auth, json, send(once((req) => service.configure(id(req), req.body))));
+  app.post('/v1/volumes/:id/io', auth, json, send(once((req) => service.setIo(id(req), ioState(req.body?.state)))));
+  app.post('/v1/volumes/:id/restore', auth, send(once((req) => service.restore(id(req)))));
+  app.post('/v1/volumes/:id/enable', auth, json, send(once((req) => service.enable(id(req), Number(req.body?.epoch)))));
+  app.get('/v1/volumes/:id/digest', auth, send((req) => service.digest(id(req))));
+  app.delete('/v1/volumes/:id', auth, send(once((req) => service.delete(id(req)))));
+  app.post('/v1/service/resume', auth, send(once(() => service.resumeService())));
+
+  app.use((_req, _res, next) => next(new NodeError(404, 'not-found', 'no such endpoint')));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = toNodeError(err);
+    if (e.status >= 500 && e.code === 'internal') console.error('storage-node error', err);
+    res.status(e.status).json({ error: { code: e.code, message: e.message } });
+  });
+  return app;
+}
+
+function toNodeError(err: unknown): NodeError {
+  if (err instanceof NodeError) return err;
+  if (err instanceof VolumeDeletedError) return new NodeError(410, 'volume-deleted', err.message);
+  const status = (err as { status?: number }).status;
+  if (status && status >= 400 && status < 500) return new NodeError(status, 'bad-request', (err as Error).message);
+  return new NodeError(500, 'internal', (err as Error)?.message ?? String(err));
+}
+
+function int(req: Request, name: string): number {
+  const text = req.query[name];
+  const value = typeof text === 'string' && /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value)) throw new NodeError(400, 'bad-parameter', `query parameter ${name} must be a non-negative integer`);
+  return value;
+}
+
+function body(req: Request): Buffer {
+  if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new NodeError(400, 'empty-body', 'a non-empty binary body is required');
+  return req.body;
+}
+
+function ioState(value: unknown): 'enabled' | 'paused' {
+  if (value === 'enabled' || value === 'paused') return value;
+  throw new NodeError(400, 'bad-io-state', 'state must be "enabled" or "paused"');
+}
+
+function idempotencyKey(req: Request): string | undefined {
+  const key = req.headers['idempotency-key'];
+  return typeof key === 'string' && key.length > 0 ? `${req.method} ${req.path} ${key}` : undefined;
+}

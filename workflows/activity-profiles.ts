@@ -1,0 +1,17 @@
+// Named timeout and retry profiles for proxyActivities.
+import type { ActivityOptions } from '@temporalio/workflow';
+import { DATA_TASK_QUEUE } from '../common/messages.js';
+
+/** Short control-plane calls: fast retries, no attempt limit (a node may take a while to return). */
+export const CONTROL: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '250 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
+};
+
+/** Data-heavy work on its own, concurrency-bounded task queue; long runs heartbeat. */
+export const DATA: ActivityOptions = {
+  taskQueue: DATA_TASK_QUEUE,
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+};

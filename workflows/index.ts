@@ -1,0 +1,3 @@
+export { serverRecovery } from './server-recovery.js';
+export { volumeRecovery } from './volume-recovery.js';
+export { nodeFailover } from './node-failover.js';

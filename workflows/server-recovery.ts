@@ -1,0 +1,66 @@
+// serverRecovery: one node incident, through notice → investigation → recovery → configuration.
+import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { copyResolvedSignal, phaseQuery, RecoveryPhaseKey, reportSignal, StorageNodeKey, type RecoveryPhase } from '../common/messages.js';
+import type { ScanReport } from '../common/types.js';
+import type { ClassifiedCopy } from '../activities/inventory.js';
+import { CONTROL } from './activity-profiles.js';
+
+const control = proxyActivities<Activities>(CONTROL);
+
+export interface ServerRecoveryInput {
+  nodeId: string;
+  incident: number;
+}
+
+export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{ deleted: number; candidates: number }> {
+  let phase: RecoveryPhase = 'notice';
+  let scan: ScanReport | null = null;
+  const unresolved = new Set<string>();
+  setHandler(phaseQuery, () => phase);
+  setHandler(reportSignal, (report) => void (scan ??= report));
+  setHandler(copyResolvedSignal, ({ volumeId }) => void unresolved.delete(volumeId));
+  const enter = (next: RecoveryPhase) => {
+    phase = next;
+    upsertSearchAttributes([
+      { key: RecoveryPhaseKey, value: next },
+      { key: StorageNodeKey, value: nodeId },
+    ]);
+  };
+
+  enter('notice');
+  await condition(() => scan !== null);
+
+  enter('investigation');
+  const copies = await control.investigate({ nodeId, scan: scan! });
+
+  enter('recovery');
+  const doomed = copies.filter((c) => c.classification !== 'candidate');
+  await Promise.all(doomed.map((c) => discard(nodeId, c)));
+  const candidates = copies.filter((c) => c.classification === 'candidate');
+  for (const c of candidates) {
+    const offered = await offer(nodeId, c);
+    if (offered) unresolved.add(c.volumeId);
+    else await control.deleteCopy({ nodeId, volumeId: c.volumeId, reason: 'its volume recovery already decided' });
+  }
+  await control.resumeNodeService({ nodeId, workflowId: workflowInfo().workflowId });
+
+  enter('configuration');
+  await condition(() => unresolved.size === 0);
+  return { deleted: doomed.length, candidates: candidates.length };
+}
+
+/** Duplicates first leave the membership (their peer takes over); then the copy is deleted. */
+async function discard(nodeId: string, c: ClassifiedCopy): Promise<void> {
+  if (c.classification === 'duplicate') {
+    await control.removeFromMembership({ volumeId: c.volumeId, nodeId });
+    await control.pushMembership({ volumeId: c.volumeId });
+  }
+  await control.deleteCopy({ nodeId, volumeId: c.volumeId, reason: c.classification });
+}
+
+async function offer(nodeId: string, c: ClassifiedCopy): Promise<boolean> {
+  await control.recordCandidate({ volumeId: c.volumeId, nodeId, writeSeq: c.copy.writeSeq });
+  const report = { nodeId, serverRecoveryId: workflowInfo().workflowId, replica: c.copy };
+  return control.offerCandidate({ volumeId: c.volumeId, epoch: c.volumeEpoch, expectedNodes: c.expectedNodes, report });
+}

@@ -1,0 +1,123 @@
+// volumeRecovery: one volume incident. Collects candidate copies, waits for peers, elects the
+// authoritative copy, restores it read-only with I/O held, deletes the others only after
+// that, and enables I/O on proof of no data loss or on the customer's decision.
+import { condition, getExternalWorkflowHandle, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { VolumeRecoveryInput } from '../activities/coordination.js';
+import {
+  candidateSignal, copyResolvedSignal, enableIoUpdate, phaseQuery, RecoveryPhaseKey, volumeStatusQuery, VolumeIdKey,
+  type CustomerDecision, type RecoveryPhase,
+} from '../common/messages.js';
+import { allPeersReported, compareAuthority, electAuthoritative } from '../common/rules/elect.js';
+import { proveNoDataLoss, twinsOf } from '../common/rules/proof.js';
+import type { CandidateReport } from '../common/types.js';
+import { CONTROL, DATA } from './activity-profiles.js';
+
+const control = proxyActivities<Activities>(CONTROL);
+const data = proxyActivities<Activities>(DATA);
+
+export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winner: string; decision: string; epoch: number }> {
+  const { volumeId } = input;
+  const candidates = new Map<string, CandidateReport>();
+  const settled = new Set<string>();
+  let phase: RecoveryPhase = 'notice';
+  let winner: CandidateReport | null = null;
+  let proof: string | null = null;
+  let decision: CustomerDecision | 'auto-enable' | null = null;
+  let enabledEpoch: number | null = null;
+
+  setHandler(candidateSignal, (report) => void candidates.set(report.nodeId, report));
+  setHandler(phaseQuery, () => phase);
+  setHandler(volumeStatusQuery, () => ({
+    phase, volumeId, candidates: [...candidates.keys()], winner: winner?.nodeId ?? null, proof,
+    awaitingDecision: phase === 'configuration' && decision === null, decision,
+  }));
+  setHandler(
+    enableIoUpdate,
+    async () => {
+      decision ??= 'enable-io';
+      const alreadyApplied = enabledEpoch !== null;
+      await condition(() => enabledEpoch !== null);
+      return { decision: 'enable-io' as const, epoch: enabledEpoch!, alreadyApplied };
+    },
+    {
+      validator: () => {
+        if (phase !== 'configuration') throw new Error(`volume ${volumeId} is still being recovered (${phase}); try again shortly`);
+      },
+    },
+  );
+  const enter = (next: RecoveryPhase) => {
+    phase = next;
+    upsertSearchAttributes([{ key: RecoveryPhaseKey, value: next }, { key: VolumeIdKey, value: volumeId }]);
+  };
+
+  enter('investigation');
+  await condition(() => allPeersReported(input.expectedNodes, [...candidates.keys()]), input.peerWaitMs);
+
+  enter('recovery');
+  winner = electAuthoritative([...candidates.values()])!.winner;
+  ({ winner, proof } = await restoreAuthority(volumeId, winner, [...candidates.values()]));
+  await settleOthers();
+
+  enter('configuration');
+  const settings = await control.volumeSettings({ volumeId });
+  if (proof && settings.autoEnableIo) decision = 'auto-enable';
+  while (decision === null) {
+    await condition(() => decision !== null || hasUnsettled());
+    await settleOthers();
+  }
+
+  const { epoch } = await control.recordEnabled({ volumeId, nodeId: winner.nodeId, incidentEpoch: input.epoch, auto: decision === 'auto-enable', proof });
+  await control.enableCopy({ nodeId: winner.nodeId, volumeId, epoch });
+  enabledEpoch = epoch;
+  await resolve(winner, decision);
+  await settleOthers();
+  return { winner: winner.nodeId, decision, epoch };
+
+  function hasUnsettled(): boolean {
+    return [...candidates.keys()].some((n) => n !== winner!.nodeId && !settled.has(n));
+  }
+
+  /**
+   * Every copy but the winner is deleted once the winner is restored. A late copy with more
+   * authority (before any decision) takes over instead, and the old winner is the one deleted.
+   */
+  async function settleOthers(): Promise<void> {
+    for (const late of [...candidates.values()].filter((c) => c.nodeId !== winner!.nodeId && !settled.has(c.nodeId))) {
+      if (decision === null && compareAuthority(late, winner!) < 0) {
+        const previous = winner!;
+        ({ winner, proof } = await restoreAuthority(volumeId, late, [...candidates.values()]));
+        await discard(previous);
+      } else {
+        await discard(late);
+      }
+    }
+  }
+
+  async function discard(copy: CandidateReport): Promise<void> {
+    await control.deleteCopy({ nodeId: copy.nodeId, volumeId, reason: `copy on ${winner!.nodeId} was elected` });
+    await resolve(copy, 'deleted');
+  }
+
+  async function resolve(copy: CandidateReport, outcome: string): Promise<void> {
+    settled.add(copy.nodeId);
+    await getExternalWorkflowHandle(copy.serverRecoveryId)
+      .signal(copyResolvedSignal, { volumeId, outcome })
+      .catch(() => undefined); // that server recovery already ended: nothing waits for this copy
+  }
+}
+
+/** Restores the elected copy read-only and digests its twins for a proof of no data loss. */
+async function restoreAuthority(
+  volumeId: string,
+  elected: CandidateReport,
+  all: CandidateReport[],
+): Promise<{ winner: CandidateReport; proof: string | null }> {
+  const restored = await data.restoreCopy({ nodeId: elected.nodeId, volumeId });
+  const winner = { ...elected, replica: restored };
+  await control.recordRestored({ volumeId, nodeId: winner.nodeId, writeSeq: restored.writeSeq });
+  const twins = twinsOf(winner, all);
+  if (twins.length < 2) return { winner, proof: null };
+  const digests = await Promise.all(twins.map((t) => data.digestCopy({ nodeId: t.nodeId, volumeId })));
+  return { winner, proof: proveNoDataLoss(winner, digests) };
+}
