@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../api/repositories/db.js';
 import { createCoordinationActivities } from './coordination.js';
 import { createInventoryActivities } from './inventory.js';
-import { NodeClient } from './node-client.js';
+import { NodeClient } from '../api/node-client.js';
 import { createStorageNodeActivities } from './storage-node.js';
 
 export interface ActivityDeps {

@@ -1,5 +1,5 @@
 // Activities that act on storage nodes. Every call is idempotent on the node's side.
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { mayDeleteCopy } from '../common/rules/deletion.js';
 import type { CopyDigest } from '../common/rules/proof.js';
 import type { ScannedReplica } from '../common/types.js';
@@ -7,14 +7,25 @@ import type { Db } from '../api/repositories/db.js';
 import { markInService } from '../api/repositories/recoveries.js';
 import { setNodeState } from '../api/repositories/nodes.js';
 import { getVolume, isHealthy, isMember, replicasOf, setReplicaState } from '../api/repositories/volumes.js';
-import type { NodeClient } from './node-client.js';
+import type { NodeClient } from '../api/node-client.js';
 
 export interface CopyRef {
   nodeId: string;
   volumeId: string;
 }
 
-export function createStorageNodeActivities(db: Db, nodes: NodeClient) {
+/** Built from the workflow run and the activity id, so a retried activity repeats the same key. */
+function idempotencyKey(): string {
+  const { workflowExecution, activityId } = Context.current().info;
+  return `${workflowExecution?.workflowId}/${workflowExecution?.runId}/${activityId}`;
+}
+
+export function createStorageNodeActivities(db: Db, client: NodeClient) {
+  const nodes = {
+    peerRef: (nodeId: string) => client.peerRef(nodeId),
+    call: <T>(nodeId: string, path: string, opts: Parameters<NodeClient['call']>[2] = {}) =>
+      client.call<T>(nodeId, path, { ...opts, idempotencyKey: idempotencyKey() }),
+  };
   return {
     /** Brings the elected copy back read-only with I/O held; returns its fresh scan. */
     async restoreCopy({ nodeId, volumeId }: CopyRef): Promise<ScannedReplica> {

@@ -66,8 +66,26 @@ export class Env {
 
 /** Runs a process's main function; a configuration error or crash exits non-zero with one message. */
 export function runMain(name: string, main: () => Promise<void>): void {
+  exitWithParent(name);
   main().catch((err: unknown) => {
     console.error(`${name}: ${err instanceof ConfigError ? err.message : (err as Error)?.stack ?? String(err)}`);
     process.exit(1);
   });
+}
+
+/**
+ * A child of a local cluster (BLACKSTART_PARENT_PID set) exits when that parent is gone, so a
+ * killed `npm start` or test run leaves no orphans holding ports.
+ */
+function exitWithParent(name: string): void {
+  const parent = Number(process.env.BLACKSTART_PARENT_PID);
+  if (!parent) return;
+  setInterval(() => {
+    try {
+      process.kill(parent, 0);
+    } catch {
+      console.error(`${name}: parent process ${parent} is gone; exiting`);
+      process.exit(1);
+    }
+  }, 1000).unref();
 }

@@ -7,7 +7,13 @@ function hmac(key: string, text: string): string {
 
 /** The token a node presents to the control plane and requires from its callers. */
 export function nodeToken(clusterSecret: string, nodeId: string): string {
-  return hmac(clusterSecret, `node:${nodeId}`);
+  return `${nodeId}.${hmac(clusterSecret, `node:${nodeId}`)}`;
+}
+
+/** The node a token authenticates, or null when it is not a valid node token. */
+export function nodeOfToken(clusterSecret: string, token: string): string | null {
+  const nodeId = token.slice(0, token.lastIndexOf('.'));
+  return nodeId && safeEqual(token, nodeToken(clusterSecret, nodeId)) ? nodeId : null;
 }
 
 /** The token a node presents once, to register and learn its node token. */

@@ -1,6 +1,7 @@
 // Storage nodes: registration, heartbeats, and the state the recovery workflows move them through.
 import type { FailureDomain } from '../../common/types.js';
 import type { Db, Tx } from './db.js';
+import { MEMBER_STATES } from './volumes.js';
 
 export type NodeState = 'in-service' | 'down' | 'recovering';
 
@@ -60,15 +61,19 @@ export async function recordHeartbeat(db: Db, id: string, usedBytes: number): Pr
   return rows[0] ? toRow(rows[0]) : null;
 }
 
-/** Marks in-service nodes whose heartbeat is older than `timeoutMs` as down; returns them. */
-export async function markSilentNodesDown(db: Db, timeoutMs: number): Promise<NodeRow[]> {
+/** In-service nodes whose last heartbeat is older than `timeoutMs`. */
+export async function findSilentNodes(db: Db, timeoutMs: number): Promise<NodeRow[]> {
   const { rows } = await db.query(
-    `update nodes set state = 'down', incident = incident + 1
-     where state = 'in-service' and last_heartbeat < now() - make_interval(secs => $1::double precision / 1000)
-     returning ${COLUMNS}`,
+    `select ${COLUMNS} from nodes
+     where state = 'in-service' and last_heartbeat < now() - make_interval(secs => $1::double precision / 1000)`,
     [timeoutMs],
   );
   return rows.map(toRow);
+}
+
+/** Marks a node down for incident `incident`, unless it moved on meanwhile. */
+export async function markNodeDown(db: Db, id: string, incident: number): Promise<void> {
+  await db.query(`update nodes set state = 'down', incident = $2 where id = $1 and state = 'in-service' and incident = $2 - 1`, [id, incident]);
 }
 
 export async function setNodeState(db: Db | Tx, id: string, state: NodeState): Promise<void> {
@@ -78,4 +83,14 @@ export async function setNodeState(db: Db | Tx, id: string, state: NodeState): P
 export async function countNodesInState(db: Db | Tx, state: NodeState): Promise<number> {
   const { rows } = await db.query('select count(*)::int as n from nodes where state = $1', [state]);
   return rows[0].n as number;
+}
+
+/** Bytes allocated to member replicas on each node: what placement may not give away twice. */
+export async function allocatedBytesByNode(db: Db): Promise<Map<string, number>> {
+  const { rows } = await db.query(
+    `select r.node_id, sum(v.size_bytes)::bigint as bytes from replicas r join volumes v on v.id = r.volume_id
+     where r.state = any($1) group by r.node_id`,
+    [MEMBER_STATES],
+  );
+  return new Map(rows.map((r) => [r.node_id as string, Number(r.bytes)]));
 }

@@ -1,0 +1,19 @@
+// The control plane's HTTP application: routes per resource, one error middleware.
+import express from 'express';
+import { AppError, errorMiddleware } from './errors.js';
+import { nodeRoutes } from './routes/nodes.js';
+import { operatorRoutes } from './routes/operator.js';
+import { volumeRoutes } from './routes/volumes.js';
+import type { Deps } from './use-cases/deps.js';
+
+export function createApp(deps: Deps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  app.use(nodeRoutes(deps));
+  app.use(operatorRoutes(deps));
+  app.use(volumeRoutes(deps));
+  app.use((_req, _res, next) => next(new AppError(404, 'not-found', 'no such endpoint')));
+  app.use(errorMiddleware);
+  return app;
+}

@@ -1,0 +1,40 @@
+// The control plane's configuration, validated at start-up.
+import { Env } from '../common/config.js';
+
+export interface ApiConfig {
+  port: number;
+  databaseUrl: string;
+  temporalAddress: string;
+  namespace: string;
+  clusterSecret: string;
+  operatorToken: string;
+  heartbeatTimeoutMs: number;
+  monitorIntervalMs: number;
+  maxConcurrentRecoveries: number;
+  retryAfterSeconds: number;
+  maxVolumeBytes: number;
+  reviewGrantTtlMs: number;
+}
+
+export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const env = new Env(vars);
+  const config: ApiConfig = {
+    port: env.int('API_PORT', 8080, 0, 65535),
+    databaseUrl: env.string('DATABASE_URL'),
+    temporalAddress: env.string('TEMPORAL_ADDRESS', '127.0.0.1:7233'),
+    namespace: env.string('TEMPORAL_NAMESPACE', 'default'),
+    clusterSecret: env.string('CLUSTER_SECRET'),
+    operatorToken: env.string('OPERATOR_TOKEN'),
+    heartbeatTimeoutMs: env.int('HEARTBEAT_TIMEOUT_MS', 5000, 100),
+    monitorIntervalMs: env.int('MONITOR_INTERVAL_MS', 1000, 20),
+    maxConcurrentRecoveries: env.int('MAX_CONCURRENT_RECOVERIES', 50, 1),
+    retryAfterSeconds: env.int('RETRY_AFTER_SECONDS', 2, 1, 3600),
+    maxVolumeBytes: env.int('MAX_VOLUME_BYTES', 64 * 1024 ** 3, 4096),
+    reviewGrantTtlMs: env.int('REVIEW_GRANT_TTL_MS', 15 * 60_000, 1000),
+  };
+  env.check((problems) => {
+    if (config.clusterSecret && config.clusterSecret.length < 16) problems.push('CLUSTER_SECRET must be at least 16 characters');
+    if (config.operatorToken && config.operatorToken.length < 16) problems.push('OPERATOR_TOKEN must be at least 16 characters');
+  });
+  return config;
+}

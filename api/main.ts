@@ -1,0 +1,31 @@
+// The control-plane process: HTTP API, and the heartbeat monitor that starts failovers.
+import { Client, Connection } from '@temporalio/client';
+import { runMain } from '../common/config.js';
+import { boundPort, closeServer, listen } from '../common/listen.js';
+import { createApp } from './app.js';
+import { loadApiConfig } from './config.js';
+import { startHeartbeatMonitor } from './heartbeat-monitor.js';
+import { NodeClient } from './node-client.js';
+import { createPool, migrate } from './repositories/db.js';
+
+runMain('api', async () => {
+  const config = loadApiConfig();
+  const db = createPool(config.databaseUrl);
+  const ran = await migrate(db);
+  if (ran.length) console.log(`api: applied migrations ${ran.join(', ')}`);
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const temporal = new Client({ connection, namespace: config.namespace });
+  const deps = { db, temporal, nodes: new NodeClient(db, config.clusterSecret), config };
+  const server = await listen(createApp(deps), config.port);
+  const stopMonitor = startHeartbeatMonitor(deps);
+  console.log(`api listening on http://127.0.0.1:${boundPort(server)}`);
+
+  const shutdown = async () => {
+    stopMonitor();
+    await closeServer(server);
+    await Promise.all([db.end(), connection.close()]);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+});

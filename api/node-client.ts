@@ -1,0 +1,27 @@
+// The control plane's calls to storage nodes, authenticated with each node's derived token.
+import { requestJson, type RequestOptions } from '../common/http.js';
+import { nodeToken } from '../common/tokens.js';
+import type { PeerRef } from '../common/types.js';
+import type { Db } from './repositories/db.js';
+import { getNode } from './repositories/nodes.js';
+import { AppError } from './errors.js';
+
+export class NodeClient {
+  constructor(
+    private readonly db: Db,
+    private readonly clusterSecret: string,
+  ) {}
+
+  async peerRef(nodeId: string): Promise<PeerRef> {
+    const node = await getNode(this.db, nodeId);
+    if (!node) throw new AppError(500, 'unknown-node', `unknown node ${nodeId}`);
+    return { nodeId, url: node.url, token: nodeToken(this.clusterSecret, nodeId) };
+  }
+
+  /** `idempotencyKey` makes a retried mutation return its first answer. */
+  async call<T>(nodeId: string, path: string, opts: RequestOptions & { idempotencyKey?: string } = {}): Promise<T> {
+    const peer = await this.peerRef(nodeId);
+    const headers = { ...opts.headers, ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}) };
+    return requestJson<T>(`${peer.url}${path}`, { timeoutMs: 30_000, ...opts, token: peer.token, headers });
+  }
+}

@@ -1,0 +1,67 @@
+// Customer block I/O, forwarded to the volume's primary copy. A request is never failed because
+// a copy is held, moving or restarting: it waits and follows the primary, the way a block
+// client re-resolves its server. It fails only on bad input or when the volume is deleted.
+import { request as httpRequest } from 'node:http';
+import { HttpError, jitteredBackoff, sleep } from '../../common/http.js';
+import { nodeToken } from '../../common/tokens.js';
+import { AppError } from '../errors.js';
+import { getVolume, primaryOf } from '../repositories/volumes.js';
+import type { Deps } from './deps.js';
+import { requireVolume } from './volumes.js';
+
+export type IoOp = { kind: 'read'; offset: number; length: number } | { kind: 'write'; offset: number; data: Buffer };
+
+const PERMANENT = new Set(['bad-range', 'bad-parameter', 'empty-body', 'bad-request']);
+
+export async function forwardIo(deps: Deps, customerId: string, volumeId: string, op: IoOp, signal: AbortSignal): Promise<Buffer> {
+  await requireVolume(deps, customerId, volumeId);
+  for (let attempt = 0; ; attempt++) {
+    if (signal.aborted) throw new AppError(499, 'client-closed', 'the client went away');
+    const volume = await getVolume(deps.db, volumeId);
+    if (!volume || volume.state === 'deleted' || volume.state === 'deleting') throw new AppError(410, 'volume-deleted', `volume ${volumeId} was deleted`);
+    const primary = await primaryOf(deps.db, volumeId);
+    if (primary) {
+      try {
+        return await nodeIo(`${primary.nodeUrl}${ioPath(volumeId, op)}`, nodeToken(deps.config.clusterSecret, primary.nodeId), op, signal);
+      } catch (err) {
+        if (err instanceof HttpError && PERMANENT.has(err.code)) throw new AppError(400, err.code, err.message);
+      }
+    }
+    await sleep(jitteredBackoff(Math.min(attempt, 4), 100, 1000), signal);
+  }
+}
+
+function ioPath(volumeId: string, op: IoOp): string {
+  const query = op.kind === 'read' ? `offset=${op.offset}&length=${op.length}` : `offset=${op.offset}`;
+  return `/v1/volumes/${volumeId}/data?${query}`;
+}
+
+/** Plain node:http, with no response timeout: a held request may wait for a customer's decision. */
+function nodeIo(url: string, token: string, op: IoOp, signal: AbortSignal): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: op.kind === 'read' ? 'GET' : 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+      signal,
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if ((res.statusCode ?? 500) < 400) return resolve(body);
+        let code = `http-${res.statusCode}`;
+        let message = body.toString().slice(0, 300);
+        try {
+          ({ code, message } = (JSON.parse(message) as { error: { code: string; message: string } }).error);
+        } catch {
+          // not our error shape
+        }
+        reject(new HttpError(res.statusCode ?? 500, code, message));
+      });
+    });
+    req.on('error', reject);
+    req.end(op.kind === 'write' ? op.data : undefined);
+  });
+}

@@ -1,0 +1,12 @@
+import type { Client } from '@temporalio/client';
+import type { ApiConfig } from '../config.js';
+import type { NodeClient } from '../node-client.js';
+import type { Db } from '../repositories/db.js';
+
+/** What every use case may touch. */
+export interface Deps {
+  db: Db;
+  temporal: Client;
+  nodes: NodeClient;
+  config: ApiConfig;
+}

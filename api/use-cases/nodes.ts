@@ -1,0 +1,100 @@
+// Node stories: registration, heartbeats, and the admission of recovery reports.
+import { z } from 'zod';
+import { parseDomainPath } from '../../common/failure-domain.js';
+import { CONTROL_TASK_QUEUE, reportSignal, serverRecoveryId, StorageNodeKey, RecoveryPhaseKey } from '../../common/messages.js';
+import { nodeToken } from '../../common/tokens.js';
+import type { ScanReport } from '../../common/types.js';
+import type { ServerRecoveryInput } from '../../workflows/server-recovery.js';
+import { AppError, notFound } from '../errors.js';
+import { inTransaction } from '../repositories/db.js';
+import { countNodesInState, getNode, recordHeartbeat, setNodeState, upsertNode } from '../repositories/nodes.js';
+import { insertRecovery, openRecoveryFor, type RecoveryRow } from '../repositories/recoveries.js';
+import { markNodeReplicasRecovering } from '../repositories/volumes.js';
+import type { Deps } from './deps.js';
+
+const NodeId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'node ids are lowercase letters, digits and dashes');
+const VolumeId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+export const RegisterBody = z.strictObject({
+  nodeId: NodeId,
+  url: z.url({ protocol: /^https?$/ }),
+  domainPath: z.string().transform((path, ctx) => {
+    try {
+      return parseDomainPath(path);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  capacityBytes: z.number().int().positive(),
+});
+
+export const HeartbeatBody = z.strictObject({ usedBytes: z.number().int().nonnegative(), recovering: z.boolean() });
+
+export const ScanReportBody = z.strictObject({
+  nodeId: NodeId,
+  scannedAt: z.string().datetime(),
+  replicas: z
+    .array(
+      z.strictObject({
+        volumeId: VolumeId,
+        sizeBytes: z.number().int().positive(),
+        role: z.enum(['primary', 'secondary']),
+        epoch: z.number().int().nonnegative(),
+        writeSeq: z.number().int().nonnegative(),
+        badBlocks: z.array(z.number().int().nonnegative()).max(1_000_000),
+      }),
+    )
+    .max(100_000),
+});
+
+export async function registerNode(deps: Deps, body: z.infer<typeof RegisterBody>) {
+  const node = await upsertNode(deps.db, body.nodeId, body.url, body.domainPath, body.capacityBytes);
+  return { nodeId: node.id, state: node.state, nodeToken: nodeToken(deps.config.clusterSecret, node.id) };
+}
+
+/** A node the control plane has declared down is told to recover before it serves again. */
+export async function heartbeat(deps: Deps, nodeId: string, body: z.infer<typeof HeartbeatBody>) {
+  const node = await recordHeartbeat(deps.db, nodeId, body.usedBytes);
+  if (!node) throw notFound(`node ${nodeId}`);
+  return { state: node.state, reportRequired: node.state === 'down' && !body.recovering };
+}
+
+/**
+ * Admits a recovery report, or answers 429 when the bound of concurrent server recoveries is
+ * reached (the node retries with jitter). A repeated report joins the open incident.
+ */
+export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport): Promise<{ workflowId: string; incident: number }> {
+  if (scan.nodeId !== nodeId) throw new AppError(403, 'forbidden', `node ${nodeId} cannot report for node ${scan.nodeId}`);
+  if (!(await getNode(deps.db, nodeId))) throw notFound(`node ${nodeId}`);
+  const recovery = (await openRecoveryFor(deps.db, nodeId)) ?? (await admitNew(deps, nodeId, scan));
+  const args: ServerRecoveryInput = { nodeId, incident: recovery.id };
+  await deps.temporal.workflow.signalWithStart('serverRecovery', {
+    workflowId: recovery.workflowId,
+    taskQueue: CONTROL_TASK_QUEUE,
+    args: [args],
+    signal: reportSignal,
+    signalArgs: [scan],
+    typedSearchAttributes: [
+      { key: StorageNodeKey, value: nodeId },
+      { key: RecoveryPhaseKey, value: 'notice' },
+    ],
+  });
+  return { workflowId: recovery.workflowId, incident: recovery.id };
+}
+
+async function admitNew(deps: Deps, nodeId: string, scan: ScanReport): Promise<RecoveryRow> {
+  return inTransaction(deps.db, async (tx) => {
+    await tx.query('select pg_advisory_xact_lock(7233002)');
+    const inFlight = await countNodesInState(tx, 'recovering');
+    if (inFlight >= deps.config.maxConcurrentRecoveries) {
+      throw new AppError(429, 'throttled', `${inFlight} server recoveries in progress; report again later`, {
+        'retry-after': String(deps.config.retryAfterSeconds),
+      });
+    }
+    const recovery = await insertRecovery(tx, nodeId, scan.replicas.length, (id) => serverRecoveryId(nodeId, id));
+    await setNodeState(tx, nodeId, 'recovering');
+    await markNodeReplicasRecovering(tx, nodeId);
+    return recovery;
+  });
+}

@@ -1,0 +1,75 @@
+// A typed client for the Blackstart API, used by the CLI, the tests and the benchmarks.
+import { requestBytes, requestJson } from '../common/http.js';
+
+export interface VolumeView {
+  volumeId: string;
+  sizeBytes: number;
+  state: string;
+  ioState: 'enabled' | 'paused';
+  autoEnableIo: boolean;
+  epoch: number;
+}
+
+export interface VolumeStatusView {
+  volumeId: string;
+  volumeStatus: { status: string; details: { name: string; status: string }[]; servingCopies: number };
+  events: { eventId: string; eventType: string; description: string; notBefore: string; notAfter: string | null; proof?: string }[];
+  actions: { code: string; eventId: string }[];
+}
+
+export class BlackstartClient {
+  constructor(
+    readonly apiUrl: string,
+    readonly token: string,
+  ) {}
+
+  withToken(token: string): BlackstartClient {
+    return new BlackstartClient(this.apiUrl, token);
+  }
+
+  private json<T>(path: string, method = 'GET', body?: unknown): Promise<T> {
+    return requestJson<T>(`${this.apiUrl}${path}`, { method, body, token: this.token, timeoutMs: 60_000 });
+  }
+
+  createCustomer(name: string) {
+    return this.json<{ customerId: string; apiKey: string }>('/v1/operator/customers', 'POST', { name });
+  }
+  fleet() {
+    return this.json<{ nodes: { nodeId: string; state: string; domainPath: string; url: string }[]; summary: Record<string, number> }>('/v1/operator/fleet');
+  }
+  recoveries() {
+    return this.json<{ recoveries: { workflowId: string; nodeId: string; admittedAt: string; inServiceAt: string | null }[] }>('/v1/operator/recoveries');
+  }
+  createVolume(sizeBytes: number, autoEnableIo = false) {
+    return this.json<VolumeView>('/v1/volumes', 'POST', { sizeBytes, autoEnableIo });
+  }
+  listVolumes() {
+    return this.json<{ volumes: VolumeView[] }>('/v1/volumes');
+  }
+  volume(id: string) {
+    return this.json<VolumeView>(`/v1/volumes/${id}`);
+  }
+  setAutoEnableIo(id: string, autoEnableIo: boolean) {
+    return this.json<VolumeView>(`/v1/volumes/${id}`, 'PATCH', { autoEnableIo });
+  }
+  status(id: string) {
+    return this.json<VolumeStatusView>(`/v1/volumes/${id}/status`);
+  }
+  enableIo(id: string) {
+    return this.json<{ ioState: string; epoch: number; alreadyEnabled: boolean }>(`/v1/volumes/${id}/enable-io`, 'POST');
+  }
+  reviewGrant(id: string) {
+    return this.json<{ nodeUrl: string; grant: string; expiresAt: string }>(`/v1/volumes/${id}/review-grants`, 'POST');
+  }
+  /** Reads the restored copy directly from its node with a review grant; works while I/O is held. */
+  async reviewRead(id: string, offset: number, length: number): Promise<Buffer> {
+    const { nodeUrl, grant } = await this.reviewGrant(id);
+    return requestBytes(`${nodeUrl}/v1/volumes/${id}/review?offset=${offset}&length=${length}`, { headers: { authorization: `Grant ${grant}` } });
+  }
+  write(id: string, offset: number, data: Buffer, signal?: AbortSignal) {
+    return requestJson<{ writeSeq: number }>(`${this.apiUrl}/v1/volumes/${id}/data?offset=${offset}`, { method: 'PUT', raw: data, token: this.token, signal });
+  }
+  read(id: string, offset: number, length: number, signal?: AbortSignal) {
+    return requestBytes(`${this.apiUrl}/v1/volumes/${id}/data?offset=${offset}&length=${length}`, { token: this.token, signal });
+  }
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// `blackstart …`: operate a Blackstart cluster from the shell. See README.md for the commands.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { requestJson } from '../common/http.js';
+import { BlackstartClient } from './client.js';
+
+const USAGE = `usage: blackstart <command> [options]
+  customer create --name NAME                    create a customer; prints its API key
+  volume create --size BYTES[KiB|MiB|GiB] [--auto-enable-io]
+  volume list | volume get ID | volume status ID
+  volume enable-io ID | volume auto-enable-io ID true|false
+  write ID --offset N (--data TEXT | --file PATH)
+  read ID --offset N --length N [--out PATH]
+  review ID --offset N --length N [--out PATH]  read the restored copy while I/O is held
+  power-fail --node ID | --host H | --power P | --router R | --zone Z | --dc D   (SIGKILL)
+  restore    --node ID | --host H | --power P | --router R | --zone Z | --dc D
+  fleet | recoveries
+environment: BLACKSTART_HOME (default .blackstart), BLACKSTART_API_KEY (customer commands),
+  BLACKSTART_API_URL and BLACKSTART_OPERATOR_TOKEN (default: read from the cluster in BLACKSTART_HOME)`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    name: { type: 'string' }, size: { type: 'string' }, 'auto-enable-io': { type: 'boolean' },
+    offset: { type: 'string' }, length: { type: 'string' }, data: { type: 'string' }, file: { type: 'string' }, out: { type: 'string' },
+    node: { type: 'string' }, host: { type: 'string' }, power: { type: 'string' }, router: { type: 'string' }, zone: { type: 'string' }, dc: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+function cluster(): { apiPort?: number; operatorToken?: string; controlPort?: number } {
+  const home = resolve(process.env.BLACKSTART_HOME ?? '.blackstart');
+  try {
+    return JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+function fail(message: string): never {
+  console.error(`blackstart: ${message}`);
+  process.exit(2);
+}
+
+function int(name: 'offset' | 'length'): number {
+  const text = values[name];
+  if (!text || !/^\d+$/.test(text)) fail(`--${name} must be a non-negative integer`);
+  return Number(text);
+}
+
+function parseSize(text: string | undefined): number {
+  const m = /^(\d+)(KiB|MiB|GiB)?$/.exec(text ?? '');
+  if (!m) fail('--size must be a number of bytes, optionally with KiB, MiB or GiB');
+  return Number(m[1]) * { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, '': 1 }[m[2] ?? '']!;
+}
+
+function domainTarget(): { level: string; name: string } {
+  for (const level of ['node', 'host', 'power', 'router', 'zone', 'dc'] as const) {
+    if (values[level]) return { level, name: values[level]! };
+  }
+  fail('name a --node, --host, --power, --router, --zone or --dc');
+}
+
+function output(data: Buffer): void {
+  if (values.out) writeFileSync(values.out, data);
+  else process.stdout.write(data);
+}
+
+async function main(): Promise<void> {
+  const [command, sub, ...rest] = positionals;
+  if (values.help || !command) return void console.log(USAGE);
+  const c = cluster();
+  const apiUrl = process.env.BLACKSTART_API_URL ?? `http://127.0.0.1:${c.apiPort ?? 8080}`;
+  const operator = new BlackstartClient(apiUrl, process.env.BLACKSTART_OPERATOR_TOKEN ?? c.operatorToken ?? '');
+  const customer = () => new BlackstartClient(apiUrl, process.env.BLACKSTART_API_KEY ?? fail('set BLACKSTART_API_KEY to a customer API key'));
+  const show = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+  const id = (value: string | undefined) => value ?? fail('name a volume id');
+
+  switch (`${command} ${command === 'volume' || command === 'customer' ? sub : ''}`.trim()) {
+    case 'customer create':
+      return show(await operator.createCustomer(values.name ?? fail('--name is required')));
+    case 'volume create':
+      return show(await customer().createVolume(parseSize(values.size), values['auto-enable-io'] ?? false));
+    case 'volume list':
+      return show(await customer().listVolumes());
+    case 'volume get':
+      return show(await customer().volume(id(rest[0])));
+    case 'volume status':
+      return show(await customer().status(id(rest[0])));
+    case 'volume enable-io':
+      return show(await customer().enableIo(id(rest[0])));
+    case 'volume auto-enable-io':
+      return show(await customer().setAutoEnableIo(id(rest[0]), rest[1] === 'true'));
+    case 'write': {
+      const data = values.file ? readFileSync(values.file) : Buffer.from(values.data ?? fail('give --data or --file'));
+      return show(await customer().write(id(sub), int('offset'), data));
+    }
+    case 'read':
+      return output(await customer().read(id(sub), int('offset'), int('length')));
+    case 'review':
+      return output(await customer().reviewRead(id(sub), int('offset'), int('length')));
+    case 'power-fail':
+    case 'restore': {
+      if (!c.controlPort) fail('no running cluster found in BLACKSTART_HOME (start one with npm start)');
+      const url = `http://127.0.0.1:${c.controlPort}/${command}`;
+      return show(await requestJson(url, { method: 'POST', body: domainTarget(), token: c.operatorToken }));
+    }
+    case 'fleet':
+      return show(await operator.fleet());
+    case 'recoveries':
+      return show(await operator.recoveries());
+    default:
+      fail(`unknown command "${positionals.join(' ')}"\n${USAGE}`);
+  }
+}
+
+main().catch((err: Error) => fail(err.message));

@@ -1,0 +1,221 @@
+// A whole Blackstart cluster on one machine, as real processes: the Temporal dev server, the
+// embedded Postgres default (unless DATABASE_URL is given), the API, a worker and N storage nodes.
+// `npm start`, the CLI's power-fail commands and the integration tests all drive this.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inDomain, parseDomainPath, type DomainLevel } from '../common/failure-domain.js';
+import { joinToken } from '../common/tokens.js';
+import { requestJson } from '../common/http.js';
+import pg from 'pg';
+import { ManagedProcess, freePort, waitFor } from './processes.js';
+import { temporalBinary, temporalProcess, waitForTemporal } from './temporal-server.js';
+
+const DIST = fileURLToPath(new URL('..', import.meta.url));
+
+export interface NodeSpec {
+  nodeId: string;
+  domainPath: string;
+}
+
+export interface ClusterOptions {
+  dir: string;
+  nodes: NodeSpec[];
+  databaseUrl?: string;
+  apiPort?: number;
+  temporalPort?: number;
+  uiPort?: number | null;
+  /** Extra environment for every child: timings, limits. */
+  env?: Record<string, string>;
+}
+
+interface Layout {
+  clusterSecret: string;
+  operatorToken: string;
+  apiPort: number;
+  temporalPort: number;
+  uiPort: number | null;
+  pglitePort: number;
+  controlPort: number;
+  nodePorts: Record<string, number>;
+}
+
+export class LocalCluster {
+  readonly nodes = new Map<string, ManagedProcess>();
+  private temporal!: ManagedProcess;
+  private pglite: ManagedProcess | null = null;
+  api!: ManagedProcess;
+  worker!: ManagedProcess;
+  databaseUrl!: string;
+
+  private constructor(
+    readonly opts: ClusterOptions,
+    readonly layout: Layout,
+  ) {}
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.layout.apiPort}`;
+  }
+  get temporalAddress(): string {
+    return `127.0.0.1:${this.layout.temporalPort}`;
+  }
+  get uiUrl(): string | null {
+    return this.layout.uiPort ? `http://127.0.0.1:${this.layout.uiPort}` : null;
+  }
+  get operatorToken(): string {
+    return this.layout.operatorToken;
+  }
+  get logDir(): string {
+    return join(this.opts.dir, 'logs');
+  }
+  nodeUrl(nodeId: string): string {
+    return `http://127.0.0.1:${this.layout.nodePorts[nodeId]}`;
+  }
+
+  static async start(opts: ClusterOptions, progress: (msg: string) => void = () => undefined): Promise<LocalCluster> {
+    await mkdir(join(opts.dir, 'logs'), { recursive: true });
+    const cluster = new LocalCluster(opts, await loadLayout(opts));
+    try {
+      await cluster.boot(progress);
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  private async boot(progress: (msg: string) => void): Promise<void> {
+    progress('starting Temporal dev server');
+    this.temporal = temporalProcess({ dir: this.opts.dir, port: this.layout.temporalPort, uiPort: this.layout.uiPort, logDir: this.logDir }, temporalBinary());
+    this.temporal.start();
+    if (!this.opts.databaseUrl) {
+      progress('starting embedded Postgres (PGlite)');
+      this.pglite = this.child('pglite', 'cluster/pglite-server.js', { PGLITE_DATA_DIR: join(this.opts.dir, 'pgdata'), PGLITE_PORT: String(this.layout.pglitePort) });
+      this.pglite.start();
+    }
+    this.databaseUrl = this.opts.databaseUrl ?? `postgres://postgres@127.0.0.1:${this.layout.pglitePort}/postgres?sslmode=disable`;
+    await waitForTemporal(this.temporalAddress, 120_000, this.temporal);
+    await waitFor('Postgres', () => canQuery(this.databaseUrl), 60_000, 200, this.pglite ?? undefined);
+    const shared = {
+      DATABASE_URL: this.databaseUrl,
+      TEMPORAL_ADDRESS: this.temporalAddress,
+      CLUSTER_SECRET: this.layout.clusterSecret,
+      ...this.opts.env,
+    };
+    progress('starting control-plane API and worker');
+    this.api = this.child('api', 'api/main.js', { ...shared, API_PORT: String(this.layout.apiPort), OPERATOR_TOKEN: this.layout.operatorToken });
+    this.worker = this.child('worker', 'workers/main.js', shared);
+    await this.startApi();
+    await this.startWorker();
+    progress(`starting ${this.opts.nodes.length} storage nodes`);
+    for (const spec of this.opts.nodes) this.nodes.set(spec.nodeId, this.nodeProcess(spec));
+    await Promise.all(this.opts.nodes.map((n) => this.startNode(n.nodeId)));
+  }
+
+  private child(name: string, script: string, env: Record<string, string>): ManagedProcess {
+    return new ManagedProcess({ name, command: process.execPath, args: ['--enable-source-maps', join(DIST, script)], env, logDir: this.logDir });
+  }
+
+  private nodeProcess(spec: NodeSpec): ManagedProcess {
+    return this.child(spec.nodeId, 'storage-node/main.js', {
+      NODE_ID: spec.nodeId,
+      NODE_PORT: String(this.layout.nodePorts[spec.nodeId]),
+      NODE_DATA_DIR: join(this.opts.dir, 'nodes', spec.nodeId),
+      NODE_DOMAIN: spec.domainPath,
+      CONTROL_PLANE_URL: this.apiUrl,
+      JOIN_TOKEN: joinToken(this.layout.clusterSecret),
+      ...this.opts.env,
+    });
+  }
+
+  async startApi(): Promise<void> {
+    this.api.start();
+    await waitFor('the API', () => requestJson(`${this.apiUrl}/healthz`, { timeoutMs: 1000 }), 60_000, 100, this.api);
+  }
+
+  async startWorker(): Promise<void> {
+    const logPath = join(this.logDir, 'worker.log');
+    const before = existsSync(logPath) ? readFileSync(logPath, 'utf8').length : 0;
+    this.worker.start();
+    await waitFor('the worker', async () => readFileSync(logPath, 'utf8').slice(before).includes('worker polling'), 60_000, 100, this.worker);
+  }
+
+  /** Starts (or restarts) a node and waits until its HTTP endpoint answers. */
+  async startNode(nodeId: string): Promise<void> {
+    this.node(nodeId).start();
+    await waitFor(`node ${nodeId}`, () => requestJson(`${this.nodeUrl(nodeId)}/v1/health`, { timeoutMs: 1000 }), 30_000, 100, this.node(nodeId));
+  }
+
+  /** Power loss of one node: SIGKILL. */
+  async killNode(nodeId: string): Promise<void> {
+    await this.node(nodeId).kill();
+  }
+
+  /** The nodes inside a failure domain, e.g. ('power', 'p1'); level 'node' names one node. */
+  nodesIn(level: DomainLevel | 'node', name: string): string[] {
+    const ids = this.opts.nodes
+      .filter((n) => (level === 'node' ? n.nodeId === name : inDomain(parseDomainPath(n.domainPath), level, name)))
+      .map((n) => n.nodeId);
+    if (ids.length === 0) throw new Error(`no node in ${level} ${name}`);
+    return ids;
+  }
+
+  /** Power loss of a whole failure domain: every node in it is SIGKILLed at once. */
+  async powerFail(level: DomainLevel | 'node', name: string): Promise<string[]> {
+    const ids = this.nodesIn(level, name);
+    await Promise.all(ids.map((id) => this.killNode(id)));
+    return ids;
+  }
+
+  async restore(level: DomainLevel | 'node', name: string): Promise<string[]> {
+    const ids = this.nodesIn(level, name).filter((id) => !this.node(id).running);
+    await Promise.all(ids.map((id) => this.startNode(id)));
+    return ids;
+  }
+
+  node(nodeId: string): ManagedProcess {
+    const p = this.nodes.get(nodeId);
+    if (!p) throw new Error(`no node ${nodeId} in this cluster`);
+    return p;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
+    await Promise.all([this.api?.stop(), this.worker?.stop()]);
+    await this.pglite?.stop();
+    await this.temporal?.stop();
+  }
+}
+
+/** Ports and secrets are chosen once and kept in the cluster dir, so a restart finds its state. */
+async function loadLayout(opts: ClusterOptions): Promise<Layout> {
+  const path = join(opts.dir, 'cluster.json');
+  const saved: Partial<Layout> = existsSync(path) ? JSON.parse(await readFile(path, 'utf8')) : {};
+  const nodePorts = { ...saved.nodePorts };
+  for (const n of opts.nodes) nodePorts[n.nodeId] ??= await freePort();
+  const layout: Layout = {
+    clusterSecret: saved.clusterSecret ?? randomBytes(32).toString('base64url'),
+    operatorToken: saved.operatorToken ?? `bso_${randomBytes(24).toString('base64url')}`,
+    apiPort: opts.apiPort ?? saved.apiPort ?? (await freePort()),
+    temporalPort: opts.temporalPort ?? saved.temporalPort ?? (await freePort()),
+    uiPort: opts.uiPort === null ? null : (opts.uiPort ?? saved.uiPort ?? (await freePort())),
+    pglitePort: saved.pglitePort ?? (await freePort()),
+    controlPort: saved.controlPort ?? (await freePort()),
+    nodePorts,
+  };
+  await writeFile(path, JSON.stringify(layout, null, 2), { mode: 0o600 });
+  return layout;
+}
+
+async function canQuery(databaseUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,43 @@
+// `npm start`: the whole system on this machine, state kept in $BLACKSTART_HOME (default .blackstart/).
+import { resolve } from 'node:path';
+import { Env, runMain } from '../common/config.js';
+import { startControlServer } from './control-server.js';
+import { LocalCluster } from './local-cluster.js';
+import { defaultTopology } from './topology.js';
+
+runMain('blackstart', async () => {
+  const env = new Env();
+  const dir = resolve(env.string('BLACKSTART_HOME', '.blackstart'));
+  const nodes = env.int('BLACKSTART_NODES', 6, 2, 500);
+  const apiPort = env.int('API_PORT', 8080, 1, 65535);
+  const temporalPort = env.int('TEMPORAL_PORT', 7233, 1, 65535);
+  const uiPort = env.int('TEMPORAL_UI_PORT', 8233, 1, 65535);
+  const databaseUrl = env.optional('DATABASE_URL');
+  env.check();
+
+  const cluster = await LocalCluster.start(
+    { dir, nodes: defaultTopology(nodes), databaseUrl, apiPort, temporalPort, uiPort },
+    (msg) => console.log(`blackstart: ${msg}...`),
+  );
+  await startControlServer(cluster, cluster.layout.controlPort);
+  console.log(`
+Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
+  API            ${cluster.apiUrl}
+  Temporal UI    ${cluster.uiUrl}
+  Temporal gRPC  ${cluster.temporalAddress}
+  Postgres       ${databaseUrl ? 'DATABASE_URL' : `embedded PGlite (${cluster.databaseUrl})`}
+  Storage nodes  ${[...cluster.nodes.keys()].map((id) => `${id} ${cluster.nodeUrl(id)}`).join('\n                 ')}
+Try: npx blackstart customer create --name demo     (Ctrl-C stops everything)
+  Operator token ${cluster.operatorToken}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nblackstart: stopping...');
+    await cluster.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+});

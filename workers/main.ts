@@ -1,0 +1,54 @@
+// The worker process: workflows and control activities on one task queue, data-heavy
+// activities on a second queue with bounded concurrency.
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
+import { createActivities } from '../activities/index.js';
+import { createPool } from '../api/repositories/db.js';
+import { Env, runMain } from '../common/config.js';
+import { CONTROL_TASK_QUEUE, DATA_TASK_QUEUE } from '../common/messages.js';
+import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
+
+function loadConfig() {
+  const env = new Env();
+  const config = {
+    temporalAddress: env.string('TEMPORAL_ADDRESS', '127.0.0.1:7233'),
+    namespace: env.string('TEMPORAL_NAMESPACE', 'default'),
+    databaseUrl: env.string('DATABASE_URL'),
+    clusterSecret: env.string('CLUSTER_SECRET'),
+    peerWaitMs: env.int('PEER_WAIT_MS', 5 * 60_000, 0),
+    dataConcurrency: env.int('DATA_CONCURRENCY', 4, 1, 1000),
+  };
+  env.check();
+  return config;
+}
+
+runMain('worker', async () => {
+  const config = loadConfig();
+  Runtime.install({ logger: quietLogger() });
+  const db = createPool(config.databaseUrl, 8);
+  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection: clientConnection, namespace: config.namespace });
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const activities = createActivities({ db, client, clusterSecret: config.clusterSecret, peerWaitMs: config.peerWaitMs });
+  const workflowSource = existsSync(BUNDLE_PATH) ? { workflowBundle: { codePath: BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH };
+
+  const control = await Worker.create({ connection, namespace: config.namespace, taskQueue: CONTROL_TASK_QUEUE, activities, ...workflowSource });
+  const data = await Worker.create({
+    connection,
+    namespace: config.namespace,
+    taskQueue: DATA_TASK_QUEUE,
+    activities,
+    maxConcurrentActivityTaskExecutions: config.dataConcurrency,
+  });
+  console.log(`worker polling ${CONTROL_TASK_QUEUE} and ${DATA_TASK_QUEUE} (data concurrency ${config.dataConcurrency})`);
+  await Promise.all([control.run(), data.run()]);
+  await Promise.all([db.end(), clientConnection.close(), connection.close()]);
+});
+
+function quietLogger() {
+  const log = (level: string) => (message: string, meta?: unknown) =>
+    console.log(`[worker ${level}] ${message}${meta ? ' ' + JSON.stringify(meta) : ''}`);
+  const none = () => undefined;
+  return { log: none, trace: none, debug: none, info: none, warn: log('warn'), error: log('error') };
+}
