@@ -5,15 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inDomain, parseDomainPath, type DomainLevel } from '../common/failure-domain.js';
 import { joinToken } from '../common/tokens.js';
 import { requestJson } from '../common/http.js';
 import pg from 'pg';
+import { DIST } from './paths.js';
 import { ManagedProcess, freePort, waitFor } from './processes.js';
 import { temporalBinary, temporalProcess, waitForTemporal } from './temporal-server.js';
 
-const DIST = fileURLToPath(new URL('..', import.meta.url));
 
 export interface NodeSpec {
   nodeId: string;

@@ -2,11 +2,11 @@
 import { Connection } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SEARCH_ATTRIBUTES } from '../common/messages.js';
+import { ROOT } from './paths.js';
 import { ManagedProcess, waitFor } from './processes.js';
 
-const ENSURE_SCRIPT = fileURLToPath(new URL('../../scripts/ensure-temporal.sh', import.meta.url));
+const ENSURE_SCRIPT = join(ROOT, 'scripts', 'ensure-temporal.sh');
 
 /** The Temporal CLI binary: $TEMPORAL_CLI, `temporal` on PATH, or a cached `go install` build. */
 export function temporalBinary(): string {

@@ -1,0 +1,116 @@
+// A real cluster for one test file: Temporal dev server, a fresh Postgres database, the API,
+// a worker and storage nodes, all child processes with short timings.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { LocalCluster, type NodeSpec } from '../../cluster/local-cluster.js';
+import { defaultTopology } from '../../cluster/topology.js';
+import { BlackstartClient } from '../../cli/client.js';
+import { requestJson } from '../../common/http.js';
+import { nodeToken } from '../../common/tokens.js';
+
+export function adminDatabaseUrl(): string {
+  return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+}
+
+export const TEST_TIMINGS = {
+  HEARTBEAT_MS: '200',
+  HEARTBEAT_TIMEOUT_MS: '1500',
+  MONITOR_INTERVAL_MS: '200',
+  REPORT_RETRY_MS: '100',
+  PEER_WAIT_MS: '3000',
+};
+
+export interface TestCluster {
+  cluster: LocalCluster;
+  operator: BlackstartClient;
+  customer: BlackstartClient;
+  db: pg.Pool;
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(name: string, opts: { nodes?: NodeSpec[]; env?: Record<string, string> } = {}): Promise<TestCluster> {
+  const dir = await mkdtemp(join(tmpdir(), `blackstart-${name}-`));
+  const dbName = `blackstart_test_${name.replace(/\W/g, '_')}_${process.pid}_${Date.now() % 100000}`;
+  const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  await admin.end();
+  const url = new URL(adminDatabaseUrl());
+  url.pathname = `/${dbName}`;
+  const cluster = await LocalCluster.start({
+    dir,
+    nodes: opts.nodes ?? defaultTopology(6),
+    databaseUrl: url.toString(),
+    uiPort: null,
+    env: { ...TEST_TIMINGS, ...opts.env },
+  });
+  const operator = new BlackstartClient(cluster.apiUrl, cluster.operatorToken);
+  const { apiKey } = await operator.createCustomer(`${name}-customer`);
+  const db = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  return {
+    cluster,
+    operator,
+    customer: operator.withToken(apiKey),
+    db,
+    async stop() {
+      await db.end();
+      await cluster.stop();
+      const drop = new pg.Client({ connectionString: adminDatabaseUrl() });
+      await drop.connect();
+      await drop.query(`drop database if exists ${dbName} with (force)`);
+      await drop.end();
+      if (!process.env.KEEP_TEST_DIRS) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value (failing with the last error at the deadline). */
+export async function eventually<T>(what: string, check: () => Promise<T | false | null | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** The nodes holding a volume's copies according to the inventory, primary first. */
+export async function copiesOf(t: TestCluster, volumeId: string): Promise<{ nodeId: string; role: string; state: string; epoch: number }[]> {
+  const { rows } = await t.db.query(
+    `select node_id as "nodeId", role, state, epoch from replicas where volume_id = $1 and state <> 'deleted' order by role, node_id`,
+    [volumeId],
+  );
+  return rows;
+}
+
+export function powerOf(t: TestCluster, nodeId: string): string {
+  return t.cluster.opts.nodes.find((n) => n.nodeId === nodeId)!.domainPath.split('/')[3]!;
+}
+
+/** What a node itself says about its copy of a volume (role, epoch, held requests...). */
+export function nodeView(t: TestCluster, nodeId: string, volumeId: string) {
+  return requestJson<{ role: string; epoch: number; ioState: string; mode: string; heldRequests: number; writeSeq: number }>(
+    `${t.cluster.nodeUrl(nodeId)}/v1/volumes/${volumeId}`,
+    { token: nodeToken(t.cluster.layout.clusterSecret, nodeId) },
+  );
+}
+
+/** The node's append-only log of effective mutations. */
+export async function operationsOf(t: TestCluster, nodeId: string): Promise<{ op: string; volumeId: string }[]> {
+  const text = await readFile(join(t.cluster.opts.dir, 'nodes', nodeId, 'operations.jsonl'), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+export function pattern(seed: string, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) out[i] = (seed.charCodeAt(i % seed.length) + i) & 0xff;
+  return out;
+}
