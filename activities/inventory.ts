@@ -19,6 +19,14 @@ import {
 
 export const INCONSISTENCY_EVENT = 'potential-data-inconsistency';
 
+export interface FailoverPlan {
+  volumeId: string;
+  leaving: string;
+  survivor: string;
+  fromEpoch: number;
+  epoch: number;
+}
+
 export interface ClassifiedCopy {
   volumeId: string;
   classification: Classification;
@@ -50,22 +58,32 @@ export function createInventoryActivities(db: Db) {
     },
 
     /**
-     * Fails the volume over away from `nodeId` when another member is healthy: that member
-     * becomes the sole primary at epoch+1, so the departed copy is stale from now on.
+     * Plans a failover away from `nodeId`: the healthy member that would serve alone at epoch+1.
+     * Nothing changes yet; the survivor must accept the new epoch before the inventory does.
      */
-    async removeFromMembership({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<{ changed: boolean }> {
+    async planFailover({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<FailoverPlan | null> {
+      const volume = await getVolume(db, volumeId);
+      if (!volume) return null;
+      const replicas = await replicasOf(db, volumeId);
+      const self = replicas.find((r) => r.nodeId === nodeId);
+      const survivor = replicas.find((r) => r.nodeId !== nodeId && isMember(r) && isHealthy(r));
+      if (!self || !isMember(self) || !survivor) return null;
+      return { volumeId, leaving: nodeId, survivor: survivor.nodeId, fromEpoch: volume.epoch, epoch: volume.epoch + 1 };
+    },
+
+    async isMember({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<boolean> {
+      return (await replicasOf(db, volumeId)).some((r) => r.nodeId === nodeId && isMember(r));
+    },
+
+    /** Records a failover the survivor has already accepted; a no-op if the volume moved on. */
+    async commitFailover(plan: FailoverPlan): Promise<{ changed: boolean }> {
       return inTransaction(db, async (tx) => {
-        const volume = await lockVolume(tx, volumeId);
-        if (!volume) return { changed: false };
-        const replicas = await replicasOf(tx, volumeId);
-        const self = replicas.find((r) => r.nodeId === nodeId);
-        const survivor = replicas.find((r) => r.nodeId !== nodeId && isMember(r) && isHealthy(r));
-        if (!self || !isMember(self) || !survivor) return { changed: false };
-        const epoch = volume.epoch + 1;
-        await setVolumeEpoch(tx, volumeId, epoch, volume.ioState);
-        await setReplicaMembership(tx, volumeId, survivor.nodeId, 'primary', epoch, 'in-service');
-        await setReplicaState(tx, volumeId, nodeId, 'stale');
-        await recordEvent(tx, volumeId, 'failover', `copy on ${nodeId} left the volume; ${survivor.nodeId} serves as primary at epoch ${epoch}`);
+        const volume = await lockVolume(tx, plan.volumeId);
+        if (!volume || volume.epoch !== plan.fromEpoch) return { changed: false };
+        await setVolumeEpoch(tx, plan.volumeId, plan.epoch, volume.ioState);
+        await setReplicaMembership(tx, plan.volumeId, plan.survivor, 'primary', plan.epoch, 'in-service');
+        await setReplicaState(tx, plan.volumeId, plan.leaving, 'stale');
+        await recordEvent(tx, plan.volumeId, 'failover', `copy on ${plan.leaving} left the volume; ${plan.survivor} serves as primary at epoch ${plan.epoch}`);
         return { changed: true };
       });
     },
@@ -96,19 +114,22 @@ export function createInventoryActivities(db: Db) {
       return { autoEnableIo: volume.autoEnableIo, ioState: volume.ioState, epoch: volume.epoch };
     },
 
-    /** The decision is recorded: the restored copy is the sole primary at epoch+1, I/O enabled. */
-    async recordEnabled(input: { volumeId: string; nodeId: string; incidentEpoch: number; auto: boolean; proof: string | null }): Promise<{ epoch: number }> {
-      return inTransaction(db, async (tx) => {
+    /**
+     * Records the decision the node has already applied: the restored copy is the sole primary
+     * at `epoch`, I/O enabled. (Node first: an inventory epoch above every copy's would make
+     * the only copy look stale.)
+     */
+    async recordEnabled(input: { volumeId: string; nodeId: string; epoch: number; auto: boolean; proof: string | null }): Promise<void> {
+      await inTransaction(db, async (tx) => {
         const volume = await lockVolume(tx, input.volumeId);
         if (!volume) throw new Error(`volume ${input.volumeId} not found`);
-        if (volume.epoch > input.incidentEpoch) return { epoch: volume.epoch };
-        const epoch = volume.epoch + 1;
+        if (volume.epoch >= input.epoch) return;
+        const { epoch } = input;
         await setVolumeEpoch(tx, input.volumeId, epoch, 'enabled');
         await setReplicaMembership(tx, input.volumeId, input.nodeId, 'primary', epoch, 'in-service');
         await retireOtherMembers(tx, input.volumeId, input.nodeId);
         const description = input.auto ? 'IO Auto-Enabled' : 'IO Enabled';
         await endEvent(tx, input.volumeId, INCONSISTENCY_EVENT, description, input.proof);
-        return { epoch };
       });
     },
   };

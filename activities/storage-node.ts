@@ -52,15 +52,9 @@ export function createStorageNodeActivities(db: Db, client: NodeClient) {
       return result;
     },
 
-    /** Pushes the inventory's membership to every serving copy (idempotent: same epoch, same config). */
-    async pushMembership({ volumeId }: { volumeId: string }): Promise<number> {
-      const members = (await replicasOf(db, volumeId)).filter((r) => isMember(r) && isHealthy(r));
-      for (const m of members) {
-        const other = members.find((o) => o.nodeId !== m.nodeId);
-        const peer = m.role === 'primary' && other ? await nodes.peerRef(other.nodeId) : null;
-        await nodes.call(m.nodeId, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: m.role, epoch: m.epoch, peer } });
-      }
-      return members.length;
+    /** Makes a copy the sole primary at `epoch`; the node refuses an epoch older than its own. */
+    async promoteCopy({ nodeId, volumeId, epoch }: CopyRef & { epoch: number }): Promise<void> {
+      await nodes.call(nodeId, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'primary', epoch, peer: null }, timeoutMs: 5000 });
     },
 
     /** The decided copy serves again as primary at `epoch`; its held I/O is released in order. */

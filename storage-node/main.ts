@@ -37,14 +37,14 @@ runMain('storage-node', async () => {
   const boot = await store.load();
   await store.claimIdentity(config.nodeId);
   const service = new NodeService(config.nodeId, store, config.capacityBytes);
+  const unclean = !boot.cleanShutdown && !boot.firstBoot;
+  if (unclean) await service.holdAll(); // before the first request can reach a copy
   let agent: ControlPlaneAgent | null = null;
   const server = await listen(createNodeApp(service, () => agent?.token ?? null), config.port);
   const url = `http://127.0.0.1:${boundPort(server)}`;
   agent = new ControlPlaneAgent({ ...config, url }, service);
   await agent.loadToken();
-  const unclean = !boot.cleanShutdown && !boot.firstBoot;
   console.log(`node ${config.nodeId} listening on ${url} (${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`);
-  if (unclean) await service.holdAll();
   await agent.register();
   agent.startHeartbeats();
   if (unclean) agent.startRecovery();

@@ -141,8 +141,16 @@ export class NodeService {
     if (role !== 'primary') throw new NodeError(409, 'not-primary', `this copy of ${volumeId} is not the primary`);
   }
 
-  /** Membership change from the control plane; never goes back to an older epoch. */
+  /**
+   * Membership change from the control plane; never goes back to an older epoch. A recovering
+   * node refuses: its copies are under investigation and must not be promoted meanwhile.
+   */
   async configure(volumeId: string, input: ConfigInput): Promise<ScannedReplica> {
+    if (this.recovering) throw new NodeError(503, 'node-recovering', `node ${this.nodeId} is recovering; its copies cannot take over`);
+    return this.applyConfig(volumeId, input);
+  }
+
+  private async applyConfig(volumeId: string, input: ConfigInput): Promise<ScannedReplica> {
     const hosted = this.hosted(volumeId);
     const { meta } = hosted.volume;
     if (input.epoch < meta.epoch) {
@@ -173,7 +181,7 @@ export class NodeService {
 
   /** After a decision: the copy serves again as primary at the new epoch; held I/O is released in order. */
   async enable(volumeId: string, epoch: number): Promise<ScannedReplica> {
-    await this.configure(volumeId, { role: 'primary', epoch, peer: null });
+    await this.applyConfig(volumeId, { role: 'primary', epoch, peer: null });
     const hosted = this.hosted(volumeId);
     await hosted.volume.saveMeta({ mode: 'normal' });
     return this.setIo(volumeId, 'enabled');

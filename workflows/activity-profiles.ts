@@ -15,3 +15,9 @@ export const DATA: ActivityOptions = {
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
+
+/** Asking a node that may itself be dead: a few quick tries, then the caller decides. */
+export const PROBE: ActivityOptions = {
+  startToCloseTimeout: '5 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumAttempts: 3 },
+};

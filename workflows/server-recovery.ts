@@ -5,6 +5,7 @@ import { copyResolvedSignal, phaseQuery, RecoveryPhaseKey, reportSignal, Storage
 import type { ScanReport } from '../common/types.js';
 import type { ClassifiedCopy } from '../activities/inventory.js';
 import { CONTROL } from './activity-profiles.js';
+import { failOver } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 
@@ -35,9 +36,8 @@ export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{
   const copies = await control.investigate({ nodeId, scan: scan! });
 
   enter('recovery');
-  const doomed = copies.filter((c) => c.classification !== 'candidate');
-  await Promise.all(doomed.map((c) => discard(nodeId, c)));
-  const candidates = copies.filter((c) => c.classification === 'candidate');
+  const kept = await Promise.all(copies.map((c) => discardUnlessCandidate(nodeId, c)));
+  const candidates = copies.filter((_, i) => kept[i]);
   for (const c of candidates) {
     const offered = await offer(nodeId, c);
     if (offered) unresolved.add(c.volumeId);
@@ -47,16 +47,19 @@ export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{
 
   enter('configuration');
   await condition(() => unresolved.size === 0);
-  return { deleted: doomed.length, candidates: candidates.length };
+  return { deleted: copies.length - candidates.length, candidates: candidates.length };
 }
 
-/** Duplicates first leave the membership (their peer takes over); then the copy is deleted. */
-async function discard(nodeId: string, c: ClassifiedCopy): Promise<void> {
-  if (c.classification === 'duplicate') {
-    await control.removeFromMembership({ volumeId: c.volumeId, nodeId });
-    await control.pushMembership({ volumeId: c.volumeId });
-  }
+/**
+ * Deletes a stale or orphan copy. A duplicate first leaves the membership (its peer takes over
+ * at epoch+1); if that peer does not answer after all, the copy is kept as a candidate.
+ * Returns true when the copy is kept.
+ */
+async function discardUnlessCandidate(nodeId: string, c: ClassifiedCopy): Promise<boolean> {
+  if (c.classification === 'candidate') return true;
+  if (c.classification === 'duplicate' && (await failOver(c.volumeId, nodeId)) === 'no-survivor') return true;
   await control.deleteCopy({ nodeId, volumeId: c.volumeId, reason: c.classification });
+  return false;
 }
 
 async function offer(nodeId: string, c: ClassifiedCopy): Promise<boolean> {

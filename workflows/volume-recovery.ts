@@ -20,13 +20,18 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   const { volumeId } = input;
   const candidates = new Map<string, CandidateReport>();
   const settled = new Set<string>();
+  /** Every server recovery that offered a node's copy (a node that crashes again offers anew). */
+  const offeredBy = new Map<string, Set<string>>();
   let phase: RecoveryPhase = 'notice';
   let winner: CandidateReport | null = null;
   let proof: string | null = null;
   let decision: CustomerDecision | 'auto-enable' | null = null;
   let enabledEpoch: number | null = null;
 
-  setHandler(candidateSignal, (report) => void candidates.set(report.nodeId, report));
+  setHandler(candidateSignal, (report) => {
+    candidates.set(report.nodeId, report);
+    offeredBy.set(report.nodeId, (offeredBy.get(report.nodeId) ?? new Set()).add(report.serverRecoveryId));
+  });
   setHandler(phaseQuery, () => phase);
   setHandler(volumeStatusQuery, () => ({
     phase, volumeId, candidates: [...candidates.keys()], winner: winner?.nodeId ?? null, proof,
@@ -67,8 +72,9 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
     await settleOthers();
   }
 
-  const { epoch } = await control.recordEnabled({ volumeId, nodeId: winner.nodeId, incidentEpoch: input.epoch, auto: decision === 'auto-enable', proof });
+  const epoch = input.epoch + 1;
   await control.enableCopy({ nodeId: winner.nodeId, volumeId, epoch });
+  await control.recordEnabled({ volumeId, nodeId: winner.nodeId, epoch, auto: decision === 'auto-enable', proof });
   enabledEpoch = epoch;
   await resolve(winner, decision);
   await settleOthers();
@@ -101,9 +107,11 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
 
   async function resolve(copy: CandidateReport, outcome: string): Promise<void> {
     settled.add(copy.nodeId);
-    await getExternalWorkflowHandle(copy.serverRecoveryId)
-      .signal(copyResolvedSignal, { volumeId, outcome })
-      .catch(() => undefined); // that server recovery already ended: nothing waits for this copy
+    for (const id of offeredBy.get(copy.nodeId) ?? []) {
+      await getExternalWorkflowHandle(id)
+        .signal(copyResolvedSignal, { volumeId, outcome })
+        .catch(() => undefined); // that server recovery already ended: nothing waits for this copy
+    }
   }
 }
 

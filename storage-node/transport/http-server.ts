@@ -21,7 +21,11 @@ export function createNodeApp(service: NodeService, token: () => string | null):
     if (!safeEqual(given, expected)) return next(new NodeError(401, 'unauthenticated', 'a valid node token is required'));
     next();
   };
-  /** Runs a mutating handler once per Idempotency-Key. */
+  /**
+   * Create and delete answer a retry with their first answer (Idempotency-Key). The other
+   * mutations set a target state, so re-applying them is itself idempotent — and right after
+   * a crash that reset the node's in-memory state.
+   */
   const once = (fn: Handler): Handler => (req, res) => service.store.once(idempotencyKey(req), () => fn(req, res));
   const send = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => {
     fn(req, res).then((body) => {
@@ -48,13 +52,13 @@ export function createNodeApp(service: NodeService, token: () => string | null):
     }
     return service.reviewRead(id(req), int(req, 'offset'), int(req, 'length'));
   }));
-  app.post('/v1/volumes/:id/config', auth, json, send(once((req) => service.configure(id(req), req.body))));
-  app.post('/v1/volumes/:id/io', auth, json, send(once((req) => service.setIo(id(req), ioState(req.body?.state)))));
-  app.post('/v1/volumes/:id/restore', auth, send(once((req) => service.restore(id(req)))));
-  app.post('/v1/volumes/:id/enable', auth, json, send(once((req) => service.enable(id(req), Number(req.body?.epoch)))));
+  app.post('/v1/volumes/:id/config', auth, json, send((req) => service.configure(id(req), req.body)));
+  app.post('/v1/volumes/:id/io', auth, json, send((req) => service.setIo(id(req), ioState(req.body?.state))));
+  app.post('/v1/volumes/:id/restore', auth, send((req) => service.restore(id(req))));
+  app.post('/v1/volumes/:id/enable', auth, json, send((req) => service.enable(id(req), Number(req.body?.epoch))));
   app.get('/v1/volumes/:id/digest', auth, send((req) => service.digest(id(req))));
   app.delete('/v1/volumes/:id', auth, send(once((req) => service.delete(id(req)))));
-  app.post('/v1/service/resume', auth, send(once(() => service.resumeService())));
+  app.post('/v1/service/resume', auth, send(() => service.resumeService()));
 
   app.use((_req, _res, next) => next(new NodeError(404, 'not-found', 'no such endpoint')));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
