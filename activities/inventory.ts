@@ -9,6 +9,7 @@ import {
   isHealthy,
   isMember,
   lockVolume,
+  markCandidate,
   memberVolumesOnNode,
   replicasOf,
   retireOtherMembers,
@@ -89,7 +90,7 @@ export function createInventoryActivities(db: Db) {
     },
 
     async recordCandidate({ volumeId, nodeId, writeSeq }: { volumeId: string; nodeId: string; writeSeq: number }): Promise<void> {
-      await setReplicaState(db, volumeId, nodeId, 'candidate', writeSeq);
+      await markCandidate(db, volumeId, nodeId, writeSeq);
     },
 
     /** The elected copy is restored read-only: it becomes the primary, I/O is held for a decision. */
@@ -99,8 +100,9 @@ export function createInventoryActivities(db: Db) {
         if (!volume) return;
         await setVolumeEpoch(tx, volumeId, volume.epoch, 'paused');
         const replicas = await replicasOf(tx, volumeId);
-        for (const r of replicas.filter((r) => r.nodeId !== nodeId && r.role === 'primary' && isMember(r))) {
-          await setReplicaMembership(tx, volumeId, r.nodeId, 'secondary', r.epoch, r.state);
+        // a copy elected before (and now superseded) becomes an ordinary candidate again
+        for (const r of replicas.filter((r) => r.nodeId !== nodeId && isMember(r) && (r.role === 'primary' || r.state === 'restored'))) {
+          await setReplicaMembership(tx, volumeId, r.nodeId, 'secondary', r.epoch, r.state === 'restored' ? 'candidate' : r.state);
         }
         await setReplicaMembership(tx, volumeId, nodeId, 'primary', volume.epoch, 'restored');
         await setReplicaState(tx, volumeId, nodeId, 'restored', writeSeq);

@@ -22,6 +22,6 @@ export class NodeClient {
   async call<T>(nodeId: string, path: string, opts: RequestOptions & { idempotencyKey?: string } = {}): Promise<T> {
     const peer = await this.peerRef(nodeId);
     const headers = { ...opts.headers, ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}) };
-    return requestJson<T>(`${peer.url}${path}`, { timeoutMs: 30_000, ...opts, token: peer.token, headers });
+    return requestJson<T>(`${peer.url}${path}`, { timeoutMs: 8_000, ...opts, token: peer.token, headers });
   }
 }

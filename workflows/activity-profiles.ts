@@ -2,9 +2,12 @@
 import type { ActivityOptions } from '@temporalio/workflow';
 import { DATA_TASK_QUEUE } from '../common/messages.js';
 
-/** Short control-plane calls: fast retries, no attempt limit (a node may take a while to return). */
+/**
+ * Short control-plane calls: fast retries, no attempt limit (a node may take a while to
+ * return). A short start-to-close bounds how long a crashed worker's attempt goes unnoticed.
+ */
 export const CONTROL: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '250 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
 };
 

@@ -1,6 +1,6 @@
 // Failing a volume over to its surviving copy, in the order that never strands data:
 // the survivor accepts the new epoch first; only then does the inventory record it.
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { CONTROL, PROBE } from './activity-profiles.js';
 
@@ -23,4 +23,20 @@ export async function failOver(volumeId: string, leavingNodeId: string): Promise
   }
   const { changed } = await control.commitFailover(plan);
   return changed ? 'moved' : 'no-survivor';
+}
+
+/**
+ * Deletes a copy unless the activity's safety re-check refuses (UnsafeDeletion): then the copy
+ * is kept and the refusal logged, and the workflow goes on rather than failing.
+ */
+export async function deleteUnlessRefused(ref: { nodeId: string; volumeId: string; reason: string }): Promise<boolean> {
+  try {
+    await control.deleteCopy(ref);
+    return true;
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    if (!(cause instanceof ApplicationFailure) || cause.type !== 'UnsafeDeletion') throw err;
+    log.warn('deletion refused by the safety re-check; copy kept', { ...ref, message: cause.message });
+    return false;
+  }
 }

@@ -5,7 +5,7 @@ import { copyResolvedSignal, phaseQuery, RecoveryPhaseKey, reportSignal, Storage
 import type { ScanReport } from '../common/types.js';
 import type { ClassifiedCopy } from '../activities/inventory.js';
 import { CONTROL } from './activity-profiles.js';
-import { failOver } from './failover.js';
+import { deleteUnlessRefused, failOver } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 
@@ -41,7 +41,7 @@ export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{
   for (const c of candidates) {
     const offered = await offer(nodeId, c);
     if (offered) unresolved.add(c.volumeId);
-    else await control.deleteCopy({ nodeId, volumeId: c.volumeId, reason: 'its volume recovery already decided' });
+    else await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: 'its volume recovery already decided' });
   }
   await control.resumeNodeService({ nodeId, workflowId: workflowInfo().workflowId });
 
@@ -58,8 +58,7 @@ export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{
 async function discardUnlessCandidate(nodeId: string, c: ClassifiedCopy): Promise<boolean> {
   if (c.classification === 'candidate') return true;
   if (c.classification === 'duplicate' && (await failOver(c.volumeId, nodeId)) === 'no-survivor') return true;
-  await control.deleteCopy({ nodeId, volumeId: c.volumeId, reason: c.classification });
-  return false;
+  return !(await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: c.classification }));
 }
 
 async function offer(nodeId: string, c: ClassifiedCopy): Promise<boolean> {

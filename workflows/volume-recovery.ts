@@ -8,10 +8,11 @@ import {
   candidateSignal, copyResolvedSignal, enableIoUpdate, phaseQuery, RecoveryPhaseKey, volumeStatusQuery, VolumeIdKey,
   type CustomerDecision, type RecoveryPhase,
 } from '../common/messages.js';
-import { allPeersReported, compareAuthority, electAuthoritative } from '../common/rules/elect.js';
+import { allPeersReported, electAuthoritative, supersedes } from '../common/rules/elect.js';
 import { proveNoDataLoss, twinsOf } from '../common/rules/proof.js';
 import type { CandidateReport } from '../common/types.js';
 import { CONTROL, DATA } from './activity-profiles.js';
+import { deleteUnlessRefused } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const data = proxyActivities<Activities>(DATA);
@@ -90,7 +91,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
    */
   async function settleOthers(): Promise<void> {
     for (const late of [...candidates.values()].filter((c) => c.nodeId !== winner!.nodeId && !settled.has(c.nodeId))) {
-      if (decision === null && compareAuthority(late, winner!) < 0) {
+      if (decision === null && supersedes(late, winner!)) {
         const previous = winner!;
         ({ winner, proof } = await restoreAuthority(volumeId, late, [...candidates.values()]));
         await discard(previous);
@@ -101,8 +102,8 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   }
 
   async function discard(copy: CandidateReport): Promise<void> {
-    await control.deleteCopy({ nodeId: copy.nodeId, volumeId, reason: `copy on ${winner!.nodeId} was elected` });
-    await resolve(copy, 'deleted');
+    const deleted = await deleteUnlessRefused({ nodeId: copy.nodeId, volumeId, reason: `copy on ${winner!.nodeId} was elected` });
+    await resolve(copy, deleted ? 'deleted' : 'kept: deletion refused by the safety re-check');
   }
 
   async function resolve(copy: CandidateReport, outcome: string): Promise<void> {

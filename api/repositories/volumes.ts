@@ -146,6 +146,15 @@ export async function setReplicaState(db: Db | Tx, volumeId: string, nodeId: str
   );
 }
 
+/** Moves a copy the investigation kept into 'candidate', unless a volume recovery already moved it on. */
+export async function markCandidate(db: Db | Tx, volumeId: string, nodeId: string, writeSeq: number): Promise<void> {
+  await db.query(
+    `update replicas set state = 'candidate', write_seq = $3, updated_at = now()
+     where volume_id = $1 and node_id = $2 and state in ('in-service', 'recovering')`,
+    [volumeId, nodeId, writeSeq],
+  );
+}
+
 /** A node's report was admitted: its serving copies are now under investigation. */
 export async function markNodeReplicasRecovering(tx: Tx, nodeId: string): Promise<void> {
   await tx.query(`update replicas set state = 'recovering', updated_at = now() where node_id = $1 and state = 'in-service'`, [nodeId]);

@@ -13,6 +13,17 @@ export function compareAuthority(a: CandidateReport, b: CandidateReport): number
   );
 }
 
+/**
+ * A copy that arrives after the election takes over only when it holds strictly more:
+ * a higher (epoch, writeSeq), or as much with fewer bad blocks — never on the id tie-break.
+ */
+export function supersedes(late: CandidateReport, winner: CandidateReport): boolean {
+  const order = compareAuthority(late, winner);
+  const tieBreakOnly = late.replica.epoch === winner.replica.epoch && late.replica.writeSeq === winner.replica.writeSeq &&
+    late.replica.badBlocks.length === winner.replica.badBlocks.length;
+  return order < 0 && !tieBreakOnly;
+}
+
 export interface Election {
   winner: CandidateReport;
   losers: CandidateReport[];
