@@ -26,7 +26,7 @@ describe('bad input', () => {
   async function call(path: string, init: { method?: string; token?: string; body?: string | Buffer; type?: string } = {}) {
     const headers: Record<string, string> = { 'content-type': init.type ?? 'application/json' };
     if (init.token) headers.authorization = `Bearer ${init.token}`;
-    const res = await fetch(`${api}${path}`, { method: init.method ?? 'GET', headers, body: init.body });
+    const res = await fetch(`${api}${path}`, { method: init.method ?? 'GET', headers, body: init.body as BodyInit | undefined });
     return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string } } };
   }
   const volumeCount = async () => (await t.db.query('select count(*)::int as n from volumes')).rows[0].n as number;

@@ -21,7 +21,7 @@ describe('a single node loses power', () => {
 
   it('fails its volumes over, then deletes its stale copies when it returns, and serves again', async () => {
     victim = (await copiesOf(t, volumes[0]!))[0]!.nodeId;
-    const affected = [];
+    const affected: string[] = [];
     for (const v of volumes) if ((await copiesOf(t, v)).some((c) => c.nodeId === victim)) affected.push(v);
 
     await t.cluster.killNode(victim);

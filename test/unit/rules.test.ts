@@ -1,0 +1,153 @@
+// The pure recovery rules, stated as properties over generated fleets and copies.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { classifyReplica } from '../../common/rules/classify.js';
+import { mayDeleteCopy } from '../../common/rules/deletion.js';
+import { allPeersReported, compareAuthority, electAuthoritative, supersedes } from '../../common/rules/elect.js';
+import { placeReplicas, samePowerDomain, type PlacementNode } from '../../common/rules/placement.js';
+import { proveNoDataLoss } from '../../common/rules/proof.js';
+import type { CandidateReport, InventoryVolume, ScannedReplica } from '../../common/types.js';
+
+const copy = (over: Partial<ScannedReplica> = {}): ScannedReplica => ({ volumeId: 'v', sizeBytes: 4096, role: 'primary', epoch: 1, writeSeq: 5, badBlocks: [], ...over });
+const candidate = (nodeId: string, over: Partial<ScannedReplica> = {}): CandidateReport => ({ nodeId, serverRecoveryId: `sr-${nodeId}`, replica: copy(over) });
+const arbCandidate = fc.record({
+  nodeId: fc.constantFrom('n1', 'n2', 'n3', 'n4'),
+  epoch: fc.integer({ min: 1, max: 4 }),
+  writeSeq: fc.integer({ min: 0, max: 20 }),
+  bad: fc.integer({ min: 0, max: 3 }),
+}).map((c) => candidate(c.nodeId, { epoch: c.epoch, writeSeq: c.writeSeq, badBlocks: Array.from({ length: c.bad }, (_, i) => i) }));
+const arbCandidates = fc.uniqueArray(arbCandidate, { minLength: 1, maxLength: 4, selector: (c) => c.nodeId });
+
+describe('classification', () => {
+  const volume = (over: Partial<InventoryVolume> = {}): InventoryVolume => ({
+    volumeId: 'v', deleted: false, epoch: 2,
+    members: [{ nodeId: 'a', role: 'primary', epoch: 2, healthy: false }, { nodeId: 'b', role: 'secondary', epoch: 2, healthy: false }],
+    ...over,
+  });
+
+  it('calls a copy of an unknown or deleted volume an orphan', () => {
+    expect(classifyReplica('a', copy({ epoch: 2 }), undefined)).toBe('orphan');
+    expect(classifyReplica('a', copy({ epoch: 2 }), volume({ deleted: true }))).toBe('orphan');
+  });
+
+  it('calls a copy below the volume epoch, or outside its membership, stale', () => {
+    expect(classifyReplica('a', copy({ epoch: 1 }), volume())).toBe('stale');
+    expect(classifyReplica('z', copy({ epoch: 2 }), volume())).toBe('stale');
+  });
+
+  it('calls a current copy with a healthy peer a duplicate, and without one a candidate', () => {
+    const healthyPeer = volume({ members: [{ nodeId: 'a', role: 'primary', epoch: 2, healthy: false }, { nodeId: 'b', role: 'secondary', epoch: 2, healthy: true }] });
+    expect(classifyReplica('a', copy({ epoch: 2 }), healthyPeer)).toBe('duplicate');
+    expect(classifyReplica('a', copy({ epoch: 2 }), volume())).toBe('candidate');
+  });
+});
+
+describe('election', () => {
+  it('never loses the copy with the highest (epoch, writeSeq)', () => {
+    fc.assert(fc.property(arbCandidates, (cs) => {
+      const { winner, losers } = electAuthoritative(cs)!;
+      const best = cs.reduce((m, c) => (c.replica.epoch > m.replica.epoch || (c.replica.epoch === m.replica.epoch && c.replica.writeSeq > m.replica.writeSeq) ? c : m));
+      expect([winner.replica.epoch, winner.replica.writeSeq]).toEqual([best.replica.epoch, best.replica.writeSeq]);
+      expect(losers).toHaveLength(cs.length - 1);
+      expect(losers).not.toContain(winner);
+    }));
+  });
+
+  it('prefers fewer bad blocks between equal generations', () => {
+    expect(electAuthoritative([candidate('n1', { badBlocks: [3] }), candidate('n2')])!.winner.nodeId).toBe('n2');
+  });
+
+  it('is independent of arrival order', () => {
+    fc.assert(fc.property(arbCandidates, (cs) => {
+      expect(electAuthoritative([...cs].reverse())!.winner).toEqual(electAuthoritative(cs)!.winner);
+    }));
+  });
+
+  it('lets a late copy take over only when it holds strictly more', () => {
+    expect(supersedes(candidate('n1'), candidate('n2'))).toBe(false);
+    expect(supersedes(candidate('n3', { writeSeq: 6 }), candidate('n2'))).toBe(true);
+    fc.assert(fc.property(arbCandidate, arbCandidate, (a, b) => {
+      if (supersedes(a, b)) expect(compareAuthority(a, b)).toBeLessThan(0);
+    }));
+  });
+
+  it('waits until every expected holder reported', () => {
+    expect(allPeersReported(['a', 'b'], ['a'])).toBe(false);
+    expect(allPeersReported(['a', 'b'], ['b', 'a'])).toBe(true);
+  });
+});
+
+describe('proof of no data loss', () => {
+  const digest = (nodeId: string, d = 'abc', writeSeq = 5) => ({ nodeId, epoch: 1, writeSeq, digest: d });
+
+  it('holds when a second copy agrees on epoch, writeSeq and digest', () => {
+    expect(proveNoDataLoss(candidate('n1'), [digest('n1'), digest('n2')])).toMatch(/n1 and n2 agree on epoch 1, writeSeq 5/);
+  });
+
+  it('fails with one copy, a different digest or writeSeq, or bad blocks', () => {
+    expect(proveNoDataLoss(candidate('n1'), [digest('n1')])).toBeNull();
+    expect(proveNoDataLoss(candidate('n1'), [digest('n1'), digest('n2', 'other')])).toBeNull();
+    expect(proveNoDataLoss(candidate('n1'), [digest('n1'), digest('n2', 'abc', 4)])).toBeNull();
+    expect(proveNoDataLoss(candidate('n1', { badBlocks: [1] }), [digest('n1'), digest('n2')])).toBeNull();
+  });
+});
+
+describe('placement', () => {
+  const arbNodes = fc.uniqueArray(
+    fc.record({ n: fc.integer({ min: 0, max: 30 }), power: fc.integer({ min: 0, max: 3 }), router: fc.integer({ min: 0, max: 1 }), free: fc.integer({ min: 0, max: 100 }) }),
+    { selector: (x) => x.n, maxLength: 12 },
+  ).map((xs): PlacementNode[] => xs.map((x) => ({
+    nodeId: `n${x.n}`, freeBytes: x.free,
+    domain: { dc: 'dc1', zone: `z${x.router}`, router: `r${x.router}`, power: `p${x.power}`, host: `h${x.n}` },
+  })));
+
+  it('never puts both copies in one power domain, and finds a pair whenever one exists', () => {
+    fc.assert(fc.property(arbNodes, fc.integer({ min: 1, max: 60 }), (nodes, size) => {
+      const placed = placeReplicas(nodes, size);
+      const fit = nodes.filter((n) => n.freeBytes >= size);
+      const pairExists = fit.some((a) => fit.some((b) => !samePowerDomain(a.domain, b.domain)));
+      expect(placed !== null).toBe(pairExists);
+      if (!placed) return;
+      const [p, s] = placed;
+      expect(samePowerDomain(p.domain, s.domain)).toBe(false);
+      expect(p.freeBytes).toBeGreaterThanOrEqual(size);
+      expect(s.freeBytes).toBeGreaterThanOrEqual(size);
+    }));
+  });
+
+  it('prefers another router when one has room', () => {
+    const node = (id: string, router: string, power: string, free: number): PlacementNode => ({
+      nodeId: id, freeBytes: free, domain: { dc: 'dc1', zone: 'z1', router, power, host: id },
+    });
+    const [p, s] = placeReplicas([node('a', 'r1', 'p1', 100), node('b', 'r1', 'p2', 90), node('c', 'r2', 'p3', 10)], 5)!;
+    expect([p.nodeId, s.nodeId]).toEqual(['a', 'c']);
+  });
+});
+
+describe('the deletion re-check', () => {
+  const c = (nodeId: string, over: Partial<{ member: boolean; healthy: boolean; restored: boolean }> = {}) => ({ nodeId, member: true, healthy: false, restored: false, ...over });
+
+  it('never deletes a member copy unless another member is healthy or restored', () => {
+    expect(mayDeleteCopy(false, 'a', [c('a'), c('b')])).toBe(false);
+    expect(mayDeleteCopy(false, 'a', [c('a'), c('b', { healthy: true })])).toBe(true);
+    expect(mayDeleteCopy(false, 'a', [c('a'), c('b', { restored: true })])).toBe(true);
+    expect(mayDeleteCopy(false, 'a', [c('a', { restored: true }), c('b', { healthy: true })])).toBe(false);
+  });
+
+  it('deletes stale copies and copies of deleted volumes', () => {
+    expect(mayDeleteCopy(false, 'a', [c('a', { member: false })])).toBe(true);
+    expect(mayDeleteCopy(true, 'a', [c('a')])).toBe(true);
+  });
+
+  it('always leaves at least one member copy standing', () => {
+    const arb = fc.uniqueArray(fc.record({ nodeId: fc.constantFrom('a', 'b', 'c'), member: fc.boolean(), healthy: fc.boolean(), restored: fc.boolean() }), { selector: (x) => x.nodeId, minLength: 1 });
+    fc.assert(fc.property(arb, (copies) => {
+      const members = copies.filter((x) => x.member);
+      for (const m of members) {
+        if (mayDeleteCopy(false, m.nodeId, copies)) {
+          expect(members.some((o) => o.nodeId !== m.nodeId && (o.healthy || o.restored))).toBe(true);
+        }
+      }
+    }));
+  });
+});
