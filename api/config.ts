@@ -3,6 +3,7 @@ import { Env } from '../common/config.js';
 
 export interface ApiConfig {
   port: number;
+  bind: string;
   databaseUrl: string;
   temporalAddress: string;
   namespace: string;
@@ -20,6 +21,7 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
   const env = new Env(vars);
   const config: ApiConfig = {
     port: env.int('API_PORT', 8080, 0, 65535),
+    bind: env.string('API_BIND', '127.0.0.1'),
     databaseUrl: env.string('DATABASE_URL'),
     temporalAddress: env.string('TEMPORAL_ADDRESS', '127.0.0.1:7233'),
     namespace: env.string('TEMPORAL_NAMESPACE', 'default'),

@@ -16,7 +16,7 @@ runMain('api', async () => {
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.namespace });
   const deps = { db, temporal, nodes: new NodeClient(db, config.clusterSecret), config };
-  const server = await listen(createApp(deps), config.port);
+  const server = await listen(createApp(deps), config.port, config.bind);
   const stopMonitor = startHeartbeatMonitor(deps);
   console.log(`api listening on http://127.0.0.1:${boundPort(server)}`);
 

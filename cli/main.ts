@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { requestJson } from '../common/http.js';
+import { joinToken } from '../common/tokens.js';
 import { BlackstartClient } from './client.js';
 
 const USAGE = `usage: blackstart <command> [options]
@@ -17,6 +18,7 @@ const USAGE = `usage: blackstart <command> [options]
   power-fail --node ID | --host H | --power P | --router R | --zone Z | --dc D   (SIGKILL)
   restore    --node ID | --host H | --power P | --router R | --zone Z | --dc D
   fleet | recoveries
+  join-token                                     the token storage nodes register with (from CLUSTER_SECRET)
 environment: BLACKSTART_HOME (default .blackstart), BLACKSTART_API_KEY (customer commands),
   BLACKSTART_API_URL and BLACKSTART_OPERATOR_TOKEN (default: read from the cluster in BLACKSTART_HOME)`;
 
@@ -107,6 +109,8 @@ async function main(): Promise<void> {
       const url = `http://127.0.0.1:${c.controlPort}/${command}`;
       return show(await requestJson(url, { method: 'POST', body: domainTarget(), token: c.operatorToken }));
     }
+    case 'join-token':
+      return console.log(joinToken(process.env.CLUSTER_SECRET ?? fail('set CLUSTER_SECRET')));
     case 'fleet':
       return show(await operator.fleet());
     case 'recoveries':

@@ -5,26 +5,13 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { createActivities } from '../activities/index.js';
 import { createPool } from '../api/repositories/db.js';
-import { Env, runMain } from '../common/config.js';
+import { runMain } from '../common/config.js';
+import { loadWorkerConfig } from './config.js';
 import { CONTROL_TASK_QUEUE, DATA_TASK_QUEUE } from '../common/messages.js';
 import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
 
-function loadConfig() {
-  const env = new Env();
-  const config = {
-    temporalAddress: env.string('TEMPORAL_ADDRESS', '127.0.0.1:7233'),
-    namespace: env.string('TEMPORAL_NAMESPACE', 'default'),
-    databaseUrl: env.string('DATABASE_URL'),
-    clusterSecret: env.string('CLUSTER_SECRET'),
-    peerWaitMs: env.int('PEER_WAIT_MS', 5 * 60_000, 0),
-    dataConcurrency: env.int('DATA_CONCURRENCY', 4, 1, 1000),
-  };
-  env.check();
-  return config;
-}
-
 runMain('worker', async () => {
-  const config = loadConfig();
+  const config = loadWorkerConfig();
   Runtime.install({ logger: quietLogger() });
   const db = createPool(config.databaseUrl, 8);
   const clientConnection = await Connection.connect({ address: config.temporalAddress });

@@ -1,0 +1,29 @@
+// The storage node's configuration, validated at start-up.
+import { Env } from '../common/config.js';
+import { parseDomainPath } from '../common/failure-domain.js';
+
+export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
+  const env = new Env(vars);
+  const config = {
+    nodeId: env.string('NODE_ID'),
+    port: env.int('NODE_PORT', 0, 0, 65535),
+    dataDir: env.string('NODE_DATA_DIR'),
+    domainPath: env.string('NODE_DOMAIN'),
+    controlPlaneUrl: env.string('CONTROL_PLANE_URL'),
+    joinToken: env.string('JOIN_TOKEN'),
+    capacityBytes: env.int('NODE_CAPACITY_BYTES', 64 * 1024 ** 3, 1),
+    heartbeatMs: env.int('HEARTBEAT_MS', 1000, 50),
+    reportRetryMs: env.int('REPORT_RETRY_MS', 500, 10),
+    fsync: env.bool('NODE_FSYNC', true),
+    bind: env.string('NODE_BIND', '127.0.0.1'),
+    advertiseUrl: env.optional('NODE_ADVERTISE_URL'),
+  };
+  env.check((problems) => {
+    try {
+      if (config.domainPath) parseDomainPath(config.domainPath);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  });
+  return config;
+}
