@@ -20,6 +20,17 @@ function idempotencyKey(): string {
   return `${workflowExecution?.workflowId}/${workflowExecution?.runId}/${activityId}`;
 }
 
+/** Heartbeats while a long node call runs, so a crashed worker's attempt is noticed in seconds. */
+async function whileHeartbeating<T>(work: Promise<T>, everyMs = 2000): Promise<T> {
+  heartbeat();
+  const timer = setInterval(() => heartbeat(), everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export function createStorageNodeActivities(db: Db, client: NodeClient) {
   const nodes = {
     peerRef: (nodeId: string) => client.peerRef(nodeId),
@@ -29,13 +40,13 @@ export function createStorageNodeActivities(db: Db, client: NodeClient) {
   return {
     /** Brings the elected copy back read-only with I/O held; returns its fresh scan. */
     async restoreCopy({ nodeId, volumeId }: CopyRef): Promise<ScannedReplica> {
-      heartbeat();
-      return nodes.call(nodeId, `/v1/volumes/${volumeId}/restore`, { method: 'POST' });
+      return whileHeartbeating(nodes.call(nodeId, `/v1/volumes/${volumeId}/restore`, { method: 'POST', timeoutMs: 10 * 60_000 }));
     },
 
     async digestCopy({ nodeId, volumeId }: CopyRef): Promise<CopyDigest> {
-      heartbeat();
-      const d = await nodes.call<{ digest: string; epoch: number; writeSeq: number }>(nodeId, `/v1/volumes/${volumeId}/digest`, { timeoutMs: 10 * 60_000 });
+      const d = await whileHeartbeating(
+        nodes.call<{ digest: string; epoch: number; writeSeq: number }>(nodeId, `/v1/volumes/${volumeId}/digest`, { timeoutMs: 10 * 60_000 }),
+      );
       return { nodeId, ...d };
     },
 

@@ -28,22 +28,20 @@ export class Env {
   }
 
   int(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-    const text = this.vars[name];
-    if (text === undefined || text === '') return fallback;
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      this.problems.push(`${name} must be an integer in [${min}, ${max}], got "${text}"`);
-      return fallback;
-    }
-    return value;
+    return this.numeric(name, fallback, min, max, true);
   }
 
   number(name: string, fallback: number, min: number, max: number): number {
+    return this.numeric(name, fallback, min, max, false);
+  }
+
+  private numeric(name: string, fallback: number, min: number, max: number, integer: boolean): number {
     const text = this.vars[name];
     if (text === undefined || text === '') return fallback;
     const value = Number(text);
-    if (!Number.isFinite(value) || value < min || value > max) {
-      this.problems.push(`${name} must be a number in [${min}, ${max}], got "${text}"`);
+    const ok = integer ? Number.isSafeInteger(value) : Number.isFinite(value);
+    if (!ok || value < min || value > max) {
+      this.problems.push(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${text}"`);
       return fallback;
     }
     return value;

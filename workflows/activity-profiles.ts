@@ -15,7 +15,7 @@ export const CONTROL: ActivityOptions = {
 export const DATA: ActivityOptions = {
   taskQueue: DATA_TASK_QUEUE,
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 

@@ -66,9 +66,9 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   await settleOthers();
 
   enter('configuration');
-  const settings = await control.volumeSettings({ volumeId });
-  if (proof && settings.autoEnableIo) decision = 'auto-enable';
-  while (decision === null) {
+  for (;;) {
+    if (decision === null && proof && (await control.volumeSettings({ volumeId })).autoEnableIo) decision = 'auto-enable';
+    if (decision !== null) break;
     await condition(() => decision !== null || hasUnsettled());
     await settleOthers();
   }
@@ -96,6 +96,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
         ({ winner, proof } = await restoreAuthority(volumeId, late, [...candidates.values()]));
         await discard(previous);
       } else {
+        proof ??= await proveWithLateTwin(volumeId, winner!, late);
         await discard(late);
       }
     }
@@ -129,4 +130,11 @@ async function restoreAuthority(
   if (twins.length < 2) return { winner, proof: null };
   const digests = await Promise.all(twins.map((t) => data.digestCopy({ nodeId: t.nodeId, volumeId })));
   return { winner, proof: proveNoDataLoss(winner, digests) };
+}
+
+/** A copy that arrived after the election can still prove the winner lost nothing. */
+async function proveWithLateTwin(volumeId: string, winner: CandidateReport, late: CandidateReport): Promise<string | null> {
+  if (twinsOf(winner, [late]).length === 0) return null;
+  const digests = await Promise.all([winner, late].map((c) => data.digestCopy({ nodeId: c.nodeId, volumeId })));
+  return proveNoDataLoss(winner, digests);
 }
