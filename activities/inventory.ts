@@ -46,7 +46,7 @@ export function createInventoryActivities(db: Db) {
         const volume = inventory.get(copy.volumeId);
         return {
           volumeId: copy.volumeId,
-          classification: classifyReplica(nodeId, copy, volume),
+          classification: classifyReplica(nodeId, copy, volume, scan.crashed),
           copy,
           volumeEpoch: volume?.epoch ?? copy.epoch,
           expectedNodes: volume?.members.map((m) => m.nodeId) ?? [nodeId],
@@ -87,6 +87,25 @@ export function createInventoryActivities(db: Db) {
         await recordEvent(tx, plan.volumeId, 'failover', `copy on ${plan.leaving} left the volume; ${plan.survivor} serves as primary at epoch ${plan.epoch}`);
         return { changed: true };
       });
+    },
+
+    /**
+     * Is this volume incident still current? Not when the volume's epoch moved on or a member
+     * serves it again (a failover won a race): then its candidates are stale, not authorities.
+     */
+    async incidentIsCurrent({ volumeId, epoch }: { volumeId: string; epoch: number }): Promise<boolean> {
+      const volume = await getVolume(db, volumeId);
+      if (!volume || volume.state === 'deleted' || volume.epoch !== epoch) return false;
+      return !(await replicasOf(db, volumeId)).some((r) => isMember(r) && isHealthy(r));
+    },
+
+    /** A copy of a node that never crashed serves again as it was. */
+    async recordRejoined({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `update replicas set state = 'in-service', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'recovering'`,
+        [volumeId, nodeId],
+      );
+      return rowCount === 1; // not when a failover made the copy stale meanwhile
     },
 
     async recordCandidate({ volumeId, nodeId, writeSeq }: { volumeId: string; nodeId: string; writeSeq: number }): Promise<void> {

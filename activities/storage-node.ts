@@ -68,6 +68,10 @@ export function createStorageNodeActivities(db: Db, client: NodeClient) {
       await nodes.call(nodeId, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'primary', epoch, peer: null }, timeoutMs: 5000 });
     },
 
+    async resumeCopyIo({ nodeId, volumeId }: CopyRef): Promise<void> {
+      await nodes.call(nodeId, `/v1/volumes/${volumeId}/io`, { method: 'POST', body: { state: 'enabled' } });
+    },
+
     /** The decided copy serves again as primary at `epoch`; its held I/O is released in order. */
     async enableCopy({ nodeId, volumeId, epoch }: CopyRef & { epoch: number }): Promise<void> {
       await nodes.call(nodeId, `/v1/volumes/${volumeId}/enable`, { method: 'POST', body: { epoch } });

@@ -12,6 +12,7 @@ export interface ApiConfig {
   heartbeatTimeoutMs: number;
   monitorIntervalMs: number;
   maxConcurrentRecoveries: number;
+  massOutageShare: number;
   retryAfterSeconds: number;
   maxVolumeBytes: number;
   reviewGrantTtlMs: number;
@@ -30,6 +31,7 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     heartbeatTimeoutMs: env.int('HEARTBEAT_TIMEOUT_MS', 5000, 100),
     monitorIntervalMs: env.int('MONITOR_INTERVAL_MS', 1000, 20),
     maxConcurrentRecoveries: env.int('MAX_CONCURRENT_RECOVERIES', 50, 1),
+    massOutageShare: env.number('MASS_OUTAGE_SHARE', 1 / 3, 0, 1),
     retryAfterSeconds: env.int('RETRY_AFTER_SECONDS', 2, 1, 3600),
     maxVolumeBytes: env.int('MAX_VOLUME_BYTES', 64 * 1024 ** 3, 4096),
     reviewGrantTtlMs: env.int('REVIEW_GRANT_TTL_MS', 15 * 60_000, 1000),

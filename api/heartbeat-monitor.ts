@@ -3,23 +3,46 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, nodeFailoverId, StorageNodeKey } from '../common/messages.js';
 import type { NodeFailoverInput } from '../workflows/node-failover.js';
-import { findSilentNodes, markNodeDown } from './repositories/nodes.js';
+import { findSilentNodes, listNodes, markNodeDown } from './repositories/nodes.js';
 import type { Deps } from './use-cases/deps.js';
 
 export function startHeartbeatMonitor(deps: Deps): () => void {
   let running = false;
+  const breaker = { open: false };
+  // After a restart of the API every heartbeat looks old: give the nodes one timeout to be heard.
+  const quietUntil = Date.now() + deps.config.heartbeatTimeoutMs;
   const timer = setInterval(() => {
-    if (running) return;
+    if (running || Date.now() < quietUntil) return;
     running = true;
-    checkOnce(deps)
+    checkOnce(deps, breaker)
       .catch((err: Error) => console.error(`heartbeat monitor: ${err.message}`))
       .finally(() => (running = false));
   }, deps.config.monitorIntervalMs);
   return () => clearInterval(timer);
 }
 
-export async function checkOnce(deps: Deps): Promise<void> {
-  for (const node of await findSilentNodes(deps.db, deps.config.heartbeatTimeoutMs)) {
+/**
+ * The mass-outage breaker: when more than `massOutageShare` of the fleet is unreachable at
+ * once, nothing is failed over — re-mirroring a third of a fleet is the storm to avoid; the
+ * nodes will report when they return. Single-node failures still fail over at once.
+ */
+export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise<void> {
+  const silent = await findSilentNodes(deps.db, deps.config.heartbeatTimeoutMs);
+  if (silent.length === 0) return;
+  // Nodes that lose power together time out a beat apart: count those half-way there too,
+  // so the first few to time out are not failed over before the outage shows its size.
+  const suspects = await findSilentNodes(deps.db, deps.config.heartbeatTimeoutMs / 2);
+  const nodes = await listNodes(deps.db);
+  const unreachable = suspects.length + nodes.filter((n) => n.state === 'down').length;
+  const holding = unreachable > deps.config.massOutageShare * nodes.length;
+  if (holding !== breaker.open) {
+    breaker.open = holding;
+    console.log(holding
+      ? `mass outage: ${unreachable} of ${nodes.length} nodes unreachable; holding failover until they report`
+      : 'mass outage over: failover resumes');
+  }
+  if (holding) return;
+  for (const node of silent) {
     const incident = node.incident + 1;
     const args: NodeFailoverInput = { nodeId: node.id, incident };
     try {

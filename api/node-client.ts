@@ -1,6 +1,6 @@
 // The control plane's calls to storage nodes, authenticated with each node's derived token.
 import { requestJson, type RequestOptions } from '../common/http.js';
-import { nodeToken } from '../common/tokens.js';
+import { mirrorToken, nodeToken } from '../common/tokens.js';
 import type { PeerRef } from '../common/types.js';
 import type { Db } from './repositories/db.js';
 import { getNode } from './repositories/nodes.js';
@@ -12,16 +12,21 @@ export class NodeClient {
     private readonly clusterSecret: string,
   ) {}
 
-  async peerRef(nodeId: string): Promise<PeerRef> {
+  private async address(nodeId: string): Promise<string> {
     const node = await getNode(this.db, nodeId);
     if (!node) throw new AppError(500, 'unknown-node', `unknown node ${nodeId}`);
-    return { nodeId, url: node.url, token: nodeToken(this.clusterSecret, nodeId) };
+    return node.url;
+  }
+
+  /** What a primary needs to mirror to `nodeId`: its address and its mirror-only token. */
+  async peerRef(nodeId: string): Promise<PeerRef> {
+    return { nodeId, url: await this.address(nodeId), token: mirrorToken(this.clusterSecret, nodeId) };
   }
 
   /** `idempotencyKey` makes a retried mutation return its first answer. */
   async call<T>(nodeId: string, path: string, opts: RequestOptions & { idempotencyKey?: string } = {}): Promise<T> {
-    const peer = await this.peerRef(nodeId);
+    const url = await this.address(nodeId);
     const headers = { ...opts.headers, ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}) };
-    return requestJson<T>(`${peer.url}${path}`, { timeoutMs: 8_000, ...opts, token: peer.token, headers });
+    return requestJson<T>(`${url}${path}`, { timeoutMs: 8_000, ...opts, token: nodeToken(this.clusterSecret, nodeId), headers });
   }
 }

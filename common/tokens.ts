@@ -10,6 +10,14 @@ export function nodeToken(clusterSecret: string, nodeId: string): string {
   return `${nodeId}.${hmac(clusterSecret, `node:${nodeId}`)}`;
 }
 
+/**
+ * The token a primary presents to mirror writes to this node: accepted on the mirror endpoint
+ * only, so a primary never holds credentials that could act as its secondary.
+ */
+export function mirrorToken(clusterSecret: string, nodeId: string): string {
+  return hmac(clusterSecret, `mirror:${nodeId}`);
+}
+
 /** The node a token authenticates, or null when it is not a valid node token. */
 export function nodeOfToken(clusterSecret: string, token: string): string | null {
   const nodeId = token.slice(0, token.lastIndexOf('.'));

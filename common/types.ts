@@ -44,6 +44,8 @@ export interface ScannedReplica {
 export interface ScanReport {
   nodeId: string;
   scannedAt: string;
+  /** true after an unclean shutdown; false when a live node was told to report (declared down). */
+  crashed: boolean;
   replicas: ScannedReplica[];
 }
 
@@ -63,7 +65,7 @@ export interface InventoryReplica {
   healthy: boolean;
 }
 
-export type Classification = 'duplicate' | 'stale' | 'orphan' | 'candidate';
+export type Classification = 'duplicate' | 'stale' | 'orphan' | 'candidate' | 'rejoin';
 
 /** A copy offered to a volume recovery by the node that holds it. */
 export interface CandidateReport {

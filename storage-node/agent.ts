@@ -17,6 +17,7 @@ export interface AgentConfig {
 
 export class ControlPlaneAgent {
   token: string | null = null;
+  mirrorToken: string | null = null;
   private stopped = new AbortController();
   private reporting: Promise<void> | null = null;
 
@@ -26,7 +27,7 @@ export class ControlPlaneAgent {
   ) {}
 
   private get tokenPath(): string {
-    return join(this.service.store.dataDir, 'node-token');
+    return join(this.service.store.dataDir, 'node-token.json');
   }
 
   private nodeUrl(path: string): string {
@@ -34,7 +35,9 @@ export class ControlPlaneAgent {
   }
 
   async loadToken(): Promise<void> {
-    this.token = await readFile(this.tokenPath, 'utf8').then((t) => t.trim(), () => null);
+    const saved = await readFile(this.tokenPath, 'utf8').then((t) => JSON.parse(t) as { nodeToken: string; mirrorToken: string }, () => null);
+    this.token = saved?.nodeToken ?? null;
+    this.mirrorToken = saved?.mirrorToken ?? null;
   }
 
   /** Registers (retrying while the control plane is unreachable) and keeps the token on disk. */
@@ -42,14 +45,16 @@ export class ControlPlaneAgent {
     const { nodeId, url, domainPath } = this.config;
     for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
       try {
-        const res = await requestJson<{ nodeToken: string }>(`${this.config.controlPlaneUrl}/v1/nodes/register`, {
+        const res = await requestJson<{ nodeToken: string; mirrorToken: string }>(`${this.config.controlPlaneUrl}/v1/nodes/register`, {
           method: 'POST',
           token: this.config.joinToken,
+          headers: this.token ? { 'x-node-token': this.token } : {},
           body: { nodeId, url, domainPath, capacityBytes: this.service.capacityBytes },
           timeoutMs: 5000,
         });
         this.token = res.nodeToken;
-        await writeFile(this.tokenPath, res.nodeToken, { mode: 0o600 });
+        this.mirrorToken = res.mirrorToken;
+        await writeFile(this.tokenPath, JSON.stringify({ nodeToken: res.nodeToken, mirrorToken: res.mirrorToken }), { mode: 0o600 });
         return;
       } catch (err) {
         if (err instanceof HttpError && err.status < 500 && err.status !== 429) throw err;
@@ -68,10 +73,10 @@ export class ControlPlaneAgent {
         const res = await requestJson<{ reportRequired: boolean }>(this.nodeUrl('/heartbeat'), {
           method: 'POST',
           token: this.token ?? '',
-          body: { usedBytes: this.service.store.usedBytes(), recovering: this.service.recovering },
+          body: { usedBytes: this.service.store.usedBytes(), recovering: this.service.recovering, bootId: this.service.bootId },
           timeoutMs: Math.max(1000, this.config.heartbeatMs * 2),
         });
-        if (res.reportRequired && !this.reporting) this.startRecovery();
+        if (res.reportRequired && !this.reporting) this.startRecovery(false);
       } catch {
         // the control plane is away; the next beat tries again
       }
@@ -79,16 +84,19 @@ export class ControlPlaneAgent {
     }
   }
 
-  /** Holds every volume's I/O, scans, and reports until admitted. */
-  startRecovery(): void {
-    this.reporting = this.recover().finally(() => {
+  /**
+   * Holds every volume's I/O, scans, and reports until admitted. `crashed`: after an unclean
+   * shutdown (torn writes are possible), not when a live node was merely declared down.
+   */
+  startRecovery(crashed: boolean): void {
+    this.reporting = this.recover(crashed).finally(() => {
       this.reporting = null;
     });
   }
 
-  private async recover(): Promise<void> {
+  private async recover(crashed: boolean): Promise<void> {
     await this.service.holdAll();
-    const scan = await this.service.scan();
+    const scan = await this.service.scan(crashed);
     console.log(`node ${this.config.nodeId}: recovery scan found ${scan.replicas.length} volume(s); reporting`);
     for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
       try {

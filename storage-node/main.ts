@@ -16,14 +16,14 @@ runMain('storage-node', async () => {
   const unclean = !boot.cleanShutdown && !boot.firstBoot;
   if (unclean) await service.holdAll(); // before the first request can reach a copy
   let agent: ControlPlaneAgent | null = null;
-  const server = await listen(createNodeApp(service, () => agent?.token ?? null), config.port, config.bind);
+  const server = await listen(createNodeApp(service, () => ({ token: agent?.token ?? null, mirrorToken: agent?.mirrorToken ?? null })), config.port, config.bind);
   const url = config.advertiseUrl ?? `http://127.0.0.1:${boundPort(server)}`;
   agent = new ControlPlaneAgent({ ...config, url }, service);
   await agent.loadToken();
   console.log(`node ${config.nodeId} listening on ${url} (${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`);
   await agent.register();
   agent.startHeartbeats();
-  if (unclean) agent.startRecovery();
+  if (unclean) agent.startRecovery(true);
 
   const shutdown = async () => {
     agent?.stop();

@@ -1,5 +1,6 @@
 // What a storage node does, independent of HTTP: block I/O with synchronous mirroring,
 // holding of paused I/O, and the idempotent operations recovery activities call.
+import { randomUUID } from 'node:crypto';
 import { BLOCK_SIZE, type IoState, type PeerRef, type ReplicaRole, type ScanReport, type ScannedReplica } from '../common/types.js';
 import { HttpError, request, sleep } from '../common/http.js';
 import { checkRange, type BlockSpan } from './protocol/block-range.js';
@@ -35,6 +36,8 @@ const MIRROR_RETRY_MS = 100;
 
 export class NodeService {
   recovering = false;
+  /** Changes with every process start: a caller waiting on a held request can tell a restart. */
+  readonly bootId = randomUUID();
 
   constructor(
     readonly nodeId: string,
@@ -208,12 +211,12 @@ export class NodeService {
     }
   }
 
-  async scan(): Promise<ScanReport> {
+  async scan(crashed: boolean): Promise<ScanReport> {
     const replicas: ScannedReplica[] = [];
     for (const hosted of this.store.volumes.values()) {
       replicas.push(this.describe(hosted, await hosted.volume.scanBadBlocks()));
     }
-    return { nodeId: this.nodeId, scannedAt: new Date().toISOString(), replicas };
+    return { nodeId: this.nodeId, scannedAt: new Date().toISOString(), crashed, replicas };
   }
 
   async resumeService(): Promise<{ recovering: boolean }> {

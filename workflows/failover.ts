@@ -6,6 +6,8 @@ import { CONTROL, PROBE } from './activity-profiles.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const probe = proxyActivities<Activities>(PROBE);
+/** For copies on nodes that may never return: give up after about a minute, keep the copy. */
+const bounded = proxyActivities<Activities>({ ...CONTROL, retry: { ...CONTROL.retry, maximumAttempts: 15 } });
 
 /**
  * `moved`: the volume now serves from another copy at epoch+1. `not-member`: the copy had
@@ -15,28 +17,33 @@ export type FailoverOutcome = 'moved' | 'not-member' | 'no-survivor';
 
 export async function failOver(volumeId: string, leavingNodeId: string): Promise<FailoverOutcome> {
   const plan = await control.planFailover({ volumeId, nodeId: leavingNodeId });
-  if (!plan) return (await control.isMember({ volumeId, nodeId: leavingNodeId })) ? 'no-survivor' : 'not-member';
-  try {
-    await probe.promoteCopy({ nodeId: plan.survivor, volumeId, epoch: plan.epoch });
-  } catch {
-    return 'no-survivor'; // the inventory thought it healthy, but it did not answer
+  if (plan) {
+    try {
+      await probe.promoteCopy({ nodeId: plan.survivor, volumeId, epoch: plan.epoch });
+      if ((await control.commitFailover(plan)).changed) return 'moved';
+    } catch {
+      // the inventory thought the survivor healthy, but it did not answer
+    }
   }
-  const { changed } = await control.commitFailover(plan);
-  return changed ? 'moved' : 'no-survivor';
+  // Another workflow may have moved the volume meanwhile: membership decides, not this attempt.
+  return (await control.isMember({ volumeId, nodeId: leavingNodeId })) ? 'no-survivor' : 'not-member';
 }
 
 /**
  * Deletes a copy unless the activity's safety re-check refuses (UnsafeDeletion): then the copy
- * is kept and the refusal logged, and the workflow goes on rather than failing.
+ * is kept and the refusal logged, and the workflow goes on rather than failing. With
+ * `giveUp`, a node that does not answer is given up on too: its copy, left behind, is stale
+ * by the time the node reports again, and is deleted then.
  */
-export async function deleteUnlessRefused(ref: { nodeId: string; volumeId: string; reason: string }): Promise<boolean> {
+export async function deleteUnlessRefused(ref: { nodeId: string; volumeId: string; reason: string }, giveUp = false): Promise<boolean> {
   try {
-    await control.deleteCopy(ref);
+    await (giveUp ? bounded : control).deleteCopy(ref);
     return true;
   } catch (err) {
     const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    if (!(cause instanceof ApplicationFailure) || cause.type !== 'UnsafeDeletion') throw err;
-    log.warn('deletion refused by the safety re-check; copy kept', { ...ref, message: cause.message });
+    const refused = cause instanceof ApplicationFailure && cause.type === 'UnsafeDeletion';
+    if (!refused && !(giveUp && err instanceof ActivityFailure)) throw err;
+    log.warn(refused ? 'deletion refused by the safety re-check; copy kept' : 'node did not answer; copy left for later', { ...ref, message: cause?.message });
     return false;
   }
 }

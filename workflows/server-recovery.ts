@@ -14,13 +14,17 @@ export interface ServerRecoveryInput {
   incident: number;
 }
 
-export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{ deleted: number; candidates: number }> {
+export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{ deleted: number; rejoined: number; candidates: number }> {
   let phase: RecoveryPhase = 'notice';
   let scan: ScanReport | null = null;
   const unresolved = new Set<string>();
+  const resolved = new Set<string>(); // a resolution may arrive before its offer is recorded here
   setHandler(phaseQuery, () => phase);
   setHandler(reportSignal, (report) => void (scan ??= report));
-  setHandler(copyResolvedSignal, ({ volumeId }) => void unresolved.delete(volumeId));
+  setHandler(copyResolvedSignal, ({ volumeId }) => {
+    resolved.add(volumeId);
+    unresolved.delete(volumeId);
+  });
   const enter = (next: RecoveryPhase) => {
     phase = next;
     upsertSearchAttributes([
@@ -40,23 +44,28 @@ export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{
   const candidates = copies.filter((_, i) => kept[i]);
   for (const c of candidates) {
     const offered = await offer(nodeId, c);
-    if (offered) unresolved.add(c.volumeId);
+    if (offered && !resolved.has(c.volumeId)) unresolved.add(c.volumeId);
     else await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: 'its volume recovery already decided' });
   }
   await control.resumeNodeService({ nodeId, workflowId: workflowInfo().workflowId });
 
   enter('configuration');
   await condition(() => unresolved.size === 0);
-  return { deleted: copies.length - candidates.length, candidates: candidates.length };
+  const rejoined = copies.filter((c) => c.classification === 'rejoin').length;
+  return { deleted: copies.length - candidates.length - rejoined, rejoined, candidates: candidates.length };
 }
 
 /**
- * Deletes a stale or orphan copy. A duplicate first leaves the membership (its peer takes over
+ * A copy of a node that never crashed rejoins. Deletes a stale or orphan copy. A duplicate first leaves the membership (its peer takes over
  * at epoch+1); if that peer does not answer after all, the copy is kept as a candidate.
  * Returns true when the copy is kept.
  */
 async function discardUnlessCandidate(nodeId: string, c: ClassifiedCopy): Promise<boolean> {
   if (c.classification === 'candidate') return true;
+  if (c.classification === 'rejoin' && (await control.recordRejoined({ volumeId: c.volumeId, nodeId }))) {
+    await control.resumeCopyIo({ nodeId, volumeId: c.volumeId });
+    return false;
+  }
   if (c.classification === 'duplicate' && (await failOver(c.volumeId, nodeId)) === 'no-survivor') return true;
   return !(await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: c.classification }));
 }

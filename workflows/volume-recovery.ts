@@ -16,6 +16,8 @@ import { deleteUnlessRefused } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const data = proxyActivities<Activities>(DATA);
+/** A digest is evidence, not a duty: a copy that cannot be read in a few tries gives no proof. */
+const evidence = proxyActivities<Activities>({ ...DATA, retry: { ...DATA.retry, maximumAttempts: 4 } });
 
 export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winner: string; decision: string; epoch: number }> {
   const { volumeId } = input;
@@ -29,9 +31,12 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   let decision: CustomerDecision | 'auto-enable' | null = null;
   let enabledEpoch: number | null = null;
 
+  const outcomes = new Map<string, string>();
   setHandler(candidateSignal, (report) => {
     candidates.set(report.nodeId, report);
     offeredBy.set(report.nodeId, (offeredBy.get(report.nodeId) ?? new Set()).add(report.serverRecoveryId));
+    const outcome = outcomes.get(report.nodeId);
+    if (outcome) void notify(report.serverRecoveryId, outcome); // settled before: tell the new offer too
   });
   setHandler(phaseQuery, () => phase);
   setHandler(volumeStatusQuery, () => ({
@@ -61,6 +66,10 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   await condition(() => allPeersReported(input.expectedNodes, [...candidates.keys()]), input.peerWaitMs);
 
   enter('recovery');
+  if (!(await control.incidentIsCurrent({ volumeId, epoch: input.epoch }))) {
+    for (const c of candidates.values()) await discard(c, 'superseded: the volume serves from another copy');
+    return { winner: 'none', decision: 'superseded', epoch: input.epoch };
+  }
   winner = electAuthoritative([...candidates.values()])!.winner;
   ({ winner, proof } = await restoreAuthority(volumeId, winner, [...candidates.values()]));
   await settleOthers();
@@ -78,7 +87,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   await control.recordEnabled({ volumeId, nodeId: winner.nodeId, epoch, auto: decision === 'auto-enable', proof });
   enabledEpoch = epoch;
   await resolve(winner, decision);
-  await settleOthers();
+  while (hasUnsettled()) await settleOthers();
   return { winner: winner.nodeId, decision, epoch };
 
   function hasUnsettled(): boolean {
@@ -102,18 +111,21 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
     }
   }
 
-  async function discard(copy: CandidateReport): Promise<void> {
-    const deleted = await deleteUnlessRefused({ nodeId: copy.nodeId, volumeId, reason: `copy on ${winner!.nodeId} was elected` });
-    await resolve(copy, deleted ? 'deleted' : 'kept: deletion refused by the safety re-check');
+  async function discard(copy: CandidateReport, reason = `copy on ${winner?.nodeId} was elected`): Promise<void> {
+    const deleted = await deleteUnlessRefused({ nodeId: copy.nodeId, volumeId, reason }, true);
+    await resolve(copy, deleted ? 'deleted' : 'kept: not deleted (refused or unreachable)');
   }
 
   async function resolve(copy: CandidateReport, outcome: string): Promise<void> {
     settled.add(copy.nodeId);
-    for (const id of offeredBy.get(copy.nodeId) ?? []) {
-      await getExternalWorkflowHandle(id)
-        .signal(copyResolvedSignal, { volumeId, outcome })
-        .catch(() => undefined); // that server recovery already ended: nothing waits for this copy
-    }
+    outcomes.set(copy.nodeId, outcome);
+    for (const id of offeredBy.get(copy.nodeId) ?? []) await notify(id, outcome);
+  }
+
+  async function notify(serverRecoveryId: string, outcome: string): Promise<void> {
+    await getExternalWorkflowHandle(serverRecoveryId)
+      .signal(copyResolvedSignal, { volumeId, outcome })
+      .catch(() => undefined); // that server recovery already ended: nothing waits for this copy
   }
 }
 
@@ -128,13 +140,19 @@ async function restoreAuthority(
   await control.recordRestored({ volumeId, nodeId: winner.nodeId, writeSeq: restored.writeSeq });
   const twins = twinsOf(winner, all);
   if (twins.length < 2) return { winner, proof: null };
-  const digests = await Promise.all(twins.map((t) => data.digestCopy({ nodeId: t.nodeId, volumeId })));
-  return { winner, proof: proveNoDataLoss(winner, digests) };
+  return { winner, proof: await prove(volumeId, winner, twins) };
 }
 
 /** A copy that arrived after the election can still prove the winner lost nothing. */
 async function proveWithLateTwin(volumeId: string, winner: CandidateReport, late: CandidateReport): Promise<string | null> {
-  if (twinsOf(winner, [late]).length === 0) return null;
-  const digests = await Promise.all([winner, late].map((c) => data.digestCopy({ nodeId: c.nodeId, volumeId })));
-  return proveNoDataLoss(winner, digests);
+  return twinsOf(winner, [late]).length ? prove(volumeId, winner, [winner, late]) : null;
+}
+
+async function prove(volumeId: string, winner: CandidateReport, twins: CandidateReport[]): Promise<string | null> {
+  try {
+    const digests = await Promise.all(twins.map((t) => evidence.digestCopy({ nodeId: t.nodeId, volumeId })));
+    return proveNoDataLoss(winner, digests);
+  } catch {
+    return null;
+  }
 }

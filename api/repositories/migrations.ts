@@ -74,4 +74,8 @@ create table settings (
 );
 `,
   },
+  {
+    id: '002_node_boot_id',
+    sql: `alter table nodes add column boot_id text not null default '';`,
+  },
 ];

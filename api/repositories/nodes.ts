@@ -53,10 +53,10 @@ export async function listNodes(db: Db): Promise<NodeRow[]> {
   return rows.map(toRow);
 }
 
-export async function recordHeartbeat(db: Db, id: string, usedBytes: number): Promise<NodeRow | null> {
+export async function recordHeartbeat(db: Db, id: string, usedBytes: number, bootId: string): Promise<NodeRow | null> {
   const { rows } = await db.query(
-    `update nodes set last_heartbeat = now(), used_bytes = $2 where id = $1 returning ${COLUMNS}`,
-    [id, usedBytes],
+    `update nodes set last_heartbeat = now(), used_bytes = $2, boot_id = $3 where id = $1 returning ${COLUMNS}`,
+    [id, usedBytes, bootId],
   );
   return rows[0] ? toRow(rows[0]) : null;
 }

@@ -24,6 +24,8 @@ export interface ReplicaRow {
   nodeId: string;
   nodeUrl: string;
   nodeState: string;
+  /** The node process's boot id from its last heartbeat: it changes when the node restarts. */
+  nodeBootId: string;
   role: ReplicaRole;
   epoch: number;
   writeSeq: number;
@@ -50,6 +52,7 @@ function toReplica(r: Record<string, unknown>): ReplicaRow {
     nodeId: r.node_id as string,
     nodeUrl: r.url as string,
     nodeState: r.node_state as string,
+    nodeBootId: r.boot_id as string,
     role: r.role as ReplicaRole,
     epoch: r.epoch as number,
     writeSeq: Number(r.write_seq),
@@ -102,7 +105,7 @@ export async function setAutoEnableIo(db: Db, id: string, value: boolean): Promi
 
 export async function replicasOf(db: Db | Tx, volumeId: string): Promise<ReplicaRow[]> {
   const { rows } = await db.query(
-    `select r.*, n.url, n.state as node_state from replicas r join nodes n on n.id = r.node_id
+    `select r.*, n.url, n.state as node_state, n.boot_id from replicas r join nodes n on n.id = r.node_id
      where r.volume_id = $1 order by r.role, r.node_id`,
     [volumeId],
   );

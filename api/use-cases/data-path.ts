@@ -5,12 +5,13 @@ import { request as httpRequest } from 'node:http';
 import { HttpError, jitteredBackoff, sleep } from '../../common/http.js';
 import { nodeToken } from '../../common/tokens.js';
 import { AppError } from '../errors.js';
-import { getVolume, primaryOf } from '../repositories/volumes.js';
+import { getVolume, primaryOf, type ReplicaRow } from '../repositories/volumes.js';
 import type { Deps } from './deps.js';
 import { requireVolume } from './volumes.js';
 
 export type IoOp = { kind: 'read'; offset: number; length: number } | { kind: 'write'; offset: number; data: Buffer };
 
+const WATCH_MS = 2000;
 const PERMANENT = new Set(['bad-range', 'bad-parameter', 'empty-body', 'bad-request']);
 
 export async function forwardIo(deps: Deps, customerId: string, volumeId: string, op: IoOp, signal: AbortSignal): Promise<Buffer> {
@@ -21,14 +22,35 @@ export async function forwardIo(deps: Deps, customerId: string, volumeId: string
     if (!volume || volume.state === 'deleted' || volume.state === 'deleting') throw new AppError(410, 'volume-deleted', `volume ${volumeId} was deleted`);
     const primary = await primaryOf(deps.db, volumeId);
     if (primary) {
+      const attempt = new AbortController();
+      const stopWatching = watchPrimary(deps, volumeId, primary, () => attempt.abort());
       try {
-        return await nodeIo(`${primary.nodeUrl}${ioPath(volumeId, op)}`, nodeToken(deps.config.clusterSecret, primary.nodeId), op, signal);
+        const token = nodeToken(deps.config.clusterSecret, primary.nodeId);
+        return await nodeIo(`${primary.nodeUrl}${ioPath(volumeId, op)}`, token, op, AbortSignal.any([signal, attempt.signal]));
       } catch (err) {
         if (err instanceof HttpError && PERMANENT.has(err.code)) throw new AppError(400, err.code, err.message);
+      } finally {
+        stopWatching();
       }
     }
     await sleep(jitteredBackoff(Math.min(attempt, 4), 100, 1000), signal);
   }
+}
+
+/**
+ * A request held on a node that then loses power gets no reset and would wait forever. While
+ * it waits, watch (through the inventory, no extra requests to the node) that the node is the
+ * same process — heartbeats carry its boot id — and still the primary; if not, give up this
+ * attempt so the request follows the volume.
+ */
+function watchPrimary(deps: Deps, volumeId: string, primary: ReplicaRow, lost: () => void): () => void {
+  const timer = setInterval(() => {
+    primaryOf(deps.db, volumeId).then(
+      (now) => (now?.nodeId !== primary.nodeId || now.nodeBootId !== primary.nodeBootId) && lost(),
+      () => undefined,
+    );
+  }, WATCH_MS);
+  return () => clearInterval(timer);
 }
 
 function ioPath(volumeId: string, op: IoOp): string {

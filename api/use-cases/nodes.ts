@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseDomainPath } from '../../common/failure-domain.js';
 import { CONTROL_TASK_QUEUE, reportSignal, serverRecoveryId, StorageNodeKey, RecoveryPhaseKey } from '../../common/messages.js';
-import { nodeToken } from '../../common/tokens.js';
+import { mirrorToken, nodeOfToken, nodeToken } from '../../common/tokens.js';
 import type { ScanReport } from '../../common/types.js';
 import type { ServerRecoveryInput } from '../../workflows/server-recovery.js';
 import { AppError, notFound } from '../errors.js';
@@ -29,11 +29,12 @@ export const RegisterBody = z.strictObject({
   capacityBytes: z.number().int().positive(),
 });
 
-export const HeartbeatBody = z.strictObject({ usedBytes: z.number().int().nonnegative(), recovering: z.boolean() });
+export const HeartbeatBody = z.strictObject({ usedBytes: z.number().int().nonnegative(), recovering: z.boolean(), bootId: z.string().max(64) });
 
 export const ScanReportBody = z.strictObject({
   nodeId: NodeId,
   scannedAt: z.string().datetime(),
+  crashed: z.boolean(),
   replicas: z
     .array(
       z.strictObject({
@@ -48,14 +49,22 @@ export const ScanReportBody = z.strictObject({
     .max(100_000),
 });
 
-export async function registerNode(deps: Deps, body: z.infer<typeof RegisterBody>) {
+/**
+ * Registers a new node, or updates a known one's address. A known node must prove it is that
+ * node (its current token): the join token alone, shared by the fleet, cannot take over an id.
+ */
+export async function registerNode(deps: Deps, body: z.infer<typeof RegisterBody>, presentedNodeToken: string | undefined) {
+  const { clusterSecret } = deps.config;
+  if ((await getNode(deps.db, body.nodeId)) && nodeOfToken(clusterSecret, presentedNodeToken ?? '') !== body.nodeId) {
+    throw new AppError(403, 'forbidden', `node ${body.nodeId} is already registered; re-registering needs its node token`);
+  }
   const node = await upsertNode(deps.db, body.nodeId, body.url, body.domainPath, body.capacityBytes);
-  return { nodeId: node.id, state: node.state, nodeToken: nodeToken(deps.config.clusterSecret, node.id) };
+  return { nodeId: node.id, state: node.state, nodeToken: nodeToken(clusterSecret, node.id), mirrorToken: mirrorToken(clusterSecret, node.id) };
 }
 
 /** A node the control plane has declared down is told to recover before it serves again. */
 export async function heartbeat(deps: Deps, nodeId: string, body: z.infer<typeof HeartbeatBody>) {
-  const node = await recordHeartbeat(deps.db, nodeId, body.usedBytes);
+  const node = await recordHeartbeat(deps.db, nodeId, body.usedBytes, body.bootId);
   if (!node) throw notFound(`node ${nodeId}`);
   return { state: node.state, reportRequired: node.state === 'down' && !body.recovering };
 }
@@ -67,7 +76,7 @@ export async function heartbeat(deps: Deps, nodeId: string, body: z.infer<typeof
 export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport): Promise<{ workflowId: string; incident: number }> {
   if (scan.nodeId !== nodeId) throw new AppError(403, 'forbidden', `node ${nodeId} cannot report for node ${scan.nodeId}`);
   if (!(await getNode(deps.db, nodeId))) throw notFound(`node ${nodeId}`);
-  const recovery = (await openRecoveryFor(deps.db, nodeId)) ?? (await admitNew(deps, nodeId, scan));
+  const recovery = await admit(deps, nodeId, scan);
   const args: ServerRecoveryInput = { nodeId, incident: recovery.id };
   await deps.temporal.workflow.signalWithStart('serverRecovery', {
     workflowId: recovery.workflowId,
@@ -83,9 +92,12 @@ export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport):
   return { workflowId: recovery.workflowId, incident: recovery.id };
 }
 
-async function admitNew(deps: Deps, nodeId: string, scan: ScanReport): Promise<RecoveryRow> {
+/** The node's open incident (a repeated report), or a new one if the bound allows. */
+async function admit(deps: Deps, nodeId: string, scan: ScanReport): Promise<RecoveryRow> {
   return inTransaction(deps.db, async (tx) => {
     await tx.query('select pg_advisory_xact_lock(7233002)');
+    const open = await openRecoveryFor(tx, nodeId);
+    if (open) return open;
     const inFlight = await countNodesInState(tx, 'recovering');
     if (inFlight >= deps.config.maxConcurrentRecoveries) {
       throw new AppError(429, 'throttled', `${inFlight} server recoveries in progress; report again later`, {

@@ -2,16 +2,19 @@ import type { Classification, InventoryVolume, ScannedReplica } from '../types.j
 
 /**
  * Investigation: what a recovering node's copy is worth, judged against the inventory.
- * Only a copy that is a current member with no healthy peer is kept as a candidate.
+ * A node that did not crash (it was only declared down) lost nothing: its current copies
+ * rejoin as they were. After a crash, a current copy with no healthy peer is a candidate.
  */
 export function classifyReplica(
   nodeId: string,
   copy: ScannedReplica,
   volume: InventoryVolume | undefined,
+  crashed = true,
 ): Classification {
   if (!volume || volume.deleted) return 'orphan';
   const self = volume.members.find((m) => m.nodeId === nodeId);
   if (!self || copy.epoch < volume.epoch) return 'stale';
+  if (!crashed) return 'rejoin';
   const healthyPeer = volume.members.some((m) => m.nodeId !== nodeId && m.healthy && m.epoch >= copy.epoch);
   return healthyPeer ? 'duplicate' : 'candidate';
 }

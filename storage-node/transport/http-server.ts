@@ -8,19 +8,26 @@ import { NodeError, type NodeService } from '../node-service.js';
 
 type Handler = (req: Request, res: Response) => Promise<unknown>;
 
-export function createNodeApp(service: NodeService, token: () => string | null): express.Express {
+export interface NodeCredentials {
+  token: string | null;
+  mirrorToken: string | null;
+}
+
+export function createNodeApp(service: NodeService, credentials: () => NodeCredentials): express.Express {
   const app = express();
   app.disable('x-powered-by');
   const json = express.json({ limit: '64kb' });
   const raw = express.raw({ type: () => true, limit: MAX_IO_BYTES });
 
-  const auth = (req: Request, _res: Response, next: NextFunction): void => {
-    const expected = token();
+  const bearer = (kind: keyof NodeCredentials) => (req: Request, _res: Response, next: NextFunction): void => {
+    const expected = credentials()[kind];
     const given = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
     if (!expected) return next(new NodeError(503, 'not-registered', 'node has not registered yet'));
-    if (!safeEqual(given, expected)) return next(new NodeError(401, 'unauthenticated', 'a valid node token is required'));
+    if (!safeEqual(given, expected)) return next(new NodeError(401, 'unauthenticated', `a valid ${kind === 'token' ? 'node' : 'mirror'} token is required`));
     next();
   };
+  const auth = bearer('token');
+  const token = () => credentials().token;
   /**
    * Create and delete answer a retry with their first answer (Idempotency-Key). The other
    * mutations set a target state, so re-applying them is itself idempotent — and right after
@@ -36,13 +43,13 @@ export function createNodeApp(service: NodeService, token: () => string | null):
   };
   const id = (req: Request): string => req.params.id!;
 
-  app.get('/v1/health', (_req, res) => res.json({ nodeId: service.nodeId, recovering: service.recovering }));
-  app.get('/v1/scan', auth, send(() => service.scan()));
+  app.get('/v1/health', (_req, res) => res.json({ nodeId: service.nodeId, bootId: service.bootId, recovering: service.recovering }));
+  app.get('/v1/scan', auth, send(() => service.scan(service.recovering)));
   app.get('/v1/volumes/:id', auth, send(async (req) => service.status(id(req))));
   app.put('/v1/volumes/:id', auth, json, send(once((req) => service.createVolume({ ...req.body, volumeId: id(req) }))));
   app.get('/v1/volumes/:id/data', auth, send((req) => service.read(id(req), int(req, 'offset'), int(req, 'length'))));
   app.put('/v1/volumes/:id/data', auth, raw, send(async (req) => ({ writeSeq: await service.write(id(req), int(req, 'offset'), body(req)) })));
-  app.put('/v1/volumes/:id/mirror', auth, raw, send(async (req) => ({
+  app.put('/v1/volumes/:id/mirror', bearer('mirrorToken'), raw, send(async (req) => ({
     writeSeq: await service.applyMirror(id(req), int(req, 'epoch'), int(req, 'seq'), int(req, 'offset'), body(req)),
   })));
   app.get('/v1/volumes/:id/review', send(async (req) => {

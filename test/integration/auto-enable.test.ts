@@ -24,7 +24,7 @@ describe('a whole data center loses power and every node returns', () => {
       return s.events.some((e) => e.description === 'IO Auto-Enabled') && s;
     });
     expect(status.actions).toEqual([]);
-    expect(status.volumeStatus.details).toEqual([{ name: 'io-enabled', status: 'passed' }]);
+    expect(status.volumeStatus.details, JSON.stringify(status)).toEqual([{ name: 'io-enabled', status: 'passed' }]);
     const event = status.events.find((e) => e.eventType === 'potential-data-inconsistency')!;
     expect(event.notAfter).not.toBeNull();
     expect(event.proof).toMatch(/agree on epoch 1, writeSeq 1, sha256 [0-9a-f]{64}/);

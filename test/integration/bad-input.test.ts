@@ -1,7 +1,7 @@
 // Spec test 6: malformed, oversized and unauthenticated requests get a 4xx JSON error and change
 // nothing; another customer's volume is not found; a node cannot report for another node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeToken } from '../../common/tokens.js';
+import { joinToken, nodeToken } from '../../common/tokens.js';
 import { startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 describe('bad input', () => {
@@ -88,13 +88,21 @@ describe('bad input', () => {
 
   it('forbids a node to report for another node, and records nothing', async () => {
     const asB = nodeToken(t.cluster.layout.clusterSecret, 'node-b');
-    const scan = { nodeId: 'node-a', scannedAt: new Date().toISOString(), replicas: [] };
+    const scan = { nodeId: 'node-a', scannedAt: new Date().toISOString(), crashed: true, replicas: [] };
     const res = await call('/v1/nodes/node-a/recovery-reports', { method: 'POST', token: asB, body: JSON.stringify(scan) });
     expect(res.status).toBe(403);
     const inBody = await call('/v1/nodes/node-b/recovery-reports', { method: 'POST', token: asB, body: JSON.stringify(scan) });
     expect(inBody.status).toBe(403);
     expect((await t.db.query('select count(*)::int as n from recovery_events')).rows[0].n).toBe(0);
     expect((await t.operator.fleet()).summary.recovering).toBe(0);
+  });
+
+  it('refuses to let the shared join token take over a registered node id', async () => {
+    const join = joinToken(t.cluster.layout.clusterSecret);
+    const body = JSON.stringify({ nodeId: 'node-a', url: 'http://127.0.0.1:1', domainPath: 'dc1/az1/r1/p1/h1', capacityBytes: 1 });
+    const res = await call('/v1/nodes/register', { method: 'POST', token: join, body });
+    expect(res.status).toBe(403);
+    expect((await t.operator.fleet()).nodes.find((n) => n.nodeId === 'node-a')!.url).toBe(t.cluster.nodeUrl('node-a'));
   });
 
   it('answers unknown paths with the same JSON error shape', async () => {

@@ -35,6 +35,11 @@ describe('classification', () => {
     expect(classifyReplica('z', copy({ epoch: 2 }), volume())).toBe('stale');
   });
 
+  it('lets the current copies of a node that never crashed rejoin as they were', () => {
+    expect(classifyReplica('a', copy({ epoch: 2 }), volume(), false)).toBe('rejoin');
+    expect(classifyReplica('a', copy({ epoch: 1 }), volume(), false)).toBe('stale');
+  });
+
   it('calls a current copy with a healthy peer a duplicate, and without one a candidate', () => {
     const healthyPeer = volume({ members: [{ nodeId: 'a', role: 'primary', epoch: 2, healthy: false }, { nodeId: 'b', role: 'secondary', epoch: 2, healthy: true }] });
     expect(classifyReplica('a', copy({ epoch: 2 }), healthyPeer)).toBe('duplicate');
