@@ -4,6 +4,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, nodeFailoverId, StorageNodeKey } from '../common/messages.js';
 import type { NodeFailoverInput } from '../workflows/node-failover.js';
 import { findSilentNodes, listNodes, markNodeDown } from './repositories/nodes.js';
+import { readThrottle } from './repositories/settings.js';
 import type { Deps } from './use-cases/deps.js';
 
 export function startHeartbeatMonitor(deps: Deps): () => void {
@@ -34,7 +35,8 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
   const suspects = await findSilentNodes(deps.db, deps.config.heartbeatTimeoutMs / 2);
   const nodes = await listNodes(deps.db);
   const unreachable = suspects.length + nodes.filter((n) => n.state === 'down').length;
-  const holding = unreachable > deps.config.massOutageShare * nodes.length;
+  const { massOutageShare } = await readThrottle(deps.db, deps.config);
+  const holding = unreachable > massOutageShare * nodes.length;
   if (holding !== breaker.open) {
     breaker.open = holding;
     console.log(holding

@@ -40,6 +40,12 @@ export class BlackstartClient {
   recoveries() {
     return this.json<{ recoveries: { workflowId: string; nodeId: string; admittedAt: string; inServiceAt: string | null }[] }>('/v1/operator/recoveries');
   }
+  admission() {
+    return this.json<{ maxConcurrentRecoveries: number; recovering: number; waiting: { nodeId: string }[]; rejectionsTotal: number }>('/v1/operator/admission');
+  }
+  setThrottle(settings: { maxConcurrentRecoveries: number; massOutageShare: number }) {
+    return this.json<typeof settings>('/v1/operator/throttle', 'PUT', settings);
+  }
   createVolume(sizeBytes: number, autoEnableIo = false) {
     return this.json<VolumeView>('/v1/volumes', 'POST', { sizeBytes, autoEnableIo });
   }

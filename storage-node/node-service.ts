@@ -175,11 +175,13 @@ export class NodeService {
 
   /** Brings the elected copy back read-only: sole member, primary, I/O held for review. */
   async restore(volumeId: string): Promise<ScannedReplica> {
+    const startedAt = new Date().toISOString();
     const hosted = this.hosted(volumeId);
     hosted.gate.pause();
     await hosted.volume.saveMeta({ mode: 'restored', ioState: 'paused', role: 'primary', peer: null });
-    await this.store.logOperation('restore', volumeId, { writeSeq: hosted.volume.writeSeq });
-    return this.describe(hosted, await hosted.volume.scanBadBlocks());
+    const badBlocks = await hosted.volume.scanBadBlocks();
+    await this.store.logOperation('restore', volumeId, { writeSeq: hosted.volume.writeSeq, startedAt });
+    return this.describe(hosted, badBlocks);
   }
 
   /** After a decision: the copy serves again as primary at the new epoch; held I/O is released in order. */

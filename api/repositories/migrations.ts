@@ -78,4 +78,13 @@ create table settings (
     id: '002_node_boot_id',
     sql: `alter table nodes add column boot_id text not null default '';`,
   },
+  {
+    id: '003_admission_rejections',
+    sql: `alter table nodes add column rejected_at timestamptz; alter table nodes add column rejections integer not null default 0;`,
+  },
+  {
+    // Until when the last heartbeat vouches for the node: health is never read from a stale row.
+    id: '004_node_fresh_until',
+    sql: `alter table nodes add column fresh_until timestamptz not null default now();`,
+  },
 ];

@@ -32,13 +32,14 @@ function toRow(r: Record<string, unknown>): NodeRow {
 }
 
 /** Inserts a new node in service, or updates the address and capacity of a known one. */
-export async function upsertNode(db: Db, id: string, url: string, d: FailureDomain, capacityBytes: number): Promise<NodeRow> {
+export async function upsertNode(db: Db, id: string, url: string, d: FailureDomain, capacityBytes: number, freshMs: number): Promise<NodeRow> {
   const { rows } = await db.query(
-    `insert into nodes (id, url, dc, zone, router, power, host, capacity_bytes, state)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, 'in-service')
-     on conflict (id) do update set url = excluded.url, capacity_bytes = excluded.capacity_bytes, last_heartbeat = now()
+    `insert into nodes (id, url, dc, zone, router, power, host, capacity_bytes, state, fresh_until)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, 'in-service', now() + make_interval(secs => $9::double precision / 1000))
+     on conflict (id) do update set url = excluded.url, capacity_bytes = excluded.capacity_bytes, last_heartbeat = now(),
+       fresh_until = excluded.fresh_until
      returning ${COLUMNS}`,
-    [id, url, d.dc, d.zone, d.router, d.power, d.host, capacityBytes],
+    [id, url, d.dc, d.zone, d.router, d.power, d.host, capacityBytes, freshMs],
   );
   return toRow(rows[0]!);
 }
@@ -53,10 +54,13 @@ export async function listNodes(db: Db): Promise<NodeRow[]> {
   return rows.map(toRow);
 }
 
-export async function recordHeartbeat(db: Db, id: string, usedBytes: number, bootId: string): Promise<NodeRow | null> {
+/** Records a heartbeat; it vouches for the node for `freshMs` (the heartbeat timeout). */
+export async function recordHeartbeat(db: Db, id: string, usedBytes: number, bootId: string, freshMs: number): Promise<NodeRow | null> {
   const { rows } = await db.query(
-    `update nodes set last_heartbeat = now(), used_bytes = $2, boot_id = $3 where id = $1 returning ${COLUMNS}`,
-    [id, usedBytes, bootId],
+    `update nodes set last_heartbeat = now(), used_bytes = $2, boot_id = $3,
+       fresh_until = now() + make_interval(secs => $4::double precision / 1000)
+     where id = $1 returning ${COLUMNS}`,
+    [id, usedBytes, bootId, freshMs],
   );
   return rows[0] ? toRow(rows[0]) : null;
 }
@@ -76,8 +80,33 @@ export async function markNodeDown(db: Db, id: string, incident: number): Promis
   await db.query(`update nodes set state = 'down', incident = $2 where id = $1 and state = 'in-service' and incident = $2 - 1`, [id, incident]);
 }
 
+/** Admission: the node is recovering now, and out of the admission queue. */
+export async function markAdmitted(tx: Tx, id: string): Promise<void> {
+  await tx.query(`update nodes set state = 'recovering', rejected_at = null, last_heartbeat = now() where id = $1`, [id]);
+}
+
 export async function setNodeState(db: Db | Tx, id: string, state: NodeState): Promise<void> {
   await db.query('update nodes set state = $2, last_heartbeat = now() where id = $1', [id, state]);
+}
+
+/** A node's report was turned away by admission: it is in the queue until admitted. */
+export async function recordRejection(db: Db, id: string): Promise<void> {
+  await db.query('update nodes set rejected_at = now(), rejections = rejections + 1 where id = $1', [id]);
+}
+
+/** Nodes turned away within `windowMs` and not admitted since: the admission queue. */
+export async function admissionQueue(db: Db, windowMs: number): Promise<{ nodeId: string; rejections: number; rejectedAt: Date }[]> {
+  const { rows } = await db.query(
+    `select id, rejections, rejected_at from nodes
+     where rejected_at > now() - make_interval(secs => $1::double precision / 1000) order by rejected_at`,
+    [windowMs],
+  );
+  return rows.map((r) => ({ nodeId: r.id as string, rejections: r.rejections as number, rejectedAt: r.rejected_at as Date }));
+}
+
+export async function totalRejections(db: Db): Promise<number> {
+  const { rows } = await db.query('select coalesce(sum(rejections), 0)::int as n from nodes');
+  return rows[0].n as number;
 }
 
 export async function countNodesInState(db: Db | Tx, state: NodeState): Promise<number> {

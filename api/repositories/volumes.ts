@@ -26,6 +26,8 @@ export interface ReplicaRow {
   nodeState: string;
   /** The node process's boot id from its last heartbeat: it changes when the node restarts. */
   nodeBootId: string;
+  /** The node's last heartbeat still vouches for it. */
+  nodeFresh: boolean;
   role: ReplicaRole;
   epoch: number;
   writeSeq: number;
@@ -53,6 +55,7 @@ function toReplica(r: Record<string, unknown>): ReplicaRow {
     nodeUrl: r.url as string,
     nodeState: r.node_state as string,
     nodeBootId: r.boot_id as string,
+    nodeFresh: r.node_fresh as boolean,
     role: r.role as ReplicaRole,
     epoch: r.epoch as number,
     writeSeq: Number(r.write_seq),
@@ -105,7 +108,7 @@ export async function setAutoEnableIo(db: Db, id: string, value: boolean): Promi
 
 export async function replicasOf(db: Db | Tx, volumeId: string): Promise<ReplicaRow[]> {
   const { rows } = await db.query(
-    `select r.*, n.url, n.state as node_state, n.boot_id from replicas r join nodes n on n.id = r.node_id
+    `select r.*, n.url, n.state as node_state, n.boot_id, n.fresh_until > now() as node_fresh from replicas r join nodes n on n.id = r.node_id
      where r.volume_id = $1 order by r.role, r.node_id`,
     [volumeId],
   );
@@ -116,8 +119,9 @@ export function isMember(r: ReplicaRow): boolean {
   return MEMBER_STATES.includes(r.state);
 }
 
+/** Serving, on a node in service whose heartbeat is fresh: a silent node is never assumed healthy. */
 export function isHealthy(r: ReplicaRow): boolean {
-  return r.state === 'in-service' && r.nodeState === 'in-service';
+  return r.state === 'in-service' && r.nodeState === 'in-service' && r.nodeFresh;
 }
 
 /** The inventory's view of each volume, for classifying a recovering node's copies. */

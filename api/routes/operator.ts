@@ -2,7 +2,7 @@
 import express, { Router } from 'express';
 import { operatorAuth } from '../auth.js';
 import type { Deps } from '../use-cases/deps.js';
-import { CreateCustomerBody, addCustomer, admission, fleet, recoveries } from '../use-cases/operator.js';
+import { CreateCustomerBody, ThrottleBody, addCustomer, admission, fleet, recoveries, setThrottle, throttle } from '../use-cases/operator.js';
 import { handle } from './handler.js';
 
 export function operatorRoutes(deps: Deps): Router {
@@ -12,5 +12,7 @@ export function operatorRoutes(deps: Deps): Router {
   r.get('/v1/operator/fleet', handle(() => fleet(deps)));
   r.get('/v1/operator/recoveries', handle(async (req) => ({ recoveries: await recoveries(deps, Math.min(1000, Number(req.query.limit) || 100)) })));
   r.get('/v1/operator/admission', handle(() => admission(deps)));
+  r.get('/v1/operator/throttle', handle(() => throttle(deps)));
+  r.put('/v1/operator/throttle', express.json({ limit: '4kb' }), handle((req) => setThrottle(deps, ThrottleBody.parse(req.body))));
   return r;
 }

@@ -7,7 +7,8 @@ import type { ScanReport } from '../../common/types.js';
 import type { ServerRecoveryInput } from '../../workflows/server-recovery.js';
 import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
-import { countNodesInState, getNode, recordHeartbeat, setNodeState, upsertNode } from '../repositories/nodes.js';
+import { countNodesInState, getNode, markAdmitted, recordHeartbeat, recordRejection, upsertNode } from '../repositories/nodes.js';
+import { readThrottle } from '../repositories/settings.js';
 import { insertRecovery, openRecoveryFor, type RecoveryRow } from '../repositories/recoveries.js';
 import { markNodeReplicasRecovering } from '../repositories/volumes.js';
 import type { Deps } from './deps.js';
@@ -58,13 +59,15 @@ export async function registerNode(deps: Deps, body: z.infer<typeof RegisterBody
   if ((await getNode(deps.db, body.nodeId)) && nodeOfToken(clusterSecret, presentedNodeToken ?? '') !== body.nodeId) {
     throw new AppError(403, 'forbidden', `node ${body.nodeId} is already registered; re-registering needs its node token`);
   }
-  const node = await upsertNode(deps.db, body.nodeId, body.url, body.domainPath, body.capacityBytes);
+  const node = await upsertNode(deps.db, body.nodeId, body.url, body.domainPath, body.capacityBytes, deps.config.heartbeatTimeoutMs);
   return { nodeId: node.id, state: node.state, nodeToken: nodeToken(clusterSecret, node.id), mirrorToken: mirrorToken(clusterSecret, node.id) };
 }
 
 /** A node the control plane has declared down is told to recover before it serves again. */
 export async function heartbeat(deps: Deps, nodeId: string, body: z.infer<typeof HeartbeatBody>) {
-  const node = await recordHeartbeat(deps.db, nodeId, body.usedBytes, body.bootId);
+  // A recovering node is alive but serves nothing: its heartbeat vouches for no copy.
+  const vouchMs = body.recovering ? 0 : deps.config.heartbeatTimeoutMs;
+  const node = await recordHeartbeat(deps.db, nodeId, body.usedBytes, body.bootId, vouchMs);
   if (!node) throw notFound(`node ${nodeId}`);
   return { state: node.state, reportRequired: node.state === 'down' && !body.recovering };
 }
@@ -77,6 +80,12 @@ export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport):
   if (scan.nodeId !== nodeId) throw new AppError(403, 'forbidden', `node ${nodeId} cannot report for node ${scan.nodeId}`);
   if (!(await getNode(deps.db, nodeId))) throw notFound(`node ${nodeId}`);
   const recovery = await admit(deps, nodeId, scan);
+  if (!recovery) {
+    await recordRejection(deps.db, nodeId);
+    throw new AppError(429, 'throttled', 'the bound of concurrent server recoveries is reached; report again later', {
+      'retry-after': String(deps.config.retryAfterSeconds),
+    });
+  }
   const args: ServerRecoveryInput = { nodeId, incident: recovery.id };
   await deps.temporal.workflow.signalWithStart('serverRecovery', {
     workflowId: recovery.workflowId,
@@ -93,19 +102,16 @@ export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport):
 }
 
 /** The node's open incident (a repeated report), or a new one if the bound allows. */
-async function admit(deps: Deps, nodeId: string, scan: ScanReport): Promise<RecoveryRow> {
+async function admit(deps: Deps, nodeId: string, scan: ScanReport): Promise<RecoveryRow | null> {
   return inTransaction(deps.db, async (tx) => {
     await tx.query('select pg_advisory_xact_lock(7233002)');
     const open = await openRecoveryFor(tx, nodeId);
     if (open) return open;
     const inFlight = await countNodesInState(tx, 'recovering');
-    if (inFlight >= deps.config.maxConcurrentRecoveries) {
-      throw new AppError(429, 'throttled', `${inFlight} server recoveries in progress; report again later`, {
-        'retry-after': String(deps.config.retryAfterSeconds),
-      });
-    }
+    const { maxConcurrentRecoveries } = await readThrottle(tx, deps.config);
+    if (inFlight >= maxConcurrentRecoveries) return null;
     const recovery = await insertRecovery(tx, nodeId, scan.replicas.length, (id) => serverRecoveryId(nodeId, id));
-    await setNodeState(tx, nodeId, 'recovering');
+    await markAdmitted(tx, nodeId);
     await markNodeReplicasRecovering(tx, nodeId);
     return recovery;
   });

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { formatDomainPath } from '../../common/failure-domain.js';
 import { createCustomer } from '../repositories/customers.js';
-import { allocatedBytesByNode, countNodesInState, listNodes } from '../repositories/nodes.js';
+import { admissionQueue, allocatedBytesByNode, countNodesInState, listNodes, totalRejections } from '../repositories/nodes.js';
+import { readThrottle, writeThrottle } from '../repositories/settings.js';
 import { listRecoveries } from '../repositories/recoveries.js';
 import type { Deps } from './deps.js';
 
@@ -42,6 +43,28 @@ export async function recoveries(deps: Deps, limit: number) {
   }));
 }
 
+export const ThrottleBody = z.strictObject({
+  maxConcurrentRecoveries: z.number().int().min(1).max(100_000),
+  massOutageShare: z.number().min(0).max(1),
+});
+
+export function throttle(deps: Deps) {
+  return readThrottle(deps.db, deps.config);
+}
+
+export async function setThrottle(deps: Deps, body: z.infer<typeof ThrottleBody>) {
+  await writeThrottle(deps.db, body);
+  return readThrottle(deps.db, deps.config);
+}
+
+/** What admission is doing now: the bound, who is recovering, who is waiting to be admitted. */
 export async function admission(deps: Deps) {
-  return { maxConcurrentRecoveries: deps.config.maxConcurrentRecoveries, recovering: await countNodesInState(deps.db, 'recovering') };
+  const settings = await readThrottle(deps.db, deps.config);
+  const queue = await admissionQueue(deps.db, 3 * deps.config.retryAfterSeconds * 1000);
+  return {
+    ...settings,
+    recovering: await countNodesInState(deps.db, 'recovering'),
+    waiting: queue.map((q) => ({ ...q, rejectedAt: q.rejectedAt.toISOString() })),
+    rejectionsTotal: await totalRejections(deps.db),
+  };
 }

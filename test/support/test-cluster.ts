@@ -104,7 +104,7 @@ export function nodeView(t: TestCluster, nodeId: string, volumeId: string) {
 }
 
 /** The node's append-only log of effective mutations. */
-export async function operationsOf(t: TestCluster, nodeId: string): Promise<{ op: string; volumeId: string }[]> {
+export async function operationsOf(t: TestCluster, nodeId: string): Promise<{ op: string; volumeId: string; at: string; startedAt?: string }[]> {
   const text = await readFile(join(t.cluster.opts.dir, 'nodes', nodeId, 'operations.jsonl'), 'utf8').catch(() => '');
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }

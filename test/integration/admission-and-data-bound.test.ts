@@ -1,0 +1,65 @@
+// Throttling (patent: the control plane answers only a portion of the reports): past the bound
+// of concurrent server recoveries, reports get 429 + Retry-After and are admitted later as
+// others finish; restores run on the data queue and never exceed its concurrency bound.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, operationsOf, pattern, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+
+const DATA_CONCURRENCY = 2;
+
+describe('a data-center outage with admission bounded to one server at a time', () => {
+  let t: TestCluster;
+  const volumes: string[] = [];
+
+  beforeAll(async () => {
+    t = await startTestCluster('admission', { env: { DATA_CONCURRENCY: String(DATA_CONCURRENCY), RETRY_AFTER_SECONDS: '1' } });
+    for (let i = 0; i < 8; i++) {
+      const v = (await t.customer.createVolume(8 * 1024 * 1024, true)).volumeId;
+      await t.customer.write(v, 4096, pattern(v, 64 * 1024));
+      volumes.push(v);
+    }
+    await t.operator.setThrottle({ maxConcurrentRecoveries: 1, massOutageShare: 1 / 3 });
+  });
+  afterAll(() => t?.stop());
+
+  it('admits one server recovery at a time, the others later, and bounds concurrent restores', async () => {
+    await t.cluster.powerFail('dc', 'dc1');
+    await Promise.all([...t.cluster.nodes.keys()].map((n) => t.cluster.startNode(n)));
+
+    const seenWaiting = await eventually('a node waiting for admission', async () => (await t.operator.admission()).waiting.length > 0);
+    expect(seenWaiting).toBe(true);
+    await eventually('every node back in service', async () => (await t.operator.fleet()).summary.inService === 6, 120_000);
+    await eventually('every volume auto-enabled', async () => {
+      for (const v of volumes) if (!(await t.customer.status(v)).events.some((e) => e.description === 'IO Auto-Enabled')) return false;
+      return true;
+    }, 40_000);
+
+    const admission = await t.operator.admission();
+    expect(admission.rejectionsTotal).toBeGreaterThan(0);
+    expect(admission.maxConcurrentRecoveries).toBe(1);
+
+    // server recoveries never overlapped between admission and return to service
+    const { recoveries } = await t.operator.recoveries();
+    expect(recoveries).toHaveLength(6);
+    expect(maxOverlap(recoveries.map((r) => [Date.parse(r.admittedAt), Date.parse(r.inServiceAt!)]))).toBe(1);
+
+    // restores, counted on the nodes themselves, never exceeded the data queue's bound
+    const restores: [number, number][] = [];
+    for (const nodeId of t.cluster.nodes.keys()) {
+      for (const op of await operationsOf(t, nodeId)) {
+        if (op.op === 'restore') restores.push([Date.parse(op.startedAt!), Date.parse(op.at)]);
+      }
+    }
+    expect(restores.length).toBeGreaterThanOrEqual(volumes.length);
+    expect(maxOverlap(restores)).toBeLessThanOrEqual(DATA_CONCURRENCY);
+    for (const v of volumes) expect(await t.customer.read(v, 4096, 64 * 1024)).toEqual(pattern(v, 64 * 1024));
+  });
+});
+
+/** The largest number of [start, end] intervals open at one instant. */
+function maxOverlap(intervals: [number, number][]): number {
+  const edges = intervals.flatMap(([s, e]) => [[s, 1], [e, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  let max = 0;
+  for (const [, d] of edges) max = Math.max(max, (open += d));
+  return max;
+}
