@@ -28,6 +28,11 @@ export interface ClusterOptions {
   uiPort?: number | null;
   /** Extra environment for every child: timings, limits. */
   env?: Record<string, string>;
+  /**
+   * Storage nodes per OS process (default 1). Nodes share a process only with nodes of their own
+   * power domain, so killing a process is still a power-domain event.
+   */
+  nodesPerProcess?: number;
 }
 
 interface Layout {
@@ -42,6 +47,7 @@ interface Layout {
 }
 
 export class LocalCluster {
+  /** Each node's process (shared by several nodes when nodesPerProcess > 1). */
   readonly nodes = new Map<string, ManagedProcess>();
   private temporal!: ManagedProcess;
   private pglite: ManagedProcess | null = null;
@@ -109,20 +115,27 @@ export class LocalCluster {
     await this.startApi();
     await this.startWorker();
     progress(`starting ${this.opts.nodes.length} storage nodes`);
-    for (const spec of this.opts.nodes) this.nodes.set(spec.nodeId, this.nodeProcess(spec));
-    await Promise.all(this.opts.nodes.map((n) => this.startNode(n.nodeId)));
+    for (const group of hostGroups(this.opts.nodes, this.opts.nodesPerProcess ?? 1)) {
+      const host = this.nodeProcess(group);
+      for (const spec of group) this.nodes.set(spec.nodeId, host);
+    }
+    await Promise.all(this.hosts().map((h) => this.startHost(h)));
   }
 
   private child(name: string, script: string, env: Record<string, string>): ManagedProcess {
     return new ManagedProcess({ name, command: process.execPath, args: ['--enable-source-maps', join(DIST, script)], env, logDir: this.logDir });
   }
 
-  private nodeProcess(spec: NodeSpec): ManagedProcess {
-    return this.child(spec.nodeId, 'storage-node/main.js', {
+  private nodeProcess(group: NodeSpec[]): ManagedProcess {
+    const perNode = group.map((spec) => ({
       NODE_ID: spec.nodeId,
       NODE_PORT: String(this.layout.nodePorts[spec.nodeId]),
       NODE_DATA_DIR: join(this.opts.dir, 'nodes', spec.nodeId),
       NODE_DOMAIN: spec.domainPath,
+    }));
+    const name = group.length === 1 ? group[0]!.nodeId : `nodes-${group[0]!.nodeId}-${group.length}`;
+    return this.child(name, 'storage-node/main.js', {
+      ...(group.length === 1 ? perNode[0] : { NODE_HOST_SPEC: JSON.stringify(perNode) }),
       CONTROL_PLANE_URL: this.apiUrl,
       JOIN_TOKEN: joinToken(this.layout.clusterSecret),
       ...this.opts.env,
@@ -141,13 +154,27 @@ export class LocalCluster {
     await waitFor('the worker', async () => readFileSync(logPath, 'utf8').slice(before).includes('worker polling'), 60_000, 100, this.worker);
   }
 
-  /** Starts (or restarts) a node and waits until its HTTP endpoint answers. */
-  async startNode(nodeId: string): Promise<void> {
-    this.node(nodeId).start();
-    await waitFor(`node ${nodeId}`, () => requestJson(`${this.nodeUrl(nodeId)}/v1/health`, { timeoutMs: 1000 }), 30_000, 100, this.node(nodeId));
+  private hosts(): ManagedProcess[] {
+    return [...new Set(this.nodes.values())];
   }
 
-  /** Power loss of one node: SIGKILL. */
+  private nodesOf(host: ManagedProcess): string[] {
+    return [...this.nodes].filter(([, h]) => h === host).map(([id]) => id);
+  }
+
+  /** Starts a node process and waits until every node in it answers. */
+  private async startHost(host: ManagedProcess): Promise<void> {
+    host.start();
+    await Promise.all(this.nodesOf(host).map((id) =>
+      waitFor(`node ${id}`, () => requestJson(`${this.nodeUrl(id)}/v1/health`, { timeoutMs: 1000 }), 120_000, 100, host)));
+  }
+
+  /** Starts (or restarts) a node's process, unless it runs already. */
+  async startNode(nodeId: string): Promise<void> {
+    if (!this.node(nodeId).running) await this.startHost(this.node(nodeId));
+  }
+
+  /** Power loss: SIGKILL of the node's process (and so of every node it hosts). */
   async killNode(nodeId: string): Promise<void> {
     await this.node(nodeId).kill();
   }
@@ -170,7 +197,7 @@ export class LocalCluster {
 
   async restore(level: DomainLevel | 'node', name: string): Promise<string[]> {
     const ids = this.nodesIn(level, name).filter((id) => !this.node(id).running);
-    await Promise.all(ids.map((id) => this.startNode(id)));
+    await Promise.all([...new Set(ids.map((id) => this.node(id)))].map((host) => this.startHost(host)));
     return ids;
   }
 
@@ -181,7 +208,7 @@ export class LocalCluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
+    await Promise.all(this.hosts().map((n) => n.stop()));
     await Promise.all([this.api?.stop(), this.worker?.stop()]);
     await this.pglite?.stop();
     await this.temporal?.stop();
@@ -217,4 +244,18 @@ async function canQuery(databaseUrl: string): Promise<boolean> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** Groups nodes into processes of at most `size`, never mixing power domains. */
+function hostGroups(nodes: NodeSpec[], size: number): NodeSpec[][] {
+  const byPower = new Map<string, NodeSpec[]>();
+  for (const n of nodes) {
+    const power = n.domainPath.split('/').slice(0, 4).join('/');
+    byPower.set(power, [...(byPower.get(power) ?? []), n]);
+  }
+  const groups: NodeSpec[][] = [];
+  for (const members of byPower.values()) {
+    for (let i = 0; i < members.length; i += size) groups.push(members.slice(i, i + size));
+  }
+  return groups;
 }

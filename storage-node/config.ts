@@ -27,3 +27,5 @@ export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
   });
   return config;
 }
+
+export type NodeConfig = ReturnType<typeof loadNodeConfig>;

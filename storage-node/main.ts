@@ -1,34 +1,18 @@
-// A storage node process: volumes as files under its data dir, served over HTTP.
+// A storage node process. One node by default; with NODE_HOST_SPEC (a JSON array of per-node
+// NODE_ID / NODE_PORT / NODE_DATA_DIR / NODE_DOMAIN) it hosts several, each exactly like a
+// standalone node (own port, token, data dir) — cheap enough for a 200-node fleet on one machine.
 import { runMain } from '../common/config.js';
 import { loadNodeConfig } from './config.js';
-import { boundPort, closeServer, listen } from '../common/listen.js';
-import { ControlPlaneAgent } from './agent.js';
-import { NodeService } from './node-service.js';
-import { NodeStore } from './store/node-store.js';
-import { createNodeApp } from './transport/http-server.js';
+import { startStorageNode, type RunningNode } from './node-runtime.js';
 
 runMain('storage-node', async () => {
-  const config = loadNodeConfig();
-  const store = new NodeStore(config.dataDir, config.fsync);
-  const boot = await store.load();
-  await store.claimIdentity(config.nodeId);
-  const service = new NodeService(config.nodeId, store, config.capacityBytes);
-  const unclean = !boot.cleanShutdown && !boot.firstBoot;
-  if (unclean) await service.holdAll(); // before the first request can reach a copy
-  let agent: ControlPlaneAgent | null = null;
-  const server = await listen(createNodeApp(service, () => ({ token: agent?.token ?? null, mirrorToken: agent?.mirrorToken ?? null })), config.port, config.bind);
-  const url = config.advertiseUrl ?? `http://127.0.0.1:${boundPort(server)}`;
-  agent = new ControlPlaneAgent({ ...config, url }, service);
-  await agent.loadToken();
-  console.log(`node ${config.nodeId} listening on ${url} (${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`);
-  await agent.register();
-  agent.startHeartbeats();
-  if (unclean) agent.startRecovery(true);
+  const overrides = process.env.NODE_HOST_SPEC ? (JSON.parse(process.env.NODE_HOST_SPEC) as Record<string, string>[]) : [{}];
+  const configs = overrides.map((o) => loadNodeConfig({ ...process.env, ...o }));
+  const nodes: RunningNode[] = [];
+  for (const config of configs) nodes.push(await startStorageNode(config));
 
   const shutdown = async () => {
-    agent?.stop();
-    await closeServer(server);
-    await store.markCleanShutdown();
+    await Promise.all(nodes.map((n) => n.stop()));
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown());

@@ -1,0 +1,43 @@
+// One storage node's lifetime inside a process: load its volumes, serve, register, heartbeat,
+// recover after an unclean shutdown, and stop cleanly. A process may host many of these.
+import { boundPort, closeServer, listen } from '../common/listen.js';
+import { ControlPlaneAgent } from './agent.js';
+import type { NodeConfig } from './config.js';
+import { NodeService } from './node-service.js';
+import { NodeStore } from './store/node-store.js';
+import { createNodeApp } from './transport/http-server.js';
+
+export interface RunningNode {
+  nodeId: string;
+  url: string;
+  /** Clean shutdown: stop serving, close files, write the clean-shutdown marker. */
+  stop(): Promise<void>;
+}
+
+export async function startStorageNode(config: NodeConfig): Promise<RunningNode> {
+  const store = new NodeStore(config.dataDir, config.fsync);
+  const boot = await store.load();
+  await store.claimIdentity(config.nodeId);
+  const service = new NodeService(config.nodeId, store, config.capacityBytes);
+  const unclean = !boot.cleanShutdown && !boot.firstBoot;
+  if (unclean) await service.holdAll(); // before the first request can reach a copy
+  let agent: ControlPlaneAgent | null = null;
+  const credentials = () => ({ token: agent?.token ?? null, mirrorToken: agent?.mirrorToken ?? null });
+  const server = await listen(createNodeApp(service, credentials), config.port, config.bind);
+  const url = config.advertiseUrl ?? `http://127.0.0.1:${boundPort(server)}`;
+  agent = new ControlPlaneAgent({ ...config, url }, service);
+  await agent.loadToken();
+  console.log(`node ${config.nodeId} listening on ${url} (${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`);
+  await agent.register();
+  agent.startHeartbeats();
+  if (unclean) agent.startRecovery(true);
+  return {
+    nodeId: config.nodeId,
+    url,
+    async stop() {
+      agent?.stop();
+      await closeServer(server);
+      await store.markCleanShutdown();
+    },
+  };
+}
