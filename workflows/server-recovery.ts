@@ -42,11 +42,11 @@ export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{
   enter('recovery');
   const kept = await Promise.all(copies.map((c) => discardUnlessCandidate(nodeId, c)));
   const candidates = copies.filter((_, i) => kept[i]);
-  for (const c of candidates) {
+  await Promise.all(candidates.map(async (c) => {
     const offered = await offer(nodeId, c);
     if (offered && !resolved.has(c.volumeId)) unresolved.add(c.volumeId);
-    else await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: 'its volume recovery already decided' });
-  }
+    else if (!offered) await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: 'its volume recovery already decided' });
+  }));
   await control.resumeNodeService({ nodeId, workflowId: workflowInfo().workflowId });
 
   enter('configuration');

@@ -2,6 +2,7 @@
 // of concurrent server recoveries, reports get 429 + Retry-After and are admitted later as
 // others finish; restores run on the data queue and never exceed its concurrency bound.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maxOverlap } from '../../bench/progress.js';
 import { eventually, operationsOf, pattern, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 const DATA_CONCURRENCY = 2;
@@ -54,12 +55,3 @@ describe('a data-center outage with admission bounded to one server at a time', 
     for (const v of volumes) expect(await t.customer.read(v, 4096, 64 * 1024)).toEqual(pattern(v, 64 * 1024));
   });
 });
-
-/** The largest number of [start, end] intervals open at one instant. */
-function maxOverlap(intervals: [number, number][]): number {
-  const edges = intervals.flatMap(([s, e]) => [[s, 1], [e, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let open = 0;
-  let max = 0;
-  for (const [, d] of edges) max = Math.max(max, (open += d));
-  return max;
-}

@@ -1,0 +1,56 @@
+// `npm run bench -- <fleet|temporal-ceiling|datapath> [options] [--json FILE]`; with no
+// benchmark named, a small default of each. Results: bench/results/<kind>.json and README.md.
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { datapathBench } from './datapath.js';
+import { fleetBench } from './fleet.js';
+import { RESULTS_DIR, saveResult } from './results.js';
+import { temporalCeilingBench } from './temporal-ceiling.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    nodes: { type: 'string', default: '50' },
+    'volumes-per-node': { type: 'string', default: '10' },
+    'restore-concurrency': { type: 'string', default: '4' },
+    'size-mib': { type: 'string', default: '1024' },
+    workflows: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '50' },
+    json: { type: 'string' },
+  },
+});
+
+function int(name: keyof typeof values): number {
+  const v = Number(values[name]);
+  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
+  return v;
+}
+
+async function run(kind: string, fn: () => Promise<Record<string, unknown>>, json = values.json): Promise<void> {
+  const result = await fn();
+  const path = await saveResult(kind, result, json);
+  console.log(`${kind}: ${JSON.stringify(result)}\n  -> ${path}`);
+}
+
+const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const benches: Record<string, () => Promise<Record<string, unknown>>> = {
+  fleet: () => fleetBench({
+    nodes: int('nodes'), volumesPerNode: int('volumes-per-node'), restoreConcurrency: int('restore-concurrency'), databaseUrl,
+    plotPath: join(RESULTS_DIR, `fleet-${int('nodes')}.svg`),
+  }),
+  'temporal-ceiling': () => temporalCeilingBench(int('workflows'), int('concurrency')),
+  datapath: () => datapathBench(int('size-mib')),
+};
+
+const [kind] = positionals;
+if (kind && !benches[kind]) {
+  console.error(`unknown benchmark "${kind}"; one of ${Object.keys(benches).join(', ')}`);
+  process.exit(2);
+}
+if (kind) await run(kind, benches[kind]!);
+else {
+  await run('datapath', () => datapathBench(128), undefined);
+  await run('temporal-ceiling', () => temporalCeilingBench(200, 20), undefined);
+  await run('fleet', () => fleetBench({ nodes: 12, volumesPerNode: 4, restoreConcurrency: 4, databaseUrl, plotPath: join(RESULTS_DIR, 'fleet-12.svg') }), undefined);
+}
+process.exit(0);
