@@ -220,15 +220,23 @@ async function loadLayout(opts: ClusterOptions): Promise<Layout> {
   const path = join(opts.dir, 'cluster.json');
   const saved: Partial<Layout> = existsSync(path) ? JSON.parse(await readFile(path, 'utf8')) : {};
   const nodePorts = { ...saved.nodePorts };
-  for (const n of opts.nodes) nodePorts[n.nodeId] ??= await freePort();
+  // The OS may hand the same free port out twice before anything binds it: keep them distinct.
+  const taken = new Set<number>(Object.values(nodePorts));
+  const distinctPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) return taken.add(port), port;
+    }
+  };
+  for (const n of opts.nodes) nodePorts[n.nodeId] ??= await distinctPort();
   const layout: Layout = {
     clusterSecret: saved.clusterSecret ?? randomBytes(32).toString('base64url'),
     operatorToken: saved.operatorToken ?? `bso_${randomBytes(24).toString('base64url')}`,
-    apiPort: opts.apiPort ?? saved.apiPort ?? (await freePort()),
-    temporalPort: opts.temporalPort ?? saved.temporalPort ?? (await freePort()),
-    uiPort: opts.uiPort === null ? null : (opts.uiPort ?? saved.uiPort ?? (await freePort())),
-    pglitePort: saved.pglitePort ?? (await freePort()),
-    controlPort: saved.controlPort ?? (await freePort()),
+    apiPort: opts.apiPort ?? saved.apiPort ?? (await distinctPort()),
+    temporalPort: opts.temporalPort ?? saved.temporalPort ?? (await distinctPort()),
+    uiPort: opts.uiPort === null ? null : (opts.uiPort ?? saved.uiPort ?? (await distinctPort())),
+    pglitePort: saved.pglitePort ?? (await distinctPort()),
+    controlPort: saved.controlPort ?? (await distinctPort()),
     nodePorts,
   };
   await writeFile(path, JSON.stringify(layout, null, 2), { mode: 0o600 });
