@@ -60,6 +60,7 @@ export async function fleetBench(opts: FleetOptions) {
     const downtimes = recoveries.filter((r) => r.inServiceAt).map((r) => (Date.parse(r.inServiceAt!) - restartAt) / 1000);
     const admittedToService = recoveries.filter((r) => r.inServiceAt).map((r) => (Date.parse(r.inServiceAt!) - Date.parse(r.admittedAt)) / 1000);
     const restores = await restoreIntervals(cluster);
+    const restoredSeconds = (Number(rows[0].last) - restartAt) / 1000;
     const lost = await lostWrites(customer, volumes);
     await writeFile(opts.plotPath, plot(timeline, restores.map(([s, e]) => [s - restartAt, e - restartAt])));
     return {
@@ -70,7 +71,8 @@ export async function fleetBench(opts: FleetOptions) {
       nodeDowntimeP50Seconds: percentile(downtimes, 50),
       nodeDowntimeP99Seconds: percentile(downtimes, 99),
       admittedToInServiceP99Seconds: percentile(admittedToService, 99),
-      uniqueVolumesRestoredSeconds: (Number(rows[0].last) - restartAt) / 1000,
+      uniqueVolumesRestoredSeconds: restoredSeconds,
+      recoveryWorkflowsPerSecond: (recoveries.length + volumes.length) / restoredSeconds,
       maxConcurrentRestores: maxOverlap(restores),
       restoreConcurrencyLimit: opts.restoreConcurrency,
       admissionRejections: (await operator.admission()).rejectionsTotal,

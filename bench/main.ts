@@ -1,5 +1,6 @@
 // `npm run bench -- <fleet|temporal-ceiling|datapath> [options] [--json FILE]`; with no
 // benchmark named, a small default of each. Results: bench/results/<kind>.json and README.md.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { datapathBench } from './datapath.js';
@@ -28,8 +29,20 @@ function int(name: keyof typeof values): number {
 
 async function run(kind: string, fn: () => Promise<Record<string, unknown>>, json = values.json): Promise<void> {
   const result = await fn();
+  if (kind === 'fleet') result.ceilingRatio = ceilingRatio(result.recoveryWorkflowsPerSecond);
   const path = await saveResult(kind, result, json);
   console.log(`${kind}: ${JSON.stringify(result)}\n  -> ${path}`);
+}
+
+/** Recovery workflows per second against the latest measured no-op ceiling on this machine. */
+function ceilingRatio(recoveryRate: unknown): number | null {
+  try {
+    const latest = JSON.parse(readFileSync(join(RESULTS_DIR, 'latest.json'), 'utf8')) as Record<string, { noopWorkflowsPerSecond?: number }>;
+    const noop = latest['temporal-ceiling']?.noopWorkflowsPerSecond;
+    return noop && typeof recoveryRate === 'number' ? recoveryRate / noop : null;
+  } catch {
+    return null;
+  }
 }
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
