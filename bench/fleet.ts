@@ -3,7 +3,7 @@
 // how long until every node serves again and every unique volume is restored and verified.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pg from 'pg';
 import { BlackstartClient } from '../cli/client.js';
 import { LocalCluster, type NodeSpec } from '../cluster/local-cluster.js';
@@ -77,7 +77,7 @@ export async function fleetBench(opts: FleetOptions) {
       restoreConcurrencyLimit: opts.restoreConcurrency,
       admissionRejections: (await operator.admission()).rejectionsTotal,
       lostAcknowledgedWrites: lost,
-      plot: opts.plotPath,
+      plot: basename(opts.plotPath),
     };
   } finally {
     await cluster.stop();
