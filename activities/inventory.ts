@@ -2,7 +2,7 @@
 import { classifyReplica } from '../common/rules/classify.js';
 import type { Classification, ScanReport, ScannedReplica } from '../common/types.js';
 import { inTransaction, type Db } from '../api/repositories/db.js';
-import { endEvent, openEvent, recordEvent } from '../api/repositories/events.js';
+import { endEvent, INCONSISTENCY_EVENT, openEvent, recordEvent } from '../api/repositories/events.js';
 import {
   getVolume,
   inventoryFor,
@@ -18,7 +18,6 @@ import {
   setVolumeEpoch,
 } from '../api/repositories/volumes.js';
 
-export const INCONSISTENCY_EVENT = 'potential-data-inconsistency';
 
 export interface FailoverPlan {
   volumeId: string;

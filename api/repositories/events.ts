@@ -1,6 +1,9 @@
 // Volume events in the shape of EBS DescribeVolumeStatus events, with start and end times.
 import type { Db, Tx } from './db.js';
 
+/** The EBS event a recovered volume carries until I/O is enabled again. */
+export const INCONSISTENCY_EVENT = 'potential-data-inconsistency';
+
 export interface VolumeEventRow {
   id: number;
   volumeId: string;
@@ -51,14 +54,5 @@ export async function recordEvent(db: Db | Tx, volumeId: string, code: string, d
 
 export async function listEvents(db: Db, volumeId: string): Promise<VolumeEventRow[]> {
   const { rows } = await db.query('select * from volume_events where volume_id = $1 order by id', [volumeId]);
-  return rows.map(toRow);
-}
-
-export async function listCustomerEvents(db: Db, customerId: string, afterId: number, limit: number): Promise<VolumeEventRow[]> {
-  const { rows } = await db.query(
-    `select e.* from volume_events e join volumes v on v.id = e.volume_id
-     where v.customer_id = $1 and e.id > $2 order by e.id limit $3`,
-    [customerId, afterId, limit],
-  );
   return rows.map(toRow);
 }

@@ -7,10 +7,9 @@ import { enableIoUpdate, volumeRecoveryId } from '../../common/messages.js';
 import { placeReplicas } from '../../common/rules/placement.js';
 import { nodeToken, signReviewGrant } from '../../common/tokens.js';
 import { BLOCK_SIZE } from '../../common/types.js';
-import { INCONSISTENCY_EVENT } from '../../activities/inventory.js';
 import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
-import { listEvents, type VolumeEventRow } from '../repositories/events.js';
+import { INCONSISTENCY_EVENT, listEvents, type VolumeEventRow } from '../repositories/events.js';
 import { allocatedBytesByNode, listNodes } from '../repositories/nodes.js';
 import {
   getVolume, insertVolume, isHealthy, listVolumes, primaryOf, replicasOf, setAutoEnableIo, setVolumeState, type VolumeRow,
