@@ -2,6 +2,9 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { candidateSignal, CONTROL_TASK_QUEUE, volumeRecoveryId } from '../common/messages.js';
 import type { CandidateReport } from '../common/types.js';
+import type { Db } from '../api/repositories/db.js';
+import { markCandidate } from '../api/repositories/volumes.js';
+import type { ClassifiedCopy } from './inventory.js';
 
 export interface VolumeRecoveryInput {
   volumeId: string;
@@ -10,28 +13,35 @@ export interface VolumeRecoveryInput {
   peerWaitMs: number;
 }
 
-export function createCoordinationActivities(client: Client, peerWaitMs: number) {
+export function createCoordinationActivities(client: Client, db: Db, peerWaitMs: number) {
+  /**
+   * Offers a candidate copy to its volume's recovery, starting that workflow if this is the
+   * first copy. Returns false when that recovery already finished: the copy is then stale.
+   */
+  async function offer(nodeId: string, serverRecoveryId: string, c: ClassifiedCopy): Promise<boolean> {
+    await markCandidate(db, c.volumeId, nodeId, c.copy.writeSeq);
+    const args: VolumeRecoveryInput = { volumeId: c.volumeId, epoch: c.volumeEpoch, expectedNodes: c.expectedNodes, peerWaitMs };
+    const report: CandidateReport = { nodeId, serverRecoveryId, replica: c.copy };
+    try {
+      await client.workflow.signalWithStart('volumeRecovery', {
+        workflowId: volumeRecoveryId(c.volumeId, c.volumeEpoch),
+        taskQueue: CONTROL_TASK_QUEUE,
+        args: [args],
+        signal: candidateSignal,
+        signalArgs: [report],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
+  }
+
   return {
-    /**
-     * Offers a candidate copy to its volume's recovery, starting that workflow if this is the
-     * first copy. Returns false when that recovery already finished: the copy is then stale.
-     */
-    async offerCandidate(input: { volumeId: string; epoch: number; expectedNodes: string[]; report: CandidateReport }): Promise<boolean> {
-      const args: VolumeRecoveryInput = { volumeId: input.volumeId, epoch: input.epoch, expectedNodes: input.expectedNodes, peerWaitMs };
-      try {
-        await client.workflow.signalWithStart('volumeRecovery', {
-          workflowId: volumeRecoveryId(input.volumeId, input.epoch),
-          taskQueue: CONTROL_TASK_QUEUE,
-          args: [args],
-          signal: candidateSignal,
-          signalArgs: [input.report],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        });
-        return true;
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
-        throw err;
-      }
+    /** All of a node's candidates in one activity: a fleet outage offers thousands. */
+    async offerCandidates(input: { nodeId: string; serverRecoveryId: string; copies: ClassifiedCopy[] }): Promise<boolean[]> {
+      return Promise.all(input.copies.map((c) => offer(input.nodeId, input.serverRecoveryId, c)));
     },
   };
 }

@@ -18,7 +18,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createInventoryActivities(deps.db),
     ...createStorageNodeActivities(deps.db, nodes),
-    ...createCoordinationActivities(deps.client, deps.peerWaitMs),
+    ...createCoordinationActivities(deps.client, deps.db, deps.peerWaitMs),
   };
 }
 

@@ -9,7 +9,6 @@ import {
   isHealthy,
   isMember,
   lockVolume,
-  markCandidate,
   memberVolumesOnNode,
   replicasOf,
   retireOtherMembers,
@@ -105,10 +104,6 @@ export function createInventoryActivities(db: Db) {
         [volumeId, nodeId],
       );
       return rowCount === 1; // not when a failover made the copy stale meanwhile
-    },
-
-    async recordCandidate({ volumeId, nodeId, writeSeq }: { volumeId: string; nodeId: string; writeSeq: number }): Promise<void> {
-      await markCandidate(db, volumeId, nodeId, writeSeq);
     },
 
     /** The elected copy is restored read-only: it becomes the primary, I/O is held for a decision. */

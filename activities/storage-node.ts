@@ -1,7 +1,6 @@
 // Activities that act on storage nodes. Every call is idempotent on the node's side.
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { mayDeleteCopy } from '../common/rules/deletion.js';
-import type { CopyDigest } from '../common/rules/proof.js';
 import type { ScannedReplica } from '../common/types.js';
 import type { Db } from '../api/repositories/db.js';
 import { markInService } from '../api/repositories/recoveries.js';
@@ -41,13 +40,6 @@ export function createStorageNodeActivities(db: Db, client: NodeClient) {
     /** Brings the elected copy back read-only with I/O held; returns its fresh scan. */
     async restoreCopy({ nodeId, volumeId }: CopyRef): Promise<ScannedReplica> {
       return whileHeartbeating(nodes.call(nodeId, `/v1/volumes/${volumeId}/restore`, { method: 'POST', timeoutMs: 10 * 60_000 }));
-    },
-
-    async digestCopy({ nodeId, volumeId }: CopyRef): Promise<CopyDigest> {
-      const d = await whileHeartbeating(
-        nodes.call<{ digest: string; epoch: number; writeSeq: number }>(nodeId, `/v1/volumes/${volumeId}/digest`, { timeoutMs: 10 * 60_000 }),
-      );
-      return { nodeId, ...d };
     },
 
     /** Re-checks, right before deleting, that this copy cannot be the last one with unique data. */

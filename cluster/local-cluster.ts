@@ -163,10 +163,25 @@ export class LocalCluster {
   }
 
   /** Starts a node process and waits until every node in it answers. */
-  private async startHost(host: ManagedProcess): Promise<void> {
+  private async startHost(host: ManagedProcess, attempt = 0): Promise<void> {
+    const ids = this.nodesOf(host);
+    const logPath = join(this.logDir, `${host.spec.name}.log`);
+    const logStart = existsSync(logPath) ? readFileSync(logPath).length : 0;
     host.start();
-    await Promise.all(this.nodesOf(host).map((id) =>
-      waitFor(`node ${id}`, () => requestJson(`${this.nodeUrl(id)}/v1/health`, { timeoutMs: 1000 }), 120_000, 100, host)));
+    try {
+      await Promise.all(ids.map((id) =>
+        waitFor(`node ${id}`, () => requestJson(`${this.nodeUrl(id)}/v1/health`, { timeoutMs: 1000 }), 120_000, 100, host)));
+    } catch (err) {
+      // Another process (the Temporal server picks random ports too) took a node's port between
+      // choosing and binding: choose again, and keep the new ports for later restarts.
+      const lostRace = readFileSync(logPath).subarray(logStart).includes('EADDRINUSE');
+      if (!lostRace || attempt >= 3) throw err;
+      for (const id of ids) this.layout.nodePorts[id] = await freePort();
+      await writeLayout(this.opts.dir, this.layout);
+      const replacement = this.nodeProcess(this.opts.nodes.filter((n) => ids.includes(n.nodeId)));
+      for (const id of ids) this.nodes.set(id, replacement);
+      await this.startHost(replacement, attempt + 1);
+    }
   }
 
   /** Starts (or restarts) a node's process, unless it runs already. */
@@ -239,8 +254,12 @@ async function loadLayout(opts: ClusterOptions): Promise<Layout> {
     controlPort: saved.controlPort ?? (await distinctPort()),
     nodePorts,
   };
-  await writeFile(path, JSON.stringify(layout, null, 2), { mode: 0o600 });
+  await writeLayout(opts.dir, layout);
   return layout;
+}
+
+async function writeLayout(dir: string, layout: Layout): Promise<void> {
+  await writeFile(join(dir, 'cluster.json'), JSON.stringify(layout, null, 2), { mode: 0o600 });
 }
 
 async function canQuery(databaseUrl: string): Promise<boolean> {

@@ -39,6 +39,8 @@ export interface ScannedReplica {
   writeSeq: number;
   /** Block indices whose stored CRC32C does not match the data. */
   badBlocks: number[];
+  /** SHA-256 of the data at the scan; I/O is held from the scan on, so it stays true. */
+  digest: string;
 }
 
 export interface ScanReport {

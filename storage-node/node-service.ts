@@ -36,6 +36,8 @@ const MIRROR_RETRY_MS = 100;
 
 export class NodeService {
   recovering = false;
+  /** Each volume's verification at the last recovery scan, valid while its I/O stays held. */
+  private readonly verified = new Map<string, { badBlocks: number[]; digest: string }>();
   /** Changes with every process start: a caller waiting on a held request can tell a restart. */
   readonly bootId = randomUUID();
 
@@ -59,7 +61,7 @@ export class NodeService {
 
   async createVolume(input: CreateVolumeInput): Promise<ScannedReplica> {
     const existing = this.store.get(input.volumeId);
-    if (existing) return this.describe(existing, []);
+    if (existing) return this.describe(existing);
     if (this.recovering) throw new NodeError(503, 'node-recovering', 'node is recovering; no new volumes yet');
     if (input.sizeBytes % BLOCK_SIZE !== 0) throw new NodeError(400, 'bad-size', `size must be a multiple of ${BLOCK_SIZE}`);
     if (this.store.usedBytes() + input.sizeBytes > this.capacityBytes) {
@@ -72,7 +74,7 @@ export class NodeService {
       createdAt: new Date().toISOString(),
     });
     await this.store.logOperation('create', input.volumeId, { role: input.role, epoch: input.epoch });
-    return this.describe(hosted, []);
+    return this.describe(hosted);
   }
 
   async read(volumeId: string, offset: number, length: number): Promise<Buffer> {
@@ -161,7 +163,7 @@ export class NodeService {
     }
     await hosted.volume.saveMeta({ role: input.role, epoch: input.epoch, peer: input.peer });
     await this.store.logOperation('configure', volumeId, { role: input.role, epoch: input.epoch, peer: input.peer?.nodeId ?? null });
-    return this.describe(hosted, []);
+    return this.describe(hosted);
   }
 
   async setIo(volumeId: string, state: IoState): Promise<ScannedReplica> {
@@ -170,7 +172,7 @@ export class NodeService {
     if (state === 'enabled') hosted.gate.open();
     else hosted.gate.pause();
     await this.store.logOperation(state === 'enabled' ? 'resume-io' : 'pause-io', volumeId);
-    return this.describe(hosted, []);
+    return this.describe(hosted);
   }
 
   /** Brings the elected copy back read-only: sole member, primary, I/O held for review. */
@@ -179,9 +181,10 @@ export class NodeService {
     const hosted = this.hosted(volumeId);
     hosted.gate.pause();
     await hosted.volume.saveMeta({ mode: 'restored', ioState: 'paused', role: 'primary', peer: null });
-    const badBlocks = await hosted.volume.scanBadBlocks();
+    // I/O has been held since the recovery scan, so its verification still holds.
+    const verified = this.verified.get(volumeId) ?? (await hosted.volume.verify());
     await this.store.logOperation('restore', volumeId, { writeSeq: hosted.volume.writeSeq, startedAt });
-    return this.describe(hosted, badBlocks);
+    return this.describe(hosted, verified);
   }
 
   /** After a decision: the copy serves again as primary at the new epoch; held I/O is released in order. */
@@ -207,6 +210,7 @@ export class NodeService {
   /** Holds every hosted volume's I/O; the start of a node's recovery. */
   async holdAll(): Promise<void> {
     this.recovering = true;
+    this.verified.clear();
     for (const hosted of this.store.volumes.values()) {
       hosted.gate.pause();
       await hosted.volume.saveMeta({ ioState: 'paused' });
@@ -215,8 +219,10 @@ export class NodeService {
 
   async scan(crashed: boolean): Promise<ScanReport> {
     const replicas: ScannedReplica[] = [];
-    for (const hosted of this.store.volumes.values()) {
-      replicas.push(this.describe(hosted, await hosted.volume.scanBadBlocks()));
+    for (const [volumeId, hosted] of this.store.volumes) {
+      const verified = await hosted.volume.verify();
+      this.verified.set(volumeId, verified);
+      replicas.push(this.describe(hosted, verified));
     }
     return { nodeId: this.nodeId, scannedAt: new Date().toISOString(), crashed, replicas };
   }
@@ -227,9 +233,9 @@ export class NodeService {
     return { recovering: false };
   }
 
-  describe(hosted: HostedVolume, badBlocks: number[]): ScannedReplica {
+  describe(hosted: HostedVolume, verified: { badBlocks: number[]; digest: string } = { badBlocks: [], digest: '' }): ScannedReplica {
     const { meta } = hosted.volume;
-    return { volumeId: meta.volumeId, sizeBytes: meta.sizeBytes, role: meta.role, epoch: meta.epoch, writeSeq: hosted.volume.writeSeq, badBlocks };
+    return { volumeId: meta.volumeId, sizeBytes: meta.sizeBytes, role: meta.role, epoch: meta.epoch, writeSeq: hosted.volume.writeSeq, ...verified };
   }
 
   status(volumeId: string): Record<string, unknown> {

@@ -42,10 +42,10 @@ export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{
   enter('recovery');
   const kept = await Promise.all(copies.map((c) => discardUnlessCandidate(nodeId, c)));
   const candidates = copies.filter((_, i) => kept[i]);
-  await Promise.all(candidates.map(async (c) => {
-    const offered = await offer(nodeId, c);
-    if (offered && !resolved.has(c.volumeId)) unresolved.add(c.volumeId);
-    else if (!offered) await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: 'its volume recovery already decided' });
+  const offered = await control.offerCandidates({ nodeId, serverRecoveryId: workflowInfo().workflowId, copies: candidates });
+  await Promise.all(candidates.map(async (c, i) => {
+    if (!offered[i]) await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: 'its volume recovery already decided' });
+    else if (!resolved.has(c.volumeId)) unresolved.add(c.volumeId);
   }));
   await control.resumeNodeService({ nodeId, workflowId: workflowInfo().workflowId });
 
@@ -68,10 +68,4 @@ async function discardUnlessCandidate(nodeId: string, c: ClassifiedCopy): Promis
   }
   if (c.classification === 'duplicate' && (await failOver(c.volumeId, nodeId)) === 'no-survivor') return true;
   return !(await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: c.classification }));
-}
-
-async function offer(nodeId: string, c: ClassifiedCopy): Promise<boolean> {
-  await control.recordCandidate({ volumeId: c.volumeId, nodeId, writeSeq: c.copy.writeSeq });
-  const report = { nodeId, serverRecoveryId: workflowInfo().workflowId, replica: c.copy };
-  return control.offerCandidate({ volumeId: c.volumeId, epoch: c.volumeEpoch, expectedNodes: c.expectedNodes, report });
 }

@@ -95,14 +95,21 @@ export class Volume {
 
   /** Block indices whose data no longer matches the stored CRC32C. */
   async scanBadBlocks(): Promise<number[]> {
-    const bad: number[] = [];
+    return (await this.verify()).badBlocks;
+  }
+
+  /** One pass over the data: every block's CRC32C checked, and the SHA-256 of the whole. */
+  async verify(): Promise<{ badBlocks: number[]; digest: string }> {
+    const badBlocks: number[] = [];
+    const hash = createHash('sha256');
     await this.forEachChunk((chunk, firstBlock) => {
+      hash.update(chunk);
       for (let b = 0; b * BLOCK_SIZE < chunk.length; b++) {
         const crc = crc32c(chunk, b * BLOCK_SIZE, Math.min(chunk.length, (b + 1) * BLOCK_SIZE));
-        if (crc !== this.crcs[firstBlock + b]) bad.push(firstBlock + b);
+        if (crc !== this.crcs[firstBlock + b]) badBlocks.push(firstBlock + b);
       }
     });
-    return bad;
+    return { badBlocks, digest: hash.digest('hex') };
   }
 
   async digest(): Promise<string> {

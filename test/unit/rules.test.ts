@@ -8,7 +8,7 @@ import { placeReplicas, samePowerDomain, type PlacementNode } from '../../common
 import { proveNoDataLoss } from '../../common/rules/proof.js';
 import type { CandidateReport, InventoryVolume, ScannedReplica } from '../../common/types.js';
 
-const copy = (over: Partial<ScannedReplica> = {}): ScannedReplica => ({ volumeId: 'v', sizeBytes: 4096, role: 'primary', epoch: 1, writeSeq: 5, badBlocks: [], ...over });
+const copy = (over: Partial<ScannedReplica> = {}): ScannedReplica => ({ volumeId: 'v', sizeBytes: 4096, role: 'primary', epoch: 1, writeSeq: 5, badBlocks: [], digest: 'abc', ...over });
 const candidate = (nodeId: string, over: Partial<ScannedReplica> = {}): CandidateReport => ({ nodeId, serverRecoveryId: `sr-${nodeId}`, replica: copy(over) });
 const arbCandidate = fc.record({
   nodeId: fc.constantFrom('n1', 'n2', 'n3', 'n4'),
