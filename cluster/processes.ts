@@ -22,10 +22,6 @@ export class ManagedProcess {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
   start(): void {
     if (this.running) throw new Error(`${this.spec.name} is already running`);
     const log = createWriteStream(join(this.spec.logDir, `${this.spec.name}.log`), { flags: 'a' });

@@ -72,12 +72,6 @@ async function toHttpError(res: Response): Promise<HttpError> {
   return new HttpError(res.status, code, message, retryAfter ? Number(retryAfter) : undefined);
 }
 
-/** True for failures worth retrying: the peer is down, restarting, or asked us to wait. */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof HttpError) return err.status === 429 || err.status >= 500;
-  return true;
-}
-
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {

@@ -23,13 +23,6 @@ export interface PeerRef {
   token: string;
 }
 
-/** What a storage node knows about its copy of a volume. */
-export interface ReplicaConfig {
-  role: ReplicaRole;
-  epoch: number;
-  peer: PeerRef | null;
-}
-
 /** One volume as a recovering node found it on disk. */
 export interface ScannedReplica {
   volumeId: string;

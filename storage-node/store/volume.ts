@@ -93,11 +93,6 @@ export class Volume {
     return this.writeSeq;
   }
 
-  /** Block indices whose data no longer matches the stored CRC32C. */
-  async scanBadBlocks(): Promise<number[]> {
-    return (await this.verify()).badBlocks;
-  }
-
   /** One pass over the data: every block's CRC32C checked, and the SHA-256 of the whole. */
   async verify(): Promise<{ badBlocks: number[]; digest: string }> {
     const badBlocks: number[] = [];

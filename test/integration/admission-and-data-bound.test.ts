@@ -3,21 +3,17 @@
 // others finish; restores run on the data queue and never exceed its concurrency bound.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxOverlap } from '../../bench/progress.js';
-import { eventually, operationsOf, pattern, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { allAutoEnabled, eventually, operationsOf, pattern, startTestCluster, volumesWithData, type TestCluster } from '../support/test-cluster.js';
 
 const DATA_CONCURRENCY = 2;
 
 describe('a data-center outage with admission bounded to one server at a time', () => {
   let t: TestCluster;
-  const volumes: string[] = [];
+  let volumes: string[] = [];
 
   beforeAll(async () => {
     t = await startTestCluster('admission', { env: { DATA_CONCURRENCY: String(DATA_CONCURRENCY), RETRY_AFTER_SECONDS: '1' } });
-    for (let i = 0; i < 8; i++) {
-      const v = (await t.customer.createVolume(8 * 1024 * 1024, true)).volumeId;
-      await t.customer.write(v, 4096, pattern(v, 64 * 1024));
-      volumes.push(v);
-    }
+    volumes = await volumesWithData(t, 8, 8 * 1024 * 1024, 64 * 1024, true);
     await t.operator.setThrottle({ maxConcurrentRecoveries: 1, massOutageShare: 1 / 3 });
   });
   afterAll(() => t?.stop());
@@ -29,10 +25,7 @@ describe('a data-center outage with admission bounded to one server at a time', 
     const seenWaiting = await eventually('a node waiting for admission', async () => (await t.operator.admission()).waiting.length > 0);
     expect(seenWaiting).toBe(true);
     await eventually('every node back in service', async () => (await t.operator.fleet()).summary.inService === 6, 120_000);
-    await eventually('every volume auto-enabled', async () => {
-      for (const v of volumes) if (!(await t.customer.status(v)).events.some((e) => e.description === 'IO Auto-Enabled')) return false;
-      return true;
-    }, 40_000);
+    await allAutoEnabled(t, volumes, 40_000);
 
     const admission = await t.operator.admission();
     expect(admission.rejectionsTotal).toBeGreaterThan(0);
@@ -52,6 +45,6 @@ describe('a data-center outage with admission bounded to one server at a time', 
     }
     expect(restores.length).toBeGreaterThanOrEqual(volumes.length);
     expect(maxOverlap(restores)).toBeLessThanOrEqual(DATA_CONCURRENCY);
-    for (const v of volumes) expect(await t.customer.read(v, 4096, 64 * 1024)).toEqual(pattern(v, 64 * 1024));
+    for (const v of volumes) expect(await t.customer.read(v, 0, 64 * 1024)).toEqual(pattern(v, 64 * 1024));
   });
 });

@@ -2,19 +2,15 @@
 // the fleet goes silent at once, nothing is failed over; the nodes are waited for. When they
 // report, their copies are recovered, not thrown away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copiesOf, eventually, pattern, startTestCluster, TEST_TIMINGS, type TestCluster } from '../support/test-cluster.js';
+import { copiesOf, eventually, pattern, startTestCluster, TEST_TIMINGS, volumesWithData, type TestCluster } from '../support/test-cluster.js';
 
 describe('half the fleet loses power at once', () => {
   let t: TestCluster;
-  const volumes: string[] = [];
+  let volumes: string[] = [];
 
   beforeAll(async () => {
     t = await startTestCluster('breaker');
-    for (let i = 0; i < 6; i++) {
-      const v = (await t.customer.createVolume(128 * 1024, true)).volumeId;
-      await t.customer.write(v, 0, pattern(v, 5000));
-      volumes.push(v);
-    }
+    volumes = await volumesWithData(t, 6, 128 * 1024, 5000, true);
   });
   afterAll(() => t?.stop());
 

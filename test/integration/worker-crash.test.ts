@@ -1,19 +1,15 @@
 // Spec test 5: the worker is SIGKILLed mid-recovery and restarted. Every workflow finishes,
 // nothing is deleted twice, and no volume loses its last copy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copiesOf, eventually, operationsOf, pattern, startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { allAutoEnabled, copiesOf, eventually, operationsOf, pattern, startTestCluster, volumesWithData, type TestCluster } from '../support/test-cluster.js';
 
 describe('the worker dies in the middle of a data-center recovery', () => {
   let t: TestCluster;
-  const volumes: string[] = [];
+  let volumes: string[] = [];
 
   beforeAll(async () => {
     t = await startTestCluster('worker-crash');
-    for (let i = 0; i < 8; i++) {
-      const v = (await t.customer.createVolume(256 * 1024, true)).volumeId;
-      await t.customer.write(v, 0, pattern(v, 12_000));
-      volumes.push(v);
-    }
+    volumes = await volumesWithData(t, 8, 256 * 1024, 12_000, true);
   });
   afterAll(() => t?.stop());
 
@@ -29,13 +25,7 @@ describe('the worker dies in the middle of a data-center recovery', () => {
     await new Promise((r) => setTimeout(r, 500));
     await t.cluster.startWorker();
 
-    await eventually('every volume auto-enabled', async () => {
-      for (const v of volumes) {
-        const { events } = await t.customer.status(v);
-        if (!events.some((e) => e.description === 'IO Auto-Enabled' && e.notAfter)) return false;
-      }
-      return true;
-    }, 90_000);
+    await allAutoEnabled(t, volumes, 90_000);
     await eventually('every node back in service', async () => (await t.operator.fleet()).summary.inService === 6);
 
     for (const v of volumes) {

@@ -109,6 +109,28 @@ export async function operationsOf(t: TestCluster, nodeId: string): Promise<{ op
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
+/** Creates volumes and writes `dataBytes` of each one's own pattern at offset 0. */
+export async function volumesWithData(t: TestCluster, count: number, sizeBytes: number, dataBytes: number, autoEnableIo: boolean): Promise<string[]> {
+  const volumes: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { volumeId } = await t.customer.createVolume(sizeBytes, autoEnableIo);
+    await t.customer.write(volumeId, 0, pattern(volumeId, dataBytes));
+    volumes.push(volumeId);
+  }
+  return volumes;
+}
+
+/** Waits until every volume's recovery ended in "IO Auto-Enabled". */
+export async function allAutoEnabled(t: TestCluster, volumes: string[], timeoutMs: number): Promise<void> {
+  await eventually('every volume auto-enabled', async () => {
+    for (const v of volumes) {
+      const { events } = await t.customer.status(v);
+      if (!events.some((e) => e.description === 'IO Auto-Enabled' && e.notAfter)) return false;
+    }
+    return true;
+  }, timeoutMs);
+}
+
 export function pattern(seed: string, length: number): Buffer {
   const out = Buffer.alloc(length);
   for (let i = 0; i < length; i++) out[i] = (seed.charCodeAt(i % seed.length) + i) & 0xff;

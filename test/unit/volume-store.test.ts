@@ -33,7 +33,7 @@ describe('a volume on disk', () => {
     const again = await Volume.open(join(dir, 'v1'), false);
     expect(again.writeSeq).toBe(1);
     expect(await again.digest()).toBe(before);
-    expect(await again.scanBadBlocks()).toEqual([]);
+    expect((await again.verify()).badBlocks).toEqual([]);
     await again.close();
   });
 
@@ -45,7 +45,7 @@ describe('a volume on disk', () => {
     await file.write(Buffer.from([0xff, 0x00]), 0, 2, 5 * 4096 + 17);
     await file.close();
     const reopened = await Volume.open(join(dir, 'v1'), false);
-    expect(await reopened.scanBadBlocks()).toEqual([5]);
+    expect((await reopened.verify()).badBlocks).toEqual([5]);
     await reopened.close();
   });
 });
