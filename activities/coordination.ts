@@ -11,16 +11,18 @@ export interface VolumeRecoveryInput {
   epoch: number;
   expectedNodes: string[];
   peerWaitMs: number;
+  /** How long a restored copy waits for a customer decision before it is archived. */
+  reviewDeadlineMs: number;
 }
 
-export function createCoordinationActivities(client: Client, db: Db, peerWaitMs: number) {
+export function createCoordinationActivities(client: Client, db: Db, timings: Pick<VolumeRecoveryInput, 'peerWaitMs' | 'reviewDeadlineMs'>) {
   /**
    * Offers a candidate copy to its volume's recovery, starting that workflow if this is the
    * first copy. Returns false when that recovery already finished: the copy is then stale.
    */
   async function offer(nodeId: string, serverRecoveryId: string, c: ClassifiedCopy): Promise<boolean> {
     await markCandidate(db, c.volumeId, nodeId, c.copy.writeSeq);
-    const args: VolumeRecoveryInput = { volumeId: c.volumeId, epoch: c.volumeEpoch, expectedNodes: c.expectedNodes, peerWaitMs };
+    const args: VolumeRecoveryInput = { volumeId: c.volumeId, epoch: c.volumeEpoch, expectedNodes: c.expectedNodes, ...timings };
     const report: CandidateReport = { nodeId, serverRecoveryId, replica: c.copy };
     try {
       await client.workflow.signalWithStart('volumeRecovery', {

@@ -4,13 +4,17 @@ import type { Db } from '../api/repositories/db.js';
 import { createCoordinationActivities } from './coordination.js';
 import { createInventoryActivities } from './inventory.js';
 import { NodeClient } from '../api/node-client.js';
+import { createSnapshotActivities } from './snapshots.js';
 import { createStorageNodeActivities } from './storage-node.js';
+import type { SnapshotStore } from '../snapshot-store/store.js';
 
 export interface ActivityDeps {
   db: Db;
   client: Client;
   clusterSecret: string;
   peerWaitMs: number;
+  reviewDeadlineMs: number;
+  snapshots: SnapshotStore;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -18,7 +22,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createInventoryActivities(deps.db),
     ...createStorageNodeActivities(deps.db, nodes),
-    ...createCoordinationActivities(deps.client, deps.db, deps.peerWaitMs),
+    ...createSnapshotActivities(deps.db, deps.snapshots),
+    ...createCoordinationActivities(deps.client, deps.db, { peerWaitMs: deps.peerWaitMs, reviewDeadlineMs: deps.reviewDeadlineMs }),
   };
 }
 

@@ -1,6 +1,8 @@
 // Activities on the control-plane inventory (Postgres): classification, membership, decisions.
 import { classifyReplica } from '../common/rules/classify.js';
+import { placeAwayFrom, placeInOtherZone } from '../common/rules/placement.js';
 import type { Classification, ScanReport, ScannedReplica } from '../common/types.js';
+import { getNode, placementCandidates } from '../api/repositories/nodes.js';
 import { inTransaction, type Db } from '../api/repositories/db.js';
 import { endEvent, INCONSISTENCY_EVENT, openEvent, recordEvent } from '../api/repositories/events.js';
 import {
@@ -15,6 +17,8 @@ import {
   setReplicaMembership,
   setReplicaState,
   setVolumeEpoch,
+  setVolumeState,
+  upsertReplica,
 } from '../api/repositories/volumes.js';
 
 
@@ -146,6 +150,79 @@ export function createInventoryActivities(db: Db) {
         const description = input.auto ? 'IO Auto-Enabled' : 'IO Enabled';
         await endEvent(tx, input.volumeId, INCONSISTENCY_EVENT, description, input.proof);
       });
+    },
+
+    /** Blocks a merge-restore could not repair: the volume's events say so, and it is never auto-enabled. */
+    async recordUnrecoverable({ volumeId, nodeId, blocks }: { volumeId: string; nodeId: string; blocks: number[] }): Promise<void> {
+      const listed = blocks.length > 20 ? `${blocks.slice(0, 20).join(', ')} and ${blocks.length - 20} more` : blocks.join(', ');
+      await recordEvent(db, volumeId, 'unrecoverable-blocks', `${blocks.length} blocks of the copy on ${nodeId} failed their CRC and no peer or snapshot held them: ${listed}`);
+    },
+
+    /**
+     * Places a new copy away from the source: another power domain (preferably router and
+     * zone), or for a transfer another zone; never a node that holds any copy of the volume.
+     * Records it as `rebuilding`. Null when no node has room.
+     */
+    async planCopy({ volumeId, source, otherZone }: { volumeId: string; source: string; otherZone: boolean }): Promise<{ target: string; sizeBytes: number } | null> {
+      const volume = await getVolume(db, volumeId);
+      const from = await getNode(db, source);
+      if (!volume || !from) return null;
+      const holders = new Set((await replicasOf(db, volumeId)).filter((r) => r.state !== 'deleted').map((r) => r.nodeId));
+      const nodes = (await placementCandidates(db)).filter((n) => !holders.has(n.nodeId));
+      const target = (otherZone ? placeInOtherZone : placeAwayFrom)(from.domain, nodes, volume.sizeBytes);
+      if (!target) return null;
+      await upsertReplica(db, volumeId, target.nodeId, 'secondary', volume.epoch, 'rebuilding');
+      return { target: target.nodeId, sizeBytes: volume.sizeBytes };
+    },
+
+    /** The rebuilt copy serves as the secondary, unless the volume moved on meanwhile. */
+    async recordRebuilt({ volumeId, nodeId, epoch }: { volumeId: string; nodeId: string; epoch: number }): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `update replicas set state = 'in-service', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'rebuilding' and epoch = $3`,
+        [volumeId, nodeId, epoch],
+      );
+      if (rowCount === 1) await recordEvent(db, volumeId, 'secondary-rebuilt', `new secondary on ${nodeId} rebuilt at epoch ${epoch}`);
+      return rowCount === 1;
+    },
+
+    /** A rebuild that cannot finish: the partial copy leaves the membership (and is deleted after). */
+    async abandonCopy({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<void> {
+      await db.query(`update replicas set state = 'stale', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'rebuilding'`, [volumeId, nodeId]);
+    },
+
+    /**
+     * A transfer's switch, after the new copy accepted `epoch` as sole primary: the volume
+     * serves from it, I/O enabled; the old copy leaves the membership.
+     */
+    async recordTransferred(input: { volumeId: string; nodeId: string; epoch: number; by: string }): Promise<void> {
+      await inTransaction(db, async (tx) => {
+        const volume = await lockVolume(tx, input.volumeId);
+        if (!volume || volume.epoch >= input.epoch) return;
+        await setVolumeEpoch(tx, input.volumeId, input.epoch, 'enabled');
+        await setReplicaMembership(tx, input.volumeId, input.nodeId, 'primary', input.epoch, 'in-service');
+        await retireOtherMembers(tx, input.volumeId, input.nodeId);
+        await endEvent(tx, input.volumeId, INCONSISTENCY_EVENT, `IO Enabled (transferred to ${input.nodeId})`, null);
+      });
+    },
+
+    /** Archived: the bytes are in the snapshot store; the copies may go. */
+    async recordArchived({ volumeId, snapshotId, by }: { volumeId: string; snapshotId: string; by: string }): Promise<void> {
+      await inTransaction(db, async (tx) => {
+        await tx.query(`update volumes set state = 'archived', archive_snapshot_id = $2, io_state = 'paused' where id = $1`, [volumeId, snapshotId]);
+        await endEvent(tx, volumeId, INCONSISTENCY_EVENT, `Archived to snapshot ${snapshotId} (${by})`, null);
+      });
+    },
+
+    async recordVolumeDeleted({ volumeId, by }: { volumeId: string; by: string }): Promise<void> {
+      await inTransaction(db, async (tx) => {
+        await setVolumeState(tx, volumeId, 'deleted');
+        await endEvent(tx, volumeId, INCONSISTENCY_EVENT, `Deleted (${by})`, null);
+      });
+    },
+
+    /** Every copy the inventory still knows of, for deleting a volume or an archive. */
+    async copiesOf({ volumeId }: { volumeId: string }): Promise<string[]> {
+      return (await replicasOf(db, volumeId)).filter((r) => r.state !== 'deleted').map((r) => r.nodeId);
     },
   };
 }

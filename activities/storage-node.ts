@@ -1,7 +1,8 @@
 // Activities that act on storage nodes. Every call is idempotent on the node's side.
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { mayDeleteCopy } from '../common/rules/deletion.js';
-import type { ScannedReplica } from '../common/types.js';
+import { BLOCK_SIZE, type RestoredReplica } from '../common/types.js';
+import type { SnapshotSummary } from '../snapshot-store/manifest.js';
 import type { Db } from '../api/repositories/db.js';
 import { markInService } from '../api/repositories/recoveries.js';
 import { setNodeState } from '../api/repositories/nodes.js';
@@ -12,6 +13,9 @@ export interface CopyRef {
   nodeId: string;
   volumeId: string;
 }
+
+/** One rebuild step: large enough to stream, small enough to hold writes only briefly. */
+const REBUILD_RANGE_BYTES = 4 * 1024 * 1024;
 
 /** Built from the workflow run and the activity id, so a retried activity repeats the same key. */
 function idempotencyKey(): string {
@@ -37,9 +41,47 @@ export function createStorageNodeActivities(db: Db, client: NodeClient) {
       client.call<T>(nodeId, path, { ...opts, idempotencyKey: idempotencyKey() }),
   };
   return {
-    /** Brings the elected copy back read-only with I/O held; returns its fresh scan. */
-    async restoreCopy({ nodeId, volumeId }: CopyRef): Promise<ScannedReplica> {
-      return whileHeartbeating(nodes.call(nodeId, `/v1/volumes/${volumeId}/restore`, { method: 'POST', timeoutMs: 10 * 60_000 }));
+    /**
+     * Merge-restores the elected copy read-only with I/O held. The bad blocks planned from a peer
+     * are fetched first, each only if its CRC verifies there; the node decides the rest.
+     */
+    async restoreCopy({ nodeId, volumeId, repairFrom }: CopyRef & { repairFrom: { nodeId: string; blocks: number[] }[] }): Promise<RestoredReplica> {
+      const repairs: { block: number; data: string }[] = [];
+      for (const peer of repairFrom) {
+        for (const block of peer.blocks) {
+          const data = await client.bytes(peer.nodeId, `/v1/volumes/${volumeId}/blocks?first=${block}&count=1`).catch(() => null);
+          if (data?.length === BLOCK_SIZE) repairs.push({ block, data: data.toString('base64') });
+        }
+      }
+      return whileHeartbeating(nodes.call(nodeId, `/v1/volumes/${volumeId}/restore`, { method: 'POST', body: { repairs }, timeoutMs: 10 * 60_000 }));
+    },
+
+    /** An incremental snapshot of the copy to the snapshot store; a retry joins the running one. */
+    async snapshotCopy({ nodeId, volumeId, snapshotId }: CopyRef & { snapshotId: string }): Promise<SnapshotSummary> {
+      return whileHeartbeating(nodes.call(nodeId, `/v1/volumes/${volumeId}/snapshots/${snapshotId}`, { method: 'POST', timeoutMs: 60 * 60_000 }));
+    },
+
+    /**
+     * Rebuilds a new copy on `target` from `source`: the target is created empty and made the
+     * source's secondary (writes are mirrored from then on), the data is copied range by range,
+     * and the target takes the source's writeSeq. Progress is heartbeated; a retry after a
+     * worker crash resumes from the last range the heartbeat recorded.
+     */
+    async rebuildCopy(input: { volumeId: string; source: string; target: string; epoch: number; sizeBytes: number }): Promise<{ copiedBytes: number }> {
+      const { volumeId, source, target, epoch, sizeBytes } = input;
+      const peer = await client.peerRef(target);
+      await nodes.call(target, `/v1/volumes/${volumeId}`, { method: 'PUT', body: { sizeBytes, role: 'secondary', epoch, peer: null, rebuilding: true } });
+      await nodes.call(source, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'primary', epoch, peer } });
+      const resumed = (Context.current().info.heartbeatDetails as { offset?: number; copiedBytes?: number } | undefined) ?? {};
+      let copiedBytes = resumed.copiedBytes ?? 0;
+      for (let offset = resumed.offset ?? 0; offset < sizeBytes; offset += REBUILD_RANGE_BYTES) {
+        const length = Math.min(REBUILD_RANGE_BYTES, sizeBytes - offset);
+        const done = await nodes.call<{ copiedBytes: number }>(source, `/v1/volumes/${volumeId}/rebuild/copy?offset=${offset}&length=${length}`, { method: 'POST', timeoutMs: 60_000 });
+        copiedBytes += done.copiedBytes;
+        heartbeat({ offset: offset + length, copiedBytes });
+      }
+      await nodes.call(source, `/v1/volumes/${volumeId}/rebuild/finish-peer`, { method: 'POST' });
+      return { copiedBytes };
     },
 
     /** Re-checks, right before deleting, that this copy cannot be the last one with unique data. */
@@ -47,7 +89,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient) {
       const volume = await getVolume(db, volumeId);
       const replicas = volume ? await replicasOf(db, volumeId) : [];
       const copies = replicas.map((r) => ({ nodeId: r.nodeId, member: isMember(r), healthy: isHealthy(r), restored: r.state === 'restored' }));
-      if (!mayDeleteCopy(!volume || volume.state === 'deleted', nodeId, copies)) {
+      if (!mayDeleteCopy(!volume || volume.state === 'deleted' || volume.state === 'archived', nodeId, copies)) {
         throw ApplicationFailure.nonRetryable(`refusing to delete ${volumeId} on ${nodeId} (${reason}): it may be the last copy with its data`, 'UnsafeDeletion');
       }
       const result = await nodes.call<{ deleted: boolean }>(nodeId, `/v1/volumes/${volumeId}`, { method: 'DELETE' });

@@ -16,6 +16,9 @@ export interface ApiConfig {
   retryAfterSeconds: number;
   maxVolumeBytes: number;
   reviewGrantTtlMs: number;
+  snapshotStore: string;
+  /** The shortest snapshot-policy interval a customer may set. */
+  minSnapshotIntervalSeconds: number;
 }
 
 export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -35,6 +38,8 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     retryAfterSeconds: env.int('RETRY_AFTER_SECONDS', 2, 1, 3600),
     maxVolumeBytes: env.int('MAX_VOLUME_BYTES', 64 * 1024 ** 3, 4096),
     reviewGrantTtlMs: env.int('REVIEW_GRANT_TTL_MS', 15 * 60_000, 1000),
+    snapshotStore: env.string('SNAPSHOT_STORE'),
+    minSnapshotIntervalSeconds: env.int('MIN_SNAPSHOT_INTERVAL_SECONDS', 300, 1),
   };
   env.check((problems) => {
     if (config.clusterSecret && config.clusterSecret.length < 16) problems.push('CLUSTER_SECRET must be at least 16 characters');

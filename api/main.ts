@@ -5,6 +5,7 @@ import { boundPort, closeServer, listen } from '../common/listen.js';
 import { createApp } from './app.js';
 import { loadApiConfig } from './config.js';
 import { startHeartbeatMonitor } from './heartbeat-monitor.js';
+import { openSnapshotStore } from '../snapshot-store/store.js';
 import { NodeClient } from './node-client.js';
 import { createPool, migrate } from './repositories/db.js';
 
@@ -15,7 +16,7 @@ runMain('api', async () => {
   if (ran.length) console.log(`api: applied migrations ${ran.join(', ')}`);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.namespace });
-  const deps = { db, temporal, nodes: new NodeClient(db, config.clusterSecret), config };
+  const deps = { db, temporal, nodes: new NodeClient(db, config.clusterSecret), config, snapshots: openSnapshotStore(config.snapshotStore) };
   const server = await listen(createApp(deps), config.port, config.bind);
   const stopMonitor = startHeartbeatMonitor(deps);
   console.log(`api listening on http://127.0.0.1:${boundPort(server)}`);

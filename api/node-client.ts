@@ -1,5 +1,5 @@
 // The control plane's calls to storage nodes, authenticated with each node's derived token.
-import { requestJson, type RequestOptions } from '../common/http.js';
+import { requestBytes, requestJson, type RequestOptions } from '../common/http.js';
 import { mirrorToken, nodeToken } from '../common/tokens.js';
 import type { PeerRef } from '../common/types.js';
 import type { Db } from './repositories/db.js';
@@ -21,6 +21,10 @@ export class NodeClient {
   /** What a primary needs to mirror to `nodeId`: its address and its mirror-only token. */
   async peerRef(nodeId: string): Promise<PeerRef> {
     return { nodeId, url: await this.address(nodeId), token: mirrorToken(this.clusterSecret, nodeId) };
+  }
+
+  async bytes(nodeId: string, path: string): Promise<Buffer> {
+    return requestBytes(`${await this.address(nodeId)}${path}`, { timeoutMs: 8_000, token: nodeToken(this.clusterSecret, nodeId) });
   }
 
   /** `idempotencyKey` makes a retried mutation return its first answer. */

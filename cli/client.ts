@@ -8,6 +8,30 @@ export interface VolumeView {
   ioState: 'enabled' | 'paused';
   autoEnableIo: boolean;
   epoch: number;
+  snapshotId?: string;
+  archiveSnapshotId?: string;
+}
+
+export interface SnapshotView {
+  snapshotId: string;
+  volumeId: string;
+  kind: string;
+  state: 'pending' | 'completed' | 'error';
+  sizeBytes: number;
+  writeSeq: number | null;
+  digest: string | null;
+  parentId: string | null;
+  uploadedChunks: number | null;
+  error?: string;
+}
+
+export interface DecisionView {
+  volumeId: string;
+  action: string;
+  epoch?: number;
+  nodeId?: string;
+  snapshotId?: string;
+  alreadyApplied: boolean;
 }
 
 export interface VolumeStatusView {
@@ -15,6 +39,7 @@ export interface VolumeStatusView {
   volumeStatus: { status: string; details: { name: string; status: string }[]; servingCopies: number };
   events: { eventId: string; eventType: string; description: string; notBefore: string; notAfter: string | null; proof?: string }[];
   actions: { code: string; eventId: string }[];
+  reviewDeadline?: string;
 }
 
 export class BlackstartClient {
@@ -48,6 +73,39 @@ export class BlackstartClient {
   }
   createVolume(sizeBytes: number, autoEnableIo = false) {
     return this.json<VolumeView>('/v1/volumes', 'POST', { sizeBytes, autoEnableIo });
+  }
+  createVolumeFromSnapshot(snapshotId: string, autoEnableIo = false) {
+    return this.json<VolumeView>('/v1/volumes', 'POST', { snapshotId, autoEnableIo });
+  }
+  deleteVolume(id: string) {
+    return this.json<{ volumeId: string; state: string }>(`/v1/volumes/${id}`, 'DELETE');
+  }
+  archive(id: string) {
+    return this.json<DecisionView>(`/v1/volumes/${id}/archive`, 'POST');
+  }
+  transfer(id: string) {
+    return this.json<DecisionView>(`/v1/volumes/${id}/transfer`, 'POST');
+  }
+  createSnapshot(volumeId: string) {
+    return this.json<SnapshotView>(`/v1/volumes/${volumeId}/snapshots`, 'POST');
+  }
+  snapshots(volumeId: string) {
+    return this.json<{ snapshots: SnapshotView[] }>(`/v1/volumes/${volumeId}/snapshots`);
+  }
+  snapshot(snapshotId: string) {
+    return this.json<SnapshotView>(`/v1/snapshots/${snapshotId}`);
+  }
+  deleteSnapshot(snapshotId: string) {
+    return this.json<{ snapshotId: string; chunksFreed: number }>(`/v1/snapshots/${snapshotId}`, 'DELETE');
+  }
+  setSnapshotPolicy(volumeId: string, policy: { intervalSeconds?: number; cron?: string; retention: number }) {
+    return this.json<{ scheduleId: string; nextRuns: string[]; recentRuns: { at: string; workflowId: string }[] }>(`/v1/volumes/${volumeId}/snapshot-policy`, 'PUT', policy);
+  }
+  snapshotPolicy(volumeId: string) {
+    return this.json<{ scheduleId: string; intervalSeconds: number | null; cron: string | null; retention: number; nextRuns: string[]; recentRuns: { at: string; workflowId: string }[] }>(`/v1/volumes/${volumeId}/snapshot-policy`);
+  }
+  deleteSnapshotPolicy(volumeId: string) {
+    return this.json<{ deleted: boolean }>(`/v1/volumes/${volumeId}/snapshot-policy`, 'DELETE');
   }
   listVolumes() {
     return this.json<{ volumes: VolumeView[] }>('/v1/volumes');

@@ -72,6 +72,10 @@ export class LocalCluster {
   get operatorToken(): string {
     return this.layout.operatorToken;
   }
+  /** The high-durability store: apart from every node's data dir. */
+  get snapshotStoreDir(): string {
+    return join(this.opts.dir, 'snapshot-store');
+  }
   get logDir(): string {
     return join(this.opts.dir, 'logs');
   }
@@ -107,6 +111,7 @@ export class LocalCluster {
       DATABASE_URL: this.databaseUrl,
       TEMPORAL_ADDRESS: this.temporalAddress,
       CLUSTER_SECRET: this.layout.clusterSecret,
+      SNAPSHOT_STORE: this.snapshotStoreDir,
       ...this.opts.env,
     };
     progress('starting control-plane API and worker');
@@ -138,6 +143,7 @@ export class LocalCluster {
       ...(group.length === 1 ? perNode[0] : { NODE_HOST_SPEC: JSON.stringify(perNode) }),
       CONTROL_PLANE_URL: this.apiUrl,
       JOIN_TOKEN: joinToken(this.layout.clusterSecret),
+      SNAPSHOT_STORE: this.snapshotStoreDir,
       ...this.opts.env,
     });
   }

@@ -25,13 +25,34 @@ export const copyResolvedSignal = defineSignal<[{ volumeId: string; outcome: str
 /** volumeRecovery: a node offers its copy. */
 export const candidateSignal = defineSignal<[CandidateReport]>('candidate');
 
-export type CustomerDecision = 'enable-io';
-export interface DecisionResult {
-  decision: CustomerDecision;
-  epoch: number;
-  alreadyApplied: boolean;
+/**
+ * A customer's decision on a restored volume. `snapshot` leaves the volume waiting for another
+ * decision; the others end the review.
+ */
+export const DECISION_ACTIONS = ['enable-io', 'snapshot', 'archive', 'transfer', 'delete'] as const;
+export type DecisionAction = (typeof DECISION_ACTIONS)[number];
+export type FinalAction = Exclude<DecisionAction, 'snapshot'>;
+
+export interface DecisionRequest {
+  action: DecisionAction;
+  /** For `snapshot`: the id the API recorded for it. */
+  snapshotId?: string;
 }
-export const enableIoUpdate = defineUpdate<DecisionResult, []>('enableIo');
+
+export interface DecisionResult {
+  action: DecisionAction;
+  alreadyApplied: boolean;
+  /** The volume's epoch after enable-io or transfer. */
+  epoch?: number;
+  /** The snapshot taken (snapshot) or the archive. */
+  snapshotId?: string;
+  /** Where the volume serves from after enable-io or transfer. */
+  nodeId?: string;
+}
+export const decideUpdate = defineUpdate<DecisionResult, [DecisionRequest]>('decide');
+
+/** How a review ended: by the customer, by proof (auto-enable) or by the deadline (archive). */
+export type ReviewOutcome = { action: FinalAction; by: 'customer' | 'proof' | 'deadline' };
 
 export interface VolumeRecoveryStatus {
   phase: RecoveryPhase;
@@ -40,7 +61,10 @@ export interface VolumeRecoveryStatus {
   winner: string | null;
   proof: string | null;
   awaitingDecision: boolean;
-  decision: CustomerDecision | 'auto-enable' | null;
+  decision: ReviewOutcome | null;
+  /** When an undecided review archives the volume (ISO time), once the copy is restored. */
+  reviewDeadline: string | null;
+  unrecoverableBlocks: number[];
 }
 export const volumeStatusQuery = defineQuery<VolumeRecoveryStatus>('volumeStatus');
 
@@ -50,6 +74,22 @@ export function serverRecoveryId(nodeId: string, incident: number): string {
 
 export function volumeRecoveryId(volumeId: string, epoch: number): string {
   return `volume-recovery-${volumeId}-e${epoch}`;
+}
+
+export function volumeRebuildId(volumeId: string, epoch: number): string {
+  return `volume-rebuild-${volumeId}-e${epoch}`;
+}
+
+export function snapshotWorkflowId(snapshotId: string): string {
+  return `volume-snapshot-${snapshotId}`;
+}
+
+export function volumeDeletionId(volumeId: string): string {
+  return `volume-deletion-${volumeId}`;
+}
+
+export function snapshotPolicyScheduleId(volumeId: string): string {
+  return `snapshot-policy-${volumeId}`;
 }
 
 export function nodeFailoverId(nodeId: string, incident: number): string {

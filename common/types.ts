@@ -5,8 +5,11 @@ export const BLOCK_SIZE = 4096;
 
 export type ReplicaRole = 'primary' | 'secondary';
 export type IoState = 'enabled' | 'paused';
-/** `restored` = brought back by a recovery, readable only through a review grant until a decision. */
-export type ReplicaMode = 'normal' | 'restored';
+/**
+ * `restored` = brought back by a recovery, readable only through a review grant until a decision;
+ * `rebuilding` = a new secondary its primary is still copying to.
+ */
+export type ReplicaMode = 'normal' | 'restored' | 'rebuilding';
 
 /** Failure-domain path, outermost first (patent: data center > zone > router > power > host). */
 export interface FailureDomain {
@@ -32,8 +35,23 @@ export interface ScannedReplica {
   writeSeq: number;
   /** Block indices whose stored CRC32C does not match the data. */
   badBlocks: number[];
-  /** SHA-256 of the data at the scan; I/O is held from the scan on, so it stays true. */
+  /** The bad blocks written since the copy's base snapshot (those the snapshot cannot repair). */
+  dirtyBadBlocks: number[];
+  /** volumeDigest of the data at the scan; I/O is held from the scan on, so it stays true. */
   digest: string;
+  /** The snapshot this copy's dirty bitmap is relative to. */
+  baseSnapshotId: string | null;
+}
+
+/** What a merge-restore did to the elected copy. */
+export interface RestoredReplica extends ScannedReplica {
+  repairedFromPeer: number;
+  repairedFromSnapshot: number;
+  /** Blocks rewritten from the base snapshot because they differed from it without being written since. */
+  blocksFromBase: number;
+  /** Bad blocks no peer or snapshot could repair; their CRC still fails. */
+  unrecoverableBlocks: number[];
+  base: { snapshotId: string; writeSeq: number; digest: string } | null;
 }
 
 export interface ScanReport {
@@ -68,3 +86,6 @@ export interface CandidateReport {
   serverRecoveryId: string;
   replica: ScannedReplica;
 }
+
+/** Why a snapshot was taken: by the customer, by a policy, as an archive, or during a review. */
+export type SnapshotKind = 'manual' | 'policy' | 'archive' | 'review';

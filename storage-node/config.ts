@@ -17,6 +17,7 @@ export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
     fsync: env.bool('NODE_FSYNC', true),
     bind: env.string('NODE_BIND', '127.0.0.1'),
     advertiseUrl: env.optional('NODE_ADVERTISE_URL'),
+    snapshotStore: env.string('SNAPSHOT_STORE'),
   };
   env.check((problems) => {
     try {

@@ -4,6 +4,7 @@ import { boundPort, closeServer, listen } from '../common/listen.js';
 import { ControlPlaneAgent } from './agent.js';
 import type { NodeConfig } from './config.js';
 import { NodeService } from './node-service.js';
+import { openSnapshotStore } from '../snapshot-store/store.js';
 import { NodeStore } from './store/node-store.js';
 import { createNodeApp } from './transport/http-server.js';
 
@@ -18,7 +19,7 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
   const store = new NodeStore(config.dataDir, config.fsync);
   const boot = await store.load();
   await store.claimIdentity(config.nodeId);
-  const service = new NodeService(config.nodeId, store, config.capacityBytes);
+  const service = new NodeService(config.nodeId, store, config.capacityBytes, openSnapshotStore(config.snapshotStore));
   const unclean = !boot.cleanShutdown && !boot.firstBoot;
   if (unclean) await service.holdAll(); // before the first request can reach a copy
   let agent: ControlPlaneAgent | null = null;

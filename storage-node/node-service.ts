@@ -1,11 +1,17 @@
 // What a storage node does, independent of HTTP: block I/O with synchronous mirroring,
 // holding of paused I/O, and the idempotent operations recovery activities call.
 import { randomUUID } from 'node:crypto';
-import { BLOCK_SIZE, type IoState, type PeerRef, type ReplicaRole, type ScanReport, type ScannedReplica } from '../common/types.js';
-import { HttpError, request, sleep } from '../common/http.js';
+import { BLOCK_SIZE, type IoState, type PeerRef, type ReplicaRole, type RestoredReplica, type ScanReport, type ScannedReplica } from '../common/types.js';
+import { HttpError, request, requestJson, sleep } from '../common/http.js';
+import { summarize, type SnapshotSummary } from '../snapshot-store/manifest.js';
+import type { SnapshotStore } from '../snapshot-store/store.js';
 import { checkRange, type BlockSpan } from './protocol/block-range.js';
+import { crc32c } from './protocol/crc32c.js';
 import { VolumeDeletedError } from './store/io-gate.js';
+import { mergeRestore } from './store/merge.js';
 import type { HostedVolume, NodeStore } from './store/node-store.js';
+import { captureSnapshot, hydrateFromSnapshot } from './store/snapshot-io.js';
+import type { Verification, Volume } from './store/volume.js';
 
 /** A failure with an HTTP status and a stable code, answered as `{error:{code,message}}`. */
 export class NodeError extends Error {
@@ -24,6 +30,10 @@ export interface CreateVolumeInput {
   role: ReplicaRole;
   epoch: number;
   peer: PeerRef | null;
+  /** Fill the new copy from this snapshot. */
+  source?: { volumeId: string; snapshotId: string };
+  /** A new secondary that a primary will rebuild: accepts mirrored writes at any sequence number. */
+  rebuilding?: boolean;
 }
 
 export interface ConfigInput {
@@ -37,7 +47,9 @@ const MIRROR_RETRY_MS = 100;
 export class NodeService {
   recovering = false;
   /** Each volume's verification at the last recovery scan, valid while its I/O stays held. */
-  private readonly verified = new Map<string, { badBlocks: number[]; digest: string }>();
+  private readonly verified = new Map<string, Verification>();
+  /** Long operations in progress, so a retried call joins the running one. */
+  private readonly running = new Map<string, Promise<unknown>>();
   /** Changes with every process start: a caller waiting on a held request can tell a restart. */
   readonly bootId = randomUUID();
 
@@ -45,7 +57,16 @@ export class NodeService {
     readonly nodeId: string,
     readonly store: NodeStore,
     readonly capacityBytes: number,
+    readonly snapshots: SnapshotStore,
   ) {}
+
+  private join<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const existing = this.running.get(key);
+    if (existing) return existing as Promise<T>;
+    const run = fn().finally(() => this.running.delete(key));
+    this.running.set(key, run);
+    return run;
+  }
 
   hosted(volumeId: string): HostedVolume {
     const hosted = this.store.get(volumeId);
@@ -61,19 +82,35 @@ export class NodeService {
 
   async createVolume(input: CreateVolumeInput): Promise<ScannedReplica> {
     const existing = this.store.get(input.volumeId);
-    if (existing) return this.describe(existing);
+    if (existing) return input.source ? this.hydrate(existing, input.source) : this.describe(existing);
     if (this.recovering) throw new NodeError(503, 'node-recovering', 'node is recovering; no new volumes yet');
     if (input.sizeBytes % BLOCK_SIZE !== 0) throw new NodeError(400, 'bad-size', `size must be a multiple of ${BLOCK_SIZE}`);
     if (this.store.usedBytes() + input.sizeBytes > this.capacityBytes) {
       throw new NodeError(507, 'insufficient-capacity', `node ${this.nodeId} has no room for ${input.sizeBytes} bytes`);
     }
+    const source = input.source ? await this.snapshots.getManifest(input.source.volumeId, input.source.snapshotId) : null;
+    if (input.source && (!source || source.sizeBytes !== input.sizeBytes)) {
+      throw new NodeError(404, 'snapshot-not-found', `snapshot ${input.source.snapshotId} of ${input.source.volumeId} (${input.sizeBytes} bytes) is not in the store`);
+    }
+    const { volumeId, sizeBytes, role, epoch, peer } = input;
     const hosted = await this.store.create({
-      ...input,
+      volumeId, sizeBytes, role, epoch, peer,
       ioState: 'enabled',
-      mode: 'normal',
+      mode: input.rebuilding ? 'rebuilding' : 'normal',
       createdAt: new Date().toISOString(),
+      baseSnapshotId: null,
     });
-    await this.store.logOperation('create', input.volumeId, { role: input.role, epoch: input.epoch });
+    await this.store.logOperation('create', volumeId, { role, epoch, source: input.source?.snapshotId ?? null, rebuilding: !!input.rebuilding });
+    return input.source ? this.hydrate(hosted, input.source) : this.describe(hosted);
+  }
+
+  /** Fills a new copy from a snapshot; a copy that a crash left half-filled is filled again. */
+  private async hydrate(hosted: HostedVolume, source: { volumeId: string; snapshotId: string }): Promise<ScannedReplica> {
+    const { volume } = hosted;
+    if (volume.meta.baseSnapshotId === source.snapshotId || volume.writeSeq > 0) return this.describe(hosted);
+    const manifest = await this.snapshots.getManifest(source.volumeId, source.snapshotId);
+    if (!manifest) throw new NodeError(404, 'snapshot-not-found', `snapshot ${source.snapshotId} is not in the store`);
+    await this.join(`hydrate:${volume.meta.volumeId}`, () => hosted.gate.serial(() => hydrateFromSnapshot(volume, this.snapshots, manifest)));
     return this.describe(hosted);
   }
 
@@ -114,6 +151,7 @@ export class NodeService {
         throw new NodeError(409, 'stale-epoch', `mirror at epoch ${epoch} refused: copy is ${volume.meta.role} at epoch ${volume.meta.epoch}`);
       }
       if (seq <= volume.writeSeq) return volume.writeSeq;
+      if (volume.meta.mode === 'rebuilding') return this.applyRebuildWrite(volume, span, payload, seq);
       if (seq !== volume.writeSeq + 1) throw new NodeError(409, 'sequence-gap', `expected write ${volume.writeSeq + 1}, got ${seq}`);
       return volume.write(span, payload);
     });
@@ -175,16 +213,131 @@ export class NodeService {
     return this.describe(hosted);
   }
 
-  /** Brings the elected copy back read-only: sole member, primary, I/O held for review. */
-  async restore(volumeId: string): Promise<ScannedReplica> {
+  /**
+   * Brings the elected copy back read-only — sole member, primary, I/O held for review — as
+   * the merge of its base snapshot and its verified dirty blocks, bad blocks repaired from
+   * `repairs` (peer data) or the snapshot where they can be.
+   */
+  async restore(volumeId: string, repairs: Map<number, Buffer>): Promise<RestoredReplica> {
     const startedAt = new Date().toISOString();
     const hosted = this.hosted(volumeId);
     hosted.gate.pause();
     await hosted.volume.saveMeta({ mode: 'restored', ioState: 'paused', role: 'primary', peer: null });
-    // I/O has been held since the recovery scan, so its verification still holds.
-    const verified = this.verified.get(volumeId) ?? (await hosted.volume.verify());
-    await this.store.logOperation('restore', volumeId, { writeSeq: hosted.volume.writeSeq, startedAt });
-    return this.describe(hosted, verified);
+    return this.join(`restore:${volumeId}`, () => hosted.gate.serial(async () => {
+      const { volume } = hosted;
+      // I/O has been held since the recovery scan, so its verification still holds.
+      const scan = this.verified.get(volumeId) ?? (await volume.verify());
+      const base = volume.meta.baseSnapshotId ? await this.snapshots.getManifest(volumeId, volume.meta.baseSnapshotId) : null;
+      const merged = await mergeRestore(volume, this.snapshots, base ?? (volume.meta.baseSnapshotId ? 'lost' : 'zeros'), scan, repairs);
+      this.verified.set(volumeId, merged);
+      const { repairedFromPeer, repairedFromSnapshot, blocksFromBase } = merged;
+      await this.store.logOperation('restore', volumeId, { writeSeq: volume.writeSeq, startedAt, repairedFromPeer, repairedFromSnapshot, unrecoverable: merged.badBlocks.length });
+      return {
+        ...this.describe(hosted, merged), repairedFromPeer, repairedFromSnapshot, blocksFromBase, unrecoverableBlocks: merged.badBlocks,
+        base: base ? { snapshotId: base.snapshotId, writeSeq: base.writeSeq, digest: base.digest } : null,
+      };
+    }));
+  }
+
+  /** Blocks for a peer's repair or a review, only when every one's CRC verifies. */
+  async verifiedBlocks(volumeId: string, first: number, count: number): Promise<Buffer> {
+    const hosted = this.hosted(volumeId);
+    const span = this.span(hosted, first * BLOCK_SIZE, count * BLOCK_SIZE);
+    return hosted.gate.serial(async () => {
+      const bytes = await hosted.volume.read(span);
+      for (let b = 0; b < count; b++) {
+        if (crc32c(bytes, b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE) !== hosted.volume.crcOf(first + b)) {
+          throw new NodeError(409, 'bad-block', `block ${first + b} of ${volumeId} fails its CRC on ${this.nodeId}`);
+        }
+      }
+      return bytes;
+    });
+  }
+
+  /** An incremental snapshot to the durable store; writes wait meanwhile (held, not failed). */
+  async snapshot(volumeId: string, snapshotId: string): Promise<SnapshotSummary> {
+    const hosted = this.hosted(volumeId);
+    return this.join(`snapshot:${snapshotId}`, () => hosted.gate.serial(async () => {
+      const unrepaired = this.verified.get(volumeId)?.badBlocks.length ?? 0;
+      if (unrepaired > 0) throw new NodeError(409, 'bad-blocks', `${volumeId} has ${unrepaired} blocks that fail their CRC; a snapshot would preserve them`);
+      const manifest = await captureSnapshot(hosted.volume, this.snapshots, snapshotId);
+      await this.store.logOperation('snapshot', volumeId, { snapshotId, writeSeq: manifest.writeSeq, uploadedChunks: manifest.uploadedChunks });
+      return summarize(manifest);
+    }));
+  }
+
+  /**
+   * Rebuilding a new secondary, step 2 of 3 (step 1 makes it this copy's peer, so writes from
+   * then on are mirrored): copies one range, ordered with writes so a copied range never
+   * overwrites a newer mirrored write. All-zero ranges are skipped (the new copy is sparse).
+   */
+  async copyRange(volumeId: string, offset: number, length: number): Promise<{ copiedBytes: number }> {
+    const hosted = this.hosted(volumeId);
+    const span = this.span(hosted, offset, length);
+    return hosted.gate.serial(async () => {
+      const peer = this.rebuildPeer(hosted);
+      const bytes = await hosted.volume.read(span);
+      if (bytes.every((b) => b === 0)) return { copiedBytes: 0 };
+      await request(`${peer.url}/v1/volumes/${volumeId}/rebuild?offset=${offset}&epoch=${hosted.volume.meta.epoch}`, { method: 'PUT', token: peer.token, raw: bytes, timeoutMs: 30_000 });
+      return { copiedBytes: bytes.length };
+    });
+  }
+
+  /** Step 3: the new secondary takes this copy's writeSeq, dirty bitmap and base snapshot, and serves. */
+  async finishRebuild(volumeId: string): Promise<{ writeSeq: number }> {
+    const hosted = this.hosted(volumeId);
+    return hosted.gate.serial(async () => {
+      const peer = this.rebuildPeer(hosted);
+      const { volume } = hosted;
+      const body = { epoch: volume.meta.epoch, writeSeq: volume.writeSeq, dirty: Buffer.from(volume.dirty.bytes).toString('base64'), baseSnapshotId: volume.meta.baseSnapshotId ?? null };
+      await requestJson(`${peer.url}/v1/volumes/${volumeId}/rebuild/finish`, { method: 'POST', token: peer.token, body, timeoutMs: 30_000 });
+      return { writeSeq: volume.writeSeq };
+    });
+  }
+
+  private rebuildPeer(hosted: HostedVolume): PeerRef {
+    const { peer, role, volumeId } = hosted.volume.meta;
+    if (role !== 'primary' || !peer) throw new NodeError(409, 'no-peer', `this copy of ${volumeId} has no secondary to rebuild`);
+    return peer;
+  }
+
+  /** The new secondary's side of a rebuild: a copied range, at the volume's epoch. */
+  async applyRebuildRange(volumeId: string, epoch: number, offset: number, payload: Buffer): Promise<void> {
+    const hosted = this.rebuilding(volumeId, epoch);
+    const span = this.span(hosted, offset, payload.length);
+    await hosted.gate.serial(() => hosted.volume.writeBlocks(span.firstBlock, payload));
+  }
+
+  async completeRebuild(volumeId: string, input: { epoch: number; writeSeq: number; dirty: string; baseSnapshotId: string | null }): Promise<ScannedReplica> {
+    const hosted = this.store.get(volumeId);
+    if (hosted?.volume.meta.mode === 'normal' && hosted.volume.meta.epoch === input.epoch) return this.describe(hosted);
+    const target = this.rebuilding(volumeId, input.epoch);
+    await target.gate.serial(async () => {
+      await target.volume.resetDirty(Buffer.from(input.dirty, 'base64'));
+      await target.volume.setWriteSeq(input.writeSeq);
+      await target.volume.saveMeta({ mode: 'normal', baseSnapshotId: input.baseSnapshotId });
+    });
+    await this.store.logOperation('rebuilt', volumeId, { writeSeq: input.writeSeq });
+    return this.describe(target);
+  }
+
+  /**
+   * The copy a rebuild writes to. Also a finished one: a range is read under the source's
+   * write order, so writing it again (a retried activity) never moves data backwards.
+   */
+  private rebuilding(volumeId: string, epoch: number): HostedVolume {
+    const hosted = this.hosted(volumeId);
+    const { mode, role, epoch: own } = hosted.volume.meta;
+    if (mode === 'restored' || role !== 'secondary' || epoch !== own) {
+      throw new NodeError(409, 'not-rebuilding', `copy of ${volumeId} is a ${mode} ${role} at epoch ${own}, not rebuilding at ${epoch}`);
+    }
+    return hosted;
+  }
+
+  /** A mirrored write during a rebuild: applied, but the writeSeq stays 0 until the copy is complete. */
+  private async applyRebuildWrite(volume: Volume, span: BlockSpan, payload: Buffer, seq: number): Promise<number> {
+    await volume.write(span, payload, false);
+    return seq;
   }
 
   /** After a decision: the copy serves again as primary at the new epoch; held I/O is released in order. */
@@ -233,14 +386,18 @@ export class NodeService {
     return { recovering: false };
   }
 
-  describe(hosted: HostedVolume, verified: { badBlocks: number[]; digest: string } = { badBlocks: [], digest: '' }): ScannedReplica {
-    const { meta } = hosted.volume;
-    return { volumeId: meta.volumeId, sizeBytes: meta.sizeBytes, role: meta.role, epoch: meta.epoch, writeSeq: hosted.volume.writeSeq, ...verified };
+  describe(hosted: HostedVolume, verified: Pick<Verification, 'badBlocks' | 'digest'> = { badBlocks: [], digest: '' }): ScannedReplica {
+    const { meta, dirty } = hosted.volume;
+    return {
+      volumeId: meta.volumeId, sizeBytes: meta.sizeBytes, role: meta.role, epoch: meta.epoch, writeSeq: hosted.volume.writeSeq,
+      badBlocks: verified.badBlocks, dirtyBadBlocks: verified.badBlocks.filter((b) => dirty.get(b)), digest: verified.digest,
+      baseSnapshotId: meta.baseSnapshotId ?? null,
+    };
   }
 
   status(volumeId: string): Record<string, unknown> {
     const hosted = this.hosted(volumeId);
     const { meta } = hosted.volume;
-    return { ...meta, peer: meta.peer?.nodeId ?? null, writeSeq: hosted.volume.writeSeq, heldRequests: hosted.gate.heldCount, dirtyBlocks: hosted.volume.dirty.count() };
+    return { ...meta, peer: meta.peer?.nodeId ?? null, writeSeq: hosted.volume.writeSeq, heldRequests: hosted.gate.heldCount, dirtyBlocks: hosted.volume.dirty.count(), baseSnapshotId: meta.baseSnapshotId ?? null };
   }
 }

@@ -7,6 +7,7 @@ import { createActivities } from '../activities/index.js';
 import { createPool } from '../api/repositories/db.js';
 import { runMain } from '../common/config.js';
 import { loadWorkerConfig } from './config.js';
+import { openSnapshotStore } from '../snapshot-store/store.js';
 import { CONTROL_TASK_QUEUE, DATA_TASK_QUEUE } from '../common/messages.js';
 import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
 
@@ -17,7 +18,8 @@ runMain('worker', async () => {
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const activities = createActivities({ db, client, clusterSecret: config.clusterSecret, peerWaitMs: config.peerWaitMs });
+  const { clusterSecret, peerWaitMs, reviewDeadlineMs } = config;
+  const activities = createActivities({ db, client, clusterSecret, peerWaitMs, reviewDeadlineMs, snapshots: openSnapshotStore(config.snapshotStore) });
   const workflowSource = existsSync(BUNDLE_PATH) ? { workflowBundle: { codePath: BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH };
 
   const control = await Worker.create({ connection, namespace: config.namespace, taskQueue: CONTROL_TASK_QUEUE, activities, ...workflowSource });

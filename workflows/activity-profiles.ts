@@ -24,3 +24,6 @@ export const PROBE: ActivityOptions = {
   startToCloseTimeout: '5 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumAttempts: 3 },
 };
+
+/** Data work that may fail for good (a node that refuses, a copy that is gone): a few tries, then the caller decides. */
+export const DATA_BOUNDED: ActivityOptions = { ...DATA, retry: { ...DATA.retry, maximumAttempts: 5 } };

@@ -1,3 +1,4 @@
 export { serverRecovery } from './server-recovery.js';
 export { volumeRecovery } from './volume-recovery.js';
 export { nodeFailover } from './node-failover.js';
+export { snapshotPolicy, volumeDeletion, volumeRebuild, volumeSnapshot } from './volume-maintenance.js';

@@ -1,21 +1,30 @@
 // volumeRecovery: one volume incident. Collects candidate copies, waits for peers, elects the
-// authoritative copy, restores it read-only with I/O held, deletes the others only after
-// that, and enables I/O on proof of no data loss or on the customer's decision.
-import { condition, getExternalWorkflowHandle, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+// authoritative copy, merge-restores it read-only with I/O held, deletes the others only after
+// that, and then carries out a decision: enable I/O (on proof, or the customer's), snapshot,
+// archive, transfer or delete — or archive when the review deadline passes undecided.
+import {
+  ApplicationFailure, condition, getExternalWorkflowHandle, ParentClosePolicy, proxyActivities, setHandler, startChild,
+  upsertSearchAttributes, uuid4,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { VolumeRecoveryInput } from '../activities/coordination.js';
 import {
-  candidateSignal, copyResolvedSignal, enableIoUpdate, phaseQuery, RecoveryPhaseKey, volumeStatusQuery, VolumeIdKey,
-  type CustomerDecision, type RecoveryPhase,
+  candidateSignal, copyResolvedSignal, DECISION_ACTIONS, decideUpdate, phaseQuery, RecoveryPhaseKey, volumeRebuildId, volumeStatusQuery,
+  VolumeIdKey, type DecisionRequest, type DecisionResult, type RecoveryPhase, type ReviewOutcome,
 } from '../common/messages.js';
 import { allPeersReported, electAuthoritative, supersedes } from '../common/rules/elect.js';
-import { proveNoDataLoss, twinsOf } from '../common/rules/proof.js';
-import type { CandidateReport } from '../common/types.js';
+import { blocksByPeer, planRepairs } from '../common/rules/merge.js';
+import { proveBySnapshot, proveNoDataLoss, twinsOf } from '../common/rules/proof.js';
+import type { CandidateReport, RestoredReplica } from '../common/types.js';
 import { CONTROL, DATA } from './activity-profiles.js';
+import { addCopy, archiveVolume, deleteVolume, takeSnapshot } from './copies.js';
 import { deleteUnlessRefused } from './failover.js';
+import { volumeRebuild } from './volume-maintenance.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const data = proxyActivities<Activities>(DATA);
+
+type Winner = CandidateReport & { replica: RestoredReplica };
 
 export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winner: string; decision: string; epoch: number }> {
   const { volumeId } = input;
@@ -24,10 +33,14 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   /** Every server recovery that offered a node's copy (a node that crashes again offers anew). */
   const offeredBy = new Map<string, Set<string>>();
   let phase: RecoveryPhase = 'notice';
-  let winner: CandidateReport | null = null;
+  let winner: Winner | null = null;
   let proof: string | null = null;
-  let decision: CustomerDecision | 'auto-enable' | null = null;
-  let enabledEpoch: number | null = null;
+  let review: ReviewOutcome | null = null;
+  let result: DecisionResult | null = null;
+  let failure: { review: ReviewOutcome; message: string } | null = null;
+  let reviewDeadline: string | null = null;
+  const snapshotQueue: string[] = [];
+  const snapshotsTaken = new Map<string, boolean>();
 
   const outcomes = new Map<string, string>();
   setHandler(candidateSignal, (report) => {
@@ -39,22 +52,18 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   setHandler(phaseQuery, () => phase);
   setHandler(volumeStatusQuery, () => ({
     phase, volumeId, candidates: [...candidates.keys()], winner: winner?.nodeId ?? null, proof,
-    awaitingDecision: phase === 'configuration' && decision === null, decision,
+    awaitingDecision: phase === 'configuration' && review === null, decision: review, reviewDeadline,
+    unrecoverableBlocks: winner?.replica.unrecoverableBlocks ?? [],
   }));
-  setHandler(
-    enableIoUpdate,
-    async () => {
-      decision ??= 'enable-io';
-      const alreadyApplied = enabledEpoch !== null;
-      await condition(() => enabledEpoch !== null);
-      return { decision: 'enable-io' as const, epoch: enabledEpoch!, alreadyApplied };
+  setHandler(decideUpdate, (request) => (request.action === 'snapshot' ? snapshotDecision(request) : finalDecision(request)), {
+    validator: (request: DecisionRequest) => {
+      if (!DECISION_ACTIONS.includes(request?.action)) throw new Error(`action must be one of ${DECISION_ACTIONS.join(', ')}`);
+      if (phase !== 'configuration') throw new Error(`volume ${volumeId} is still being recovered (${phase}); try again shortly`);
+      if (request.action === 'snapshot' && !/^[\w-]{1,80}$/.test(request.snapshotId ?? '')) throw new Error('a snapshot decision needs a snapshot id');
+      if (review && request.action === 'snapshot') throw new Error(`volume ${volumeId} is already being decided (${review.action})`);
+      if (review && review.action !== request.action) throw new Error(`volume ${volumeId} is already being decided: ${review.action} (${review.by})`);
     },
-    {
-      validator: () => {
-        if (phase !== 'configuration') throw new Error(`volume ${volumeId} is still being recovered (${phase}); try again shortly`);
-      },
-    },
-  );
+  });
   const enter = (next: RecoveryPhase) => {
     phase = next;
     upsertSearchAttributes([{ key: RecoveryPhaseKey, value: next }, { key: VolumeIdKey, value: volumeId }]);
@@ -68,25 +77,97 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
     for (const c of candidates.values()) await discard(c, 'superseded: the volume serves from another copy');
     return { winner: 'none', decision: 'superseded', epoch: input.epoch };
   }
-  winner = electAuthoritative([...candidates.values()])!.winner;
-  ({ winner, proof } = await restoreAuthority(volumeId, winner, [...candidates.values()]));
+  ({ winner, proof } = await restoreAuthority(volumeId, electAuthoritative([...candidates.values()])!.winner, [...candidates.values()]));
   await settleOthers();
 
   enter('configuration');
+  const deadline = Date.now() + input.reviewDeadlineMs;
+  reviewDeadline = new Date(deadline).toISOString();
   for (;;) {
-    if (decision === null && proof && (await control.volumeSettings({ volumeId })).autoEnableIo) decision = 'auto-enable';
-    if (decision !== null) break;
-    await condition(() => decision !== null || hasUnsettled());
+    if (review === null && proof && (await control.volumeSettings({ volumeId })).autoEnableIo) review = { action: 'enable-io', by: 'proof' };
+    while (snapshotQueue.length > 0) {
+      const snapshotId = snapshotQueue.shift()!;
+      snapshotsTaken.set(snapshotId, (await takeSnapshot(volumeId, snapshotId, 'review', winner.nodeId)) !== null);
+    }
+    if (review !== null) {
+      try {
+        result = await carryOut(review);
+        break;
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure && err.type === 'DecisionFailed')) throw err;
+        failure = { review, message: err.message };
+        review = null; // the volume keeps waiting for a decision
+      }
+    }
+    const woken = await condition(() => review !== null || hasUnsettled() || snapshotQueue.length > 0, Math.max(0, deadline - Date.now()));
+    if (!woken && review === null) review = { action: 'archive', by: 'deadline' };
     await settleOthers();
   }
-
-  const epoch = input.epoch + 1;
-  await control.enableCopy({ nodeId: winner.nodeId, volumeId, epoch });
-  await control.recordEnabled({ volumeId, nodeId: winner.nodeId, epoch, auto: decision === 'auto-enable', proof });
-  enabledEpoch = epoch;
-  await resolve(winner, decision);
+  await resolve(winner, review!.action);
   while (hasUnsettled()) await settleOthers();
-  return { winner: winner.nodeId, decision, epoch };
+  return { winner: winner.nodeId, decision: `${review!.action} (${review!.by})`, epoch: result.epoch ?? input.epoch };
+
+  async function snapshotDecision({ snapshotId }: DecisionRequest): Promise<DecisionResult> {
+    const id = snapshotId!;
+    const alreadyApplied = snapshotsTaken.has(id);
+    if (!alreadyApplied && !snapshotQueue.includes(id)) snapshotQueue.push(id);
+    await condition(() => snapshotsTaken.has(id));
+    if (!snapshotsTaken.get(id)) throw ApplicationFailure.nonRetryable(`snapshot ${id} failed; see its error`, 'DecisionFailed');
+    return { action: 'snapshot', snapshotId: id, alreadyApplied };
+  }
+
+  async function finalDecision({ action }: DecisionRequest): Promise<DecisionResult> {
+    const alreadyApplied = review !== null;
+    const mine: ReviewOutcome = review ?? { action: action as ReviewOutcome['action'], by: 'customer' };
+    review = mine;
+    await condition(() => result !== null || failure?.review === mine);
+    if (result === null) throw ApplicationFailure.nonRetryable(failure!.message, 'DecisionFailed');
+    return { ...result, alreadyApplied };
+  }
+
+  async function carryOut(decided: ReviewOutcome): Promise<DecisionResult> {
+    const by = decided.by === 'customer' ? 'customer decision' : decided.by === 'proof' ? 'proof of no data loss' : 'review deadline passed';
+    switch (decided.action) {
+      case 'enable-io': {
+        const epoch = input.epoch + 1;
+        await control.enableCopy({ nodeId: winner!.nodeId, volumeId, epoch });
+        await control.recordEnabled({ volumeId, nodeId: winner!.nodeId, epoch, auto: decided.by === 'proof', proof });
+        await rereplicate(winner!.nodeId, epoch);
+        return { action: 'enable-io', epoch, nodeId: winner!.nodeId, alreadyApplied: false };
+      }
+      case 'archive': {
+        const snapshotId = `snap-${uuid4().replace(/-/g, '').slice(0, 16)}`;
+        await archiveVolume(volumeId, winner!.nodeId, snapshotId, by);
+        return { action: 'archive', snapshotId, alreadyApplied: false };
+      }
+      case 'transfer':
+        return transfer();
+      case 'delete':
+        await deleteVolume(volumeId, by);
+        return { action: 'delete', alreadyApplied: false };
+    }
+  }
+
+  /** The restored copy moves to a node in another zone, which then serves; the old copy goes. */
+  async function transfer(): Promise<DecisionResult> {
+    const target = await addCopy(volumeId, winner!.nodeId, input.epoch, true);
+    if (!target) throw ApplicationFailure.nonRetryable(`no node in another zone could take ${volumeId}`, 'DecisionFailed');
+    const epoch = input.epoch + 1;
+    await control.enableCopy({ nodeId: target, volumeId, epoch });
+    await control.recordTransferred({ volumeId, nodeId: target, epoch, by: 'customer' });
+    await deleteUnlessRefused({ nodeId: winner!.nodeId, volumeId, reason: `transferred to ${target}` }, true);
+    await rereplicate(target, epoch);
+    return { action: 'transfer', epoch, nodeId: target, alreadyApplied: false };
+  }
+
+  /** A new secondary, rebuilt by its own workflow so this one can finish. */
+  async function rereplicate(source: string, epoch: number): Promise<void> {
+    await startChild(volumeRebuild, {
+      workflowId: volumeRebuildId(volumeId, epoch),
+      args: [{ volumeId, source, epoch }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  }
 
   function hasUnsettled(): boolean {
     return [...candidates.keys()].some((n) => n !== winner!.nodeId && !settled.has(n));
@@ -98,7 +179,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
    */
   async function settleOthers(): Promise<void> {
     for (const late of [...candidates.values()].filter((c) => c.nodeId !== winner!.nodeId && !settled.has(c.nodeId))) {
-      if (decision === null && supersedes(late, winner!)) {
+      if (review === null && supersedes(late, winner!)) {
         const previous = winner!;
         ({ winner, proof } = await restoreAuthority(volumeId, late, [...candidates.values()]));
         await discard(previous);
@@ -127,23 +208,26 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   }
 }
 
-/** Restores the elected copy read-only and digests its twins for a proof of no data loss. */
-async function restoreAuthority(
-  volumeId: string,
-  elected: CandidateReport,
-  all: CandidateReport[],
-): Promise<{ winner: CandidateReport; proof: string | null }> {
-  const restored = await data.restoreCopy({ nodeId: elected.nodeId, volumeId });
+/**
+ * Merge-restores the elected copy read-only. Its bad blocks come from a twin where one verifies;
+ * what nothing could repair is recorded, and rules out a proof of no data loss.
+ */
+async function restoreAuthority(volumeId: string, elected: CandidateReport, all: CandidateReport[]): Promise<{ winner: Winner; proof: string | null }> {
+  const repairFrom = [...blocksByPeer(planRepairs(elected, all))].map(([nodeId, blocks]) => ({ nodeId, blocks }));
+  const restored = await data.restoreCopy({ nodeId: elected.nodeId, volumeId, repairFrom });
   const winner = { ...elected, replica: restored };
   await control.recordRestored({ volumeId, nodeId: winner.nodeId, writeSeq: restored.writeSeq });
-  return { winner, proof: prove(winner, twinsOf(winner, all)) };
+  if (restored.unrecoverableBlocks.length > 0) {
+    await control.recordUnrecoverable({ volumeId, nodeId: winner.nodeId, blocks: restored.unrecoverableBlocks });
+  }
+  return { winner, proof: prove(winner, twinsOf(winner, all)) ?? proveBySnapshot(winner, restored.base) };
 }
 
 /**
  * Proof from the digests the nodes computed in their recovery scans (in the same pass as the
- * CRC check; I/O has been held since, so they still hold): no extra read of any copy.
+ * CRC check; I/O has been held since, so they still hold) against the winner's merged digest.
  */
-function prove(winner: CandidateReport, twins: CandidateReport[]): string | null {
-  const digests = twins.map((t) => ({ nodeId: t.nodeId, epoch: t.replica.epoch, writeSeq: t.replica.writeSeq, digest: t.replica.digest }));
-  return proveNoDataLoss(winner, digests);
+function prove(winner: Winner, twins: CandidateReport[]): string | null {
+  const digest = (c: CandidateReport) => ({ nodeId: c.nodeId, epoch: c.replica.epoch, writeSeq: c.replica.writeSeq, digest: c.replica.digest });
+  return proveNoDataLoss(winner, [digest(winner), ...twins.filter((t) => t.nodeId !== winner.nodeId).map(digest)]);
 }

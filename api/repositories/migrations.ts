@@ -87,4 +87,36 @@ create table settings (
     id: '004_node_fresh_until',
     sql: `alter table nodes add column fresh_until timestamptz not null default now();`,
   },
+  {
+    // Snapshots (their bytes live in the snapshot store), rebuilding secondaries, archived volumes.
+    id: '005_snapshots',
+    sql: `
+create table snapshots (
+  id text primary key,
+  volume_id text not null references volumes(id),
+  customer_id text not null references customers(id),
+  kind text not null check (kind in ('manual', 'policy', 'archive', 'review')),
+  state text not null check (state in ('pending', 'completed', 'error')),
+  size_bytes bigint not null,
+  epoch integer,
+  write_seq bigint,
+  digest text,
+  parent_id text,
+  uploaded_chunks integer,
+  error text,
+  deleted boolean not null default false,
+  created_at timestamptz not null default now(),
+  completed_at timestamptz
+);
+create index snapshots_volume on snapshots (volume_id, created_at);
+alter table replicas drop constraint replicas_state_check;
+alter table replicas add constraint replicas_state_check
+  check (state in ('in-service', 'recovering', 'candidate', 'restored', 'rebuilding', 'stale', 'deleted'));
+alter table volumes drop constraint volumes_state_check;
+alter table volumes add constraint volumes_state_check
+  check (state in ('creating', 'available', 'in-use', 'deleting', 'deleted', 'archived', 'error'));
+alter table volumes add column source_snapshot_id text;
+alter table volumes add column archive_snapshot_id text;
+`,
+  },
 ];

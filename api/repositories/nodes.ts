@@ -123,3 +123,10 @@ export async function allocatedBytesByNode(db: Db): Promise<Map<string, number>>
   );
   return new Map(rows.map((r) => [r.node_id as string, Number(r.bytes)]));
 }
+
+/** Nodes a new copy may go to: in service, heartbeat fresh, with their free space. */
+export async function placementCandidates(db: Db): Promise<{ nodeId: string; domain: FailureDomain; freeBytes: number }[]> {
+  const allocated = await allocatedBytesByNode(db);
+  const { rows } = await db.query(`select ${COLUMNS} from nodes where state = 'in-service' and fresh_until > now() order by id`);
+  return rows.map(toRow).map((n) => ({ nodeId: n.id, domain: n.domain, freeBytes: n.capacityBytes - (allocated.get(n.id) ?? 0) }));
+}

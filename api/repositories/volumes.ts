@@ -2,10 +2,10 @@
 import type { InventoryVolume, IoState, ReplicaRole } from '../../common/types.js';
 import type { Db, Tx } from './db.js';
 
-export type VolumeState = 'creating' | 'available' | 'in-use' | 'deleting' | 'deleted' | 'error';
-export type ReplicaState = 'in-service' | 'recovering' | 'candidate' | 'restored' | 'stale' | 'deleted';
+export type VolumeState = 'creating' | 'available' | 'in-use' | 'deleting' | 'deleted' | 'archived' | 'error';
+export type ReplicaState = 'in-service' | 'recovering' | 'candidate' | 'restored' | 'rebuilding' | 'stale' | 'deleted';
 /** Replica states that keep a copy in the volume's membership. */
-export const MEMBER_STATES: ReplicaState[] = ['in-service', 'recovering', 'candidate', 'restored'];
+export const MEMBER_STATES: ReplicaState[] = ['in-service', 'recovering', 'candidate', 'restored', 'rebuilding'];
 
 export interface VolumeRow {
   id: string;
@@ -17,6 +17,8 @@ export interface VolumeRow {
   autoEnableIo: boolean;
   epoch: number;
   createdAt: Date;
+  sourceSnapshotId: string | null;
+  archiveSnapshotId: string | null;
 }
 
 export interface ReplicaRow {
@@ -45,6 +47,8 @@ function toVolume(r: Record<string, unknown>): VolumeRow {
     autoEnableIo: r.auto_enable_io as boolean,
     epoch: r.epoch as number,
     createdAt: r.created_at as Date,
+    sourceSnapshotId: (r.source_snapshot_id as string | null) ?? null,
+    archiveSnapshotId: (r.archive_snapshot_id as string | null) ?? null,
   };
 }
 
@@ -65,18 +69,33 @@ function toReplica(r: Record<string, unknown>): ReplicaRow {
 
 export async function insertVolume(
   tx: Tx,
-  v: { id: string; customerId: string; sizeBytes: number; autoEnableIo: boolean },
+  v: { id: string; customerId: string; sizeBytes: number; autoEnableIo: boolean; sourceSnapshotId: string | null },
   primary: string,
   secondary: string,
 ): Promise<void> {
   await tx.query(
-    `insert into volumes (id, customer_id, size_bytes, state, auto_enable_io) values ($1, $2, $3, 'creating', $4)`,
-    [v.id, v.customerId, v.sizeBytes, v.autoEnableIo],
+    `insert into volumes (id, customer_id, size_bytes, state, auto_enable_io, source_snapshot_id) values ($1, $2, $3, 'creating', $4, $5)`,
+    [v.id, v.customerId, v.sizeBytes, v.autoEnableIo, v.sourceSnapshotId],
   );
   await tx.query(
     `insert into replicas (volume_id, node_id, role, epoch, state) values ($1, $2, 'primary', 1, 'in-service'), ($1, $3, 'secondary', 1, 'in-service')`,
     [v.id, primary, secondary],
   );
+}
+
+/** A new copy (a rebuild target); a node that once held a deleted copy may hold the volume again. */
+export async function upsertReplica(db: Db | Tx, volumeId: string, nodeId: string, role: ReplicaRole, epoch: number, state: ReplicaState): Promise<void> {
+  await db.query(
+    `insert into replicas (volume_id, node_id, role, epoch, state) values ($1, $2, $3, $4, $5)
+     on conflict (volume_id, node_id) do update set role = $3, epoch = $4, state = $5, write_seq = 0, updated_at = now()`,
+    [volumeId, nodeId, role, epoch, state],
+  );
+}
+
+/** The archived volume whose bytes a snapshot holds, if any. */
+export async function archivedVolumeOf(db: Db, snapshotId: string): Promise<string | null> {
+  const { rows } = await db.query(`select id from volumes where archive_snapshot_id = $1 and state = 'archived'`, [snapshotId]);
+  return (rows[0]?.id as string | undefined) ?? null;
 }
 
 export async function setVolumeState(db: Db | Tx, id: string, state: VolumeState): Promise<void> {

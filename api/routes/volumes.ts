@@ -6,7 +6,8 @@ import { AppError } from '../errors.js';
 import type { Deps } from '../use-cases/deps.js';
 import { forwardIo } from '../use-cases/data-path.js';
 import {
-  CreateVolumeBody, PatchVolumeBody, createVolume, enableIo, listCustomerVolumes, requireVolume, reviewGrant, updateVolume, volumeStatus, volumeView,
+  CreateVolumeBody, PatchVolumeBody, createVolume, deleteCustomerVolume, enableIo, listCustomerVolumes, requireVolume, reviewDecision, reviewGrant,
+  updateVolume, volumeStatus, volumeView,
 } from '../use-cases/volumes.js';
 import { clientGone, handle } from './handler.js';
 
@@ -22,6 +23,9 @@ export function volumeRoutes(deps: Deps): Router {
   r.patch('/v1/volumes/:id', json, handle((req, res) => updateVolume(deps, customerId(res), req.params.id!, PatchVolumeBody.parse(req.body))));
   r.get('/v1/volumes/:id/status', handle((req, res) => volumeStatus(deps, customerId(res), req.params.id!)));
   r.post('/v1/volumes/:id/enable-io', handle((req, res) => enableIo(deps, customerId(res), req.params.id!)));
+  r.post('/v1/volumes/:id/archive', handle((req, res) => reviewDecision(deps, customerId(res), req.params.id!, 'archive')));
+  r.post('/v1/volumes/:id/transfer', handle((req, res) => reviewDecision(deps, customerId(res), req.params.id!, 'transfer')));
+  r.delete('/v1/volumes/:id', handle((req, res) => deleteCustomerVolume(deps, customerId(res), req.params.id!), 202));
   r.post('/v1/volumes/:id/review-grants', handle((req, res) => reviewGrant(deps, customerId(res), req.params.id!), 201));
   r.get('/v1/volumes/:id/data', handle((req, res) =>
     forwardIo(deps, customerId(res), req.params.id!, { kind: 'read', offset: int(req.query.offset, 'offset'), length: int(req.query.length, 'length') }, clientGone(req, res)),

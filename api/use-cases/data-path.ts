@@ -1,6 +1,6 @@
 // Customer block I/O, forwarded to the volume's primary copy. A request is never failed because
 // a copy is held, moving or restarting: it waits and follows the primary, the way a block
-// client re-resolves its server. It fails only on bad input or when the volume is deleted.
+// client re-resolves its server. It fails only on bad input or when the volume is deleted or archived.
 import { request as httpRequest } from 'node:http';
 import { HttpError, jitteredBackoff, sleep } from '../../common/http.js';
 import { nodeToken } from '../../common/tokens.js';
@@ -20,6 +20,9 @@ export async function forwardIo(deps: Deps, customerId: string, volumeId: string
     if (signal.aborted) throw new AppError(499, 'client-closed', 'the client went away');
     const volume = await getVolume(deps.db, volumeId);
     if (!volume || volume.state === 'deleted' || volume.state === 'deleting') throw new AppError(410, 'volume-deleted', `volume ${volumeId} was deleted`);
+    if (volume.state === 'archived') {
+      throw new AppError(409, 'volume-archived', `volume ${volumeId} was archived to snapshot ${volume.archiveSnapshotId}; create a volume from it to read its data`);
+    }
     const primary = await primaryOf(deps.db, volumeId);
     if (primary) {
       const attempt = new AbortController();

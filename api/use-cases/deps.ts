@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { ApiConfig } from '../config.js';
 import type { NodeClient } from '../node-client.js';
 import type { Db } from '../repositories/db.js';
+import type { SnapshotStore } from '../../snapshot-store/store.js';
 
 /** What every use case may touch. */
 export interface Deps {
@@ -9,4 +10,5 @@ export interface Deps {
   temporal: Client;
   nodes: NodeClient;
   config: ApiConfig;
+  snapshots: SnapshotStore;
 }

@@ -45,7 +45,9 @@ export const ScanReportBody = z.strictObject({
         epoch: z.number().int().nonnegative(),
         writeSeq: z.number().int().nonnegative(),
         badBlocks: z.array(z.number().int().nonnegative()).max(1_000_000),
+        dirtyBadBlocks: z.array(z.number().int().nonnegative()).max(1_000_000),
         digest: z.string().regex(/^[0-9a-f]{64}$/),
+        baseSnapshotId: z.string().max(80).nullable(),
       }),
     )
     .max(100_000),

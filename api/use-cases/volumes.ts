@@ -1,25 +1,30 @@
 // Customer volume stories: create (placed across failure domains), describe, status in the
 // shape of EBS DescribeVolumeStatus, enable I/O after a recovery, review grants.
 import { randomBytes } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { z } from 'zod';
-import { enableIoUpdate, volumeRecoveryId } from '../../common/messages.js';
+import {
+  CONTROL_TASK_QUEUE, decideUpdate, volumeDeletionId, volumeRecoveryId, volumeStatusQuery, type DecisionRequest, type DecisionResult,
+} from '../../common/messages.js';
 import { placeReplicas } from '../../common/rules/placement.js';
 import { nodeToken, signReviewGrant } from '../../common/tokens.js';
 import { BLOCK_SIZE } from '../../common/types.js';
 import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
 import { INCONSISTENCY_EVENT, listEvents, type VolumeEventRow } from '../repositories/events.js';
-import { allocatedBytesByNode, listNodes } from '../repositories/nodes.js';
+import { getSnapshot } from '../repositories/snapshots.js';
+import { placementCandidates } from '../repositories/nodes.js';
 import {
   getVolume, insertVolume, isHealthy, listVolumes, primaryOf, replicasOf, setAutoEnableIo, setVolumeState, type VolumeRow,
 } from '../repositories/volumes.js';
 import type { Deps } from './deps.js';
 
 export const CreateVolumeBody = z.strictObject({
-  sizeBytes: z.number().int().positive().multipleOf(BLOCK_SIZE),
+  sizeBytes: z.number().int().positive().multipleOf(BLOCK_SIZE).optional(),
   autoEnableIo: z.boolean().default(false),
-});
+  /** Create the volume from this snapshot (its size unless sizeBytes says the same). */
+  snapshotId: z.string().regex(/^[\w-]{1,80}$/).optional(),
+}).refine((b) => b.sizeBytes !== undefined || b.snapshotId !== undefined, { message: 'sizeBytes or snapshotId is required' });
 
 export const PatchVolumeBody = z.strictObject({ autoEnableIo: z.boolean() });
 
@@ -33,6 +38,8 @@ export function volumeView(v: VolumeRow) {
     autoEnableIo: v.autoEnableIo,
     epoch: v.epoch,
     createdAt: v.createdAt.toISOString(),
+    ...(v.sourceSnapshotId ? { snapshotId: v.sourceSnapshotId } : {}),
+    ...(v.archiveSnapshotId ? { archiveSnapshotId: v.archiveSnapshotId } : {}),
   };
 }
 
@@ -43,29 +50,40 @@ export async function requireVolume(deps: Deps, customerId: string, volumeId: st
 }
 
 export async function createVolume(deps: Deps, customerId: string, body: z.infer<typeof CreateVolumeBody>) {
-  if (body.sizeBytes > deps.config.maxVolumeBytes) {
+  const source = body.snapshotId ? await sourceSnapshot(deps, customerId, body.snapshotId, body.sizeBytes) : null;
+  const sizeBytes = source?.sizeBytes ?? body.sizeBytes!;
+  if (sizeBytes > deps.config.maxVolumeBytes) {
     throw new AppError(400, 'invalid-request', `sizeBytes must be at most ${deps.config.maxVolumeBytes}`);
   }
-  const allocated = await allocatedBytesByNode(deps.db);
-  const candidates = (await listNodes(deps.db))
-    .filter((n) => n.state === 'in-service')
-    .map((n) => ({ nodeId: n.id, domain: n.domain, freeBytes: n.capacityBytes - (allocated.get(n.id) ?? 0) }));
-  const placement = placeReplicas(candidates, body.sizeBytes);
+  const placement = placeReplicas(await placementCandidates(deps.db), sizeBytes);
   if (!placement) throw new AppError(503, 'insufficient-capacity', 'no two power domains have room for this volume', { 'retry-after': '30' });
   const [primary, secondary] = placement;
   const id = `vol-${randomBytes(8).toString('hex')}`;
-  await inTransaction(deps.db, (tx) => insertVolume(tx, { id, customerId, ...body }, primary.nodeId, secondary.nodeId));
+  const row = { id, customerId, sizeBytes, autoEnableIo: body.autoEnableIo, sourceSnapshotId: source?.id ?? null };
+  await inTransaction(deps.db, (tx) => insertVolume(tx, row, primary.nodeId, secondary.nodeId));
   try {
-    const create = { sizeBytes: body.sizeBytes, epoch: 1 };
-    await deps.nodes.call(secondary.nodeId, `/v1/volumes/${id}`, { method: 'PUT', body: { ...create, role: 'secondary', peer: null } });
+    // Each copy fills itself from the snapshot store: no copy waits on the other.
+    const create = { sizeBytes, epoch: 1, ...(source ? { source: { volumeId: source.volumeId, snapshotId: source.id } } : {}) };
+    const timeoutMs = source ? 10 * 60_000 : undefined;
+    await deps.nodes.call(secondary.nodeId, `/v1/volumes/${id}`, { method: 'PUT', body: { ...create, role: 'secondary', peer: null }, timeoutMs });
     const peer = await deps.nodes.peerRef(secondary.nodeId);
-    await deps.nodes.call(primary.nodeId, `/v1/volumes/${id}`, { method: 'PUT', body: { ...create, role: 'primary', peer } });
+    await deps.nodes.call(primary.nodeId, `/v1/volumes/${id}`, { method: 'PUT', body: { ...create, role: 'primary', peer }, timeoutMs });
   } catch (err) {
     await setVolumeState(deps.db, id, 'error');
     throw new AppError(503, 'placement-failed', `could not create the volume's copies: ${(err as Error).message}`);
   }
   await setVolumeState(deps.db, id, 'available');
   return volumeView((await getVolume(deps.db, id))!);
+}
+
+async function sourceSnapshot(deps: Deps, customerId: string, snapshotId: string, sizeBytes: number | undefined) {
+  const snapshot = await getSnapshot(deps.db, snapshotId, customerId);
+  if (!snapshot) throw notFound(`snapshot ${snapshotId}`);
+  if (snapshot.state !== 'completed') throw new AppError(409, 'snapshot-not-completed', `snapshot ${snapshotId} is ${snapshot.state}`);
+  if (sizeBytes !== undefined && sizeBytes !== snapshot.sizeBytes) {
+    throw new AppError(400, 'invalid-request', `sizeBytes must equal the snapshot's size, ${snapshot.sizeBytes}`);
+  }
+  return snapshot;
 }
 
 export async function listCustomerVolumes(deps: Deps, customerId: string) {
@@ -78,19 +96,30 @@ export async function updateVolume(deps: Deps, customerId: string, volumeId: str
   return volumeView((await getVolume(deps.db, volumeId))!);
 }
 
+/** What a customer may decide for a restored volume (EBS has the first; the rest go beyond it). */
+const REVIEW_ACTIONS = [
+  { code: 'enable-volume-io', description: 'Enable volume I/O', request: 'POST /v1/volumes/{id}/enable-io' },
+  { code: 'snapshot-volume', description: 'Snapshot the restored copy, then decide', request: 'POST /v1/volumes/{id}/snapshots' },
+  { code: 'archive-volume', description: 'Archive to the snapshot store and delete the copy', request: 'POST /v1/volumes/{id}/archive' },
+  { code: 'transfer-volume', description: 'Move the copy to another zone and enable I/O there', request: 'POST /v1/volumes/{id}/transfer' },
+  { code: 'delete-volume', description: 'Delete the volume', request: 'DELETE /v1/volumes/{id}' },
+];
+
 /** DescribeVolumeStatus, one volume: status, io-enabled check, events and pending actions. */
 export async function volumeStatus(deps: Deps, customerId: string, volumeId: string) {
   const volume = await requireVolume(deps, customerId, volumeId);
   const serving = (await replicasOf(deps.db, volumeId)).filter(isHealthy).length;
   const events = await listEvents(deps.db, volumeId);
   const pending = events.find((e) => e.code === INCONSISTENCY_EVENT && !e.endedAt);
+  const review = pending ? await deps.temporal.workflow.getHandle(volumeRecoveryId(volumeId, volume.epoch)).query(volumeStatusQuery).catch(() => null) : null;
   const ioEnabled = volume.ioState === 'enabled';
   const status = !ioEnabled || serving === 0 ? 'impaired' : serving < 2 ? 'warning' : 'ok';
   return {
     volumeId,
     volumeStatus: { status, details: [{ name: 'io-enabled', status: ioEnabled ? 'passed' : 'failed' }], servingCopies: serving },
     events: events.map(eventView),
-    actions: pending ? [{ code: 'enable-volume-io', description: 'Enable volume I/O', eventId: `evt-${pending.id}`, eventType: pending.code }] : [],
+    actions: pending && review?.awaitingDecision !== false ? REVIEW_ACTIONS.map((a) => ({ ...a, eventId: `evt-${pending.id}`, eventType: pending.code })) : [],
+    ...(review?.reviewDeadline ? { reviewDeadline: review.reviewDeadline } : {}),
   };
 }
 
@@ -108,16 +137,56 @@ function eventView(e: VolumeEventRow) {
 /** Enables I/O after a recovery (idempotent): answered by the volume recovery's Update. */
 export async function enableIo(deps: Deps, customerId: string, volumeId: string) {
   const volume = await requireVolume(deps, customerId, volumeId);
-  if (volume.ioState === 'enabled') return { volumeId, ioState: 'enabled', epoch: volume.epoch, alreadyEnabled: true };
+  if (volume.ioState === 'enabled' && volume.state !== 'archived') return { volumeId, ioState: 'enabled', epoch: volume.epoch, alreadyEnabled: true };
+  const result = await decide(deps, customerId, volumeId, { action: 'enable-io' });
+  return { volumeId, ioState: 'enabled', epoch: result.epoch, nodeId: result.nodeId, alreadyEnabled: result.alreadyApplied };
+}
+
+/** Archive, transfer or delete a restored volume under review; answered once carried out. */
+export async function reviewDecision(deps: Deps, customerId: string, volumeId: string, action: 'archive' | 'transfer') {
+  const result = await decide(deps, customerId, volumeId, { action });
+  return { volumeId, ...result };
+}
+
+/** Deletes a volume: the review's decision while one waits, otherwise a deletion workflow. */
+export async function deleteCustomerVolume(deps: Deps, customerId: string, volumeId: string) {
+  const volume = await requireVolume(deps, customerId, volumeId);
+  if (volume.state !== 'archived' && (await awaitsDecision(deps, volume))) {
+    return { volumeId, state: 'deleted', ...(await decide(deps, customerId, volumeId, { action: 'delete' })) };
+  }
+  await setVolumeState(deps.db, volumeId, 'deleting');
+  await deps.temporal.workflow.start('volumeDeletion', {
+    workflowId: volumeDeletionId(volumeId), taskQueue: CONTROL_TASK_QUEUE, args: [{ volumeId }], workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+  }).catch((err: unknown) => {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  });
+  return { volumeId, state: 'deleting' };
+}
+
+/**
+ * A decision for the volume's recovery, through its validated Update; 409 when none waits or
+ * the workflow rejects it. Answered once carried out, or with `accepted` once validated.
+ */
+export async function decide(deps: Deps, customerId: string, volumeId: string, request: DecisionRequest, until: 'done' | 'accepted' = 'done'): Promise<DecisionResult> {
+  const volume = await requireVolume(deps, customerId, volumeId);
   const handle = deps.temporal.workflow.getHandle(volumeRecoveryId(volumeId, volume.epoch));
   try {
-    const result = await handle.executeUpdate(enableIoUpdate);
-    return { volumeId, ioState: 'enabled', epoch: result.epoch, alreadyEnabled: result.alreadyApplied };
+    if (until === 'accepted') {
+      await handle.startUpdate(decideUpdate, { args: [request], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      return { action: request.action, alreadyApplied: false, ...(request.snapshotId ? { snapshotId: request.snapshotId } : {}) };
+    }
+    return await handle.executeUpdate(decideUpdate, { args: [request] });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new AppError(409, 'not-ready', (err.cause as Error)?.message ?? err.message);
-    if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'no-recovery', `volume ${volumeId} has I/O paused but no recovery awaiting a decision`);
+    if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'no-recovery', `volume ${volumeId} has no recovery awaiting a decision`);
     throw err;
   }
+}
+
+async function awaitsDecision(deps: Deps, volume: VolumeRow): Promise<boolean> {
+  if (volume.ioState !== 'paused') return false;
+  const status = await deps.temporal.workflow.getHandle(volumeRecoveryId(volume.id, volume.epoch)).query(volumeStatusQuery).catch(() => null);
+  return status?.phase === 'configuration';
 }
 
 /** A signed, expiring grant to read the volume's restored copy directly from its node. */

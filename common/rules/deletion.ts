@@ -12,11 +12,11 @@ export interface CopyState {
 
 /**
  * A copy may be deleted only when it cannot be the last one holding data no other copy has:
- * the volume is gone, the copy left the membership (stale), or another member is healthy or
+ * the volume is gone (deleted, or archived: its bytes are durable in the snapshot store), the copy left the membership (stale), or another member is healthy or
  * is the restored authoritative copy. The restored copy itself is never deleted this way.
  */
-export function mayDeleteCopy(volumeDeleted: boolean, nodeId: string, copies: CopyState[]): boolean {
-  if (volumeDeleted) return true;
+export function mayDeleteCopy(volumeGone: boolean, nodeId: string, copies: CopyState[]): boolean {
+  if (volumeGone) return true;
   const self = copies.find((c) => c.nodeId === nodeId);
   if (!self || !self.member) return true;
   if (self.restored) return false;

@@ -22,6 +22,22 @@ export function proveNoDataLoss(winner: CandidateReport, digests: CopyDigest[]):
   return `copies on ${own.nodeId} and ${twin.nodeId} agree on epoch ${own.epoch}, writeSeq ${own.writeSeq}, sha256 ${own.digest}`;
 }
 
+export interface SnapshotRef {
+  snapshotId: string;
+  writeSeq: number;
+  digest: string;
+}
+
+/**
+ * Also provably no data loss: the restored copy, with no bad blocks left, equals its latest
+ * snapshot byte for byte and took no write since (same writeSeq, same digest).
+ */
+export function proveBySnapshot(winner: CandidateReport, snapshot: SnapshotRef | null): string | null {
+  if (!snapshot || winner.replica.badBlocks.length > 0) return null;
+  if (winner.replica.writeSeq !== snapshot.writeSeq || winner.replica.digest !== snapshot.digest) return null;
+  return `copy on ${winner.nodeId} equals snapshot ${snapshot.snapshotId} at writeSeq ${snapshot.writeSeq}, sha256 ${snapshot.digest}`;
+}
+
 /** Copies worth digesting for a proof: those at the winner's (epoch, writeSeq). */
 export function twinsOf(winner: CandidateReport, candidates: CandidateReport[]): CandidateReport[] {
   return candidates.filter(

@@ -15,6 +15,18 @@ export class Bitmap {
     this.bytes[i >> 3]! |= 1 << (i & 7);
   }
 
+  /** True when any bit in [first, last] is set. */
+  anyInRange(first: number, last: number): boolean {
+    for (let i = first; i <= last; i++) {
+      if ((i & 7) === 0 && i + 7 <= last && this.bytes[i >> 3] === 0) {
+        i += 7;
+        continue;
+      }
+      if (this.get(i)) return true;
+    }
+    return false;
+  }
+
   count(): number {
     let n = 0;
     for (const b of this.bytes) for (let v = b; v; v &= v - 1) n++;

@@ -1,8 +1,8 @@
 // One volume on disk: a sparse data file, its metadata, a CRC32C per block, a dirty bitmap
 // (blocks changed since the last snapshot) and the write sequence number.
-import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CHUNK_BYTES, chunkHash, volumeDigest } from '../../common/chunks.js';
 import { BLOCK_SIZE, type IoState, type PeerRef, type ReplicaMode, type ReplicaRole } from '../../common/types.js';
 import { Bitmap } from '../protocol/bitmap.js';
 import type { BlockSpan } from '../protocol/block-range.js';
@@ -17,10 +17,21 @@ export interface VolumeMeta {
   ioState: IoState;
   mode: ReplicaMode;
   createdAt: string;
+  /** The snapshot the dirty bitmap is relative to; null: relative to an all-zero volume. */
+  baseSnapshotId?: string | null;
+}
+
+/** What one pass over a volume's data finds. */
+export interface Verification {
+  /** Blocks whose stored CRC32C does not match the data. */
+  badBlocks: number[];
+  /** SHA-256 of each chunk, in order. */
+  chunkHashes: string[];
+  digest: string;
 }
 
 const ZERO_BLOCK_CRC = crc32c(new Uint8Array(BLOCK_SIZE));
-const SCAN_CHUNK = 256 * BLOCK_SIZE;
+const SCAN_BYTES = 4 * CHUNK_BYTES;
 
 export class Volume {
   private constructor(
@@ -35,6 +46,10 @@ export class Volume {
 
   get blocks(): number {
     return this.crcs.length;
+  }
+
+  crcOf(block: number): number {
+    return this.crcs[block]!;
   }
 
   static async create(dir: string, meta: VolumeMeta, fsync: boolean): Promise<Volume> {
@@ -79,38 +94,74 @@ export class Volume {
   /**
    * Applies one write: data, then the blocks' CRCs, dirty bits, and last the sequence number,
    * so a crash in between leaves a CRC mismatch (a torn block) and the old writeSeq.
+   * Unsequenced: a copy being rebuilt, which must not look complete before it is.
    */
-  async write(span: BlockSpan, payload: Buffer): Promise<number> {
+  async write(span: BlockSpan, payload: Buffer, sequenced = true): Promise<number> {
     const start = span.firstBlock * BLOCK_SIZE;
     const merged = await this.readBlocks(span.firstBlock, span.lastBlock);
     payload.copy(merged, span.offset - start);
     await this.files.data.write(merged, 0, merged.length, start);
     await this.writeCrcs(span.firstBlock, merged);
     await this.markDirty(span.firstBlock, span.lastBlock);
-    this.writeSeq += 1;
-    await this.files.seq.write(encodeSeq(this.writeSeq), 0, 8, 0);
-    if (this.fsync) await Promise.all([this.files.data.datasync(), this.files.crc.datasync(), this.files.seq.datasync()]);
+    if (sequenced) {
+      this.writeSeq += 1;
+      await this.files.seq.write(encodeSeq(this.writeSeq), 0, 8, 0);
+    }
+    if (this.fsync) await this.sync();
     return this.writeSeq;
   }
 
-  /** One pass over the data: every block's CRC32C checked, and the SHA-256 of the whole. */
-  async verify(): Promise<{ badBlocks: number[]; digest: string }> {
+  /** One pass over the data: every block's CRC32C checked, and every chunk's SHA-256. */
+  async verify(): Promise<Verification> {
     const badBlocks: number[] = [];
-    const hash = createHash('sha256');
+    const chunkHashes: string[] = [];
     await this.forEachChunk((chunk, firstBlock) => {
-      hash.update(chunk);
+      chunkHashes.push(chunkHash(chunk));
       for (let b = 0; b * BLOCK_SIZE < chunk.length; b++) {
         const crc = crc32c(chunk, b * BLOCK_SIZE, Math.min(chunk.length, (b + 1) * BLOCK_SIZE));
         if (crc !== this.crcs[firstBlock + b]) badBlocks.push(firstBlock + b);
       }
     });
-    return { badBlocks, digest: hash.digest('hex') };
+    return { badBlocks, chunkHashes, digest: volumeDigest(chunkHashes) };
   }
 
   async digest(): Promise<string> {
-    const hash = createHash('sha256');
-    await this.forEachChunk((chunk) => hash.update(chunk));
-    return hash.digest('hex');
+    const chunkHashes: string[] = [];
+    await this.forEachChunk((chunk) => chunkHashes.push(chunkHash(chunk)));
+    return volumeDigest(chunkHashes);
+  }
+
+  async readChunk(index: number): Promise<Buffer> {
+    const start = index * CHUNK_BYTES;
+    return this.readBlocks(start / BLOCK_SIZE, Math.min(this.meta.sizeBytes, start + CHUNK_BYTES) / BLOCK_SIZE - 1);
+  }
+
+  /**
+   * Writes whole blocks that come from elsewhere (a snapshot, a peer, the rebuilding source):
+   * data and CRCs, with neither a new writeSeq nor dirty bits; the caller sets those.
+   */
+  async writeBlocks(firstBlock: number, blocks: Buffer): Promise<void> {
+    await this.files.data.write(blocks, 0, blocks.length, firstBlock * BLOCK_SIZE);
+    await this.writeCrcs(firstBlock, blocks);
+  }
+
+  /** Replaces the dirty bitmap (all clear when `bytes` is omitted) and makes it durable. */
+  async resetDirty(bytes?: Uint8Array): Promise<void> {
+    this.dirty.bytes.fill(0);
+    if (bytes) this.dirty.bytes.set(bytes.subarray(0, this.dirty.bytes.length));
+    await this.files.dirty.write(this.dirty.bytes, 0, this.dirty.bytes.length, 0);
+    await this.sync();
+  }
+
+  async setWriteSeq(seq: number): Promise<void> {
+    this.writeSeq = seq;
+    await this.files.seq.write(encodeSeq(seq), 0, 8, 0);
+    await this.sync();
+  }
+
+  /** Makes every file durable, whatever the fsync setting for customer writes. */
+  async sync(): Promise<void> {
+    await Promise.all(Object.values(this.files).map((f) => f.datasync()));
   }
 
   async close(): Promise<void> {
@@ -148,11 +199,13 @@ export class Volume {
   }
 
   private async forEachChunk(visit: (chunk: Buffer, firstBlock: number) => void): Promise<void> {
-    const buf = Buffer.alloc(SCAN_CHUNK);
-    for (let pos = 0; pos < this.meta.sizeBytes; pos += SCAN_CHUNK) {
-      const len = Math.min(SCAN_CHUNK, this.meta.sizeBytes - pos);
+    const buf = Buffer.alloc(SCAN_BYTES);
+    for (let pos = 0; pos < this.meta.sizeBytes; pos += SCAN_BYTES) {
+      const len = Math.min(SCAN_BYTES, this.meta.sizeBytes - pos);
       const { bytesRead } = await this.files.data.read(buf, 0, len, pos);
-      visit(buf.subarray(0, bytesRead), pos / BLOCK_SIZE);
+      for (let at = 0; at < bytesRead; at += CHUNK_BYTES) {
+        visit(buf.subarray(at, Math.min(bytesRead, at + CHUNK_BYTES)), (pos + at) / BLOCK_SIZE);
+      }
     }
   }
 }

@@ -2,6 +2,7 @@
 // idempotent operations that recovery activities call.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { safeEqual, verifyReviewGrant } from '../../common/tokens.js';
+import { BLOCK_SIZE } from '../../common/types.js';
 import { MAX_IO_BYTES } from '../protocol/block-range.js';
 import { VolumeDeletedError } from '../store/io-gate.js';
 import { NodeError, type NodeService } from '../node-service.js';
@@ -61,7 +62,17 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
   }));
   app.post('/v1/volumes/:id/config', auth, json, send((req) => service.configure(id(req), req.body)));
   app.post('/v1/volumes/:id/io', auth, json, send((req) => service.setIo(id(req), ioState(req.body?.state))));
-  app.post('/v1/volumes/:id/restore', auth, send((req) => service.restore(id(req))));
+  const repairsJson = express.json({ limit: '8mb' });
+  app.post('/v1/volumes/:id/restore', auth, repairsJson, send((req) => service.restore(id(req), repairs(req.body?.repairs))));
+  app.get('/v1/volumes/:id/blocks', auth, send((req) => service.verifiedBlocks(id(req), int(req, 'first'), int(req, 'count'))));
+  app.post('/v1/volumes/:id/snapshots/:snapshotId', auth, send((req) => service.snapshot(id(req), snapshotId(req))));
+  app.post('/v1/volumes/:id/rebuild/copy', auth, send((req) => service.copyRange(id(req), int(req, 'offset'), int(req, 'length'))));
+  app.post('/v1/volumes/:id/rebuild/finish-peer', auth, send((req) => service.finishRebuild(id(req))));
+  app.put('/v1/volumes/:id/rebuild', bearer('mirrorToken'), raw, send(async (req) => {
+    await service.applyRebuildRange(id(req), int(req, 'epoch'), int(req, 'offset'), body(req));
+    return { ok: true };
+  }));
+  app.post('/v1/volumes/:id/rebuild/finish', bearer('mirrorToken'), json, send((req) => service.completeRebuild(id(req), rebuildFinish(req.body))));
   app.post('/v1/volumes/:id/enable', auth, json, send((req) => service.enable(id(req), Number(req.body?.epoch))));
   app.get('/v1/volumes/:id/digest', auth, send((req) => service.digest(id(req))));
   app.delete('/v1/volumes/:id', auth, send(once((req) => service.delete(id(req)))));
@@ -99,6 +110,34 @@ function body(req: Request): Buffer {
 function ioState(value: unknown): 'enabled' | 'paused' {
   if (value === 'enabled' || value === 'paused') return value;
   throw new NodeError(400, 'bad-io-state', 'state must be "enabled" or "paused"');
+}
+
+function snapshotId(req: Request): string {
+  const value = req.params.snapshotId!;
+  if (!/^[\w-]{1,80}$/.test(value)) throw new NodeError(400, 'bad-snapshot-id', 'snapshot ids are 1-80 letters, digits, _ or -');
+  return value;
+}
+
+function repairs(value: unknown): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  if (value === undefined) return out;
+  if (!Array.isArray(value)) throw new NodeError(400, 'bad-repairs', 'repairs must be a list of {block, data}');
+  for (const r of value as { block?: unknown; data?: unknown }[]) {
+    const data = typeof r?.data === 'string' ? Buffer.from(r.data, 'base64') : null;
+    if (!Number.isSafeInteger(r?.block) || (r.block as number) < 0 || data?.length !== BLOCK_SIZE) {
+      throw new NodeError(400, 'bad-repairs', `each repair needs a block index and ${BLOCK_SIZE} bytes of base64 data`);
+    }
+    out.set(r.block as number, data);
+  }
+  return out;
+}
+
+function rebuildFinish(value: unknown): { epoch: number; writeSeq: number; dirty: string; baseSnapshotId: string | null } {
+  const v = value as Record<string, unknown> | undefined;
+  const ok = v && Number.isSafeInteger(v.epoch) && Number.isSafeInteger(v.writeSeq) && typeof v.dirty === 'string' &&
+    (v.baseSnapshotId === null || typeof v.baseSnapshotId === 'string');
+  if (!ok) throw new NodeError(400, 'bad-rebuild', 'epoch, writeSeq, dirty (base64) and baseSnapshotId are required');
+  return v as unknown as { epoch: number; writeSeq: number; dirty: string; baseSnapshotId: string | null };
 }
 
 function idempotencyKey(req: Request): string | undefined {

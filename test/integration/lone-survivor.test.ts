@@ -4,7 +4,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { volumeRecoveryId, volumeStatusQuery } from '../../common/messages.js';
-import { copiesOf, eventually, nodeView, pattern, startTestCluster, TEST_TIMINGS, type TestCluster } from '../support/test-cluster.js';
+import { copiesOf, eventually, nodeView, pattern, REVIEW_ACTION_CODES, startTestCluster, TEST_TIMINGS, type TestCluster } from '../support/test-cluster.js';
 
 describe('one copy returns, its peer never does', () => {
   let t: TestCluster;
@@ -41,7 +41,7 @@ describe('one copy returns, its peer never does', () => {
     }
 
     const status = await t.customer.status(volumeId);
-    expect(status.actions.map((a) => a.code)).toEqual(['enable-volume-io']);
+    expect(status.actions.map((a) => a.code)).toEqual(REVIEW_ACTION_CODES);
     expect(await nodeView(t, returning, volumeId)).toMatchObject({ mode: 'restored', ioState: 'paused' });
     expect(await t.customer.reviewRead(volumeId, 0, 4096)).toEqual(pattern('lone', 4096));
 

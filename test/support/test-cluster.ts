@@ -1,12 +1,12 @@
 // A real cluster for one test file: Temporal dev server, a fresh Postgres database, the API,
 // a worker and storage nodes, all child processes with short timings.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LocalCluster, type NodeSpec } from '../../cluster/local-cluster.js';
 import { defaultTopology } from '../../cluster/topology.js';
-import { BlackstartClient } from '../../cli/client.js';
+import { BlackstartClient, type VolumeStatusView } from '../../cli/client.js';
 import { requestJson } from '../../common/http.js';
 import { nodeToken } from '../../common/tokens.js';
 
@@ -135,4 +135,26 @@ export function pattern(seed: string, length: number): Buffer {
   const out = Buffer.alloc(length);
   for (let i = 0; i < length; i++) out[i] = (seed.charCodeAt(i % seed.length) + i) & 0xff;
   return out;
+}
+
+/** The decisions a volume under review offers, in the order its status lists them. */
+export const REVIEW_ACTION_CODES = ['enable-volume-io', 'snapshot-volume', 'archive-volume', 'transfer-volume', 'delete-volume'];
+
+/** The volume's latest potential-data-inconsistency event: the review and how it ended. */
+export function reviewEvent(status: VolumeStatusView): VolumeStatusView['events'][number] {
+  const event = status.events.filter((e) => e.eventType === 'potential-data-inconsistency').at(-1);
+  if (!event) throw new Error(`volume ${status.volumeId} has no review event: ${JSON.stringify(status.events)}`);
+  return event;
+}
+
+/** Overwrites bytes of a copy's data file (its node must be down): corruption its CRCs will catch. */
+export async function corrupt(t: TestCluster, nodeId: string, volumeId: string, offset: number, length = 16): Promise<void> {
+  const file = await open(join(t.cluster.opts.dir, 'nodes', nodeId, 'volumes', volumeId, 'data'), 'r+');
+  try {
+    const bytes = Buffer.alloc(length);
+    await file.read(bytes, 0, length, offset);
+    await file.write(bytes.map((b) => b ^ 0x5a), 0, length, offset);
+  } finally {
+    await file.close();
+  }
 }

@@ -4,11 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { classifyReplica } from '../../common/rules/classify.js';
 import { mayDeleteCopy } from '../../common/rules/deletion.js';
 import { allPeersReported, compareAuthority, electAuthoritative, supersedes } from '../../common/rules/elect.js';
-import { placeReplicas, samePowerDomain, type PlacementNode } from '../../common/rules/placement.js';
-import { proveNoDataLoss } from '../../common/rules/proof.js';
+import { planRepairs } from '../../common/rules/merge.js';
+import { placeInOtherZone, placeReplicas, samePowerDomain, separation, type PlacementNode } from '../../common/rules/placement.js';
+import { proveBySnapshot, proveNoDataLoss } from '../../common/rules/proof.js';
 import type { CandidateReport, InventoryVolume, ScannedReplica } from '../../common/types.js';
 
-const copy = (over: Partial<ScannedReplica> = {}): ScannedReplica => ({ volumeId: 'v', sizeBytes: 4096, role: 'primary', epoch: 1, writeSeq: 5, badBlocks: [], digest: 'abc', ...over });
+const copy = (over: Partial<ScannedReplica> = {}): ScannedReplica => ({ volumeId: 'v', sizeBytes: 4096, role: 'primary', epoch: 1, writeSeq: 5, badBlocks: [], dirtyBadBlocks: [], digest: 'abc', baseSnapshotId: null, ...over });
 const candidate = (nodeId: string, over: Partial<ScannedReplica> = {}): CandidateReport => ({ nodeId, serverRecoveryId: `sr-${nodeId}`, replica: copy(over) });
 const arbCandidate = fc.record({
   nodeId: fc.constantFrom('n1', 'n2', 'n3', 'n4'),
@@ -154,5 +155,91 @@ describe('the deletion re-check', () => {
         }
       }
     }));
+  });
+});
+
+describe('merge planning', () => {
+  const arbMerge = fc.record({
+    winnerBad: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
+    dirty: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 16 }),
+    peers: fc.uniqueArray(fc.record({
+      nodeId: fc.constantFrom('p1', 'p2', 'p3'),
+      sameGeneration: fc.boolean(),
+      bad: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
+    }), { maxLength: 3, selector: (p) => p.nodeId }),
+  }).map(({ winnerBad, dirty, peers }) => ({
+    winner: candidate('w', { badBlocks: winnerBad, dirtyBadBlocks: winnerBad.filter((b) => dirty.includes(b)) }),
+    others: peers.map((p) => candidate(p.nodeId, { writeSeq: p.sameGeneration ? 5 : 4, badBlocks: p.bad })),
+  }));
+
+  it('gives every bad block of the elected copy exactly one source', () => {
+    fc.assert(fc.property(arbMerge, ({ winner, others }) => {
+      expect([...planRepairs(winner, others).keys()].sort((a, b) => a - b)).toEqual([...winner.replica.badBlocks].sort((a, b) => a - b));
+    }));
+  });
+
+  it('takes a block from a peer only at the same (epoch, writeSeq) and only where its CRC verifies', () => {
+    fc.assert(fc.property(arbMerge, ({ winner, others }) => {
+      for (const [block, source] of planRepairs(winner, others)) {
+        if (source.from !== 'peer') continue;
+        const peer = others.find((o) => o.nodeId === source.nodeId)!;
+        expect([peer.replica.epoch, peer.replica.writeSeq]).toEqual([winner.replica.epoch, winner.replica.writeSeq]);
+        expect(peer.replica.badBlocks).not.toContain(block);
+      }
+    }));
+  });
+
+  it('never takes a block written since the snapshot from the snapshot', () => {
+    fc.assert(fc.property(arbMerge, ({ winner, others }) => {
+      for (const [block, source] of planRepairs(winner, others)) {
+        if (source.from === 'snapshot') expect(winner.replica.dirtyBadBlocks).not.toContain(block);
+      }
+    }));
+  });
+
+  it('calls a block unrecoverable only when it was written since and no twin holds it intact', () => {
+    fc.assert(fc.property(arbMerge, ({ winner, others }) => {
+      for (const [block, source] of planRepairs(winner, others)) {
+        if (source.from !== 'unrecoverable') continue;
+        expect(winner.replica.dirtyBadBlocks).toContain(block);
+        const twins = others.filter((o) => o.replica.writeSeq === winner.replica.writeSeq && o.replica.epoch === winner.replica.epoch);
+        expect(twins.every((t) => t.replica.badBlocks.includes(block))).toBe(true);
+      }
+    }));
+  });
+});
+
+describe('proof by snapshot', () => {
+  const snapshot = { snapshotId: 's1', writeSeq: 5, digest: 'abc' };
+
+  it('holds when the restored copy equals its latest snapshot and took no write since', () => {
+    expect(proveBySnapshot(candidate('a'), snapshot)).toContain('snapshot s1');
+  });
+
+  it('fails after a write, with another digest, with bad blocks left, or without a snapshot', () => {
+    expect(proveBySnapshot(candidate('a', { writeSeq: 6 }), snapshot)).toBeNull();
+    expect(proveBySnapshot(candidate('a', { digest: 'abd' }), snapshot)).toBeNull();
+    expect(proveBySnapshot(candidate('a', { badBlocks: [3] }), snapshot)).toBeNull();
+    expect(proveBySnapshot(candidate('a'), null)).toBeNull();
+  });
+});
+
+describe('transfer placement', () => {
+  const node = (nodeId: string, zone: string, power: string, freeBytes = 100): PlacementNode => ({
+    nodeId, freeBytes, domain: { dc: 'dc1', zone, router: `${zone}-r1`, power, host: nodeId },
+  });
+
+  it('always lands in another zone, or nowhere', () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ zone: fc.constantFrom('z1', 'z2', 'z3'), power: fc.constantFrom('p1', 'p2'), free: fc.integer({ min: 0, max: 200 }) }), { maxLength: 8 }),
+      (specs) => {
+        const nodes = specs.map((s, i) => node(`n${i}`, s.zone, `${s.zone}-${s.power}`, s.free));
+        const from = node('src', 'z1', 'z1-p1').domain;
+        const target = placeInOtherZone(from, nodes, 100);
+        const possible = nodes.some((n) => n.domain.zone !== 'z1' && n.freeBytes >= 100);
+        expect(target === null).toBe(!possible);
+        if (target) expect(separation(target.domain, from)).toBeGreaterThanOrEqual(3);
+      },
+    ));
   });
 });

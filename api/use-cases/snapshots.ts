@@ -1,0 +1,80 @@
+// Customer snapshot stories: take one, list and describe them, delete one. A snapshot of a
+// volume awaiting review goes through its recovery's decision Update; otherwise a workflow.
+import { randomBytes } from 'node:crypto';
+import { CONTROL_TASK_QUEUE, snapshotWorkflowId } from '../../common/messages.js';
+import type { SnapshotStore } from '../../snapshot-store/store.js';
+import { AppError, notFound } from '../errors.js';
+import type { Db } from '../repositories/db.js';
+import { failSnapshot, getSnapshot, insertSnapshot, listSnapshots, markSnapshotDeleted, type SnapshotRow } from '../repositories/snapshots.js';
+import { archivedVolumeOf } from '../repositories/volumes.js';
+import type { Deps } from './deps.js';
+import { decide, requireVolume } from './volumes.js';
+
+export function snapshotView(s: SnapshotRow) {
+  return {
+    snapshotId: s.id,
+    volumeId: s.volumeId,
+    kind: s.kind,
+    state: s.state,
+    sizeBytes: s.sizeBytes,
+    epoch: s.epoch,
+    writeSeq: s.writeSeq,
+    digest: s.digest,
+    parentId: s.parentId,
+    uploadedChunks: s.uploadedChunks,
+    ...(s.error ? { error: s.error } : {}),
+    createdAt: s.createdAt.toISOString(),
+    completedAt: s.completedAt?.toISOString() ?? null,
+  };
+}
+
+export function newSnapshotId(): string {
+  return `snap-${randomBytes(8).toString('hex')}`;
+}
+
+export async function createSnapshot(deps: Deps, customerId: string, volumeId: string) {
+  const volume = await requireVolume(deps, customerId, volumeId);
+  if (volume.state === 'archived') throw new AppError(409, 'archived', `volume ${volumeId} is archived; its archive snapshot is ${volume.archiveSnapshotId}`);
+  const snapshotId = newSnapshotId();
+  const underReview = volume.ioState === 'paused';
+  await insertSnapshot(deps.db, { id: snapshotId, volumeId, customerId, kind: underReview ? 'review' : 'manual', sizeBytes: volume.sizeBytes });
+  if (underReview) {
+    await decide(deps, customerId, volumeId, { action: 'snapshot', snapshotId }, 'accepted').catch(async (err: unknown) => {
+      await failSnapshot(deps.db, snapshotId, (err as Error).message);
+      throw err;
+    });
+  } else {
+    await deps.temporal.workflow.start('volumeSnapshot', {
+      workflowId: snapshotWorkflowId(snapshotId),
+      taskQueue: CONTROL_TASK_QUEUE,
+      args: [{ volumeId, snapshotId, kind: 'manual' }],
+    });
+  }
+  return snapshotView((await getSnapshot(deps.db, snapshotId))!);
+}
+
+export async function listVolumeSnapshots(deps: Deps, customerId: string, volumeId: string) {
+  await requireVolume(deps, customerId, volumeId);
+  return (await listSnapshots(deps.db, volumeId)).map(snapshotView);
+}
+
+export async function requireSnapshot(deps: Deps, customerId: string, snapshotId: string): Promise<SnapshotRow> {
+  const snapshot = await getSnapshot(deps.db, snapshotId, customerId);
+  if (!snapshot) throw notFound(`snapshot ${snapshotId}`);
+  return snapshot;
+}
+
+export async function deleteSnapshot(deps: Deps, customerId: string, snapshotId: string) {
+  const snapshot = await requireSnapshot(deps, customerId, snapshotId);
+  if (snapshot.state === 'pending') throw new AppError(409, 'snapshot-pending', `snapshot ${snapshotId} is still being taken`);
+  const archived = await archivedVolumeOf(deps.db, snapshotId);
+  if (archived) throw new AppError(409, 'archive-snapshot', `snapshot ${snapshotId} holds archived volume ${archived}; delete that volume first`);
+  return { snapshotId, deleted: true, ...(await removeSnapshot(deps.db, deps.snapshots, snapshot)) };
+}
+
+/** The manifest goes first, then the record; chunks another snapshot names are kept. */
+export async function removeSnapshot(db: Db, store: SnapshotStore, snapshot: SnapshotRow): Promise<{ chunksFreed: number }> {
+  const { chunksFreed } = await store.deleteManifest(snapshot.volumeId, snapshot.id);
+  await markSnapshotDeleted(db, snapshot.id);
+  return { chunksFreed };
+}

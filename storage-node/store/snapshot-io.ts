@@ -1,0 +1,55 @@
+// Between a volume and the snapshot store: incremental capture, and hydration of a new volume.
+import { CHUNK_BLOCKS, CHUNK_BYTES, chunkCount, chunkHash, volumeDigest } from '../../common/chunks.js';
+import type { SnapshotManifest } from '../../snapshot-store/manifest.js';
+import type { SnapshotStore } from '../../snapshot-store/store.js';
+import type { Volume } from './volume.js';
+
+/**
+ * Uploads the chunks holding blocks written since the volume's base snapshot (every chunk when
+ * there is none, or its manifest is gone) and inherits the others' addresses from the base.
+ * The manifest is written once every chunk is durable; only then does the volume take the new
+ * snapshot as its base and clear its dirty bits — in that order, so a crash in between leaves
+ * a dirty bitmap that is a superset, never a subset. The caller keeps writes out meanwhile.
+ */
+export async function captureSnapshot(volume: Volume, store: SnapshotStore, snapshotId: string): Promise<SnapshotManifest> {
+  const { volumeId, sizeBytes, epoch, baseSnapshotId } = volume.meta;
+  const existing = await store.getManifest(volumeId, snapshotId);
+  if (existing) return existing;
+  const parent = baseSnapshotId ? await store.getManifest(volumeId, baseSnapshotId) : null;
+  const chunks: string[] = [];
+  let uploadedChunks = 0;
+  for (let c = 0; c < chunkCount(sizeBytes); c++) {
+    const inherited = parent?.chunks[c];
+    if (inherited && !volume.dirty.anyInRange(c * CHUNK_BLOCKS, (c + 1) * CHUNK_BLOCKS - 1) && (await store.touchChunk(inherited))) {
+      chunks.push(inherited);
+      continue;
+    }
+    const bytes = await volume.readChunk(c);
+    const hash = chunkHash(bytes);
+    if (!(await store.touchChunk(hash))) {
+      await store.putChunk(hash, bytes);
+      uploadedChunks += 1;
+    }
+    chunks.push(hash);
+  }
+  const manifest: SnapshotManifest = {
+    snapshotId, volumeId, parentId: parent?.snapshotId ?? null, sizeBytes, chunkBytes: CHUNK_BYTES,
+    chunks, epoch, writeSeq: volume.writeSeq, digest: volumeDigest(chunks), uploadedChunks, createdAt: new Date().toISOString(),
+  };
+  await store.putManifest(manifest);
+  await volume.saveMeta({ baseSnapshotId: snapshotId });
+  await volume.resetDirty();
+  return manifest;
+}
+
+/** Fills a new, empty volume with a snapshot's bytes; it starts clean, with the snapshot as base. */
+export async function hydrateFromSnapshot(volume: Volume, store: SnapshotStore, manifest: SnapshotManifest, onChunk: (done: number) => void = () => undefined): Promise<void> {
+  const zero = chunkHash(Buffer.alloc(manifest.chunkBytes));
+  for (let c = 0; c < manifest.chunks.length; c++) {
+    const hash = manifest.chunks[c]!;
+    if (hash !== zero) await volume.writeBlocks(c * CHUNK_BLOCKS, await store.getChunk(hash)); // zeros stay sparse
+    onChunk(c + 1);
+  }
+  await volume.saveMeta({ baseSnapshotId: manifest.snapshotId });
+  await volume.sync();
+}
