@@ -2,6 +2,7 @@
 import express from 'express';
 import { AppError, errorMiddleware } from './errors.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { notificationRoutes } from './routes/notifications.js';
 import { operatorRoutes } from './routes/operator.js';
 import { volumeRoutes } from './routes/volumes.js';
 import type { Deps } from './use-cases/deps.js';
@@ -13,6 +14,7 @@ export function createApp(deps: Deps): express.Express {
   app.use(nodeRoutes(deps));
   app.use(operatorRoutes(deps));
   app.use(volumeRoutes(deps));
+  app.use(notificationRoutes(deps));
   app.use((_req, _res, next) => next(new AppError(404, 'not-found', 'no such endpoint')));
   app.use(errorMiddleware);
   return app;
