@@ -1,10 +1,12 @@
 // The control plane's HTTP application: routes per resource, one error middleware.
 import express from 'express';
 import { AppError, errorMiddleware } from './errors.js';
+import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { operatorRoutes } from './routes/operator.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { volumeRoutes } from './routes/volumes.js';
+import { webhookRoutes } from './routes/webhook.js';
 import type { Deps } from './use-cases/deps.js';
 
 export function createApp(deps: Deps): express.Express {
@@ -15,6 +17,8 @@ export function createApp(deps: Deps): express.Express {
   app.use(operatorRoutes(deps));
   app.use(volumeRoutes(deps));
   app.use(snapshotRoutes(deps));
+  app.use(webhookRoutes(deps));
+  app.use(eventRoutes(deps));
   app.use((_req, _res, next) => next(new AppError(404, 'not-found', 'no such endpoint')));
   app.use(errorMiddleware);
   return app;

@@ -19,6 +19,16 @@ export interface ApiConfig {
   snapshotStore: string;
   /** The shortest snapshot-policy interval a customer may set. */
   minSnapshotIntervalSeconds: number;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  pollMs: number;
+  timeoutMs: number;
+  retryBaseMs: number;
+  retryCapMs: number;
+  maxAttempts: number;
+  concurrency: number;
 }
 
 export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -40,10 +50,19 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     reviewGrantTtlMs: env.int('REVIEW_GRANT_TTL_MS', 15 * 60_000, 1000),
     snapshotStore: env.string('SNAPSHOT_STORE'),
     minSnapshotIntervalSeconds: env.int('MIN_SNAPSHOT_INTERVAL_SECONDS', 300, 1),
+    webhooks: {
+      pollMs: env.int('WEBHOOK_POLL_MS', 1000, 10),
+      timeoutMs: env.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+      retryBaseMs: env.int('WEBHOOK_RETRY_BASE_MS', 1000, 10),
+      retryCapMs: env.int('WEBHOOK_RETRY_CAP_MS', 10 * 60_000, 10),
+      maxAttempts: env.int('WEBHOOK_MAX_ATTEMPTS', 12, 1, 1000),
+      concurrency: env.int('WEBHOOK_CONCURRENCY', 8, 1, 1000),
+    },
   };
   env.check((problems) => {
     if (config.clusterSecret && config.clusterSecret.length < 16) problems.push('CLUSTER_SECRET must be at least 16 characters');
     if (config.operatorToken && config.operatorToken.length < 16) problems.push('OPERATOR_TOKEN must be at least 16 characters');
+    if (config.webhooks.retryCapMs < config.webhooks.retryBaseMs) problems.push('WEBHOOK_RETRY_CAP_MS must be at least WEBHOOK_RETRY_BASE_MS');
   });
   return config;
 }

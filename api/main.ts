@@ -1,4 +1,5 @@
-// The control-plane process: HTTP API, and the heartbeat monitor that starts failovers.
+// The control-plane process: HTTP API, the heartbeat monitor that starts failovers, and the
+// notifier that delivers customers' webhooks.
 import { Client, Connection } from '@temporalio/client';
 import { runMain } from '../common/config.js';
 import { boundPort, closeServer, listen } from '../common/listen.js';
@@ -7,6 +8,7 @@ import { loadApiConfig } from './config.js';
 import { startHeartbeatMonitor } from './heartbeat-monitor.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
 import { NodeClient } from './node-client.js';
+import { startNotifier } from './notifier.js';
 import { createPool, migrate } from './repositories/db.js';
 
 runMain('api', async () => {
@@ -19,11 +21,12 @@ runMain('api', async () => {
   const deps = { db, temporal, nodes: new NodeClient(db, config.clusterSecret), config, snapshots: openSnapshotStore(config.snapshotStore) };
   const server = await listen(createApp(deps), config.port, config.bind);
   const stopMonitor = startHeartbeatMonitor(deps);
+  const stopNotifier = startNotifier(db, config.webhooks);
   console.log(`api listening on http://127.0.0.1:${boundPort(server)}`);
 
   const shutdown = async () => {
     stopMonitor();
-    await closeServer(server);
+    await Promise.all([closeServer(server), stopNotifier()]);
     await Promise.all([db.end(), connection.close()]);
     process.exit(0);
   };

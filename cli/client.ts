@@ -42,6 +42,22 @@ export interface VolumeStatusView {
   reviewDeadline?: string;
 }
 
+export interface VolumeEventView {
+  eventId: number;
+  volumeId: string;
+  code: string;
+  description: string;
+  proof: string | null;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+export interface WebhookView {
+  url: string;
+  createdAt: string;
+  deliveries: { pending: number; delivered: number; failed: number };
+}
+
 export class BlackstartClient {
   constructor(
     readonly apiUrl: string,
@@ -129,6 +145,18 @@ export class BlackstartClient {
   async reviewRead(id: string, offset: number, length: number): Promise<Buffer> {
     const { nodeUrl, grant } = await this.reviewGrant(id);
     return requestBytes(`${nodeUrl}/v1/volumes/${id}/review?offset=${offset}&length=${length}`, { headers: { authorization: `Grant ${grant}` } });
+  }
+  setWebhook(url: string) {
+    return this.json<{ url: string; secret: string }>('/v1/webhook', 'PUT', { url });
+  }
+  webhook() {
+    return this.json<WebhookView>('/v1/webhook');
+  }
+  deleteWebhook() {
+    return this.json<{ deleted: boolean }>('/v1/webhook', 'DELETE');
+  }
+  events(after = 0, limit = 100) {
+    return this.json<{ events: VolumeEventView[]; next: number }>(`/v1/events?after=${after}&limit=${limit}`);
   }
   write(id: string, offset: number, data: Buffer, signal?: AbortSignal) {
     return requestJson<{ writeSeq: number }>(`${this.apiUrl}/v1/volumes/${id}/data?offset=${offset}`, { method: 'PUT', raw: data, token: this.token, signal });

@@ -17,6 +17,8 @@ const USAGE = `usage: blackstart <command> [options]
   review ID --offset N --length N [--out PATH]  read the restored copy while I/O is held
   power-fail --node ID | --host H | --power P | --router R | --zone Z | --dc D   (SIGKILL)
   restore    --node ID | --host H | --power P | --router R | --zone Z | --dc D
+  webhook set URL | webhook show | webhook delete   notifications of your volumes' events (set prints the signing secret)
+  events [--after N] [--limit N]                 your volumes' events, oldest first; pass "next" as --after for more
   fleet | recoveries
   join-token                                     the token storage nodes register with (from CLUSTER_SECRET)
 environment: BLACKSTART_HOME (default .blackstart), BLACKSTART_API_KEY (customer commands),
@@ -26,7 +28,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     name: { type: 'string' }, size: { type: 'string' }, 'auto-enable-io': { type: 'boolean' },
-    offset: { type: 'string' }, length: { type: 'string' }, data: { type: 'string' }, file: { type: 'string' }, out: { type: 'string' },
+    offset: { type: 'string' }, length: { type: 'string' }, after: { type: 'string' }, limit: { type: 'string' }, data: { type: 'string' }, file: { type: 'string' }, out: { type: 'string' },
     node: { type: 'string' }, host: { type: 'string' }, power: { type: 'string' }, router: { type: 'string' }, zone: { type: 'string' }, dc: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -46,8 +48,9 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function int(name: 'offset' | 'length'): number {
+function int(name: 'offset' | 'length' | 'after' | 'limit', fallback?: number): number {
   const text = values[name];
+  if (text === undefined && fallback !== undefined) return fallback;
   if (!text || !/^\d+$/.test(text)) fail(`--${name} must be a non-negative integer`);
   return Number(text);
 }
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
   const show = (value: unknown) => console.log(JSON.stringify(value, null, 2));
   const id = (value: string | undefined) => value ?? fail('name a volume id');
 
-  switch (`${command} ${command === 'volume' || command === 'customer' ? sub : ''}`.trim()) {
+  switch (`${command} ${['volume', 'customer', 'webhook'].includes(command) ? sub : ''}`.trim()) {
     case 'customer create':
       return show(await operator.createCustomer(values.name ?? fail('--name is required')));
     case 'volume create':
@@ -95,6 +98,14 @@ async function main(): Promise<void> {
       return show(await customer().enableIo(id(rest[0])));
     case 'volume auto-enable-io':
       return show(await customer().setAutoEnableIo(id(rest[0]), rest[1] === 'true'));
+    case 'webhook set':
+      return show(await customer().setWebhook(rest[0] ?? fail('name the webhook URL')));
+    case 'webhook show':
+      return show(await customer().webhook());
+    case 'webhook delete':
+      return show(await customer().deleteWebhook());
+    case 'events':
+      return show(await customer().events(int('after', 0), int('limit', 100)));
     case 'write': {
       const data = values.file ? readFileSync(values.file) : Buffer.from(values.data ?? fail('give --data or --file'));
       return show(await customer().write(id(sub), int('offset'), data));

@@ -119,4 +119,30 @@ alter table volumes add column source_snapshot_id text;
 alter table volumes add column archive_snapshot_id text;
 `,
   },
+  {
+    // A webhook per customer and its outbox: one row per volume event to deliver, written in
+    // the event's own statement. Deleting a webhook drops what it had not delivered.
+    id: '006_notifications',
+    sql: `
+create table webhooks (
+  customer_id text primary key references customers(id),
+  url text not null,
+  secret text not null,
+  created_at timestamptz not null default now()
+);
+create table notifications (
+  id bigserial primary key,
+  customer_id text not null references webhooks(customer_id) on delete cascade,
+  event_id bigint not null references volume_events(id),
+  payload jsonb not null,
+  attempts integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  delivered_at timestamptz,
+  failed_at timestamptz,
+  last_error text
+);
+create index notifications_due on notifications (next_attempt_at) where delivered_at is null and failed_at is null;
+create index notifications_customer on notifications (customer_id);
+`,
+  },
 ];
