@@ -11,6 +11,8 @@ export const SnapshotManifest = z.strictObject({
   chunkBytes: z.number().int().positive(),
   /** SHA-256 of each chunk, in order. */
   chunks: z.array(z.string().regex(/^[0-9a-f]{64}$/)),
+  /** Each chunk's block CRC32Cs (little-endian u32s, base64): a merge compares them instead of reading the chunk. */
+  blockCrcs: z.array(z.string()).optional(),
   epoch: z.number().int().nonnegative(),
   writeSeq: z.number().int().nonnegative(),
   /** volumeDigest(chunks): equal to the digest a scan computes over the same bytes. */
@@ -20,6 +22,18 @@ export const SnapshotManifest = z.strictObject({
   createdAt: z.string(),
 });
 export type SnapshotManifest = z.infer<typeof SnapshotManifest>;
+
+/** The block CRC32Cs of chunk `c`, or null when the manifest has none. */
+export function blockCrcsOf(m: SnapshotManifest, c: number): Uint32Array | null {
+  const encoded = m.blockCrcs?.[c];
+  if (encoded === undefined) return null;
+  const bytes = Buffer.from(encoded, 'base64');
+  return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+}
+
+export function encodeBlockCrcs(crcs: Uint32Array): string {
+  return Buffer.from(crcs.buffer, crcs.byteOffset, crcs.byteLength).toString('base64');
+}
 
 export interface SnapshotSummary {
   snapshotId: string;
@@ -34,6 +48,6 @@ export interface SnapshotSummary {
 }
 
 export function summarize(m: SnapshotManifest): SnapshotSummary {
-  const { chunks: _chunks, chunkBytes: _chunkBytes, ...summary } = m;
+  const { chunks: _chunks, chunkBytes: _chunkBytes, blockCrcs: _blockCrcs, ...summary } = m;
   return summary;
 }

@@ -1,6 +1,8 @@
 // Between a volume and the snapshot store: incremental capture, and hydration of a new volume.
 import { CHUNK_BLOCKS, CHUNK_BYTES, chunkCount, chunkHash, volumeDigest } from '../../common/chunks.js';
-import type { SnapshotManifest } from '../../snapshot-store/manifest.js';
+import { BLOCK_SIZE } from '../../common/types.js';
+import { encodeBlockCrcs, type SnapshotManifest } from '../../snapshot-store/manifest.js';
+import { crc32c } from '../protocol/crc32c.js';
 import type { SnapshotStore } from '../../snapshot-store/store.js';
 import type { Volume } from './volume.js';
 
@@ -17,14 +19,18 @@ export async function captureSnapshot(volume: Volume, store: SnapshotStore, snap
   if (existing) return existing;
   const parent = baseSnapshotId ? await store.getManifest(volumeId, baseSnapshotId) : null;
   const chunks: string[] = [];
+  const blockCrcs: string[] = [];
   let uploadedChunks = 0;
   for (let c = 0; c < chunkCount(sizeBytes); c++) {
     const inherited = parent?.chunks[c];
-    if (inherited && !volume.dirty.anyInRange(c * CHUNK_BLOCKS, (c + 1) * CHUNK_BLOCKS - 1) && (await store.touchChunk(inherited))) {
+    const inheritedCrcs = parent?.blockCrcs?.[c];
+    if (inherited && inheritedCrcs && !volume.dirty.anyInRange(c * CHUNK_BLOCKS, (c + 1) * CHUNK_BLOCKS - 1) && (await store.touchChunk(inherited))) {
       chunks.push(inherited);
+      blockCrcs.push(inheritedCrcs);
       continue;
     }
     const bytes = await volume.readChunk(c);
+    blockCrcs.push(encodeBlockCrcs(blockCrcsOfBytes(bytes)));
     const hash = chunkHash(bytes);
     if (!(await store.touchChunk(hash))) {
       await store.putChunk(hash, bytes);
@@ -34,12 +40,18 @@ export async function captureSnapshot(volume: Volume, store: SnapshotStore, snap
   }
   const manifest: SnapshotManifest = {
     snapshotId, volumeId, parentId: parent?.snapshotId ?? null, sizeBytes, chunkBytes: CHUNK_BYTES,
-    chunks, epoch, writeSeq: volume.writeSeq, digest: volumeDigest(chunks), uploadedChunks, createdAt: new Date().toISOString(),
+    chunks, blockCrcs, epoch, writeSeq: volume.writeSeq, digest: volumeDigest(chunks), uploadedChunks, createdAt: new Date().toISOString(),
   };
   await store.putManifest(manifest);
   await volume.saveMeta({ baseSnapshotId: snapshotId });
   await volume.resetDirty();
   return manifest;
+}
+
+function blockCrcsOfBytes(bytes: Buffer): Uint32Array {
+  const crcs = new Uint32Array(Math.ceil(bytes.length / BLOCK_SIZE));
+  for (let b = 0; b < crcs.length; b++) crcs[b] = crc32c(bytes, b * BLOCK_SIZE, Math.min(bytes.length, (b + 1) * BLOCK_SIZE));
+  return crcs;
 }
 
 /** Fills a new, empty volume with a snapshot's bytes; it starts clean, with the snapshot as base. */
