@@ -15,13 +15,14 @@ export interface ActivityDeps {
   peerWaitMs: number;
   reviewDeadlineMs: number;
   snapshots: SnapshotStore;
+  rebuildRangeBytes: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const nodes = new NodeClient(deps.db, deps.clusterSecret);
   return {
     ...createInventoryActivities(deps.db),
-    ...createStorageNodeActivities(deps.db, nodes),
+    ...createStorageNodeActivities(deps.db, nodes, deps.rebuildRangeBytes),
     ...createSnapshotActivities(deps.db, deps.snapshots),
     ...createCoordinationActivities(deps.client, deps.db, { peerWaitMs: deps.peerWaitMs, reviewDeadlineMs: deps.reviewDeadlineMs }),
   };

@@ -14,9 +14,6 @@ export interface CopyRef {
   volumeId: string;
 }
 
-/** One rebuild step: large enough to stream, small enough to hold writes only briefly. */
-const REBUILD_RANGE_BYTES = 4 * 1024 * 1024;
-
 /** Built from the workflow run and the activity id, so a retried activity repeats the same key. */
 function idempotencyKey(): string {
   const { workflowExecution, activityId } = Context.current().info;
@@ -34,7 +31,8 @@ async function whileHeartbeating<T>(work: Promise<T>, everyMs = 2000): Promise<T
   }
 }
 
-export function createStorageNodeActivities(db: Db, client: NodeClient) {
+/** `rebuildRangeBytes`: one rebuild step, large enough to stream, small enough to hold writes only briefly. */
+export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildRangeBytes: number) {
   const nodes = {
     peerRef: (nodeId: string) => client.peerRef(nodeId),
     call: <T>(nodeId: string, path: string, opts: Parameters<NodeClient['call']>[2] = {}) =>
@@ -67,21 +65,22 @@ export function createStorageNodeActivities(db: Db, client: NodeClient) {
      * and the target takes the source's writeSeq. Progress is heartbeated; a retry after a
      * worker crash resumes from the last range the heartbeat recorded.
      */
-    async rebuildCopy(input: { volumeId: string; source: string; target: string; epoch: number; sizeBytes: number }): Promise<{ copiedBytes: number }> {
+    async rebuildCopy(input: { volumeId: string; source: string; target: string; epoch: number; sizeBytes: number }): Promise<{ copiedBytes: number; resumedFrom: number }> {
       const { volumeId, source, target, epoch, sizeBytes } = input;
       const peer = await client.peerRef(target);
       await nodes.call(target, `/v1/volumes/${volumeId}`, { method: 'PUT', body: { sizeBytes, role: 'secondary', epoch, peer: null, rebuilding: true } });
       await nodes.call(source, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'primary', epoch, peer } });
       const resumed = (Context.current().info.heartbeatDetails as { offset?: number; copiedBytes?: number } | undefined) ?? {};
       let copiedBytes = resumed.copiedBytes ?? 0;
-      for (let offset = resumed.offset ?? 0; offset < sizeBytes; offset += REBUILD_RANGE_BYTES) {
-        const length = Math.min(REBUILD_RANGE_BYTES, sizeBytes - offset);
+      const resumedFrom = resumed.offset ?? 0;
+      for (let offset = resumedFrom; offset < sizeBytes; offset += rebuildRangeBytes) {
+        const length = Math.min(rebuildRangeBytes, sizeBytes - offset);
         const done = await nodes.call<{ copiedBytes: number }>(source, `/v1/volumes/${volumeId}/rebuild/copy?offset=${offset}&length=${length}`, { method: 'POST', timeoutMs: 60_000 });
         copiedBytes += done.copiedBytes;
         heartbeat({ offset: offset + length, copiedBytes });
       }
       await nodes.call(source, `/v1/volumes/${volumeId}/rebuild/finish-peer`, { method: 'POST' });
-      return { copiedBytes };
+      return { copiedBytes, resumedFrom };
     },
 
     /** Re-checks, right before deleting, that this copy cannot be the last one with unique data. */

@@ -12,7 +12,10 @@ export function loadWorkerConfig(vars: NodeJS.ProcessEnv = process.env) {
     dataConcurrency: env.int('DATA_CONCURRENCY', 4, 1, 1000),
     reviewDeadlineMs: env.int('REVIEW_DEADLINE_MS', 7 * 24 * 3600_000, 0),
     snapshotStore: env.string('SNAPSHOT_STORE'),
+    rebuildRangeBytes: env.int('REBUILD_RANGE_BYTES', 4 * 1024 * 1024, 4096, 4 * 1024 * 1024),
   };
-  env.check();
+  env.check((problems) => {
+    if (config.rebuildRangeBytes % 4096 !== 0) problems.push('REBUILD_RANGE_BYTES must be a multiple of 4096');
+  });
   return config;
 }

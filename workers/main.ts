@@ -18,8 +18,9 @@ runMain('worker', async () => {
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const { clusterSecret, peerWaitMs, reviewDeadlineMs } = config;
-  const activities = createActivities({ db, client, clusterSecret, peerWaitMs, reviewDeadlineMs, snapshots: openSnapshotStore(config.snapshotStore) });
+  const { clusterSecret, peerWaitMs, reviewDeadlineMs, rebuildRangeBytes } = config;
+  const snapshots = openSnapshotStore(config.snapshotStore);
+  const activities = createActivities({ db, client, clusterSecret, peerWaitMs, reviewDeadlineMs, rebuildRangeBytes, snapshots });
   const workflowSource = existsSync(BUNDLE_PATH) ? { workflowBundle: { codePath: BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH };
 
   const control = await Worker.create({ connection, namespace: config.namespace, taskQueue: CONTROL_TASK_QUEUE, activities, ...workflowSource });

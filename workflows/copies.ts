@@ -17,12 +17,12 @@ const probe = proxyActivities<Activities>(PROBE);
  * or the rebuild cannot finish; then the partial copy is abandoned and the source mirrors to
  * nobody again.
  */
-export async function addCopy(volumeId: string, source: string, epoch: number, otherZone: boolean): Promise<string | null> {
+export async function addCopy(volumeId: string, source: string, epoch: number, otherZone: boolean): Promise<{ target: string; resumedFrom: number } | null> {
   const plan = await control.planCopy({ volumeId, source, otherZone });
   if (!plan) return null;
   try {
-    await data.rebuildCopy({ volumeId, source, target: plan.target, epoch, sizeBytes: plan.sizeBytes });
-    return plan.target;
+    const { resumedFrom } = await data.rebuildCopy({ volumeId, source, target: plan.target, epoch, sizeBytes: plan.sizeBytes });
+    return { target: plan.target, resumedFrom };
   } catch {
     await control.abandonCopy({ volumeId, nodeId: plan.target });
     await probe.promoteCopy({ nodeId: source, volumeId, epoch }).catch(() => undefined); // drops the peer

@@ -9,12 +9,15 @@ import { addCopy, deleteVolume, takeSnapshot } from './copies.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 
-/** After enable: a new secondary for the sole primary at `epoch`, rebuilt while it serves. */
-export async function volumeRebuild({ volumeId, source, epoch }: { volumeId: string; source: string; epoch: number }): Promise<{ secondary: string | null }> {
+/**
+ * After enable: a new secondary for the sole primary at `epoch`, rebuilt while it serves.
+ * `resumedFrom` > 0: the copy resumed from a heartbeat after a worker crash.
+ */
+export async function volumeRebuild({ volumeId, source, epoch }: { volumeId: string; source: string; epoch: number }): Promise<{ secondary: string | null; resumedFrom: number }> {
   upsertSearchAttributes([{ key: VolumeIdKey, value: volumeId }]);
-  const target = await addCopy(volumeId, source, epoch, false);
-  if (target && !(await control.recordRebuilt({ volumeId, nodeId: target, epoch }))) return { secondary: null };
-  return { secondary: target };
+  const copy = await addCopy(volumeId, source, epoch, false);
+  if (!copy || !(await control.recordRebuilt({ volumeId, nodeId: copy.target, epoch }))) return { secondary: null, resumedFrom: copy?.resumedFrom ?? 0 };
+  return { secondary: copy.target, resumedFrom: copy.resumedFrom };
 }
 
 export async function volumeSnapshot(input: { volumeId: string; snapshotId: string; kind: SnapshotKind }): Promise<{ state: 'completed' | 'error' }> {

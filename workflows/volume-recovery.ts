@@ -150,7 +150,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
 
   /** The restored copy moves to a node in another zone, which then serves; the old copy goes. */
   async function transfer(): Promise<DecisionResult> {
-    const target = await addCopy(volumeId, winner!.nodeId, input.epoch, true);
+    const target = (await addCopy(volumeId, winner!.nodeId, input.epoch, true))?.target;
     if (!target) throw ApplicationFailure.nonRetryable(`no node in another zone could take ${volumeId}`, 'DecisionFailed');
     const epoch = input.epoch + 1;
     await control.enableCopy({ nodeId: target, volumeId, epoch });

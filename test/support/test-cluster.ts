@@ -95,12 +95,11 @@ export function powerOf(t: TestCluster, nodeId: string): string {
   return t.cluster.opts.nodes.find((n) => n.nodeId === nodeId)!.domainPath.split('/')[3]!;
 }
 
-/** What a node itself says about its copy of a volume (role, epoch, held requests...). */
-export function nodeView(t: TestCluster, nodeId: string, volumeId: string) {
-  return requestJson<{ role: string; epoch: number; ioState: string; mode: string; heldRequests: number; writeSeq: number }>(
-    `${t.cluster.nodeUrl(nodeId)}/v1/volumes/${volumeId}`,
-    { token: nodeToken(t.cluster.layout.clusterSecret, nodeId) },
-  );
+/** What a node itself says about its copy of a volume (role, epoch, held requests, digest...). */
+export async function nodeView(t: TestCluster, nodeId: string, volumeId: string) {
+  const get = <T>(path: string) => requestJson<T>(`${t.cluster.nodeUrl(nodeId)}/v1/volumes/${volumeId}${path}`, { token: nodeToken(t.cluster.layout.clusterSecret, nodeId) });
+  const view = await get<{ role: string; epoch: number; ioState: string; mode: string; heldRequests: number; writeSeq: number }>('');
+  return { ...view, digest: (await get<{ digest: string }>('/digest')).digest };
 }
 
 /** The node's append-only log of effective mutations. */
