@@ -1,6 +1,6 @@
 // Activities that start or signal other workflows through the Temporal client.
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { candidateSignal, CONTROL_TASK_QUEUE, volumeRecoveryId } from '../common/messages.js';
+import { ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { candidateSignal, CONTROL_TASK_QUEUE, snapshotPolicyScheduleId, volumeRecoveryId } from '../common/messages.js';
 import type { CandidateReport } from '../common/types.js';
 import type { Db } from '../api/repositories/db.js';
 import { markCandidate } from '../api/repositories/volumes.js';
@@ -41,6 +41,13 @@ export function createCoordinationActivities(client: Client, db: Db, timings: Pi
   }
 
   return {
+    /** A deleted or archived volume takes no more policy snapshots. */
+    async dropSnapshotPolicy({ volumeId }: { volumeId: string }): Promise<void> {
+      await client.schedule.getHandle(snapshotPolicyScheduleId(volumeId)).delete().catch((err: unknown) => {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      });
+    },
+
     /** All of a node's candidates in one activity: a fleet outage offers thousands. */
     async offerCandidates(input: { nodeId: string; serverRecoveryId: string; copies: ClassifiedCopy[] }): Promise<boolean[]> {
       return Promise.all(input.copies.map((c) => offer(input.nodeId, input.serverRecoveryId, c)));

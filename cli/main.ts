@@ -9,12 +9,16 @@ import { BlackstartClient } from './client.js';
 
 const USAGE = `usage: blackstart <command> [options]
   customer create --name NAME                    create a customer; prints its API key
-  volume create --size BYTES[KiB|MiB|GiB] [--auto-enable-io]
-  volume list | volume get ID | volume status ID
+  volume create (--size BYTES[KiB|MiB|GiB] | --from-snapshot SNAPSHOT_ID) [--auto-enable-io]
+  volume list | volume get ID | volume status ID | volume delete ID
   volume enable-io ID | volume auto-enable-io ID true|false
+  archive ID | transfer ID                       decide for a volume awaiting review (see volume status)
   write ID --offset N (--data TEXT | --file PATH)
   read ID --offset N --length N [--out PATH]
   review ID --offset N --length N [--out PATH]  read the restored copy while I/O is held
+  snapshot create VOLUME_ID | snapshot list VOLUME_ID | snapshot show SNAPSHOT_ID | snapshot delete SNAPSHOT_ID
+  snapshot-policy set VOLUME_ID (--every SECONDS | --cron EXPR) --retention N
+  snapshot-policy show VOLUME_ID | snapshot-policy delete VOLUME_ID
   power-fail --node ID | --host H | --power P | --router R | --zone Z | --dc D   (SIGKILL)
   restore    --node ID | --host H | --power P | --router R | --zone Z | --dc D
   webhook set URL | webhook show | webhook delete   notifications of your volumes' events (set prints the signing secret)
@@ -24,15 +28,29 @@ const USAGE = `usage: blackstart <command> [options]
 environment: BLACKSTART_HOME (default .blackstart), BLACKSTART_API_KEY (customer commands),
   BLACKSTART_API_URL and BLACKSTART_OPERATOR_TOKEN (default: read from the cluster in BLACKSTART_HOME)`;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    name: { type: 'string' }, size: { type: 'string' }, 'auto-enable-io': { type: 'boolean' },
-    offset: { type: 'string' }, length: { type: 'string' }, after: { type: 'string' }, limit: { type: 'string' }, data: { type: 'string' }, file: { type: 'string' }, out: { type: 'string' },
-    node: { type: 'string' }, host: { type: 'string' }, power: { type: 'string' }, router: { type: 'string' }, zone: { type: 'string' }, dc: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+function fail(message: string): never {
+  console.error(`blackstart: ${message}`);
+  process.exit(2);
+}
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        name: { type: 'string' }, size: { type: 'string' }, 'auto-enable-io': { type: 'boolean' }, 'from-snapshot': { type: 'string' },
+        offset: { type: 'string' }, length: { type: 'string' }, after: { type: 'string' }, limit: { type: 'string' }, data: { type: 'string' }, file: { type: 'string' }, out: { type: 'string' },
+        every: { type: 'string' }, cron: { type: 'string' }, retention: { type: 'string' },
+        node: { type: 'string' }, host: { type: 'string' }, power: { type: 'string' }, router: { type: 'string' }, zone: { type: 'string' }, dc: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    fail(`${(err as Error).message}\n${USAGE}`);
+  }
+}
+
+const { values, positionals } = parseCommandLine();
 
 function cluster(): { apiPort?: number; operatorToken?: string; controlPort?: number } {
   const home = resolve(process.env.BLACKSTART_HOME ?? '.blackstart');
@@ -43,16 +61,29 @@ function cluster(): { apiPort?: number; operatorToken?: string; controlPort?: nu
   }
 }
 
-function fail(message: string): never {
-  console.error(`blackstart: ${message}`);
-  process.exit(2);
-}
-
 function int(name: 'offset' | 'length' | 'after' | 'limit', fallback?: number): number {
   const text = values[name];
   if (text === undefined && fallback !== undefined) return fallback;
   if (!text || !/^\d+$/.test(text)) fail(`--${name} must be a non-negative integer`);
   return Number(text);
+}
+
+function positive(name: 'every' | 'retention'): number {
+  const text = values[name];
+  if (!text || !/^[1-9]\d*$/.test(text)) fail(`--${name} must be a positive integer`);
+  return Number(text);
+}
+
+/** A snapshot policy's schedule: exactly one of --every SECONDS and --cron EXPR, and --retention N. */
+function policy(): { intervalSeconds?: number; cron?: string; retention: number } {
+  if ((values.every === undefined) === (values.cron === undefined)) fail('give exactly one of --every SECONDS and --cron EXPR');
+  const retention = positive('retention');
+  return values.cron !== undefined ? { cron: values.cron, retention } : { intervalSeconds: positive('every'), retention };
+}
+
+function bool(text: string | undefined): boolean {
+  if (text !== 'true' && text !== 'false') fail('auto-enable-io takes true or false');
+  return text === 'true';
 }
 
 function parseSize(text: string | undefined): number {
@@ -82,22 +113,51 @@ async function main(): Promise<void> {
   const customer = () => new BlackstartClient(apiUrl, process.env.BLACKSTART_API_KEY ?? fail('set BLACKSTART_API_KEY to a customer API key'));
   const show = (value: unknown) => console.log(JSON.stringify(value, null, 2));
   const id = (value: string | undefined) => value ?? fail('name a volume id');
+  const sid = (value: string | undefined) => value ?? fail('name a snapshot id');
 
-  switch (`${command} ${['volume', 'customer', 'webhook'].includes(command) ? sub : ''}`.trim()) {
+  switch (`${command} ${['volume', 'customer', 'webhook', 'snapshot', 'snapshot-policy'].includes(command) ? sub : ''}`.trim()) {
     case 'customer create':
       return show(await operator.createCustomer(values.name ?? fail('--name is required')));
-    case 'volume create':
-      return show(await customer().createVolume(parseSize(values.size), values['auto-enable-io'] ?? false));
+    case 'volume create': {
+      const autoEnableIo = values['auto-enable-io'] ?? false;
+      const from = values['from-snapshot'];
+      if (from !== undefined && values.size !== undefined) fail('give --size or --from-snapshot, not both (a volume from a snapshot has its size)');
+      if (from !== undefined) return show(await customer().createVolumeFromSnapshot(sid(from || undefined), autoEnableIo));
+      if (values.size === undefined) fail('give --size BYTES or --from-snapshot SNAPSHOT_ID');
+      return show(await customer().createVolume(parseSize(values.size), autoEnableIo));
+    }
     case 'volume list':
       return show(await customer().listVolumes());
     case 'volume get':
       return show(await customer().volume(id(rest[0])));
     case 'volume status':
       return show(await customer().status(id(rest[0])));
+    case 'volume delete':
+      return show(await customer().deleteVolume(id(rest[0])));
     case 'volume enable-io':
       return show(await customer().enableIo(id(rest[0])));
     case 'volume auto-enable-io':
-      return show(await customer().setAutoEnableIo(id(rest[0]), rest[1] === 'true'));
+      return show(await customer().setAutoEnableIo(id(rest[0]), bool(rest[1])));
+    case 'archive':
+      return show(await customer().archive(id(sub)));
+    case 'transfer':
+      return show(await customer().transfer(id(sub)));
+    case 'snapshot create':
+      return show(await customer().createSnapshot(id(rest[0])));
+    case 'snapshot list':
+      return show(await customer().snapshots(id(rest[0])));
+    case 'snapshot show':
+      return show(await customer().snapshot(sid(rest[0])));
+    case 'snapshot delete':
+      return show(await customer().deleteSnapshot(sid(rest[0])));
+    case 'snapshot-policy set': {
+      const volumeId = id(rest[0]);
+      return show(await customer().setSnapshotPolicy(volumeId, policy()));
+    }
+    case 'snapshot-policy show':
+      return show(await customer().snapshotPolicy(id(rest[0])));
+    case 'snapshot-policy delete':
+      return show(await customer().deleteSnapshotPolicy(id(rest[0])));
     case 'webhook set':
       return show(await customer().setWebhook(rest[0] ?? fail('name the webhook URL')));
     case 'webhook show':

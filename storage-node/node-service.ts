@@ -254,12 +254,14 @@ export class NodeService {
     });
   }
 
-  /** An incremental snapshot to the durable store; writes wait meanwhile (held, not failed). */
+  /**
+   * An incremental snapshot to the durable store; writes wait meanwhile (held, not failed).
+   * A copy with unrecoverable blocks is snapshotted as it is (an archive must not fail on
+   * them); its events already list those blocks.
+   */
   async snapshot(volumeId: string, snapshotId: string): Promise<SnapshotSummary> {
     const hosted = this.hosted(volumeId);
     return this.join(`snapshot:${snapshotId}`, () => hosted.gate.serial(async () => {
-      const unrepaired = this.verified.get(volumeId)?.badBlocks.length ?? 0;
-      if (unrepaired > 0) throw new NodeError(409, 'bad-blocks', `${volumeId} has ${unrepaired} blocks that fail their CRC; a snapshot would preserve them`);
       const manifest = await captureSnapshot(hosted.volume, this.snapshots, snapshotId);
       await this.store.logOperation('snapshot', volumeId, { snapshotId, writeSeq: manifest.writeSeq, uploadedChunks: manifest.uploadedChunks });
       return summarize(manifest);

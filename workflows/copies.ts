@@ -52,11 +52,13 @@ export async function archiveVolume(volumeId: string, nodeId: string, snapshotId
     throw ApplicationFailure.nonRetryable(`the archive snapshot of ${volumeId} failed; the volume keeps its copy`, 'DecisionFailed');
   }
   await control.recordArchived({ volumeId, snapshotId, by });
+  await control.dropSnapshotPolicy({ volumeId });
   await deleteEveryCopy(volumeId, 'archived');
 }
 
 export async function deleteVolume(volumeId: string, by: string): Promise<void> {
   await control.recordVolumeDeleted({ volumeId, by });
+  await control.dropSnapshotPolicy({ volumeId });
   await deleteEveryCopy(volumeId, 'volume deleted');
 }
 

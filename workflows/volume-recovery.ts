@@ -26,6 +26,9 @@ const data = proxyActivities<Activities>(DATA);
 
 type Winner = CandidateReport & { replica: RestoredReplica };
 
+/** A deadline archive that failed (e.g. the store is unreachable) is tried again this much later. */
+const DEADLINE_RETRY_MS = 60_000;
+
 export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winner: string; decision: string; epoch: number }> {
   const { volumeId } = input;
   const candidates = new Map<string, CandidateReport>();
@@ -81,7 +84,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   await settleOthers();
 
   enter('configuration');
-  const deadline = Date.now() + input.reviewDeadlineMs;
+  let deadline = Date.now() + input.reviewDeadlineMs;
   reviewDeadline = new Date(deadline).toISOString();
   for (;;) {
     if (review === null && proof && (await control.volumeSettings({ volumeId })).autoEnableIo) review = { action: 'enable-io', by: 'proof' };
@@ -96,6 +99,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
       } catch (err) {
         if (!(err instanceof ApplicationFailure && err.type === 'DecisionFailed')) throw err;
         failure = { review, message: err.message };
+        if (review.by === 'deadline') deadline = Date.now() + DEADLINE_RETRY_MS;
         review = null; // the volume keeps waiting for a decision
       }
     }
