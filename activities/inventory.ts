@@ -134,11 +134,11 @@ export function createInventoryActivities(db: Db) {
     },
 
     /**
-     * Records the decision the node has already applied: the restored copy is the sole primary
-     * at `epoch`, I/O enabled. (Node first: an inventory epoch above every copy's would make
-     * the only copy look stale.)
+     * Records the decision the node has already applied: the restored copy is the primary at
+     * `epoch`, I/O enabled, and `secondary` (a copy identical to it) its secondary. (Node first:
+     * an inventory epoch above every copy's would make the only copy look stale.)
      */
-    async recordEnabled(input: { volumeId: string; nodeId: string; epoch: number; auto: boolean; proof: string | null }): Promise<void> {
+    async recordEnabled(input: { volumeId: string; nodeId: string; epoch: number; auto: boolean; proof: string | null; secondary?: string }): Promise<void> {
       await inTransaction(db, async (tx) => {
         const volume = await lockVolume(tx, input.volumeId);
         if (!volume) throw new Error(`volume ${input.volumeId} not found`);
@@ -147,6 +147,7 @@ export function createInventoryActivities(db: Db) {
         await setVolumeEpoch(tx, input.volumeId, epoch, 'enabled');
         await setReplicaMembership(tx, input.volumeId, input.nodeId, 'primary', epoch, 'in-service');
         await retireOtherMembers(tx, input.volumeId, input.nodeId);
+        if (input.secondary) await setReplicaMembership(tx, input.volumeId, input.secondary, 'secondary', epoch, 'in-service');
         const description = input.auto ? 'IO Auto-Enabled' : 'IO Enabled';
         await endEvent(tx, input.volumeId, INCONSISTENCY_EVENT, description, input.proof);
       });

@@ -105,9 +105,18 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
       await nodes.call(nodeId, `/v1/volumes/${volumeId}/io`, { method: 'POST', body: { state: 'enabled' } });
     },
 
-    /** The decided copy serves again as primary at `epoch`; its held I/O is released in order. */
-    async enableCopy({ nodeId, volumeId, epoch }: CopyRef & { epoch: number }): Promise<void> {
-      await nodes.call(nodeId, `/v1/volumes/${volumeId}/enable`, { method: 'POST', body: { epoch } });
+    /**
+     * The decided copy serves again as primary at `epoch`; its held I/O is released in order.
+     * With `secondary` (a copy identical to it), that copy joins at `epoch` first, so every write
+     * released is mirrored to it.
+     */
+    async enableCopy({ nodeId, volumeId, epoch, secondary }: CopyRef & { epoch: number; secondary?: string }): Promise<void> {
+      if (secondary) {
+        await nodes.call(secondary, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'secondary', epoch, peer: null } });
+        await nodes.call(secondary, `/v1/volumes/${volumeId}/io`, { method: 'POST', body: { state: 'enabled' } });
+      }
+      const peer = secondary ? await client.peerRef(secondary) : null;
+      await nodes.call(nodeId, `/v1/volumes/${volumeId}/enable`, { method: 'POST', body: { epoch, peer } });
     },
 
     /** The node leaves recovery: new volumes may be placed in the space its deletions freed. */

@@ -342,9 +342,9 @@ export class NodeService {
     return seq;
   }
 
-  /** After a decision: the copy serves again as primary at the new epoch; held I/O is released in order. */
-  async enable(volumeId: string, epoch: number): Promise<ScannedReplica> {
-    await this.applyConfig(volumeId, { role: 'primary', epoch, peer: null });
+  /** After a decision: the copy serves again (with `peer`: mirroring to it) as primary at the new epoch; held I/O is released in order. */
+  async enable(volumeId: string, epoch: number, peer: PeerRef | null): Promise<ScannedReplica> {
+    await this.applyConfig(volumeId, { role: 'primary', epoch, peer });
     const hosted = this.hosted(volumeId);
     await hosted.volume.saveMeta({ mode: 'normal' });
     return this.setIo(volumeId, 'enabled');

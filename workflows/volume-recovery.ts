@@ -37,6 +37,8 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   const offeredBy = new Map<string, Set<string>>();
   let phase: RecoveryPhase = 'notice';
   let winner: Winner | null = null;
+  /** A copy identical to the winner, kept to become its secondary if I/O is enabled (no rebuild). */
+  let standby: CandidateReport | null = null;
   let proof: string | null = null;
   let review: ReviewOutcome | null = null;
   let result: DecisionResult | null = null;
@@ -130,13 +132,19 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   }
 
   async function carryOut(decided: ReviewOutcome): Promise<DecisionResult> {
+    if (standby && decided.action !== 'enable-io') {
+      await discard(standby);
+      standby = null;
+    }
     const by = decided.by === 'customer' ? 'customer decision' : decided.by === 'proof' ? 'proof of no data loss' : 'review deadline passed';
     switch (decided.action) {
       case 'enable-io': {
         const epoch = input.epoch + 1;
-        await control.enableCopy({ nodeId: winner!.nodeId, volumeId, epoch });
-        await control.recordEnabled({ volumeId, nodeId: winner!.nodeId, epoch, auto: decided.by === 'proof', proof });
-        await rereplicate(winner!.nodeId, epoch);
+        const secondary = standby?.nodeId;
+        await control.enableCopy({ nodeId: winner!.nodeId, volumeId, epoch, secondary });
+        await control.recordEnabled({ volumeId, nodeId: winner!.nodeId, epoch, auto: decided.by === 'proof', proof, secondary });
+        if (standby) await resolve(standby, 'kept as the secondary');
+        else await rereplicate(winner!.nodeId, epoch);
         return { action: 'enable-io', epoch, nodeId: winner!.nodeId, alreadyApplied: false };
       }
       case 'archive': {
@@ -174,7 +182,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
   }
 
   function hasUnsettled(): boolean {
-    return [...candidates.keys()].some((n) => n !== winner!.nodeId && !settled.has(n));
+    return [...candidates.keys()].some((n) => n !== winner!.nodeId && n !== standby?.nodeId && !settled.has(n));
   }
 
   /**
@@ -182,14 +190,19 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
    * authority (before any decision) takes over instead, and the old winner is the one deleted.
    */
   async function settleOthers(): Promise<void> {
-    for (const late of [...candidates.values()].filter((c) => c.nodeId !== winner!.nodeId && !settled.has(c.nodeId))) {
+    for (const late of [...candidates.values()].filter((c) => c.nodeId !== winner!.nodeId && c.nodeId !== standby?.nodeId && !settled.has(c.nodeId))) {
       if (review === null && supersedes(late, winner!)) {
         const previous = winner!;
         ({ winner, proof } = await restoreAuthority(volumeId, late, [...candidates.values()]));
         await discard(previous);
+        if (standby && !identical(standby, winner)) {
+          await discard(standby);
+          standby = null;
+        }
       } else {
         proof ??= prove(winner!, twinsOf(winner!, [winner!, late]));
-        await discard(late);
+        if (review === null && standby === null && identical(late, winner!)) standby = late;
+        else await discard(late);
       }
     }
   }
@@ -210,6 +223,13 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
       .signal(copyResolvedSignal, { volumeId, outcome })
       .catch(() => undefined); // that server recovery already ended: nothing waits for this copy
   }
+}
+
+/** A copy with the same bytes as the restored winner: the same generation and digest, nothing bad on either. */
+function identical(copy: CandidateReport, winner: Winner): boolean {
+  const { epoch, writeSeq, digest, badBlocks } = copy.replica;
+  return epoch === winner.replica.epoch && writeSeq === winner.replica.writeSeq && digest === winner.replica.digest &&
+    badBlocks.length === 0 && winner.replica.badBlocks.length === 0;
 }
 
 /**

@@ -73,7 +73,7 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
     return { ok: true };
   }));
   app.post('/v1/volumes/:id/rebuild/finish', bearer('mirrorToken'), json, send((req) => service.completeRebuild(id(req), rebuildFinish(req.body))));
-  app.post('/v1/volumes/:id/enable', auth, json, send((req) => service.enable(id(req), Number(req.body?.epoch))));
+  app.post('/v1/volumes/:id/enable', auth, json, send((req) => service.enable(id(req), Number(req.body?.epoch), req.body?.peer ?? null)));
   app.get('/v1/volumes/:id/digest', auth, send((req) => service.digest(id(req))));
   app.delete('/v1/volumes/:id', auth, send(once((req) => service.delete(id(req)))));
   app.post('/v1/service/resume', auth, send(() => service.resumeService()));
