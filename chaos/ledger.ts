@@ -1,0 +1,48 @@
+// Every write the API acknowledged (its 200 answer is the ground truth), and the read-back that
+// finds the ones lost. Writes never overlap, so each one is checked on its own.
+import type { BlackstartClient } from '../cli/client.js';
+
+export interface AckedWrite {
+  volumeId: string;
+  offset: number;
+  data: Buffer;
+  writeSeq: number;
+  scenario: number;
+}
+
+export interface ReadBack {
+  /** Writes whose bytes read back differently, each reported once over the run. */
+  lost: AckedWrite[];
+  /** Writes that could not be read at all (the volume never served again). */
+  unreadable: AckedWrite[];
+}
+
+const READ_TIMEOUT_MS = 10_000;
+
+export class Ledger {
+  readonly writes: AckedWrite[] = [];
+  readonly volumes = new Set<string>();
+  private readonly lost = new Set<AckedWrite>();
+
+  addVolume(volumeId: string): void {
+    this.volumes.add(volumeId);
+  }
+
+  record(write: AckedWrite): void {
+    this.writes.push(write);
+  }
+
+  async readBack(customer: BlackstartClient): Promise<ReadBack> {
+    const result: ReadBack = { lost: [], unreadable: [] };
+    for (const w of this.writes) {
+      if (this.lost.has(w)) continue;
+      const read = await customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch(() => null);
+      if (!read) result.unreadable.push(w);
+      else if (!read.equals(w.data)) {
+        this.lost.add(w);
+        result.lost.push(w);
+      }
+    }
+    return result;
+  }
+}
