@@ -45,10 +45,10 @@ export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): 
     lostAcknowledgedWrites: 0, unreadableWrites: 0, lastCopyDeletions: 0, stuckWorkflows: 0, heldRequestsDropped: 0, notes: [],
   };
   try {
-    const held = await inflict(c, run, s, result);
-    const waitingFor = await settle(c, run, held, result);
+    const fault = await inflict(c, run, s, result);
+    const waitingFor = await settle(c, run, fault, result);
     if (waitingFor) result.notes.push(`not settled after ${SETTLE_MS / 1000} s: ${waitingFor}`);
-    await judge(c, run, held, result);
+    await judge(c, run, fault.held, result);
     result.completed = !waitingFor;
   } catch (err) {
     result.notes.push(`harness error: ${(err as Error).stack ?? err}`);
@@ -58,44 +58,58 @@ export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): 
   return result;
 }
 
+interface Fault {
+  nodes: string[];
+  at: Date;
+  held: HeldWrite | null;
+}
+
 /** Writes, records, takes the nodes down, damages a down copy, then brings everything back. */
-async function inflict(c: ChaosCluster, run: RunState, s: Scenario, result: ScenarioResult): Promise<HeldWrite | null> {
+async function inflict(c: ChaosCluster, run: RunState, s: Scenario, result: ScenarioResult): Promise<Fault> {
   result.volumes = await createAndWrite(c.customer, run.ledger, s);
   const target = result.volumes[0]!;
   const copies = await copiesByRole(c, target);
   const failed = nodesToFail(c.cluster, s, copies);
   result.failedNodes = failed;
+  const at = new Date();
   await Promise.all(failed.map((n) => c.cluster.killNode(n)));
   if (s.corruption) await damageBlock(c.cluster, copies[s.corruption.copy], target, s.corruption, Prng.of(s.seed, s.index, 0xdead));
   const held = s.heldWrite ? new HeldWrite(c.customer, run.ledger, s, target, s.heldWrite) : null;
   held?.start();
   await Promise.all([returnNodes(c.cluster, failed, s.returnDelaysMs), s.crash ? crashMidRecovery(c.cluster, s.crash) : undefined]);
-  return held;
+  return { nodes: failed, at, held };
 }
 
 /**
- * Acts as the customer until every node serves, every volume's I/O is enabled, no workflow
- * runs and the held write is answered. Returns what it still waits for at the deadline, or null.
+ * Acts as the customer until every failed node went through a recovery and serves again, every
+ * volume's I/O is enabled, no workflow runs and the held write is answered. Returns what it
+ * still waits for at the deadline, or null.
  */
-async function settle(c: ChaosCluster, run: RunState, held: HeldWrite | null, result: ScenarioResult): Promise<string | null> {
+async function settle(c: ChaosCluster, run: RunState, fault: Fault, result: ScenarioResult): Promise<string | null> {
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
     for (const p of await restartCollateral(c.cluster)) result.notes.push(`the ${p} died on its own and was restarted`);
     await run.deciding.decide(run.ledger.volumes);
-    const waitingFor = await unsettled(c, held).catch((err: Error) => `cluster not answering: ${err.message}`);
+    const waitingFor = await unsettled(c, fault).catch((err: Error) => `cluster not answering: ${err.message}`);
     if (!waitingFor || Date.now() > deadline) return waitingFor;
     await sleep(500);
   }
 }
 
-async function unsettled(c: ChaosCluster, held: HeldWrite | null): Promise<string | null> {
+async function unsettled(c: ChaosCluster, fault: Fault): Promise<string | null> {
+  const { rows: unrecovered } = await c.db.query<{ id: string }>(
+    `select id from unnest($1::text[]) as n(id) where not exists (
+       select 1 from recovery_events r where r.node_id = n.id and r.admitted_at >= $2 and r.in_service_at is not null)`,
+    [fault.nodes, fault.at],
+  );
+  if (unrecovered.length) return `no finished recovery yet for: ${unrecovered.map((n) => n.id).join(', ')}`;
   const { rows: nodes } = await c.db.query<{ id: string }>(`select id from nodes where state <> 'in-service'`);
   if (nodes.length) return `nodes not in service: ${nodes.map((n) => n.id).join(', ')}`;
   const { rows: paused } = await c.db.query<{ id: string }>(`select id from volumes where io_state <> 'enabled'`);
   if (paused.length) return `volumes with I/O held: ${paused.map((v) => v.id).join(', ')}`;
   const open = await openWorkflows(c.cluster);
   if (open.length) return `open workflows: ${open.map((w) => w.workflowId).join(', ')}`;
-  if (held?.outcome === 'pending') return 'the held write is unanswered';
+  if (fault.held?.outcome === 'pending') return 'the held write is unanswered';
   return null;
 }
 
