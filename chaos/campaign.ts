@@ -28,7 +28,7 @@ export interface ChaosReport {
   results: ScenarioResult[];
 }
 
-export const TIMINGS = { peerWaitMs: Number(CHAOS_TIMINGS.PEER_WAIT_MS) };
+const TIMINGS = { peerWaitMs: Number(CHAOS_TIMINGS.PEER_WAIT_MS) };
 
 export function scenariosOf(seed: number, indices: number[]): Scenario[] {
   return indices.map((i) => scenarioFor(seed, i, TIMINGS));

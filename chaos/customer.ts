@@ -70,7 +70,6 @@ export class HeldWrite {
 /** Enables I/O on every volume whose status offers `enable-volume-io`, one call per volume at a time. */
 export class DecidingCustomer {
   private readonly enabling = new Map<string, Promise<void>>();
-  readonly enabled: string[] = [];
 
   constructor(private readonly customer: BlackstartClient) {}
 
@@ -86,7 +85,6 @@ export class DecidingCustomer {
   private async enable(volumeId: string): Promise<void> {
     try {
       await this.customer.enableIo(volumeId);
-      this.enabled.push(volumeId);
     } catch {
       // still being recovered, or the worker is away: asked again on the next pass
     } finally {

@@ -10,10 +10,11 @@ export interface AckedWrite {
   scenario: number;
 }
 
+/** Each write is reported once over the run, in the first read-back that shows it. */
 export interface ReadBack {
-  /** Writes whose bytes read back differently, each reported once over the run. */
+  /** Bytes read back differ from what was acknowledged. */
   lost: AckedWrite[];
-  /** Writes that could not be read at all (the volume never served again). */
+  /** Could not be read at all: the volume does not serve. */
   unreadable: AckedWrite[];
 }
 
@@ -23,6 +24,7 @@ export class Ledger {
   readonly writes: AckedWrite[] = [];
   readonly volumes = new Set<string>();
   private readonly lost = new Set<AckedWrite>();
+  private readonly unreadable = new Set<AckedWrite>();
 
   addVolume(volumeId: string): void {
     this.volumes.add(volumeId);
@@ -37,8 +39,10 @@ export class Ledger {
     for (const w of this.writes) {
       if (this.lost.has(w)) continue;
       const read = await customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch(() => null);
-      if (!read) result.unreadable.push(w);
-      else if (!read.equals(w.data)) {
+      if (!read) {
+        if (!this.unreadable.has(w)) result.unreadable.push(w);
+        this.unreadable.add(w);
+      } else if (!read.equals(w.data)) {
         this.lost.add(w);
         result.lost.push(w);
       }

@@ -4,7 +4,7 @@ import type { ChaosCluster } from './cluster.js';
 import { createAndWrite, DecidingCustomer, HeldWrite } from './customer.js';
 import { copiesByRole, crashMidRecovery, damageBlock, nodesToFail, restartCollateral, returnNodes, sleep } from './faults.js';
 import { openWorkflows, volumesWithoutCopies } from './invariants.js';
-import { Ledger } from './ledger.js';
+import { Ledger, type AckedWrite } from './ledger.js';
 import { Prng } from './prng.js';
 import { describeScenario, type Scenario } from './scenario.js';
 
@@ -32,7 +32,7 @@ export interface RunState {
   stuck: Set<string>;
 }
 
-export const SETTLE_MS = 90_000;
+const SETTLE_MS = 90_000;
 
 export function newRunState(c: ChaosCluster): RunState {
   return { ledger: new Ledger(), deciding: new DecidingCustomer(c.customer), volumesWithoutCopies: new Set(), stuck: new Set() };
@@ -117,7 +117,8 @@ async function judge(c: ChaosCluster, run: RunState, held: HeldWrite | null, res
   const readBack = await run.ledger.readBack(c.customer);
   result.lostAcknowledgedWrites = readBack.lost.length;
   result.unreadableWrites = readBack.unreadable.length;
-  for (const w of readBack.lost) result.notes.push(`lost write: ${w.volumeId} offset ${w.offset} length ${w.data.length} writeSeq ${w.writeSeq} (scenario ${w.scenario})`);
+  for (const w of readBack.lost) result.notes.push(`lost write: ${describeWrite(w)}`);
+  for (const w of readBack.unreadable) result.notes.push(`unreadable write: ${describeWrite(w)}`);
 
   const gone = (await volumesWithoutCopies(c.cluster, run.ledger.volumes)).filter((v) => !run.volumesWithoutCopies.has(v));
   gone.forEach((v) => run.volumesWithoutCopies.add(v));
@@ -134,6 +135,10 @@ async function judge(c: ChaosCluster, run: RunState, held: HeldWrite | null, res
     result.notes.push(`held write ${held.outcome}${held.error ? `: ${held.error}` : ''}`);
   }
   if (held?.retries) result.notes.push(`held write re-sent ${held.retries} times after the API was killed`);
+}
+
+function describeWrite(w: AckedWrite): string {
+  return `${w.volumeId} offset ${w.offset} length ${w.data.length} writeSeq ${w.writeSeq} (scenario ${w.scenario})`;
 }
 
 /** After a harness error: every process running again, so the next scenario starts whole. */
