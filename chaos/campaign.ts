@@ -74,5 +74,6 @@ export function failed(r: ScenarioResult): boolean {
 
 export function summaryLine(r: ChaosReport): string {
   return `chaos seed=${r.seed}: ${r.scenarios} scenarios, ${r.completed} completed, ${r.lostAcknowledgedWrites} lost acknowledged writes, ` +
-    `${r.lastCopyDeletions} last-copy deletions, ${r.stuckWorkflows} stuck workflows, ${r.heldRequestsDropped} held requests dropped`;
+    `${r.lastCopyDeletions} last-copy deletions, ${r.stuckWorkflows} stuck workflows, ${r.heldRequestsDropped} held requests dropped, ` +
+    `${r.unreadableWrites} acknowledged writes unreadable`;
 }

@@ -36,9 +36,12 @@ export class Ledger {
 
   async readBack(customer: BlackstartClient): Promise<ReadBack> {
     const result: ReadBack = { lost: [], unreadable: [] };
-    for (const w of this.writes) {
-      if (this.lost.has(w)) continue;
-      const read = await customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch(() => null);
+    const pending = this.writes.filter((w) => !this.lost.has(w));
+    // In parallel, so a volume that no longer serves costs one read timeout, not one per write.
+    const reads = await Promise.all(pending.map((w) =>
+      customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch(() => null)));
+    for (const [i, w] of pending.entries()) {
+      const read = reads[i];
       if (!read) {
         if (!this.unreadable.has(w)) result.unreadable.push(w);
         this.unreadable.add(w);
