@@ -160,6 +160,17 @@ export class LocalCluster {
     await waitFor('the worker', async () => readFileSync(logPath, 'utf8').slice(before).includes('worker polling'), 60_000, 100, this.worker);
   }
 
+  /** A crash of the Temporal server process: SIGKILL, nothing written on the way out. */
+  async killTemporal(): Promise<void> {
+    await this.temporal.kill();
+  }
+
+  /** Starts the Temporal server again on the same port and SQLite file. */
+  async startTemporal(): Promise<void> {
+    this.temporal.start();
+    await waitForTemporal(this.temporalAddress, 120_000, this.temporal);
+  }
+
   private hosts(): ManagedProcess[] {
     return [...new Set(this.nodes.values())];
   }

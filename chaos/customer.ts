@@ -1,0 +1,94 @@
+// The harness acting as the volumes' owner: creates and writes volumes, issues a write while
+// I/O is held, and enables I/O when a volume's status asks for the decision.
+import type { BlackstartClient } from '../cli/client.js';
+import { HttpError } from '../common/http.js';
+import type { Ledger } from './ledger.js';
+import { Prng } from './prng.js';
+import { VOLUME_BYTES, type Scenario, type WritePlan } from './scenario.js';
+
+/** Creates the scenario's volumes and writes them, recording every acknowledged write. */
+export async function createAndWrite(customer: BlackstartClient, ledger: Ledger, s: Scenario): Promise<string[]> {
+  const volumes: string[] = [];
+  for (const [v, plan] of s.volumes.entries()) {
+    const { volumeId } = await customer.createVolume(VOLUME_BYTES, plan.autoEnableIo);
+    ledger.addVolume(volumeId);
+    for (const [w, write] of plan.writes.entries()) {
+      const data = Prng.of(s.seed, s.index, v + 1, w).bytes(write.length);
+      const { writeSeq } = await customer.write(volumeId, write.offset, data);
+      ledger.record({ volumeId, offset: write.offset, data, writeSeq, scenario: s.index });
+    }
+    volumes.push(volumeId);
+  }
+  return volumes;
+}
+
+export type HeldOutcome = 'pending' | 'acknowledged' | 'dropped';
+
+/**
+ * A write issued while the volume's I/O is held. It must be acknowledged once I/O is enabled.
+ * Only when the API process itself was killed is a broken connection retried, as a block
+ * client reconnects to its server; any answer that is an error drops the request.
+ */
+export class HeldWrite {
+  outcome: HeldOutcome = 'pending';
+  error = '';
+  retries = 0;
+
+  constructor(
+    private readonly customer: BlackstartClient,
+    private readonly ledger: Ledger,
+    private readonly s: Scenario,
+    private readonly volumeId: string,
+    private readonly plan: WritePlan,
+  ) {}
+
+  start(): void {
+    const data = Prng.of(this.s.seed, this.s.index, 0, 0).bytes(this.plan.length);
+    void this.send(data);
+  }
+
+  private async send(data: Buffer): Promise<void> {
+    for (;;) {
+      try {
+        const { writeSeq } = await this.customer.write(this.volumeId, this.plan.offset, data);
+        this.ledger.record({ volumeId: this.volumeId, offset: this.plan.offset, data, writeSeq, scenario: this.s.index });
+        this.outcome = 'acknowledged';
+        return;
+      } catch (err) {
+        if (err instanceof HttpError || this.s.crash?.process !== 'api') {
+          this.outcome = 'dropped';
+          this.error = (err as Error).message;
+          return;
+        }
+        this.retries++;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+}
+
+/** Enables I/O on every volume whose status offers `enable-volume-io`, one call per volume at a time. */
+export class DecidingCustomer {
+  private readonly enabling = new Map<string, Promise<void>>();
+
+  constructor(private readonly customer: BlackstartClient) {}
+
+  async decide(volumes: Iterable<string>): Promise<void> {
+    for (const volumeId of volumes) {
+      if (this.enabling.has(volumeId)) continue;
+      const status = await this.customer.status(volumeId).catch(() => null);
+      if (!status?.actions.some((a) => a.code === 'enable-volume-io')) continue;
+      this.enabling.set(volumeId, this.enable(volumeId));
+    }
+  }
+
+  private async enable(volumeId: string): Promise<void> {
+    try {
+      await this.customer.enableIo(volumeId);
+    } catch {
+      // still being recovered, or the worker is away: asked again on the next pass
+    } finally {
+      this.enabling.delete(volumeId);
+    }
+  }
+}

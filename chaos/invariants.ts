@@ -1,0 +1,58 @@
+// What a scenario is judged by once the cluster has settled: copies left on disk (invariant 1),
+// workflows that neither finished nor wait visibly for a customer (invariant 3). Lost writes
+// are the ledger's read-back (invariant 2); dropped held requests the held write's (invariant 4).
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { phaseQuery, volumeStatusQuery } from '../common/messages.js';
+import type { LocalCluster } from '../cluster/local-cluster.js';
+
+/** Volumes (never deleted by their customer) with no copy left on any node's disk. */
+export async function volumesWithoutCopies(cluster: LocalCluster, volumes: Iterable<string>): Promise<string[]> {
+  const gone: string[] = [];
+  for (const volumeId of volumes) {
+    const onDisk = await Promise.all([...cluster.nodes.keys()].map((nodeId) =>
+      access(join(cluster.opts.dir, 'nodes', nodeId, 'volumes', volumeId, 'meta.json')).then(() => true, () => false)));
+    if (!onDisk.includes(true)) gone.push(volumeId);
+  }
+  return gone;
+}
+
+export interface OpenWorkflow {
+  workflowId: string;
+  type: string;
+  /** Waiting for a customer's decision, visibly: not stuck. */
+  awaitingCustomer: boolean;
+}
+
+export async function openWorkflows(cluster: LocalCluster): Promise<OpenWorkflow[]> {
+  const connection = await Connection.connect({ address: cluster.temporalAddress, connectTimeout: 5000 });
+  try {
+    const client = new Client({ connection });
+    const open: { workflowId: string; type: string }[] = [];
+    for await (const wf of client.workflow.list({ query: 'ExecutionStatus="Running"' })) open.push({ workflowId: wf.workflowId, type: wf.type });
+    const states = await Promise.all(open.map((wf) => stateOf(client, wf)));
+    const customerPending = states.some((s) => s.awaitingDecision);
+    // A server recovery in its configuration phase waits for its volumes' decisions.
+    return open.map((wf, i) => ({
+      ...wf,
+      awaitingCustomer: states[i]!.awaitingDecision || (states[i]!.phase === 'configuration' && wf.type === 'serverRecovery' && customerPending),
+    }));
+  } finally {
+    await connection.close();
+  }
+}
+
+/** What the workflow's own queries say; a query that fails proves nothing. */
+async function stateOf(client: Client, wf: { workflowId: string; type: string }): Promise<{ phase: string | null; awaitingDecision: boolean }> {
+  const handle = client.workflow.getHandle(wf.workflowId);
+  try {
+    if (wf.type === 'volumeRecovery') {
+      const status = await handle.query(volumeStatusQuery);
+      return { phase: status.phase, awaitingDecision: status.awaitingDecision };
+    }
+    return { phase: await handle.query(phaseQuery), awaitingDecision: false };
+  } catch {
+    return { phase: null, awaitingDecision: false };
+  }
+}

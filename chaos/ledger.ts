@@ -1,0 +1,55 @@
+// Every write the API acknowledged (its 200 answer is the ground truth), and the read-back that
+// finds the ones lost. Writes never overlap, so each one is checked on its own.
+import type { BlackstartClient } from '../cli/client.js';
+
+export interface AckedWrite {
+  volumeId: string;
+  offset: number;
+  data: Buffer;
+  writeSeq: number;
+  scenario: number;
+}
+
+/** Each write is reported once over the run, in the first read-back that shows it. */
+export interface ReadBack {
+  /** Bytes read back differ from what was acknowledged. */
+  lost: AckedWrite[];
+  /** Could not be read at all: the volume does not serve. */
+  unreadable: AckedWrite[];
+}
+
+const READ_TIMEOUT_MS = 10_000;
+
+export class Ledger {
+  readonly writes: AckedWrite[] = [];
+  readonly volumes = new Set<string>();
+  private readonly lost = new Set<AckedWrite>();
+  private readonly unreadable = new Set<AckedWrite>();
+
+  addVolume(volumeId: string): void {
+    this.volumes.add(volumeId);
+  }
+
+  record(write: AckedWrite): void {
+    this.writes.push(write);
+  }
+
+  async readBack(customer: BlackstartClient): Promise<ReadBack> {
+    const result: ReadBack = { lost: [], unreadable: [] };
+    const pending = this.writes.filter((w) => !this.lost.has(w));
+    // In parallel, so a volume that no longer serves costs one read timeout, not one per write.
+    const reads = await Promise.all(pending.map((w) =>
+      customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch(() => null)));
+    for (const [i, w] of pending.entries()) {
+      const read = reads[i];
+      if (!read) {
+        if (!this.unreadable.has(w)) result.unreadable.push(w);
+        this.unreadable.add(w);
+      } else if (!read.equals(w.data)) {
+        this.lost.add(w);
+        result.lost.push(w);
+      }
+    }
+    return result;
+  }
+}

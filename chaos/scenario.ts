@@ -1,0 +1,109 @@
+// The pure scenario generator: (seed, index) → one fault scenario, so any scenario of a run can
+// be replayed alone. Copies are named by role; the runner resolves roles to nodes at run time.
+import { Prng } from './prng.js';
+
+export type NodeFault = 'primary' | 'secondary' | 'both' | 'power-domain';
+export type Role = 'primary' | 'secondary';
+export type CrashedProcess = 'worker' | 'api' | 'temporal';
+
+export interface WritePlan {
+  offset: number;
+  length: number;
+}
+
+export interface VolumePlan {
+  autoEnableIo: boolean;
+  writes: WritePlan[];
+}
+
+/** Damage to one block of a down copy's data file, its CRC left as it was. */
+export interface Corruption {
+  kind: 'flip' | 'tear';
+  copy: Role;
+  /** A byte inside one of the target volume's acknowledged writes: its block is damaged. */
+  at: number;
+}
+
+export interface ProcessCrash {
+  process: CrashedProcess;
+  /** After the first node starts coming back. */
+  afterMs: number;
+  downMs: number;
+}
+
+export interface Scenario {
+  seed: number;
+  index: number;
+  /** volumes[0] is the target: its copies decide which nodes fail. */
+  volumes: VolumePlan[];
+  fault: NodeFault;
+  /** For a power-domain fault: the domain of the target's copy in this role. */
+  domainOf: Role;
+  corruption: Corruption | null;
+  crash: ProcessCrash | null;
+  /** Restart delay of each failed node, in the order the runner lists them. */
+  returnDelaysMs: number[];
+  /** A write to the target issued after the fault, before any decision. */
+  heldWrite: WritePlan | null;
+}
+
+export const VOLUME_BYTES = 256 * 1024;
+const SLOT_BYTES = 16 * 1024;
+const FAULTS: NodeFault[] = ['primary', 'secondary', 'both', 'power-domain'];
+const PROCESSES: CrashedProcess[] = ['worker', 'api', 'temporal'];
+
+export interface Timings {
+  peerWaitMs: number;
+}
+
+export function scenarioFor(seed: number, index: number, timings: Timings): Scenario {
+  const rng = Prng.of(seed, index);
+  const slots = rng.shuffle(Array.from({ length: VOLUME_BYTES / SLOT_BYTES }, (_, i) => i));
+  const volumes = Array.from({ length: rng.int(2, 3) }, () => volumePlan(rng, slots));
+  const fault = rng.pick(FAULTS);
+  const domainOf: Role = rng.pick(['primary', 'secondary']);
+  return {
+    seed,
+    index,
+    volumes,
+    fault,
+    domainOf,
+    corruption: rng.chance(0.4) ? corruption(rng, fault, domainOf, volumes[0]!) : null,
+    crash: rng.chance(0.5) ? { process: rng.pick(PROCESSES), afterMs: rng.int(0, 4000), downMs: rng.int(300, 3000) } : null,
+    returnDelaysMs: Array.from({ length: 2 }, () => returnDelay(rng, timings)),
+    heldWrite: rng.chance(0.5) ? writePlan(rng, slots.pop()!) : null,
+  };
+}
+
+/** Every write of a scenario lands in its own slot, so each one can be checked on its own. */
+function volumePlan(rng: Prng, freeSlots: number[]): VolumePlan {
+  const count = rng.int(2, 5);
+  return { autoEnableIo: rng.chance(0.5), writes: Array.from({ length: count }, () => writePlan(rng, freeSlots.pop()!)) };
+}
+
+function writePlan(rng: Prng, slot: number): WritePlan {
+  return { offset: slot * SLOT_BYTES + rng.int(0, SLOT_BYTES / 2), length: rng.int(1, SLOT_BYTES / 2) };
+}
+
+/** Only ever one copy is damaged: a fault that destroys every copy is not a loss invariant 2 covers. */
+function corruption(rng: Prng, fault: NodeFault, domainOf: Role, target: VolumePlan): Corruption {
+  const copy: Role = fault === 'both' ? rng.pick(['primary', 'secondary']) : fault === 'power-domain' ? domainOf : fault;
+  const write = rng.pick(target.writes);
+  return { kind: rng.pick(['flip', 'tear']), copy, at: write.offset + rng.int(0, write.length - 1) };
+}
+
+/** Most nodes return within the peer wait; about a third come back after it. */
+function returnDelay(rng: Prng, { peerWaitMs }: Timings): number {
+  return rng.chance(0.35) ? rng.int(peerWaitMs + 500, peerWaitMs * 2) : rng.int(0, peerWaitMs / 2);
+}
+
+/** One line for progress output and the JSON report. */
+export function describeScenario(s: Scenario): string {
+  const parts = [s.fault === 'power-domain' ? `power-domain(${s.domainOf})` : s.fault];
+  if (s.corruption) parts.push(`${s.corruption.kind}(${s.corruption.copy} @${s.corruption.at})`);
+  if (s.crash) parts.push(`kill-${s.crash.process}(+${s.crash.afterMs}ms for ${s.crash.downMs}ms)`);
+  parts.push(`returns=[${s.returnDelaysMs.map((d) => `${d}ms`).join(',')}]`);
+  if (s.heldWrite) parts.push('held-write');
+  parts.push(`auto=[${s.volumes.map((v) => (v.autoEnableIo ? 'y' : 'n')).join('')}]`);
+  return parts.join(' ');
+}

@@ -1,0 +1,47 @@
+// The chaos generator is pure: a scenario is a function of (seed, index) alone, so a failing
+// one replays with --seed S --only K; and it never damages every copy of a volume.
+import { describe, expect, it } from 'vitest';
+import { Prng } from '../../chaos/prng.js';
+import { scenarioFor, VOLUME_BYTES } from '../../chaos/scenario.js';
+
+const TIMINGS = { peerWaitMs: 3000 };
+
+describe('chaos scenarios', () => {
+  it('are the same for the same seed and index, whatever ran before', () => {
+    const alone = scenarioFor(42, 17, TIMINGS);
+    for (let i = 0; i < 17; i++) scenarioFor(42, i, TIMINGS);
+    expect(scenarioFor(42, 17, TIMINGS)).toEqual(alone);
+    expect(scenarioFor(43, 17, TIMINGS)).not.toEqual(alone);
+  });
+
+  it('damage only a copy the fault took down, inside an acknowledged write', () => {
+    for (let i = 0; i < 500; i++) {
+      const s = scenarioFor(7, i, TIMINGS);
+      if (!s.corruption) continue;
+      const down = s.fault === 'both' ? ['primary', 'secondary'] : [s.fault === 'power-domain' ? s.domainOf : s.fault];
+      expect(down).toContain(s.corruption.copy);
+      expect(s.volumes[0]!.writes.some((w) => w.offset <= s.corruption!.at && s.corruption!.at < w.offset + w.length)).toBe(true);
+    }
+  });
+
+  it('give every write its own range inside the volume, so each is checked on its own', () => {
+    for (let i = 0; i < 200; i++) {
+      const s = scenarioFor(9, i, TIMINGS);
+      const target = [...s.volumes[0]!.writes, ...(s.heldWrite ? [s.heldWrite] : [])].sort((a, b) => a.offset - b.offset);
+      target.forEach((w, k) => {
+        expect(w.offset + w.length).toBeLessThanOrEqual(k + 1 < target.length ? target[k + 1]!.offset : VOLUME_BYTES);
+      });
+    }
+  });
+
+  it('bring some nodes back after the peer wait, and some within it', () => {
+    const delays = Array.from({ length: 200 }, (_, i) => scenarioFor(3, i, TIMINGS).returnDelaysMs).flat();
+    expect(delays.some((d) => d > TIMINGS.peerWaitMs)).toBe(true);
+    expect(delays.some((d) => d < TIMINGS.peerWaitMs)).toBe(true);
+  });
+
+  it('draw from a PRNG that is a pure function of its keys', () => {
+    expect(Prng.of(1, 2).bytes(16)).toEqual(Prng.of(1, 2).bytes(16));
+    expect(Prng.of(1, 2).bytes(16)).not.toEqual(Prng.of(2, 1).bytes(16));
+  });
+});
