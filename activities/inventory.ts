@@ -83,6 +83,8 @@ export function createInventoryActivities(db: Db) {
       return inTransaction(db, async (tx) => {
         const volume = await lockVolume(tx, plan.volumeId);
         if (!volume || volume.epoch !== plan.fromEpoch) return { changed: false };
+        const survivor = (await replicasOf(tx, plan.volumeId)).find((r) => r.nodeId === plan.survivor);
+        if (survivor?.state !== 'in-service') return { changed: false }; // taken into a recovery meanwhile
         await setVolumeEpoch(tx, plan.volumeId, plan.epoch, volume.ioState);
         await setReplicaMembership(tx, plan.volumeId, plan.survivor, 'primary', plan.epoch, 'in-service');
         await setReplicaState(tx, plan.volumeId, plan.leaving, 'stale');
@@ -157,6 +159,10 @@ export function createInventoryActivities(db: Db) {
     async recordUnrecoverable({ volumeId, nodeId, blocks }: { volumeId: string; nodeId: string; blocks: number[] }): Promise<void> {
       const listed = blocks.length > 20 ? `${blocks.slice(0, 20).join(', ')} and ${blocks.length - 20} more` : blocks.join(', ');
       await recordEvent(db, volumeId, 'unrecoverable-blocks', `${blocks.length} blocks of the copy on ${nodeId} failed their CRC and no peer or snapshot held them: ${listed}`);
+    },
+
+    async recordLateRepair({ volumeId, nodeId, from, blocks }: { volumeId: string; nodeId: string; from: string; blocks: number[] }): Promise<void> {
+      await recordEvent(db, volumeId, 'blocks-repaired', `${blocks.length} blocks the restore could not repair were repaired on ${nodeId} from the copy on ${from}, which returned later`);
     },
 
     /**

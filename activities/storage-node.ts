@@ -9,6 +9,8 @@ import { setNodeState } from '../api/repositories/nodes.js';
 import { getVolume, isHealthy, isMember, replicasOf, setReplicaState } from '../api/repositories/volumes.js';
 import type { NodeClient } from '../api/node-client.js';
 
+type RepairFrom = { nodeId: string; blocks: number[] }[];
+
 export interface CopyRef {
   nodeId: string;
   volumeId: string;
@@ -33,6 +35,18 @@ async function whileHeartbeating<T>(work: Promise<T>, everyMs = 2000): Promise<T
 
 /** `rebuildRangeBytes`: one rebuild step, large enough to stream, small enough to hold writes only briefly. */
 export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildRangeBytes: number) {
+  /** Each planned block from its peer, only if its CRC verifies there (the peer refuses otherwise). */
+  async function fetchRepairs(volumeId: string, repairFrom: RepairFrom): Promise<{ block: number; data: string }[]> {
+    const repairs: { block: number; data: string }[] = [];
+    for (const peer of repairFrom) {
+      for (const block of peer.blocks) {
+        const data = await client.bytes(peer.nodeId, `/v1/volumes/${volumeId}/blocks?first=${block}&count=1`).catch(() => null);
+        if (data?.length === BLOCK_SIZE) repairs.push({ block, data: data.toString('base64') });
+      }
+    }
+    return repairs;
+  }
+
   const nodes = {
     peerRef: (nodeId: string) => client.peerRef(nodeId),
     call: <T>(nodeId: string, path: string, opts: Parameters<NodeClient['call']>[2] = {}) =>
@@ -43,15 +57,15 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
      * Merge-restores the elected copy read-only with I/O held. The bad blocks planned from a peer
      * are fetched first, each only if its CRC verifies there; the node decides the rest.
      */
-    async restoreCopy({ nodeId, volumeId, repairFrom }: CopyRef & { repairFrom: { nodeId: string; blocks: number[] }[] }): Promise<RestoredReplica> {
-      const repairs: { block: number; data: string }[] = [];
-      for (const peer of repairFrom) {
-        for (const block of peer.blocks) {
-          const data = await client.bytes(peer.nodeId, `/v1/volumes/${volumeId}/blocks?first=${block}&count=1`).catch(() => null);
-          if (data?.length === BLOCK_SIZE) repairs.push({ block, data: data.toString('base64') });
-        }
-      }
+    async restoreCopy({ nodeId, volumeId, repairFrom }: CopyRef & { repairFrom: RepairFrom }): Promise<RestoredReplica> {
+      const repairs = await fetchRepairs(volumeId, repairFrom);
       return whileHeartbeating(nodes.call(nodeId, `/v1/volumes/${volumeId}/restore`, { method: 'POST', body: { repairs }, timeoutMs: 10 * 60_000 }));
+    },
+
+    /** After a decision: the blocks the restore could not repair, from a twin that returned late. */
+    async repairCopy({ nodeId, volumeId, repairFrom }: CopyRef & { repairFrom: RepairFrom }): Promise<{ repaired: number[] }> {
+      const repairs = await fetchRepairs(volumeId, repairFrom);
+      return nodes.call(nodeId, `/v1/volumes/${volumeId}/repair`, { method: 'POST', body: { repairs } });
     },
 
     /** An incremental snapshot of the copy to the snapshot store; a retry joins the running one. */
@@ -98,7 +112,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
 
     /** Makes a copy the sole primary at `epoch`; the node refuses an epoch older than its own. */
     async promoteCopy({ nodeId, volumeId, epoch }: CopyRef & { epoch: number }): Promise<void> {
-      await nodes.call(nodeId, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'primary', epoch, peer: null }, timeoutMs: 5000 });
+      await nodes.call(nodeId, `/v1/volumes/${volumeId}/config?failover=1`, { method: 'POST', body: { role: 'primary', epoch, peer: null }, timeoutMs: 5000 });
     },
 
     async resumeCopyIo({ nodeId, volumeId }: CopyRef): Promise<void> {

@@ -48,6 +48,8 @@ export class NodeService {
   recovering = false;
   /** Each volume's verification at the last recovery scan, valid while its I/O stays held. */
   private readonly verified = new Map<string, Verification>();
+  /** Blocks a restore could not repair and no write has covered since: a late twin may still repair them. */
+  private readonly unrepaired = new Map<string, Set<number>>();
   /** Long operations in progress, so a retried call joins the running one. */
   private readonly running = new Map<string, Promise<unknown>>();
   /** Changes with every process start: a caller waiting on a held request can tell a restart. */
@@ -136,6 +138,7 @@ export class NodeService {
     return hosted.gate.admit(async () => {
       this.requirePrimary(hosted);
       const seq = await hosted.volume.write(span, payload);
+      for (let b = span.firstBlock; b <= span.lastBlock; b++) this.unrepaired.get(volumeId)?.delete(b);
       await this.mirror(hosted, span, payload, seq);
       return seq;
     });
@@ -186,10 +189,15 @@ export class NodeService {
 
   /**
    * Membership change from the control plane; never goes back to an older epoch. A recovering
-   * node refuses: its copies are under investigation and must not be promoted meanwhile.
+   * node refuses: its copies are under investigation and must not be promoted meanwhile. After
+   * the node resumes service, a copy still held for its volume's recovery (scanned, neither
+   * enabled nor deleted since) refuses a failover: only its volume recovery decides for it.
    */
-  async configure(volumeId: string, input: ConfigInput): Promise<ScannedReplica> {
+  async configure(volumeId: string, input: ConfigInput, failover = false): Promise<ScannedReplica> {
     if (this.recovering) throw new NodeError(503, 'node-recovering', `node ${this.nodeId} is recovering; its copies cannot take over`);
+    if (failover && this.verified.has(volumeId)) {
+      throw new NodeError(409, 'copy-recovering', `the copy of ${volumeId} on ${this.nodeId} is held for its volume's recovery; it cannot take over in a failover`);
+    }
     return this.applyConfig(volumeId, input);
   }
 
@@ -206,6 +214,7 @@ export class NodeService {
 
   async setIo(volumeId: string, state: IoState): Promise<ScannedReplica> {
     const hosted = this.hosted(volumeId);
+    if (state === 'enabled') this.verified.delete(volumeId);
     await hosted.volume.saveMeta({ ioState: state });
     if (state === 'enabled') hosted.gate.open();
     else hosted.gate.pause();
@@ -230,6 +239,7 @@ export class NodeService {
       const base = volume.meta.baseSnapshotId ? await this.snapshots.getManifest(volumeId, volume.meta.baseSnapshotId) : null;
       const merged = await mergeRestore(volume, this.snapshots, base ?? (volume.meta.baseSnapshotId ? 'lost' : 'zeros'), scan, repairs);
       this.verified.set(volumeId, merged);
+      this.unrepaired.set(volumeId, new Set(merged.badBlocks));
       const { repairedFromPeer, repairedFromSnapshot, blocksFromBase } = merged;
       await this.store.logOperation('restore', volumeId, { writeSeq: volume.writeSeq, startedAt, repairedFromPeer, repairedFromSnapshot, unrecoverable: merged.badBlocks.length });
       return {
@@ -237,6 +247,25 @@ export class NodeService {
         base: base ? { snapshotId: base.snapshotId, writeSeq: base.writeSeq, digest: base.digest } : null,
       };
     }));
+  }
+
+  /**
+   * A late repair, after a decision: each block a restore could not repair, from a twin that
+   * returned since, unless a write covered the block meanwhile (then the twin's is older).
+   */
+  async repair(volumeId: string, repairs: Map<number, Buffer>): Promise<{ repaired: number[] }> {
+    const hosted = this.hosted(volumeId);
+    return hosted.gate.serial(async () => {
+      const open = this.unrepaired.get(volumeId) ?? new Set<number>();
+      const repaired = [...repairs.keys()].filter((b) => open.has(b)).sort((a, b) => a - b);
+      for (const b of repaired) {
+        await hosted.volume.writeBlocks(b, repairs.get(b)!);
+        open.delete(b);
+      }
+      await hosted.volume.sync();
+      if (repaired.length > 0) await this.store.logOperation('repair', volumeId, { blocks: repaired });
+      return { repaired };
+    });
   }
 
   /** Blocks for a peer's repair or a review, only when every one's CRC verifies. */
@@ -351,6 +380,8 @@ export class NodeService {
   }
 
   async delete(volumeId: string): Promise<{ deleted: boolean }> {
+    this.verified.delete(volumeId);
+    this.unrepaired.delete(volumeId);
     const deleted = await this.store.delete(volumeId);
     if (deleted) await this.store.logOperation('delete', volumeId);
     return { deleted };

@@ -110,6 +110,10 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
     await settleOthers();
   }
   await resolve(winner, review!.action);
+  if (winner.replica.unrecoverableBlocks.length > 0 && review!.action === 'enable-io') {
+    // a peer still out may hold what the restore lacked: give it the peer wait to return
+    await condition(() => allPeersReported(input.expectedNodes, [...candidates.keys()]), input.peerWaitMs);
+  }
   while (hasUnsettled()) await settleOthers();
   return { winner: winner.nodeId, decision: `${review!.action} (${review!.by})`, epoch: result.epoch ?? input.epoch };
 
@@ -202,9 +206,26 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
       } else {
         proof ??= prove(winner!, twinsOf(winner!, [winner!, late]));
         if (review === null && standby === null && identical(late, winner!)) standby = late;
-        else await discard(late);
+        else {
+          await repairFromLate(late);
+          await discard(late);
+        }
       }
     }
+  }
+
+  /**
+   * A twin that returned after the restore may still hold blocks the restore could not repair:
+   * the node takes each one that no write has covered since, before the twin is deleted.
+   */
+  async function repairFromLate(late: CandidateReport): Promise<void> {
+    const lost = winner!.replica.unrecoverableBlocks;
+    if (lost.length === 0 || late.replica.epoch !== winner!.replica.epoch || late.replica.writeSeq !== winner!.replica.writeSeq) return;
+    const held = lost.filter((b) => !late.replica.badBlocks.includes(b));
+    if (held.length === 0) return;
+    const { repaired } = await data.repairCopy({ nodeId: winner!.nodeId, volumeId, repairFrom: [{ nodeId: late.nodeId, blocks: held }] });
+    winner = { ...winner!, replica: { ...winner!.replica, unrecoverableBlocks: lost.filter((b) => !repaired.includes(b)) } };
+    if (repaired.length > 0) await control.recordLateRepair({ volumeId, nodeId: winner.nodeId, from: late.nodeId, blocks: repaired });
   }
 
   async function discard(copy: CandidateReport, reason = `copy on ${winner?.nodeId} was elected`): Promise<void> {

@@ -60,10 +60,11 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
     }
     return service.reviewRead(id(req), int(req, 'offset'), int(req, 'length'));
   }));
-  app.post('/v1/volumes/:id/config', auth, json, send((req) => service.configure(id(req), req.body)));
+  app.post('/v1/volumes/:id/config', auth, json, send((req) => service.configure(id(req), req.body, req.query.failover === '1')));
   app.post('/v1/volumes/:id/io', auth, json, send((req) => service.setIo(id(req), ioState(req.body?.state))));
   const repairsJson = express.json({ limit: '8mb' });
   app.post('/v1/volumes/:id/restore', auth, repairsJson, send((req) => service.restore(id(req), repairs(req.body?.repairs))));
+  app.post('/v1/volumes/:id/repair', auth, repairsJson, send((req) => service.repair(id(req), repairs(req.body?.repairs))));
   app.get('/v1/volumes/:id/blocks', auth, send((req) => service.verifiedBlocks(id(req), int(req, 'first'), int(req, 'count'))));
   app.post('/v1/volumes/:id/snapshots/:snapshotId', auth, send((req) => service.snapshot(id(req), snapshotId(req))));
   app.post('/v1/volumes/:id/rebuild/copy', auth, send((req) => service.copyRange(id(req), int(req, 'offset'), int(req, 'length'))));
