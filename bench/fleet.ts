@@ -1,13 +1,12 @@
 // The patent's case: a whole data center loses power. N real storage nodes (several per
 // process), N×M/2 volumes with data, every node SIGKILLed at once, every node restarted; then
 // how long until every node serves again and every unique volume is restored and verified.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import pg from 'pg';
-import { BlackstartClient } from '../cli/client.js';
-import { LocalCluster, type NodeSpec } from '../cluster/local-cluster.js';
-import { readFile } from 'node:fs/promises';
+import type pg from 'pg';
+import type { BlackstartClient } from '../cli/client.js';
+import type { LocalCluster, NodeSpec } from '../cluster/local-cluster.js';
+import { startScratchCluster } from '../cluster/scratch-cluster.js';
 import { maxOverlap, percentile, Progress } from './progress.js';
 
 export interface FleetOptions {
@@ -30,31 +29,23 @@ export function fleetTopology(count: number): NodeSpec[] {
 }
 
 export async function fleetBench(opts: FleetOptions) {
-  const dir = await mkdtemp(join(tmpdir(), 'blackstart-fleet-'));
-  const dbName = `blackstart_bench_${Date.now()}`;
-  await adminQuery(opts.databaseUrl, `create database ${dbName}`);
-  const url = new URL(opts.databaseUrl);
-  url.pathname = `/${dbName}`;
-  const cluster = await LocalCluster.start({
-    dir,
+  const scratch = await startScratchCluster({
+    name: 'fleet',
+    adminDatabaseUrl: opts.databaseUrl,
     nodes: fleetTopology(opts.nodes),
     nodesPerProcess: 10,
-    databaseUrl: url.toString(),
-    uiPort: null,
     env: { HEARTBEAT_MS: '1000', HEARTBEAT_TIMEOUT_MS: '6000', PEER_WAIT_MS: '30000', DATA_CONCURRENCY: String(opts.restoreConcurrency), NODE_FSYNC: 'false' },
-  }, (m) => process.stderr.write(`fleet: ${m}\n`));
+    progress: (m) => process.stderr.write(`fleet: ${m}\n`),
+  });
+  const { cluster, operator, customer, db } = scratch;
   try {
-    const operator = new BlackstartClient(cluster.apiUrl, cluster.operatorToken);
-    const customer = operator.withToken((await operator.createCustomer('bench')).apiKey);
     const volumes = await placeVolumes(customer, (opts.nodes * opts.volumesPerNode) / 2);
 
     const restartAt = Date.now();
     await cluster.powerFail('dc', 'dc1');
     await cluster.restore('dc', 'dc1');
-    const db = new pg.Pool({ connectionString: url.toString(), max: 2 });
     const timeline = await watchRecovery(db, volumes.length, opts.nodes, restartAt);
     const { rows } = await db.query(`select extract(epoch from max(ended_at)) * 1000 as last from volume_events where description = 'IO Auto-Enabled'`);
-    await db.end();
 
     const { recoveries } = await operator.recoveries();
     const downtimes = recoveries.filter((r) => r.inServiceAt).map((r) => (Date.parse(r.inServiceAt!) - restartAt) / 1000);
@@ -80,9 +71,7 @@ export async function fleetBench(opts: FleetOptions) {
       plot: basename(opts.plotPath),
     };
   } finally {
-    await cluster.stop();
-    await adminQuery(opts.databaseUrl, `drop database if exists ${dbName} with (force)`);
-    await rm(dir, { recursive: true, force: true });
+    await scratch.stop();
   }
 }
 
@@ -176,14 +165,4 @@ ${line(inFlight.map((s) => ({ t: s.t, v: s.n })), '#d62728')}
 <text x="${w - 200}" y="35" fill="#1f77b4">nodes in service</text><text x="${w - 200}" y="50" fill="#d62728">restores in flight</text>
 </svg>
 `;
-}
-
-async function adminQuery(databaseUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }

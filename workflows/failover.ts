@@ -1,7 +1,8 @@
 // Failing a volume over to its surviving copy, in the order that never strands data:
 // the survivor accepts the new epoch first; only then does the inventory record it.
-import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { volumeRebuildId } from '../common/messages.js';
 import { CONTROL, PROBE } from './activity-profiles.js';
 
 const control = proxyActivities<Activities>(CONTROL);
@@ -10,8 +11,9 @@ const probe = proxyActivities<Activities>(PROBE);
 const bounded = proxyActivities<Activities>({ ...CONTROL, retry: { ...CONTROL.retry, maximumAttempts: 15 } });
 
 /**
- * `moved`: the volume now serves from another copy at epoch+1. `not-member`: the copy had
- * already left the volume. `no-survivor`: no live copy could take over; nothing changed.
+ * `moved`: the volume now serves from another copy at epoch+1, and a new secondary is being
+ * rebuilt for it. `not-member`: the copy had already left the volume. `no-survivor`: no live
+ * copy could take over; nothing changed.
  */
 export type FailoverOutcome = 'moved' | 'not-member' | 'no-survivor';
 
@@ -20,7 +22,10 @@ export async function failOver(volumeId: string, leavingNodeId: string): Promise
   if (plan) {
     try {
       await probe.promoteCopy({ nodeId: plan.survivor, volumeId, epoch: plan.epoch });
-      if ((await control.commitFailover(plan)).changed) return 'moved';
+      if ((await control.commitFailover(plan)).changed) {
+        await rebuildSecondary(volumeId, plan.survivor, plan.epoch);
+        return 'moved';
+      }
     } catch {
       // the inventory thought the survivor healthy, but it did not answer
     }
@@ -46,4 +51,13 @@ export async function deleteUnlessRefused(ref: { nodeId: string; volumeId: strin
     log.warn(refused ? 'deletion refused by the safety re-check; copy kept' : 'node did not answer; copy left for later', { ...ref, message: cause?.message });
     return false;
   }
+}
+
+/** A new secondary for a volume that serves from one copy, rebuilt by its own workflow. */
+export async function rebuildSecondary(volumeId: string, source: string, epoch: number): Promise<void> {
+  await startChild('volumeRebuild', {
+    workflowId: volumeRebuildId(volumeId, epoch),
+    args: [{ volumeId, source, epoch }],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+  });
 }

@@ -3,13 +3,12 @@
 // that, and then carries out a decision: enable I/O (on proof, or the customer's), snapshot,
 // archive, transfer or delete — or archive when the review deadline passes undecided.
 import {
-  ApplicationFailure, condition, getExternalWorkflowHandle, ParentClosePolicy, proxyActivities, setHandler, startChild,
-  upsertSearchAttributes, uuid4,
+  ApplicationFailure, condition, getExternalWorkflowHandle, proxyActivities, setHandler, upsertSearchAttributes, uuid4,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { VolumeRecoveryInput } from '../activities/coordination.js';
 import {
-  candidateSignal, copyResolvedSignal, DECISION_ACTIONS, decideUpdate, phaseQuery, RecoveryPhaseKey, volumeRebuildId, volumeStatusQuery,
+  candidateSignal, copyResolvedSignal, DECISION_ACTIONS, decideUpdate, phaseQuery, RecoveryPhaseKey, volumeStatusQuery,
   VolumeIdKey, type DecisionRequest, type DecisionResult, type RecoveryPhase, type ReviewOutcome,
 } from '../common/messages.js';
 import { allPeersReported, electAuthoritative, supersedes } from '../common/rules/elect.js';
@@ -18,8 +17,7 @@ import { proveBySnapshot, proveNoDataLoss, twinsOf } from '../common/rules/proof
 import type { CandidateReport, RestoredReplica } from '../common/types.js';
 import { CONTROL, DATA } from './activity-profiles.js';
 import { addCopy, archiveVolume, deleteVolume, takeSnapshot } from './copies.js';
-import { deleteUnlessRefused } from './failover.js';
-import { volumeRebuild } from './volume-maintenance.js';
+import { deleteUnlessRefused, rebuildSecondary } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const data = proxyActivities<Activities>(DATA);
@@ -148,7 +146,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
         await control.enableCopy({ nodeId: winner!.nodeId, volumeId, epoch, secondary });
         await control.recordEnabled({ volumeId, nodeId: winner!.nodeId, epoch, auto: decided.by === 'proof', proof, secondary });
         if (standby) await resolve(standby, 'kept as the secondary');
-        else await rereplicate(winner!.nodeId, epoch);
+        else await rebuildSecondary(volumeId, winner!.nodeId, epoch);
         return { action: 'enable-io', epoch, nodeId: winner!.nodeId, alreadyApplied: false };
       }
       case 'archive': {
@@ -172,17 +170,8 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
     await control.enableCopy({ nodeId: target, volumeId, epoch });
     await control.recordTransferred({ volumeId, nodeId: target, epoch, by: 'customer' });
     await deleteUnlessRefused({ nodeId: winner!.nodeId, volumeId, reason: `transferred to ${target}` }, true);
-    await rereplicate(target, epoch);
+    await rebuildSecondary(volumeId, target, epoch);
     return { action: 'transfer', epoch, nodeId: target, alreadyApplied: false };
-  }
-
-  /** A new secondary, rebuilt by its own workflow so this one can finish. */
-  async function rereplicate(source: string, epoch: number): Promise<void> {
-    await startChild(volumeRebuild, {
-      workflowId: volumeRebuildId(volumeId, epoch),
-      args: [{ volumeId, source, epoch }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-    });
   }
 
   function hasUnsettled(): boolean {

@@ -1,12 +1,11 @@
 // A real cluster for one test file: Temporal dev server, a fresh Postgres database, the API,
 // a worker and storage nodes, all child processes with short timings.
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
-import { LocalCluster, type NodeSpec } from '../../cluster/local-cluster.js';
+import type { NodeSpec } from '../../cluster/local-cluster.js';
+import { SHORT_TIMINGS, startScratchCluster, type ScratchCluster } from '../../cluster/scratch-cluster.js';
 import { defaultTopology } from '../../cluster/topology.js';
-import { BlackstartClient, type VolumeStatusView } from '../../cli/client.js';
+import type { VolumeStatusView } from '../../cli/client.js';
 import { requestJson } from '../../common/http.js';
 import { nodeToken } from '../../common/tokens.js';
 
@@ -14,56 +13,18 @@ export function adminDatabaseUrl(): string {
   return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 }
 
-export const TEST_TIMINGS = {
-  HEARTBEAT_MS: '200',
-  HEARTBEAT_TIMEOUT_MS: '1500',
-  MONITOR_INTERVAL_MS: '200',
-  REPORT_RETRY_MS: '100',
-  PEER_WAIT_MS: '3000',
-};
+export const TEST_TIMINGS = SHORT_TIMINGS;
 
-export interface TestCluster {
-  cluster: LocalCluster;
-  operator: BlackstartClient;
-  customer: BlackstartClient;
-  db: pg.Pool;
-  stop(): Promise<void>;
-}
+export type TestCluster = ScratchCluster;
 
-export async function startTestCluster(name: string, opts: { nodes?: NodeSpec[]; env?: Record<string, string> } = {}): Promise<TestCluster> {
-  const dir = await mkdtemp(join(tmpdir(), `blackstart-${name}-`));
-  const dbName = `blackstart_test_${name.replace(/\W/g, '_')}_${process.pid}_${Date.now() % 100000}`;
-  const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
-  await admin.connect();
-  await admin.query(`create database ${dbName}`);
-  await admin.end();
-  const url = new URL(adminDatabaseUrl());
-  url.pathname = `/${dbName}`;
-  const cluster = await LocalCluster.start({
-    dir,
+export function startTestCluster(name: string, opts: { nodes?: NodeSpec[]; env?: Record<string, string> } = {}): Promise<TestCluster> {
+  return startScratchCluster({
+    name,
+    adminDatabaseUrl: adminDatabaseUrl(),
     nodes: opts.nodes ?? defaultTopology(6),
-    databaseUrl: url.toString(),
-    uiPort: null,
     env: { ...TEST_TIMINGS, ...opts.env },
+    keepDir: !!process.env.KEEP_TEST_DIRS,
   });
-  const operator = new BlackstartClient(cluster.apiUrl, cluster.operatorToken);
-  const { apiKey } = await operator.createCustomer(`${name}-customer`);
-  const db = new pg.Pool({ connectionString: url.toString(), max: 2 });
-  return {
-    cluster,
-    operator,
-    customer: operator.withToken(apiKey),
-    db,
-    async stop() {
-      await db.end();
-      await cluster.stop();
-      const drop = new pg.Client({ connectionString: adminDatabaseUrl() });
-      await drop.connect();
-      await drop.query(`drop database if exists ${dbName} with (force)`);
-      await drop.end();
-      if (!process.env.KEEP_TEST_DIRS) await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** Polls until `check` returns a truthy value (failing with the last error at the deadline). */

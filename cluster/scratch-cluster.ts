@@ -1,0 +1,81 @@
+// A cluster of its own for a test file, a chaos run or a benchmark: a temporary directory, a
+// fresh database on an existing Postgres (dropped at stop), and an operator and a customer.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { BlackstartClient } from '../cli/client.js';
+import { LocalCluster, type NodeSpec } from './local-cluster.js';
+
+/** Heartbeats, timeouts and waits short enough that a recovery takes seconds. */
+export const SHORT_TIMINGS = {
+  HEARTBEAT_MS: '200',
+  HEARTBEAT_TIMEOUT_MS: '1500',
+  MONITOR_INTERVAL_MS: '200',
+  REPORT_RETRY_MS: '100',
+  PEER_WAIT_MS: '3000',
+};
+
+export interface ScratchCluster {
+  cluster: LocalCluster;
+  operator: BlackstartClient;
+  customer: BlackstartClient;
+  /** The cluster's own database, for checks the API does not expose. */
+  db: pg.Pool;
+  stop(): Promise<void>;
+}
+
+export interface ScratchClusterOptions {
+  name: string;
+  /** A Postgres the database is created on, e.g. postgres://postgres@127.0.0.1:5432/postgres. */
+  adminDatabaseUrl: string;
+  nodes: NodeSpec[];
+  nodesPerProcess?: number;
+  env: Record<string, string>;
+  /** Keep the directory (logs, data files, temporal.db) after stop. */
+  keepDir?: boolean;
+  progress?: (msg: string) => void;
+}
+
+export async function startScratchCluster(opts: ScratchClusterOptions): Promise<ScratchCluster> {
+  const dir = await mkdtemp(join(tmpdir(), `blackstart-${opts.name}-`));
+  const dbName = `blackstart_${opts.name.replace(/\W/g, '_')}_${process.pid}_${Date.now() % 100000}`;
+  await adminQuery(opts.adminDatabaseUrl, `create database ${dbName}`);
+  const url = new URL(opts.adminDatabaseUrl);
+  url.pathname = `/${dbName}`;
+  const dropAll = async () => {
+    await adminQuery(opts.adminDatabaseUrl, `drop database if exists ${dbName} with (force)`);
+    if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
+  };
+  const cluster = await LocalCluster.start(
+    { dir, nodes: opts.nodes, nodesPerProcess: opts.nodesPerProcess, databaseUrl: url.toString(), uiPort: null, env: opts.env },
+    opts.progress,
+  ).catch(async (err: unknown) => {
+    await dropAll();
+    throw err;
+  });
+  const operator = new BlackstartClient(cluster.apiUrl, cluster.operatorToken);
+  const { apiKey } = await operator.createCustomer(`${opts.name}-customer`);
+  const db = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  return {
+    cluster,
+    operator,
+    customer: operator.withToken(apiKey),
+    db,
+    async stop() {
+      await db.end();
+      await cluster.stop();
+      await dropAll();
+    },
+  };
+}
+
+async function adminQuery(databaseUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
