@@ -36,12 +36,11 @@ describe('both power domains holding a volume fail and return', () => {
     expect(reviewEvent(status)).toMatchObject({ eventType: 'potential-data-inconsistency', description: 'Awaiting Action: Enable IO', notAfter: null });
     const restoredAt = Date.parse(reviewEvent(status).notBefore);
 
-    // the other copy is deleted only after the elected one is restored
-    const copies = await eventually('the other copy deleted', async () => {
-      const left = await copiesOf(t, volumeId);
-      return left.length === 1 && left;
-    });
-    const winner = copies[0]!.nodeId;
+    // the elected copy is restored; its identical twin is kept, not deleted, to become its secondary
+    const copies = await copiesOf(t, volumeId);
+    const winner = copies.find((c) => c.state === 'restored')!.nodeId;
+    const twin = copies.find((c) => c.nodeId !== winner)!;
+    expect(twin.state).toBe('candidate');
     expect(await nodeView(t, winner, volumeId)).toMatchObject({ mode: 'restored', ioState: 'paused' });
 
     // a write issued during the hold is neither answered nor failed
@@ -68,6 +67,10 @@ describe('both power domains holding a volume fail and return', () => {
     expect((await held).writeSeq).toBeGreaterThan(0);
     const completedAt = Date.now();
     expect(await t.customer.read(volumeId, 0, before.length)).toEqual(Buffer.concat([after, before.subarray(after.length)]));
+
+    // the twin joined as the secondary before the held write was released: it has that write too
+    const [primaryView, secondaryView] = await Promise.all([nodeView(t, winner, volumeId), nodeView(t, twin.nodeId, volumeId)]);
+    expect(secondaryView).toMatchObject({ role: 'secondary', epoch: enabled.epoch, writeSeq: primaryView.writeSeq, digest: primaryView.digest });
 
     const final = await t.customer.status(volumeId);
     expect(final.actions).toEqual([]);
