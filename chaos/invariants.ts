@@ -21,6 +21,8 @@ export async function volumesWithoutCopies(cluster: LocalCluster, volumes: Itera
 export interface OpenWorkflow {
   workflowId: string;
   type: string;
+  /** How long it has been open. */
+  ageMs: number;
   /** Waiting for a customer's decision, visibly: not stuck. */
   awaitingCustomer: boolean;
 }
@@ -29,8 +31,10 @@ export async function openWorkflows(cluster: LocalCluster): Promise<OpenWorkflow
   const connection = await Connection.connect({ address: cluster.temporalAddress, connectTimeout: 5000 });
   try {
     const client = new Client({ connection });
-    const open: { workflowId: string; type: string }[] = [];
-    for await (const wf of client.workflow.list({ query: 'ExecutionStatus="Running"' })) open.push({ workflowId: wf.workflowId, type: wf.type });
+    const open: { workflowId: string; type: string; ageMs: number }[] = [];
+    for await (const wf of client.workflow.list({ query: 'ExecutionStatus="Running"' })) {
+      open.push({ workflowId: wf.workflowId, type: wf.type, ageMs: Date.now() - wf.startTime.getTime() });
+    }
     const states = await Promise.all(open.map((wf) => stateOf(client, wf)));
     const customerPending = states.some((s) => s.awaitingDecision);
     // A server recovery in its configuration phase waits for its volumes' decisions.

@@ -33,6 +33,12 @@ export interface RunState {
 }
 
 const SETTLE_MS = 90_000;
+/**
+ * A workflow open this long without waiting for a customer is stuck. A younger one may have
+ * started after the cluster settled (a node declared down and rejoining): a later scenario
+ * judges it again.
+ */
+const STUCK_AFTER_MS = 30_000;
 
 export function newRunState(c: ChaosCluster): RunState {
   return { ledger: new Ledger(), deciding: new DecidingCustomer(c.customer), volumesWithoutCopies: new Set(), stuck: new Set() };
@@ -125,7 +131,7 @@ async function judge(c: ChaosCluster, run: RunState, held: HeldWrite | null, res
   result.lastCopyDeletions = gone.length;
   if (gone.length) result.notes.push(`no copy left of: ${gone.join(', ')}`);
 
-  const stuck = (await openWorkflows(c.cluster)).filter((w) => !w.awaitingCustomer && !run.stuck.has(w.workflowId));
+  const stuck = (await openWorkflows(c.cluster)).filter((w) => !w.awaitingCustomer && w.ageMs > STUCK_AFTER_MS && !run.stuck.has(w.workflowId));
   stuck.forEach((w) => run.stuck.add(w.workflowId));
   result.stuckWorkflows = stuck.length;
   if (stuck.length) result.notes.push(`stuck workflows: ${stuck.map((w) => w.workflowId).join(', ')}`);
