@@ -1,5 +1,5 @@
 // Activities that start or signal other workflows through the Temporal client.
-import { ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { candidateSignal, CONTROL_TASK_QUEUE, snapshotPolicyScheduleId, volumeRecoveryId } from '../common/messages.js';
 import type { CandidateReport } from '../common/types.js';
 import type { Db } from '../api/repositories/db.js';
@@ -18,26 +18,23 @@ export interface VolumeRecoveryInput {
 export function createCoordinationActivities(client: Client, db: Db, timings: Pick<VolumeRecoveryInput, 'peerWaitMs' | 'reviewDeadlineMs'>) {
   /**
    * Offers a candidate copy to its volume's recovery, starting that workflow if this is the
-   * first copy. Returns false when that recovery already finished: the copy is then stale.
+   * first copy. A recovery of the same incident that already finished is started anew: it
+   * re-checks that its incident is current, so a copy made stale meanwhile is only discarded,
+   * while a copy whose earlier recovery was superseded (its peer served again, the epoch did
+   * not move) and that lost that peer since gets the recovery it needs.
    */
-  async function offer(nodeId: string, serverRecoveryId: string, c: ClassifiedCopy): Promise<boolean> {
+  async function offer(nodeId: string, serverRecoveryId: string, c: ClassifiedCopy): Promise<void> {
     await markCandidate(db, c.volumeId, nodeId, c.copy.writeSeq);
     const args: VolumeRecoveryInput = { volumeId: c.volumeId, epoch: c.volumeEpoch, expectedNodes: c.expectedNodes, ...timings };
     const report: CandidateReport = { nodeId, serverRecoveryId, replica: c.copy };
-    try {
-      await client.workflow.signalWithStart('volumeRecovery', {
-        workflowId: volumeRecoveryId(c.volumeId, c.volumeEpoch),
-        taskQueue: CONTROL_TASK_QUEUE,
-        args: [args],
-        signal: candidateSignal,
-        signalArgs: [report],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      });
-      return true;
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
-      throw err;
-    }
+    await client.workflow.signalWithStart('volumeRecovery', {
+      workflowId: volumeRecoveryId(c.volumeId, c.volumeEpoch),
+      taskQueue: CONTROL_TASK_QUEUE,
+      args: [args],
+      signal: candidateSignal,
+      signalArgs: [report],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
   }
 
   return {
@@ -49,8 +46,8 @@ export function createCoordinationActivities(client: Client, db: Db, timings: Pi
     },
 
     /** All of a node's candidates in one activity: a fleet outage offers thousands. */
-    async offerCandidates(input: { nodeId: string; serverRecoveryId: string; copies: ClassifiedCopy[] }): Promise<boolean[]> {
-      return Promise.all(input.copies.map((c) => offer(input.nodeId, input.serverRecoveryId, c)));
+    async offerCandidates(input: { nodeId: string; serverRecoveryId: string; copies: ClassifiedCopy[] }): Promise<void> {
+      await Promise.all(input.copies.map((c) => offer(input.nodeId, input.serverRecoveryId, c)));
     },
   };
 }

@@ -42,11 +42,8 @@ export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{
   enter('recovery');
   const kept = await Promise.all(copies.map((c) => discardUnlessCandidate(nodeId, c)));
   const candidates = copies.filter((_, i) => kept[i]);
-  const offered = await control.offerCandidates({ nodeId, serverRecoveryId: workflowInfo().workflowId, copies: candidates });
-  await Promise.all(candidates.map(async (c, i) => {
-    if (!offered[i]) await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: 'its volume recovery already decided' });
-    else if (!resolved.has(c.volumeId)) unresolved.add(c.volumeId);
-  }));
+  await control.offerCandidates({ nodeId, serverRecoveryId: workflowInfo().workflowId, copies: candidates });
+  for (const c of candidates) if (!resolved.has(c.volumeId)) unresolved.add(c.volumeId);
   await control.resumeNodeService({ nodeId, workflowId: workflowInfo().workflowId });
 
   enter('configuration');
