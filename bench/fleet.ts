@@ -7,6 +7,8 @@ import type pg from 'pg';
 import type { BlackstartClient } from '../cli/client.js';
 import type { LocalCluster, NodeSpec } from '../cluster/local-cluster.js';
 import { startScratchCluster } from '../cluster/scratch-cluster.js';
+import { cpus } from 'node:os';
+import { cpuBetween, sampleCpu } from './cpu.js';
 import { maxOverlap, percentile, Progress } from './progress.js';
 
 export interface FleetOptions {
@@ -43,8 +45,10 @@ export async function fleetBench(opts: FleetOptions) {
 
     const restartAt = Date.now();
     await cluster.powerFail('dc', 'dc1');
+    const cpuBefore = sampleCpu(cluster); // the node processes are dead: theirs count from their restart
     await cluster.restore('dc', 'dc1');
     const timeline = await watchRecovery(db, volumes.length, opts.nodes, restartAt);
+    const cpu = cpuBetween(cpuBefore, sampleCpu(cluster), (Date.now() - restartAt) / 1000, cpus().length);
     const { rows } = await db.query(`select extract(epoch from max(ended_at)) * 1000 as last from volume_events where description = 'IO Auto-Enabled'`);
 
     const { recoveries } = await operator.recoveries();
@@ -69,6 +73,7 @@ export async function fleetBench(opts: FleetOptions) {
       admissionRejections: (await operator.admission()).rejectionsTotal,
       lostAcknowledgedWrites: lost,
       plot: basename(opts.plotPath),
+      ...cpu,
     };
   } finally {
     await scratch.stop();

@@ -233,6 +233,11 @@ export class LocalCluster {
     return ids;
   }
 
+  /** Every running process by role, e.g. for measuring where CPU time goes. */
+  processes(): { temporal: ManagedProcess; api: ManagedProcess; worker: ManagedProcess; nodes: ManagedProcess[] } {
+    return { temporal: this.temporal, api: this.api, worker: this.worker, nodes: this.hosts() };
+  }
+
   node(nodeId: string): ManagedProcess {
     const p = this.nodes.get(nodeId);
     if (!p) throw new Error(`no node ${nodeId} in this cluster`);

@@ -18,6 +18,10 @@ export class ManagedProcess {
 
   constructor(readonly spec: ProcessSpec) {}
 
+  get pid(): number | null {
+    return this.running ? (this.child!.pid ?? null) : null;
+  }
+
   get running(): boolean {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }

@@ -1,0 +1,51 @@
+// CPU seconds spent by the cluster's processes (from /proc), to show where a benchmark's time goes.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { LocalCluster } from '../cluster/local-cluster.js';
+
+const TICKS_PER_SECOND = 100;
+
+export type CpuSample = Record<'temporal' | 'api' | 'worker' | 'storageNodes' | 'postgres', number>;
+
+export function sampleCpu(cluster: LocalCluster): CpuSample {
+  const { temporal, api, worker, nodes } = cluster.processes();
+  return {
+    temporal: cpuOf(temporal.pid),
+    api: cpuOf(api.pid),
+    worker: cpuOf(worker.pid),
+    storageNodes: nodes.reduce((sum, n) => sum + cpuOf(n.pid), 0),
+    postgres: postgresCpu(),
+  };
+}
+
+/** CPU seconds between two samples per process group (`cpuSeconds.<group>`), and the share of the machine they kept busy. */
+export function cpuBetween(before: CpuSample, after: CpuSample, wallSeconds: number, cores: number): Record<string, number> {
+  const groups = Object.keys(after) as (keyof CpuSample)[];
+  const used = Object.fromEntries(groups.map((g) => [`cpuSeconds.${g}`, round(after[g] - before[g])]));
+  const total = groups.reduce((sum, g) => sum + after[g] - before[g], 0);
+  return { ...used, cpuSecondsTotal: round(total), machineBusyShare: round(total / (wallSeconds * cores)) };
+}
+
+function cpuOf(pid: number | null): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime + stime
+  } catch {
+    return 0;
+  }
+}
+
+/** The local Postgres server's processes (the inventory), whoever started them. */
+function postgresCpu(): number {
+  try {
+    const out = execFileSync('ps', ['-C', 'postgres', '-o', 'pid='], { encoding: 'utf8' });
+    return out.split('\n').filter(Boolean).reduce((sum, pid) => sum + cpuOf(Number(pid)), 0);
+  } catch {
+    return 0;
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
