@@ -10,7 +10,7 @@ import { VOLUME_BYTES, type Scenario, type WritePlan } from './scenario.js';
 export async function createAndWrite(customer: BlackstartClient, ledger: Ledger, s: Scenario): Promise<string[]> {
   const volumes: string[] = [];
   for (const [v, plan] of s.volumes.entries()) {
-    const { volumeId } = await customer.createVolume(VOLUME_BYTES, plan.autoEnableIo);
+    const { volumeId } = await createPatiently(customer, plan.autoEnableIo);
     ledger.addVolume(volumeId);
     for (const [w, write] of plan.writes.entries()) {
       const data = Prng.of(s.seed, s.index, v + 1, w).bytes(write.length);
@@ -21,6 +21,24 @@ export async function createAndWrite(customer: BlackstartClient, ledger: Ledger,
   }
   return volumes;
 }
+
+/**
+ * A create answered 503 (no two power domains with a fresh heartbeat and room, e.g. while the
+ * machine is too busy for heartbeats to keep up) is retried, as its Retry-After invites.
+ */
+async function createPatiently(customer: BlackstartClient, autoEnableIo: boolean): ReturnType<BlackstartClient['createVolume']> {
+  const deadline = Date.now() + CREATE_PATIENCE_MS;
+  for (;;) {
+    try {
+      return await customer.createVolume(VOLUME_BYTES, autoEnableIo);
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 503) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+const CREATE_PATIENCE_MS = 30_000;
 
 export type HeldOutcome = 'pending' | 'acknowledged' | 'dropped';
 
