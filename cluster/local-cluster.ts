@@ -233,6 +233,11 @@ export class LocalCluster {
     return ids;
   }
 
+  async keepControlPort(port: number): Promise<void> {
+    this.layout.controlPort = port;
+    await writeLayout(this.opts.dir, this.layout);
+  }
+
   /** Every running process by role, e.g. for measuring where CPU time goes. */
   processes(): { temporal: ManagedProcess; api: ManagedProcess; worker: ManagedProcess; nodes: ManagedProcess[] } {
     return { temporal: this.temporal, api: this.api, worker: this.worker, nodes: this.hosts() };

@@ -1,6 +1,8 @@
 // `npm start`: the whole system on this machine, state kept in $BLACKSTART_HOME (default .blackstart/).
+import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { Env, runMain } from '../common/config.js';
+import { boundPort } from '../common/listen.js';
 import { startControlServer } from './control-server.js';
 import { LocalCluster } from './local-cluster.js';
 import { defaultTopology } from './topology.js';
@@ -19,7 +21,10 @@ runMain('blackstart', async () => {
     { dir, nodes: defaultTopology(nodes), databaseUrl, apiPort, temporalPort, uiPort },
     (msg) => console.log(`blackstart: ${msg}...`),
   );
-  await startControlServer(cluster, cluster.layout.controlPort);
+  await controlServer(cluster).catch(async (err: unknown) => {
+    await cluster.stop();
+    throw err;
+  });
   console.log(`
 Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
   API            ${cluster.apiUrl}
@@ -41,3 +46,18 @@ Try: npx blackstart customer create --name demo     (Ctrl-C stops everything)
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
 });
+
+/**
+ * The CLI's power-fail endpoint, on the port kept in the cluster's layout. Another process may
+ * have taken that port since (the Temporal server binds random ports): then on a new one, kept.
+ */
+async function controlServer(cluster: LocalCluster): Promise<Server> {
+  try {
+    return await startControlServer(cluster, cluster.layout.controlPort);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    const server = await startControlServer(cluster, 0);
+    await cluster.keepControlPort(boundPort(server));
+    return server;
+  }
+}
