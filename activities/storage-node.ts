@@ -84,16 +84,17 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
       const peer = await client.peerRef(target);
       await nodes.call(target, `/v1/volumes/${volumeId}`, { method: 'PUT', body: { sizeBytes, role: 'secondary', epoch, peer: null, rebuilding: true } });
       await nodes.call(source, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'primary', epoch, peer } });
+      const rebuilds = `target=${encodeURIComponent(target)}&epoch=${epoch}`;
       const resumed = (Context.current().info.heartbeatDetails as { offset?: number; copiedBytes?: number } | undefined) ?? {};
       let copiedBytes = resumed.copiedBytes ?? 0;
       const resumedFrom = resumed.offset ?? 0;
       for (let offset = resumedFrom; offset < sizeBytes; offset += rebuildRangeBytes) {
         const length = Math.min(rebuildRangeBytes, sizeBytes - offset);
-        const done = await nodes.call<{ copiedBytes: number }>(source, `/v1/volumes/${volumeId}/rebuild/copy?offset=${offset}&length=${length}`, { method: 'POST', timeoutMs: 60_000 });
+        const done = await nodes.call<{ copiedBytes: number }>(source, `/v1/volumes/${volumeId}/rebuild/copy?${rebuilds}&offset=${offset}&length=${length}`, { method: 'POST', timeoutMs: 60_000 });
         copiedBytes += done.copiedBytes;
         heartbeat({ offset: offset + length, copiedBytes });
       }
-      await nodes.call(source, `/v1/volumes/${volumeId}/rebuild/finish-peer`, { method: 'POST' });
+      await nodes.call(source, `/v1/volumes/${volumeId}/rebuild/finish-peer?${rebuilds}`, { method: 'POST' });
       return { copiedBytes, resumedFrom };
     },
 
@@ -119,16 +120,17 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
       await nodes.call(nodeId, `/v1/volumes/${volumeId}/io`, { method: 'POST', body: { state: 'enabled' } });
     },
 
+    /** A copy identical to the restored one becomes its secondary at `epoch` (before the primary is enabled). */
+    async joinAsSecondary({ nodeId, volumeId, epoch }: CopyRef & { epoch: number }): Promise<void> {
+      await nodes.call(nodeId, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'secondary', epoch, peer: null } });
+      await nodes.call(nodeId, `/v1/volumes/${volumeId}/io`, { method: 'POST', body: { state: 'enabled' } });
+    },
+
     /**
      * The decided copy serves again as primary at `epoch`; its held I/O is released in order.
-     * With `secondary` (a copy identical to it), that copy joins at `epoch` first, so every write
-     * released is mirrored to it.
+     * With `secondary` (which joined at `epoch` already), every write released is mirrored to it.
      */
     async enableCopy({ nodeId, volumeId, epoch, secondary }: CopyRef & { epoch: number; secondary?: string }): Promise<void> {
-      if (secondary) {
-        await nodes.call(secondary, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'secondary', epoch, peer: null } });
-        await nodes.call(secondary, `/v1/volumes/${volumeId}/io`, { method: 'POST', body: { state: 'enabled' } });
-      }
       const peer = secondary ? await client.peerRef(secondary) : null;
       await nodes.call(nodeId, `/v1/volumes/${volumeId}/enable`, { method: 'POST', body: { epoch, peer } });
     },

@@ -41,6 +41,8 @@ export interface ScannedReplica {
   digest: string;
   /** The snapshot this copy's dirty bitmap is relative to. */
   baseSnapshotId: string | null;
+  /** A new copy whose rebuild did not finish: it may lack data, whatever its writeSeq says. */
+  rebuilding: boolean;
 }
 
 /** What a merge-restore did to the elected copy. */

@@ -46,14 +46,19 @@ export class FsSnapshotStore implements SnapshotStore {
   }
 
   async getManifest(volumeId: string, snapshotId: string): Promise<SnapshotManifest | null> {
-    const text = await readFile(this.manifestPath(volumeId, snapshotId), 'utf8').catch(() => null);
+    const text = await readFile(this.manifestPath(volumeId, snapshotId), 'utf8').catch(absentAs(null));
     return text === null ? null : SnapshotManifest.parse(JSON.parse(text));
   }
 
+  /** In sequence, not all at once: a failed read must fail the caller, never look like "none". */
   async listManifests(volumeId: string): Promise<SnapshotManifest[]> {
-    const names = await readdir(join(this.root, 'manifests', volumeId)).catch(() => []);
-    const manifests = await Promise.all(names.filter((n) => n.endsWith('.json')).map((n) => this.getManifest(volumeId, n.slice(0, -5))));
-    return manifests.filter((m): m is SnapshotManifest => m !== null).sort((a, b) => a.writeSeq - b.writeSeq || a.createdAt.localeCompare(b.createdAt));
+    const names = await readdir(join(this.root, 'manifests', volumeId)).catch(absentAs([] as string[]));
+    const manifests: SnapshotManifest[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const m = await this.getManifest(volumeId, name.slice(0, -5));
+      if (m) manifests.push(m);
+    }
+    return manifests.sort((a, b) => a.writeSeq - b.writeSeq || a.createdAt.localeCompare(b.createdAt));
   }
 
   async deleteManifest(volumeId: string, snapshotId: string): Promise<{ deleted: boolean; chunksFreed: number }> {
@@ -66,12 +71,12 @@ export class FsSnapshotStore implements SnapshotStore {
   /** Deletes every chunk that no manifest names and that no snapshot in progress touched lately. */
   private async collectGarbage(): Promise<number> {
     const needed = new Set<string>();
-    for (const volumeId of await readdir(join(this.root, 'manifests')).catch(() => [])) {
+    for (const volumeId of await readdir(join(this.root, 'manifests')).catch(absentAs([] as string[]))) {
       for (const m of await this.listManifests(volumeId)) for (const c of m.chunks) needed.add(c);
     }
     const cutoff = Date.now() - this.gcGraceMs;
     let freed = 0;
-    for (const prefix of await readdir(join(this.root, 'chunks')).catch(() => [])) {
+    for (const prefix of await readdir(join(this.root, 'chunks')).catch(absentAs([] as string[]))) {
       for (const hash of await readdir(join(this.root, 'chunks', prefix))) {
         if (needed.has(hash)) continue;
         const path = join(this.root, 'chunks', prefix, hash);
@@ -82,6 +87,14 @@ export class FsSnapshotStore implements SnapshotStore {
     }
     return freed;
   }
+}
+
+/** Only a missing file or directory means "none"; any other error propagates (and stops a collection). */
+function absentAs<T>(value: T): (err: unknown) => T {
+  return (err) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return value;
+    throw err;
+  };
 }
 
 async function durableWrite(path: string, bytes: Uint8Array): Promise<void> {

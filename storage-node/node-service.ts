@@ -36,6 +36,11 @@ export interface CreateVolumeInput {
   rebuilding?: boolean;
 }
 
+export interface RebuildTarget {
+  nodeId: string;
+  epoch: number;
+}
+
 export interface ConfigInput {
   role: ReplicaRole;
   epoch: number;
@@ -191,11 +196,13 @@ export class NodeService {
    * Membership change from the control plane; never goes back to an older epoch. A recovering
    * node refuses: its copies are under investigation and must not be promoted meanwhile. After
    * the node resumes service, a copy still held for its volume's recovery (scanned, neither
-   * enabled nor deleted since) refuses a failover: only its volume recovery decides for it.
+   * enabled nor deleted since; or, after a restart, persisted as paused, restored or rebuilding)
+   * refuses a failover: only its volume recovery decides for it.
    */
   async configure(volumeId: string, input: ConfigInput, failover = false): Promise<ScannedReplica> {
     if (this.recovering) throw new NodeError(503, 'node-recovering', `node ${this.nodeId} is recovering; its copies cannot take over`);
-    if (failover && this.verified.has(volumeId)) {
+    const held = this.store.get(volumeId)?.volume.meta;
+    if (failover && (this.verified.has(volumeId) || held?.ioState === 'paused' || held?.mode !== 'normal')) {
       throw new NodeError(409, 'copy-recovering', `the copy of ${volumeId} on ${this.nodeId} is held for its volume's recovery; it cannot take over in a failover`);
     }
     return this.applyConfig(volumeId, input);
@@ -260,6 +267,7 @@ export class NodeService {
       const repaired = [...repairs.keys()].filter((b) => open.has(b)).sort((a, b) => a - b);
       for (const b of repaired) {
         await hosted.volume.writeBlocks(b, repairs.get(b)!);
+        await hosted.volume.markDirty(b, b); // differs from any snapshot taken while it was bad
         open.delete(b);
       }
       await hosted.volume.sync();
@@ -302,11 +310,11 @@ export class NodeService {
    * then on are mirrored): copies one range, ordered with writes so a copied range never
    * overwrites a newer mirrored write. All-zero ranges are skipped (the new copy is sparse).
    */
-  async copyRange(volumeId: string, offset: number, length: number): Promise<{ copiedBytes: number }> {
+  async copyRange(volumeId: string, target: RebuildTarget, offset: number, length: number): Promise<{ copiedBytes: number }> {
     const hosted = this.hosted(volumeId);
     const span = this.span(hosted, offset, length);
     return hosted.gate.serial(async () => {
-      const peer = this.rebuildPeer(hosted);
+      const peer = this.rebuildPeer(hosted, target);
       const bytes = await hosted.volume.read(span);
       if (bytes.every((b) => b === 0)) return { copiedBytes: 0 };
       await request(`${peer.url}/v1/volumes/${volumeId}/rebuild?offset=${offset}&epoch=${hosted.volume.meta.epoch}`, { method: 'PUT', token: peer.token, raw: bytes, timeoutMs: 30_000 });
@@ -315,10 +323,10 @@ export class NodeService {
   }
 
   /** Step 3: the new secondary takes this copy's writeSeq, dirty bitmap and base snapshot, and serves. */
-  async finishRebuild(volumeId: string): Promise<{ writeSeq: number }> {
+  async finishRebuild(volumeId: string, target: RebuildTarget): Promise<{ writeSeq: number }> {
     const hosted = this.hosted(volumeId);
     return hosted.gate.serial(async () => {
-      const peer = this.rebuildPeer(hosted);
+      const peer = this.rebuildPeer(hosted, target);
       const { volume } = hosted;
       const body = { epoch: volume.meta.epoch, writeSeq: volume.writeSeq, dirty: Buffer.from(volume.dirty.bytes).toString('base64'), baseSnapshotId: volume.meta.baseSnapshotId ?? null };
       await requestJson(`${peer.url}/v1/volumes/${volumeId}/rebuild/finish`, { method: 'POST', token: peer.token, body, timeoutMs: 30_000 });
@@ -326,9 +334,12 @@ export class NodeService {
     });
   }
 
-  private rebuildPeer(hosted: HostedVolume): PeerRef {
-    const { peer, role, volumeId } = hosted.volume.meta;
-    if (role !== 'primary' || !peer) throw new NodeError(409, 'no-peer', `this copy of ${volumeId} has no secondary to rebuild`);
+  /** The copy's peer, if it is the rebuild's target at the rebuild's epoch (a stale rebuild must not touch a newer one's). */
+  private rebuildPeer(hosted: HostedVolume, target: RebuildTarget): PeerRef {
+    const { peer, role, volumeId, epoch } = hosted.volume.meta;
+    if (role !== 'primary' || peer?.nodeId !== target.nodeId || epoch !== target.epoch) {
+      throw new NodeError(409, 'not-rebuilding-target', `this copy of ${volumeId} does not rebuild ${target.nodeId} at epoch ${target.epoch}`);
+    }
     return peer;
   }
 
@@ -424,7 +435,7 @@ export class NodeService {
     return {
       volumeId: meta.volumeId, sizeBytes: meta.sizeBytes, role: meta.role, epoch: meta.epoch, writeSeq: hosted.volume.writeSeq,
       badBlocks: verified.badBlocks, dirtyBadBlocks: verified.badBlocks.filter((b) => dirty.get(b)), digest: verified.digest,
-      baseSnapshotId: meta.baseSnapshotId ?? null,
+      baseSnapshotId: meta.baseSnapshotId ?? null, rebuilding: meta.mode === 'rebuilding',
     };
   }
 

@@ -21,6 +21,8 @@ import { deleteUnlessRefused, rebuildSecondary } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const data = proxyActivities<Activities>(DATA);
+/** A node that should be up: about half a minute of tries, then the caller decides. */
+const probeLonger = proxyActivities<Activities>({ ...CONTROL, retry: { ...CONTROL.retry, maximumAttempts: 10 } });
 
 type Winner = CandidateReport & { replica: RestoredReplica };
 
@@ -142,7 +144,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
     switch (decided.action) {
       case 'enable-io': {
         const epoch = input.epoch + 1;
-        const secondary = standby?.nodeId;
+        const secondary = (await joinStandby(epoch)) ? standby!.nodeId : undefined;
         await control.enableCopy({ nodeId: winner!.nodeId, volumeId, epoch, secondary });
         await control.recordEnabled({ volumeId, nodeId: winner!.nodeId, epoch, auto: decided.by === 'proof', proof, secondary });
         if (standby) await resolve(standby, 'kept as the secondary');
@@ -203,6 +205,19 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
     }
   }
 
+  /** The kept twin joins as secondary at `epoch`; if its node does not answer, it is discarded and a rebuild follows. */
+  async function joinStandby(epoch: number): Promise<boolean> {
+    if (!standby) return false;
+    try {
+      await probeLonger.joinAsSecondary({ nodeId: standby.nodeId, volumeId, epoch });
+      return true;
+    } catch {
+      await discard(standby, 'the kept twin did not answer');
+      standby = null;
+      return false;
+    }
+  }
+
   /**
    * A twin that returned after the restore may still hold blocks the restore could not repair:
    * the node takes each one that no write has covered since, before the twin is deleted.
@@ -237,8 +252,8 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<{ winn
 
 /** A copy with the same bytes as the restored winner: the same generation and digest, nothing bad on either. */
 function identical(copy: CandidateReport, winner: Winner): boolean {
-  const { epoch, writeSeq, digest, badBlocks } = copy.replica;
-  return epoch === winner.replica.epoch && writeSeq === winner.replica.writeSeq && digest === winner.replica.digest &&
+  const { epoch, writeSeq, digest, badBlocks, rebuilding } = copy.replica;
+  return !rebuilding && epoch === winner.replica.epoch && writeSeq === winner.replica.writeSeq && digest === winner.replica.digest &&
     badBlocks.length === 0 && winner.replica.badBlocks.length === 0;
 }
 

@@ -48,6 +48,7 @@ export const ScanReportBody = z.strictObject({
         dirtyBadBlocks: z.array(z.number().int().nonnegative()).max(1_000_000),
         digest: z.string().regex(/^[0-9a-f]{64}$/),
         baseSnapshotId: z.string().max(80).nullable(),
+        rebuilding: z.boolean(),
       }),
     )
     .max(100_000),

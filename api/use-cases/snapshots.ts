@@ -48,6 +48,9 @@ export async function createSnapshot(deps: Deps, customerId: string, volumeId: s
       workflowId: snapshotWorkflowId(snapshotId),
       taskQueue: CONTROL_TASK_QUEUE,
       args: [{ volumeId, snapshotId, kind: 'manual' }],
+    }).catch(async (err: unknown) => {
+      await failSnapshot(deps.db, snapshotId, `could not start: ${(err as Error).message}`);
+      throw err;
     });
   }
   return snapshotView((await getSnapshot(deps.db, snapshotId))!);

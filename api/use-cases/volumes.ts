@@ -154,6 +154,9 @@ export async function deleteCustomerVolume(deps: Deps, customerId: string, volum
   if (volume.state !== 'archived' && (await awaitsDecision(deps, volume))) {
     return { volumeId, state: 'deleted', ...(await decide(deps, customerId, volumeId, { action: 'delete' })) };
   }
+  if ((await replicasOf(deps.db, volumeId)).some((r) => ['recovering', 'candidate', 'restored'].includes(r.state))) {
+    throw new AppError(409, 'recovering', `volume ${volumeId} is being recovered; delete it once its review asks for a decision`, { 'retry-after': '5' });
+  }
   await setVolumeState(deps.db, volumeId, 'deleting');
   await deps.temporal.workflow.start('volumeDeletion', {
     workflowId: volumeDeletionId(volumeId), taskQueue: CONTROL_TASK_QUEUE, args: [{ volumeId }], workflowIdReusePolicy: 'ALLOW_DUPLICATE',

@@ -1,11 +1,13 @@
 import type { CandidateReport } from '../types.js';
 
 /**
- * Orders copies by authority: highest (epoch, writeSeq) first — monotonic generations,
+ * Orders copies by authority: a copy whose rebuild did not finish last (it may lack data
+ * whatever its generation says); then highest (epoch, writeSeq) — monotonic generations,
  * never clocks or sizes — then fewest bad blocks, then node id so the order is total.
  */
 export function compareAuthority(a: CandidateReport, b: CandidateReport): number {
   return (
+    Number(a.replica.rebuilding) - Number(b.replica.rebuilding) ||
     b.replica.epoch - a.replica.epoch ||
     b.replica.writeSeq - a.replica.writeSeq ||
     a.replica.badBlocks.length - b.replica.badBlocks.length ||
@@ -19,8 +21,8 @@ export function compareAuthority(a: CandidateReport, b: CandidateReport): number
  */
 export function supersedes(late: CandidateReport, winner: CandidateReport): boolean {
   const order = compareAuthority(late, winner);
-  const tieBreakOnly = late.replica.epoch === winner.replica.epoch && late.replica.writeSeq === winner.replica.writeSeq &&
-    late.replica.badBlocks.length === winner.replica.badBlocks.length;
+  const tieBreakOnly = late.replica.rebuilding === winner.replica.rebuilding && late.replica.epoch === winner.replica.epoch &&
+    late.replica.writeSeq === winner.replica.writeSeq && late.replica.badBlocks.length === winner.replica.badBlocks.length;
   return order < 0 && !tieBreakOnly;
 }
 

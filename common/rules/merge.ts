@@ -4,15 +4,15 @@ import type { CandidateReport } from '../types.js';
 export type RepairSource = { from: 'peer'; nodeId: string } | { from: 'snapshot' } | { from: 'unrecoverable' };
 
 /**
- * A bad block comes from another copy at the same (epoch, writeSeq) whose CRC for it verifies
- * (the same writes in the same order: the same bytes); else, when the block was not written
+ * A bad block comes from another complete copy (not one being rebuilt) at the same (epoch,
+ * writeSeq) whose CRC for it verifies (the same writes in the same order: the same bytes); else, when the block was not written
  * since the copy's base snapshot, from that snapshot (or zeros without one); else it cannot be
  * repaired, and the restore reports it.
  */
 export function planRepairs(winner: CandidateReport, others: CandidateReport[]): Map<number, RepairSource> {
   const dirty = new Set(winner.replica.dirtyBadBlocks);
   const twins = others
-    .filter((o) => o.nodeId !== winner.nodeId && o.replica.epoch === winner.replica.epoch && o.replica.writeSeq === winner.replica.writeSeq)
+    .filter((o) => o.nodeId !== winner.nodeId && !o.replica.rebuilding && o.replica.epoch === winner.replica.epoch && o.replica.writeSeq === winner.replica.writeSeq)
     .map((o) => ({ nodeId: o.nodeId, bad: new Set(o.replica.badBlocks) }))
     .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
   const plan = new Map<number, RepairSource>();

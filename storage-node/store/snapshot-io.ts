@@ -43,9 +43,23 @@ export async function captureSnapshot(volume: Volume, store: SnapshotStore, snap
     chunks, blockCrcs, epoch, writeSeq: volume.writeSeq, digest: volumeDigest(chunks), uploadedChunks, createdAt: new Date().toISOString(),
   };
   await store.putManifest(manifest);
+  await restoreMissingChunks(volume, store, chunks);
   await volume.saveMeta({ baseSnapshotId: snapshotId });
   await volume.resetDirty();
   return manifest;
+}
+
+/**
+ * A collection that ran while this snapshot was being taken may have freed a chunk it reuses
+ * (touched too long ago). Writes are still held, so the volume still has every chunk's bytes.
+ */
+async function restoreMissingChunks(volume: Volume, store: SnapshotStore, chunks: string[]): Promise<void> {
+  for (let c = 0; c < chunks.length; c++) {
+    if (await store.touchChunk(chunks[c]!)) continue;
+    const bytes = await volume.readChunk(c);
+    if (chunkHash(bytes) !== chunks[c]) throw new Error(`chunk ${c} of ${volume.meta.volumeId} vanished from the store and its blocks changed`);
+    await store.putChunk(chunks[c]!, bytes);
+  }
 }
 
 function blockCrcsOfBytes(bytes: Buffer): Uint32Array {

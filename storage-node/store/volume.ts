@@ -192,7 +192,8 @@ export class Volume {
     await this.files.crc.write(bytes, 0, bytes.length, firstBlock * 4);
   }
 
-  private async markDirty(first: number, last: number): Promise<void> {
+  /** Blocks changed since the base snapshot by other means than a write (a late repair). */
+  async markDirty(first: number, last: number): Promise<void> {
     for (let b = first; b <= last; b++) this.dirty.set(b);
     const { offset, length } = Bitmap.byteSpan(first, last);
     await this.files.dirty.write(this.dirty.bytes, offset, length, offset);
@@ -216,8 +217,24 @@ function encodeSeq(seq: number): Buffer {
   return buf;
 }
 
+/**
+ * Replaces meta.json atomically and durably: the base snapshot it names must never roll back
+ * behind a dirty bitmap that was cleared for a newer one.
+ */
 async function writeMetaFile(dir: string, meta: VolumeMeta): Promise<void> {
   const tmp = join(dir, 'meta.json.tmp');
-  await writeFile(tmp, JSON.stringify(meta, null, 2));
+  const file = await open(tmp, 'w');
+  try {
+    await file.writeFile(JSON.stringify(meta, null, 2));
+    await file.sync();
+  } finally {
+    await file.close();
+  }
   await rename(tmp, join(dir, 'meta.json'));
+  const parent = await open(dir, 'r');
+  try {
+    await parent.sync();
+  } finally {
+    await parent.close();
+  }
 }

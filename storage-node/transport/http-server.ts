@@ -62,13 +62,13 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
   }));
   app.post('/v1/volumes/:id/config', auth, json, send((req) => service.configure(id(req), req.body, req.query.failover === '1')));
   app.post('/v1/volumes/:id/io', auth, json, send((req) => service.setIo(id(req), ioState(req.body?.state))));
-  const repairsJson = express.json({ limit: '8mb' });
+  const repairsJson = express.json({ limit: '64mb' }); // up to ~12,000 repaired blocks in base64
   app.post('/v1/volumes/:id/restore', auth, repairsJson, send((req) => service.restore(id(req), repairs(req.body?.repairs))));
   app.post('/v1/volumes/:id/repair', auth, repairsJson, send((req) => service.repair(id(req), repairs(req.body?.repairs))));
   app.get('/v1/volumes/:id/blocks', auth, send((req) => service.verifiedBlocks(id(req), int(req, 'first'), int(req, 'count'))));
   app.post('/v1/volumes/:id/snapshots/:snapshotId', auth, send((req) => service.snapshot(id(req), snapshotId(req))));
-  app.post('/v1/volumes/:id/rebuild/copy', auth, send((req) => service.copyRange(id(req), int(req, 'offset'), int(req, 'length'))));
-  app.post('/v1/volumes/:id/rebuild/finish-peer', auth, send((req) => service.finishRebuild(id(req))));
+  app.post('/v1/volumes/:id/rebuild/copy', auth, send((req) => service.copyRange(id(req), rebuildTarget(req), int(req, 'offset'), int(req, 'length'))));
+  app.post('/v1/volumes/:id/rebuild/finish-peer', auth, send((req) => service.finishRebuild(id(req), rebuildTarget(req))));
   app.put('/v1/volumes/:id/rebuild', bearer('mirrorToken'), raw, send(async (req) => {
     await service.applyRebuildRange(id(req), int(req, 'epoch'), int(req, 'offset'), body(req));
     return { ok: true };
@@ -111,6 +111,12 @@ function body(req: Request): Buffer {
 function ioState(value: unknown): 'enabled' | 'paused' {
   if (value === 'enabled' || value === 'paused') return value;
   throw new NodeError(400, 'bad-io-state', 'state must be "enabled" or "paused"');
+}
+
+function rebuildTarget(req: Request): { nodeId: string; epoch: number } {
+  const nodeId = req.query.target;
+  if (typeof nodeId !== 'string' || nodeId.length === 0) throw new NodeError(400, 'bad-parameter', 'query parameter target must name the node being rebuilt');
+  return { nodeId, epoch: int(req, 'epoch') };
 }
 
 function snapshotId(req: Request): string {

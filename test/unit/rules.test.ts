@@ -9,7 +9,7 @@ import { placeInOtherZone, placeReplicas, samePowerDomain, separation, type Plac
 import { proveBySnapshot, proveNoDataLoss } from '../../common/rules/proof.js';
 import type { CandidateReport, InventoryVolume, ScannedReplica } from '../../common/types.js';
 
-const copy = (over: Partial<ScannedReplica> = {}): ScannedReplica => ({ volumeId: 'v', sizeBytes: 4096, role: 'primary', epoch: 1, writeSeq: 5, badBlocks: [], dirtyBadBlocks: [], digest: 'abc', baseSnapshotId: null, ...over });
+const copy = (over: Partial<ScannedReplica> = {}): ScannedReplica => ({ volumeId: 'v', sizeBytes: 4096, role: 'primary', epoch: 1, writeSeq: 5, badBlocks: [], dirtyBadBlocks: [], digest: 'abc', baseSnapshotId: null, rebuilding: false, ...over });
 const candidate = (nodeId: string, over: Partial<ScannedReplica> = {}): CandidateReport => ({ nodeId, serverRecoveryId: `sr-${nodeId}`, replica: copy(over) });
 const arbCandidate = fc.record({
   nodeId: fc.constantFrom('n1', 'n2', 'n3', 'n4'),
@@ -155,6 +155,20 @@ describe('the deletion re-check', () => {
         }
       }
     }));
+  });
+});
+
+describe('copies whose rebuild did not finish', () => {
+  it('never win an election against a complete copy, whatever their generation', () => {
+    fc.assert(fc.property(arbCandidates, fc.integer({ min: 0, max: 3 }), (cs, pick) => {
+      const half = cs.map((c, i) => (i === pick % cs.length ? c : { ...c, replica: { ...c.replica, rebuilding: true } }));
+      expect(electAuthoritative(half)!.winner.replica.rebuilding).toBe(false);
+    }));
+  });
+
+  it('never repair a block', () => {
+    const winner = candidate('w', { badBlocks: [3], dirtyBadBlocks: [3] });
+    expect(planRepairs(winner, [candidate('r', { rebuilding: true })]).get(3)).toEqual({ from: 'unrecoverable' });
   });
 });
 
