@@ -11,7 +11,7 @@ import { VolumeDeletedError } from './store/io-gate.js';
 import { mergeRestore } from './store/merge.js';
 import type { HostedVolume, NodeStore } from './store/node-store.js';
 import { captureSnapshot, hydrateFromSnapshot } from './store/snapshot-io.js';
-import type { Verification, Volume } from './store/volume.js';
+import { ZERO_BLOCK_CRC, type Verification, type Volume } from './store/volume.js';
 
 /** A failure with an HTTP status and a stable code, answered as `{error:{code,message}}`. */
 export class NodeError extends Error {
@@ -316,8 +316,11 @@ export class NodeService {
     return hosted.gate.serial(async () => {
       const peer = this.rebuildPeer(hosted, target);
       const bytes = await hosted.volume.read(span);
-      if (bytes.every((b) => b === 0)) return { copiedBytes: 0 };
-      await request(`${peer.url}/v1/volumes/${volumeId}/rebuild?offset=${offset}&epoch=${hosted.volume.meta.epoch}`, { method: 'PUT', token: peer.token, raw: bytes, timeoutMs: 30_000 });
+      const crcs = hosted.volume.crcsOf(span.firstBlock, span.lastBlock - span.firstBlock + 1);
+      if (bytes.every((b) => b === 0) && crcs.every((c) => c === ZERO_BLOCK_CRC)) return { copiedBytes: 0 };
+      await request(`${peer.url}/v1/volumes/${volumeId}/rebuild?offset=${offset}&epoch=${hosted.volume.meta.epoch}`, {
+        method: 'PUT', token: peer.token, raw: bytes, timeoutMs: 30_000, headers: { 'x-block-crcs': Buffer.from(crcs.buffer).toString('base64') },
+      });
       return { copiedBytes: bytes.length };
     });
   }
@@ -344,10 +347,14 @@ export class NodeService {
   }
 
   /** The new secondary's side of a rebuild: a copied range, at the volume's epoch. */
-  async applyRebuildRange(volumeId: string, epoch: number, offset: number, payload: Buffer): Promise<void> {
+  /** `crcs`: the source's stored CRCs, so a block that fails its CRC there fails it here too. */
+  async applyRebuildRange(volumeId: string, epoch: number, offset: number, payload: Buffer, crcs: Uint32Array): Promise<void> {
     const hosted = this.rebuilding(volumeId, epoch);
     const span = this.span(hosted, offset, payload.length);
-    await hosted.gate.serial(() => hosted.volume.writeBlocks(span.firstBlock, payload));
+    if (span.offset % BLOCK_SIZE !== 0 || payload.length % BLOCK_SIZE !== 0 || crcs.length !== payload.length / BLOCK_SIZE) {
+      throw new NodeError(400, 'bad-rebuild-range', 'a rebuild range is whole blocks with one CRC each');
+    }
+    await hosted.gate.serial(() => hosted.volume.writeBlocks(span.firstBlock, payload, crcs));
   }
 
   async completeRebuild(volumeId: string, input: { epoch: number; writeSeq: number; dirty: string; baseSnapshotId: string | null }): Promise<ScannedReplica> {

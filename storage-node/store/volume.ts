@@ -30,7 +30,7 @@ export interface Verification {
   digest: string;
 }
 
-const ZERO_BLOCK_CRC = crc32c(new Uint8Array(BLOCK_SIZE));
+export const ZERO_BLOCK_CRC = crc32c(new Uint8Array(BLOCK_SIZE));
 const SCAN_BYTES = 4 * CHUNK_BYTES;
 
 export class Volume {
@@ -140,9 +140,14 @@ export class Volume {
    * Writes whole blocks that come from elsewhere (a snapshot, a peer, the rebuilding source):
    * data and CRCs, with neither a new writeSeq nor dirty bits; the caller sets those.
    */
-  async writeBlocks(firstBlock: number, blocks: Buffer): Promise<void> {
+  async writeBlocks(firstBlock: number, blocks: Buffer, crcs?: Uint32Array): Promise<void> {
     await this.files.data.write(blocks, 0, blocks.length, firstBlock * BLOCK_SIZE);
-    await this.writeCrcs(firstBlock, blocks);
+    await this.writeCrcs(firstBlock, blocks, crcs);
+  }
+
+  /** The stored CRCs of `count` blocks (a copy): a rebuild carries them, so a bad block stays bad. */
+  crcsOf(firstBlock: number, count: number): Uint32Array {
+    return this.crcs.slice(firstBlock, firstBlock + count);
   }
 
   /** Replaces the dirty bitmap (all clear when `bytes` is omitted) and makes it durable. */
@@ -183,10 +188,10 @@ export class Volume {
     return buf;
   }
 
-  private async writeCrcs(firstBlock: number, blocks: Buffer): Promise<void> {
+  private async writeCrcs(firstBlock: number, blocks: Buffer, given?: Uint32Array): Promise<void> {
     const count = Math.ceil(blocks.length / BLOCK_SIZE);
     for (let b = 0; b < count; b++) {
-      this.crcs[firstBlock + b] = crc32c(blocks, b * BLOCK_SIZE, Math.min(blocks.length, (b + 1) * BLOCK_SIZE));
+      this.crcs[firstBlock + b] = given?.[b] ?? crc32c(blocks, b * BLOCK_SIZE, Math.min(blocks.length, (b + 1) * BLOCK_SIZE));
     }
     const bytes = new Uint8Array(this.crcs.buffer, firstBlock * 4, count * 4);
     await this.files.crc.write(bytes, 0, bytes.length, firstBlock * 4);

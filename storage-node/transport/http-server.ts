@@ -70,7 +70,7 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
   app.post('/v1/volumes/:id/rebuild/copy', auth, send((req) => service.copyRange(id(req), rebuildTarget(req), int(req, 'offset'), int(req, 'length'))));
   app.post('/v1/volumes/:id/rebuild/finish-peer', auth, send((req) => service.finishRebuild(id(req), rebuildTarget(req))));
   app.put('/v1/volumes/:id/rebuild', bearer('mirrorToken'), raw, send(async (req) => {
-    await service.applyRebuildRange(id(req), int(req, 'epoch'), int(req, 'offset'), body(req));
+    await service.applyRebuildRange(id(req), int(req, 'epoch'), int(req, 'offset'), body(req), blockCrcs(req));
     return { ok: true };
   }));
   app.post('/v1/volumes/:id/rebuild/finish', bearer('mirrorToken'), json, send((req) => service.completeRebuild(id(req), rebuildFinish(req.body))));
@@ -111,6 +111,13 @@ function body(req: Request): Buffer {
 function ioState(value: unknown): 'enabled' | 'paused' {
   if (value === 'enabled' || value === 'paused') return value;
   throw new NodeError(400, 'bad-io-state', 'state must be "enabled" or "paused"');
+}
+
+function blockCrcs(req: Request): Uint32Array {
+  const header = req.headers['x-block-crcs'];
+  const bytes = typeof header === 'string' ? Buffer.from(header, 'base64') : Buffer.alloc(0);
+  if (bytes.length === 0 || bytes.length % 4 !== 0) throw new NodeError(400, 'bad-rebuild-range', 'x-block-crcs must carry one CRC32C per block');
+  return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
 }
 
 function rebuildTarget(req: Request): { nodeId: string; epoch: number } {

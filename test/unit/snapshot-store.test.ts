@@ -94,4 +94,19 @@ describe('the snapshot store and merge-restore', () => {
     expect((await reopened.verify()).badBlocks).toEqual([0]); // its CRC still fails: nobody is told it is fine
     await reopened.close();
   });
+
+  it('rebuilds a copy with the source CRCs, so a block bad on the source stays bad on the copy', async () => {
+    const source = await Volume.create(join(dir, 'src'), meta('src'), false);
+    await write(source, 0, 5, 2 * BLOCK_SIZE);
+    await source.close();
+    const { open } = await import('node:fs/promises');
+    const file = await open(join(dir, 'src', 'data'), 'r+');
+    await file.write(Buffer.alloc(8, 0x77), 0, 8, BLOCK_SIZE + 9); // block 1 rots on the source
+    await file.close();
+    const reopened = await Volume.open(join(dir, 'src'), false);
+    const target = await Volume.create(join(dir, 'dst'), meta('dst'), false);
+    await target.writeBlocks(0, await reopened.read(span(0, 2 * BLOCK_SIZE)), reopened.crcsOf(0, 2));
+    expect((await target.verify()).badBlocks).toEqual([1]);
+    await Promise.all([reopened.close(), target.close()]);
+  });
 });
