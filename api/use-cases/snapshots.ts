@@ -28,7 +28,7 @@ export function snapshotView(s: SnapshotRow) {
   };
 }
 
-export function newSnapshotId(): string {
+function newSnapshotId(): string {
   return `snap-${randomBytes(8).toString('hex')}`;
 }
 

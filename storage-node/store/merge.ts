@@ -87,7 +87,7 @@ function hasAny(set: Set<number>, first: number, last: number): boolean {
 }
 
 /** Consecutive runs of ascending block indices, as [first, last] pairs. */
-export function runs(blocks: number[]): [number, number][] {
+function runs(blocks: number[]): [number, number][] {
   const out: [number, number][] = [];
   for (const b of blocks) {
     const tail = out[out.length - 1];
