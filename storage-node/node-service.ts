@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { BLOCK_SIZE, type IoState, type PeerRef, type ReplicaRole, type RestoredReplica, type ScanReport, type ScannedReplica } from '../common/types.js';
 import { HttpError, request, requestJson, sleep } from '../common/http.js';
-import { summarize, type SnapshotSummary } from '../snapshot-store/manifest.js';
+import { summarize, type SnapshotManifest, type SnapshotSummary } from '../snapshot-store/manifest.js';
 import type { SnapshotStore } from '../snapshot-store/store.js';
 import { checkRange, type BlockSpan } from './protocol/block-range.js';
 import { crc32c } from './protocol/crc32c.js';
@@ -89,15 +89,15 @@ export class NodeService {
 
   async createVolume(input: CreateVolumeInput): Promise<ScannedReplica> {
     const existing = this.store.get(input.volumeId);
-    if (existing) return input.source ? this.hydrate(existing, input.source) : this.describe(existing);
+    const source = input.source ? await this.snapshots.getManifest(input.source.volumeId, input.source.snapshotId) : null;
+    if (input.source && (!source || source.sizeBytes !== input.sizeBytes)) {
+      throw new NodeError(404, 'snapshot-not-found', `snapshot ${input.source.snapshotId} of ${input.source.volumeId} (${input.sizeBytes} bytes) is not in the store`);
+    }
+    if (existing) return source ? this.hydrate(existing, source) : this.describe(existing);
     if (this.recovering) throw new NodeError(503, 'node-recovering', 'node is recovering; no new volumes yet');
     if (input.sizeBytes % BLOCK_SIZE !== 0) throw new NodeError(400, 'bad-size', `size must be a multiple of ${BLOCK_SIZE}`);
     if (this.store.usedBytes() + input.sizeBytes > this.capacityBytes) {
       throw new NodeError(507, 'insufficient-capacity', `node ${this.nodeId} has no room for ${input.sizeBytes} bytes`);
-    }
-    const source = input.source ? await this.snapshots.getManifest(input.source.volumeId, input.source.snapshotId) : null;
-    if (input.source && (!source || source.sizeBytes !== input.sizeBytes)) {
-      throw new NodeError(404, 'snapshot-not-found', `snapshot ${input.source.snapshotId} of ${input.source.volumeId} (${input.sizeBytes} bytes) is not in the store`);
     }
     const { volumeId, sizeBytes, role, epoch, peer } = input;
     const hosted = await this.store.create({
@@ -108,15 +108,13 @@ export class NodeService {
       baseSnapshotId: null,
     });
     await this.store.logOperation('create', volumeId, { role, epoch, source: input.source?.snapshotId ?? null, rebuilding: !!input.rebuilding });
-    return input.source ? this.hydrate(hosted, input.source) : this.describe(hosted);
+    return source ? this.hydrate(hosted, source) : this.describe(hosted);
   }
 
   /** Fills a new copy from a snapshot; a copy that a crash left half-filled is filled again. */
-  private async hydrate(hosted: HostedVolume, source: { volumeId: string; snapshotId: string }): Promise<ScannedReplica> {
+  private async hydrate(hosted: HostedVolume, manifest: SnapshotManifest): Promise<ScannedReplica> {
     const { volume } = hosted;
-    if (volume.meta.baseSnapshotId === source.snapshotId || volume.writeSeq > 0) return this.describe(hosted);
-    const manifest = await this.snapshots.getManifest(source.volumeId, source.snapshotId);
-    if (!manifest) throw new NodeError(404, 'snapshot-not-found', `snapshot ${source.snapshotId} is not in the store`);
+    if (volume.meta.baseSnapshotId === manifest.snapshotId || volume.writeSeq > 0) return this.describe(hosted);
     await this.join(`hydrate:${volume.meta.volumeId}`, () => hosted.gate.serial(() => hydrateFromSnapshot(volume, this.snapshots, manifest)));
     return this.describe(hosted);
   }
@@ -276,7 +274,7 @@ export class NodeService {
     });
   }
 
-  /** Blocks for a peer's repair or a review, only when every one's CRC verifies. */
+  /** Blocks for a peer's repair, only when every one's CRC verifies. */
   async verifiedBlocks(volumeId: string, first: number, count: number): Promise<Buffer> {
     const hosted = this.hosted(volumeId);
     const span = this.span(hosted, first * BLOCK_SIZE, count * BLOCK_SIZE);

@@ -39,7 +39,7 @@ export async function createSnapshot(deps: Deps, customerId: string, volumeId: s
   const underReview = volume.ioState === 'paused';
   await insertSnapshot(deps.db, { id: snapshotId, volumeId, customerId, kind: underReview ? 'review' : 'manual', sizeBytes: volume.sizeBytes });
   if (underReview) {
-    await decide(deps, customerId, volumeId, { action: 'snapshot', snapshotId }, 'accepted').catch(async (err: unknown) => {
+    await decide(deps, volume, { action: 'snapshot', snapshotId }, 'accepted').catch(async (err: unknown) => {
       await failSnapshot(deps.db, snapshotId, (err as Error).message);
       throw err;
     });

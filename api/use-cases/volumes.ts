@@ -137,14 +137,14 @@ function eventView(e: VolumeEventRow) {
 /** Enables I/O after a recovery (idempotent): answered by the volume recovery's Update. */
 export async function enableIo(deps: Deps, customerId: string, volumeId: string) {
   const volume = await requireVolume(deps, customerId, volumeId);
-  if (volume.ioState === 'enabled' && volume.state !== 'archived') return { volumeId, ioState: 'enabled', epoch: volume.epoch, alreadyEnabled: true };
-  const result = await decide(deps, customerId, volumeId, { action: 'enable-io' });
+  if (volume.ioState === 'enabled') return { volumeId, ioState: 'enabled', epoch: volume.epoch, alreadyEnabled: true };
+  const result = await decide(deps, volume, { action: 'enable-io' });
   return { volumeId, ioState: 'enabled', epoch: result.epoch, nodeId: result.nodeId, alreadyEnabled: result.alreadyApplied };
 }
 
-/** Archive, transfer or delete a restored volume under review; answered once carried out. */
+/** Archive or transfer a restored volume under review; answered once carried out. */
 export async function reviewDecision(deps: Deps, customerId: string, volumeId: string, action: 'archive' | 'transfer') {
-  const result = await decide(deps, customerId, volumeId, { action });
+  const result = await decide(deps, await requireVolume(deps, customerId, volumeId), { action });
   return { volumeId, ...result };
 }
 
@@ -152,7 +152,7 @@ export async function reviewDecision(deps: Deps, customerId: string, volumeId: s
 export async function deleteCustomerVolume(deps: Deps, customerId: string, volumeId: string) {
   const volume = await requireVolume(deps, customerId, volumeId);
   if (volume.state !== 'archived' && (await awaitsDecision(deps, volume))) {
-    return { volumeId, state: 'deleted', ...(await decide(deps, customerId, volumeId, { action: 'delete' })) };
+    return { volumeId, state: 'deleted', ...(await decide(deps, volume, { action: 'delete' })) };
   }
   if ((await replicasOf(deps.db, volumeId)).some((r) => ['recovering', 'candidate', 'restored'].includes(r.state))) {
     throw new AppError(409, 'recovering', `volume ${volumeId} is being recovered; delete it once its review asks for a decision`, { 'retry-after': '5' });
@@ -170,8 +170,8 @@ export async function deleteCustomerVolume(deps: Deps, customerId: string, volum
  * A decision for the volume's recovery, through its validated Update; 409 when none waits or
  * the workflow rejects it. Answered once carried out, or with `accepted` once validated.
  */
-export async function decide(deps: Deps, customerId: string, volumeId: string, request: DecisionRequest, until: 'done' | 'accepted' = 'done'): Promise<DecisionResult> {
-  const volume = await requireVolume(deps, customerId, volumeId);
+export async function decide(deps: Deps, volume: VolumeRow, request: DecisionRequest, until: 'done' | 'accepted' = 'done'): Promise<DecisionResult> {
+  const volumeId = volume.id;
   const handle = deps.temporal.workflow.getHandle(volumeRecoveryId(volumeId, volume.epoch));
   try {
     if (until === 'accepted') {
