@@ -35,24 +35,30 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export interface ReviewGrant {
+/** What a grant lets its holder do: read the held copy for review, or serve block I/O as its owner. */
+export type GrantAccess = 'review' | 'io';
+
+export interface AccessGrant {
   volumeId: string;
   nodeId: string;
+  access: GrantAccess;
   expiresAt: number;
 }
 
-/** A read-only review grant for one volume on one node, signed with that node's token. */
-export function signReviewGrant(grant: ReviewGrant, token: string): string {
+/** A grant for one volume on one node, signed with that node's token (the node checks it without asking anyone). */
+export function signGrant(grant: AccessGrant, token: string): string {
   const payload = Buffer.from(JSON.stringify(grant)).toString('base64url');
   return `${payload}.${hmac(token, payload)}`;
 }
 
-export function verifyReviewGrant(text: string, token: string, now = Date.now()): ReviewGrant | null {
-  const [payload, mac] = text.split('.');
-  if (!payload || !mac || !safeEqual(mac, hmac(token, payload))) return null;
+/** The grant, if `text` is one signed with `token`, unexpired and of the given access; never verifies against an empty key. */
+export function verifyGrant(text: string, token: string | null, access: GrantAccess, now = Date.now()): AccessGrant | null {
+  if (!token) return null;
+  const [payload, mac, extra] = text.split('.');
+  if (!payload || !mac || extra !== undefined || !safeEqual(mac, hmac(token, payload))) return null;
   try {
-    const grant = JSON.parse(Buffer.from(payload, 'base64url').toString()) as ReviewGrant;
-    return grant.expiresAt > now ? grant : null;
+    const grant = JSON.parse(Buffer.from(payload, 'base64url').toString()) as AccessGrant;
+    return grant.access === access && typeof grant.volumeId === 'string' && typeof grant.nodeId === 'string' && grant.expiresAt > now ? grant : null;
   } catch {
     return null;
   }

@@ -7,7 +7,7 @@ import {
   CONTROL_TASK_QUEUE, decideUpdate, volumeDeletionId, volumeRecoveryId, volumeStatusQuery, type DecisionRequest, type DecisionResult,
 } from '../../common/messages.js';
 import { placeReplicas } from '../../common/rules/placement.js';
-import { nodeToken, signReviewGrant } from '../../common/tokens.js';
+import { nodeToken, signGrant } from '../../common/tokens.js';
 import { BLOCK_SIZE } from '../../common/types.js';
 import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
@@ -198,6 +198,6 @@ export async function reviewGrant(deps: Deps, customerId: string, volumeId: stri
   const primary = await primaryOf(deps.db, volumeId);
   if (!primary) throw new AppError(409, 'no-copy', `volume ${volumeId} has no copy to review right now`);
   const expiresAt = Date.now() + deps.config.reviewGrantTtlMs;
-  const grant = signReviewGrant({ volumeId, nodeId: primary.nodeId, expiresAt }, nodeToken(deps.config.clusterSecret, primary.nodeId));
+  const grant = signGrant({ volumeId, nodeId: primary.nodeId, access: 'review', expiresAt }, nodeToken(deps.config.clusterSecret, primary.nodeId));
   return { volumeId, nodeId: primary.nodeId, nodeUrl: primary.nodeUrl, grant, expiresAt: new Date(expiresAt).toISOString() };
 }

@@ -1,7 +1,7 @@
 // The storage node's HTTP endpoints: block I/O, mirroring, review reads, and the
 // idempotent operations that recovery activities call.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { safeEqual, verifyReviewGrant } from '../../common/tokens.js';
+import { safeEqual, verifyGrant } from '../../common/tokens.js';
 import { BLOCK_SIZE } from '../../common/types.js';
 import { MAX_IO_BYTES } from '../protocol/block-range.js';
 import { VolumeDeletedError } from '../store/io-gate.js';
@@ -54,7 +54,8 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
     writeSeq: await service.applyMirror(id(req), int(req, 'epoch'), int(req, 'seq'), int(req, 'offset'), body(req)),
   })));
   app.get('/v1/volumes/:id/review', send(async (req) => {
-    const grant = verifyReviewGrant(req.headers.authorization?.replace(/^Grant /, '') ?? '', token() ?? '');
+    if (!token()) throw new NodeError(503, 'not-registered', 'node has not loaded its token yet; no grant can be checked');
+    const grant = verifyGrant(req.headers.authorization?.replace(/^Grant /, '') ?? '', token(), 'review');
     if (!grant || grant.volumeId !== id(req) || grant.nodeId !== service.nodeId) {
       throw new NodeError(403, 'bad-grant', 'a valid review grant for this volume on this node is required');
     }
