@@ -145,4 +145,9 @@ create index notifications_due on notifications (next_attempt_at) where delivere
 create index notifications_customer on notifications (customer_id);
 `,
   },
+  {
+    // Where a node serves NBD ("host:port"): customers' block clients attach there, not through the API.
+    id: '007_node_nbd_address',
+    sql: `alter table nodes add column nbd_address text not null default '';`,
+  },
 ];

@@ -8,6 +8,8 @@ export type NodeState = 'in-service' | 'down' | 'recovering';
 export interface NodeRow {
   id: string;
   url: string;
+  /** Where the node serves NBD, "host:port"; empty until it registered with one. */
+  nbdAddress: string;
   domain: FailureDomain;
   capacityBytes: number;
   usedBytes: number;
@@ -16,12 +18,13 @@ export interface NodeRow {
   lastHeartbeat: Date;
 }
 
-const COLUMNS = 'id, url, dc, zone, router, power, host, capacity_bytes, used_bytes, state, incident, last_heartbeat';
+const COLUMNS = 'id, url, nbd_address, dc, zone, router, power, host, capacity_bytes, used_bytes, state, incident, last_heartbeat';
 
 function toRow(r: Record<string, unknown>): NodeRow {
   return {
     id: r.id as string,
     url: r.url as string,
+    nbdAddress: r.nbd_address as string,
     domain: { dc: r.dc, zone: r.zone, router: r.router, power: r.power, host: r.host } as FailureDomain,
     capacityBytes: Number(r.capacity_bytes),
     usedBytes: Number(r.used_bytes),
@@ -32,14 +35,20 @@ function toRow(r: Record<string, unknown>): NodeRow {
 }
 
 /** Inserts a new node in service, or updates the address and capacity of a known one. */
-export async function upsertNode(db: Db, id: string, url: string, d: FailureDomain, capacityBytes: number, freshMs: number): Promise<NodeRow> {
+export interface NodeAddress {
+  id: string;
+  url: string;
+  nbdAddress: string;
+}
+
+export async function upsertNode(db: Db, node: NodeAddress, d: FailureDomain, capacityBytes: number, freshMs: number): Promise<NodeRow> {
   const { rows } = await db.query(
-    `insert into nodes (id, url, dc, zone, router, power, host, capacity_bytes, state, fresh_until)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, 'in-service', now() + make_interval(secs => $9::double precision / 1000))
-     on conflict (id) do update set url = excluded.url, capacity_bytes = excluded.capacity_bytes, last_heartbeat = now(),
-       fresh_until = excluded.fresh_until
+    `insert into nodes (id, url, nbd_address, dc, zone, router, power, host, capacity_bytes, state, fresh_until)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'in-service', now() + make_interval(secs => $10::double precision / 1000))
+     on conflict (id) do update set url = excluded.url, nbd_address = excluded.nbd_address, capacity_bytes = excluded.capacity_bytes,
+       last_heartbeat = now(), fresh_until = excluded.fresh_until
      returning ${COLUMNS}`,
-    [id, url, d.dc, d.zone, d.router, d.power, d.host, capacityBytes, freshMs],
+    [node.id, node.url, node.nbdAddress, d.dc, d.zone, d.router, d.power, d.host, capacityBytes, freshMs],
   );
   return toRow(rows[0]!);
 }

@@ -25,6 +25,8 @@ export interface ReplicaRow {
   volumeId: string;
   nodeId: string;
   nodeUrl: string;
+  /** Where the copy's node serves NBD ("host:port"). */
+  nodeNbdAddress: string;
   nodeState: string;
   /** The node process's boot id from its last heartbeat: it changes when the node restarts. */
   nodeBootId: string;
@@ -57,6 +59,7 @@ function toReplica(r: Record<string, unknown>): ReplicaRow {
     volumeId: r.volume_id as string,
     nodeId: r.node_id as string,
     nodeUrl: r.url as string,
+    nodeNbdAddress: r.nbd_address as string,
     nodeState: r.node_state as string,
     nodeBootId: r.boot_id as string,
     nodeFresh: r.node_fresh as boolean,
@@ -127,7 +130,7 @@ export async function setAutoEnableIo(db: Db, id: string, value: boolean): Promi
 
 export async function replicasOf(db: Db | Tx, volumeId: string): Promise<ReplicaRow[]> {
   const { rows } = await db.query(
-    `select r.*, n.url, n.state as node_state, n.boot_id, n.fresh_until > now() as node_fresh from replicas r join nodes n on n.id = r.node_id
+    `select r.*, n.url, n.nbd_address, n.state as node_state, n.boot_id, n.fresh_until > now() as node_fresh from replicas r join nodes n on n.id = r.node_id
      where r.volume_id = $1 order by r.role, r.node_id`,
     [volumeId],
   );

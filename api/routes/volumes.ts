@@ -3,6 +3,7 @@ import express, { Router } from 'express';
 import { MAX_IO_BYTES } from '../../storage-node/protocol/block-range.js';
 import { customerAuth, customerId } from '../auth.js';
 import { AppError } from '../errors.js';
+import { AttachBody, attachVolume } from '../use-cases/attachments.js';
 import type { Deps } from '../use-cases/deps.js';
 import { forwardIo } from '../use-cases/data-path.js';
 import {
@@ -26,6 +27,7 @@ export function volumeRoutes(deps: Deps): Router {
   r.post('/v1/volumes/:id/archive', handle((req, res) => reviewDecision(deps, customerId(res), req.params.id!, 'archive')));
   r.post('/v1/volumes/:id/transfer', handle((req, res) => reviewDecision(deps, customerId(res), req.params.id!, 'transfer')));
   r.delete('/v1/volumes/:id', handle((req, res) => deleteCustomerVolume(deps, customerId(res), req.params.id!), 202));
+  r.post('/v1/volumes/:id/attachments', json, handle((req, res) => attachVolume(deps, customerId(res), req.params.id!, AttachBody.parse(req.body ?? {})), 201));
   r.post('/v1/volumes/:id/review-grants', handle((req, res) => reviewGrant(deps, customerId(res), req.params.id!), 201));
   r.get('/v1/volumes/:id/data', handle((req, res) =>
     forwardIo(deps, customerId(res), req.params.id!, { kind: 'read', offset: int(req.query.offset, 'offset'), length: int(req.query.length, 'length') }, clientGone(req, res)),

@@ -28,6 +28,11 @@ export const RegisterBody = z.strictObject({
     }
   }),
   capacityBytes: z.number().int().positive(),
+  /** Where the node serves NBD; a node without it (an older build) cannot be attached to. */
+  nbdAddress: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'nbdAddress is host:port')
+    .optional(),
 });
 
 export const HeartbeatBody = z.strictObject({ usedBytes: z.number().int().nonnegative(), recovering: z.boolean(), bootId: z.string().max(64) });
@@ -63,7 +68,8 @@ export async function registerNode(deps: Deps, body: z.infer<typeof RegisterBody
   if ((await getNode(deps.db, body.nodeId)) && nodeOfToken(clusterSecret, presentedNodeToken ?? '') !== body.nodeId) {
     throw new AppError(403, 'forbidden', `node ${body.nodeId} is already registered; re-registering needs its node token`);
   }
-  const node = await upsertNode(deps.db, body.nodeId, body.url, body.domainPath, body.capacityBytes, deps.config.heartbeatTimeoutMs);
+  const address = { id: body.nodeId, url: body.url, nbdAddress: body.nbdAddress ?? '' };
+  const node = await upsertNode(deps.db, address, body.domainPath, body.capacityBytes, deps.config.heartbeatTimeoutMs);
   return { nodeId: node.id, state: node.state, nodeToken: nodeToken(clusterSecret, node.id), mirrorToken: mirrorToken(clusterSecret, node.id) };
 }
 
