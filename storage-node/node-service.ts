@@ -147,6 +147,12 @@ export class NodeService {
     });
   }
 
+  /** Makes every write answered so far durable (an NBD FLUSH or FUA), whatever NODE_FSYNC says; ordered after them, never held. */
+  async flush(volumeId: string): Promise<void> {
+    const hosted = this.hosted(volumeId);
+    await hosted.gate.serial(() => hosted.volume.sync());
+  }
+
   /** The secondary's half of a write: applied only in sequence, at the sender's epoch. */
   async applyMirror(volumeId: string, epoch: number, seq: number, offset: number, payload: Buffer): Promise<number> {
     const hosted = this.hosted(volumeId);
