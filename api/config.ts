@@ -29,6 +29,8 @@ export interface WebhookConfig {
   retryCapMs: number;
   maxAttempts: number;
   concurrency: number;
+  /** Hosts (by the name in the URL) a webhook may reach although they resolve to internal addresses. */
+  allowHosts: ReadonlySet<string>;
 }
 
 export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -57,6 +59,7 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
       retryCapMs: env.int('WEBHOOK_RETRY_CAP_MS', 10 * 60_000, 10),
       maxAttempts: env.int('WEBHOOK_MAX_ATTEMPTS', 12, 1, 1000),
       concurrency: env.int('WEBHOOK_CONCURRENCY', 8, 1, 1000),
+      allowHosts: hostList(env.optional('WEBHOOK_ALLOW_HOSTS')),
     },
   };
   env.check((problems) => {
@@ -65,4 +68,9 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     if (config.webhooks.retryCapMs < config.webhooks.retryBaseMs) problems.push('WEBHOOK_RETRY_CAP_MS must be at least WEBHOOK_RETRY_BASE_MS');
   });
   return config;
+}
+
+/** "a.internal, 10.0.0.5, [fd00::1]" → the set of host names as URLs spell them (lower case, no brackets). */
+function hostList(text: string | undefined): ReadonlySet<string> {
+  return new Set((text ?? '').split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean));
 }

@@ -4,6 +4,7 @@
 // holds up neither the API nor other customers' deliveries beyond its own slots.
 import { EVENT_ID_HEADER, retryDelayMs, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../common/webhooks.js';
 import type { WebhookConfig } from './config.js';
+import { postWebhook } from './webhook-target.js';
 import type { Db } from './repositories/db.js';
 import { claimDueNotifications, markAttemptFailed, markDelivered, type ClaimedNotification } from './repositories/notifications.js';
 
@@ -36,7 +37,7 @@ function track(inFlight: Set<Promise<void>>, delivery: Promise<void>): void {
 
 async function deliverOne(db: Db, config: WebhookConfig, n: ClaimedNotification, stopping: AbortSignal): Promise<void> {
   try {
-    const error = await post(n, config.timeoutMs, stopping);
+    const error = await post(n, config, stopping);
     // Cut off by shutdown: not the receiver's failure; the row comes due again when its lease ends.
     if (stopping.aborted) return;
     if (error === null) return await markDelivered(db, n.id);
@@ -48,13 +49,12 @@ async function deliverOne(db: Db, config: WebhookConfig, n: ClaimedNotification,
   }
 }
 
-/** POSTs the signed payload; null when the receiver answered 2xx, else why not. */
-async function post(n: ClaimedNotification, timeoutMs: number, stopping: AbortSignal): Promise<string | null> {
+/** POSTs the signed payload to the checked, pinned address; null when the receiver answered 2xx, else why not. */
+async function post(n: ClaimedNotification, config: WebhookConfig, stopping: AbortSignal): Promise<string | null> {
   const body = JSON.stringify(n.payload);
   const timestamp = String(Math.floor(Date.now() / 1000));
   try {
-    const res = await fetch(n.url, {
-      method: 'POST',
+    const status = await postWebhook(n.url, {
       headers: {
         'content-type': 'application/json',
         [EVENT_ID_HEADER]: String(n.eventId),
@@ -62,13 +62,13 @@ async function post(n: ClaimedNotification, timeoutMs: number, stopping: AbortSi
         [SIGNATURE_HEADER]: signWebhook(n.secret, timestamp, body),
       },
       body,
-      redirect: 'manual',
-      signal: AbortSignal.any([stopping, AbortSignal.timeout(timeoutMs)]),
+      timeoutMs: config.timeoutMs,
+      signal: stopping,
+      allowHosts: config.allowHosts,
     });
-    await res.body?.cancel();
-    return res.ok ? null : `HTTP ${res.status}`;
+    return status >= 200 && status < 300 ? null : `HTTP ${status}`;
   } catch (err) {
     const e = err as Error & { cause?: Error };
-    return e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${e.message}${e.cause ? `: ${e.cause.message}` : ''}`;
+    return e.name === 'TimeoutError' ? `no answer within ${config.timeoutMs} ms` : `${e.message}${e.cause ? `: ${e.cause.message}` : ''}`;
   }
 }

@@ -1,9 +1,10 @@
 // Customer notification stories: the webhook (set, show, delete) and the event feed.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { notFound } from '../errors.js';
+import { AppError, notFound } from '../errors.js';
 import { listCustomerEvents, type VolumeEventRow } from '../repositories/events.js';
 import { deleteWebhook, deliveryCounts, getWebhook, upsertWebhook } from '../repositories/webhooks.js';
+import { resolveWebhookTarget, WebhookTargetError } from '../webhook-target.js';
 import type { Deps } from './deps.js';
 
 export const WebhookBody = z.strictObject({
@@ -17,9 +18,20 @@ export const EventFeedQuery = z.strictObject({
 
 /** Sets the webhook with a fresh secret: every PUT rotates it, and answers it once. */
 export async function setWebhook(deps: Deps, customerId: string, body: z.infer<typeof WebhookBody>) {
+  await checkWebhookUrl(deps, body.url);
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
   await upsertWebhook(deps.db, customerId, body.url, secret);
   return { url: body.url, secret };
+}
+
+/** The URL must reach a public address now (each delivery checks again, and connects to what it checked). */
+async function checkWebhookUrl(deps: Deps, url: string): Promise<void> {
+  try {
+    await resolveWebhookTarget(new URL(url), deps.config.webhooks.allowHosts);
+  } catch (err) {
+    if (err instanceof WebhookTargetError) throw new AppError(400, 'forbidden-webhook-url', err.message);
+    throw err;
+  }
 }
 
 export async function showWebhook(deps: Deps, customerId: string) {

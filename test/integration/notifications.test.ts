@@ -46,8 +46,9 @@ describe('customer notifications', () => {
         { nodeId: 'node-a', domainPath: 'dc1/az1/r1/p1/h1' },
         { nodeId: 'node-b', domainPath: 'dc1/az1/r1/p2/h2' },
       ],
-      // two nodes: one silent node is half the fleet, which the mass-outage breaker would hold
-      env: { MASS_OUTAGE_SHARE: '1', WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_BASE_MS: String(RETRY_BASE_MS), WEBHOOK_TIMEOUT_MS: '1000' },
+      // two nodes: one silent node is half the fleet, which the mass-outage breaker would hold;
+      // the receivers listen on loopback, which webhooks may reach only when an operator allows it
+      env: { WEBHOOK_ALLOW_HOSTS: '127.0.0.1', MASS_OUTAGE_SHARE: '1', WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_BASE_MS: String(RETRY_BASE_MS), WEBHOOK_TIMEOUT_MS: '1000' },
     });
     api = t.cluster.apiUrl;
     other = t.operator.withToken((await t.operator.createCustomer('other')).apiKey);
