@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { requestJson } from '../common/http.js';
 import { joinToken } from '../common/tokens.js';
 import { BlackstartClient } from './client.js';
+import { runAttach } from './attach-command.js';
 
 const USAGE = `usage: blackstart <command> [options]
   customer create --name NAME                    create a customer; prints its API key
@@ -16,6 +17,9 @@ const USAGE = `usage: blackstart <command> [options]
   write ID --offset N (--data TEXT | --file PATH)
   read ID --offset N --length N [--out PATH]
   review ID --offset N --length N [--out PATH]  read the restored copy while I/O is held
+  attach ID [--socket PATH | --port N [--bind HOST]] [--review]
+                                                 an NBD endpoint for the volume on this host, following its
+                                                 primary (--review: the restored copy, read-only); runs until Ctrl-C
   snapshot create VOLUME_ID | snapshot list VOLUME_ID | snapshot show SNAPSHOT_ID | snapshot delete SNAPSHOT_ID
   snapshot-policy set VOLUME_ID (--every SECONDS | --cron EXPR) --retention N
   snapshot-policy show VOLUME_ID | snapshot-policy delete VOLUME_ID
@@ -42,6 +46,7 @@ function parseCommandLine() {
         offset: { type: 'string' }, length: { type: 'string' }, after: { type: 'string' }, limit: { type: 'string' }, data: { type: 'string' }, file: { type: 'string' }, out: { type: 'string' },
         every: { type: 'string' }, cron: { type: 'string' }, retention: { type: 'string' },
         node: { type: 'string' }, host: { type: 'string' }, power: { type: 'string' }, router: { type: 'string' }, zone: { type: 'string' }, dc: { type: 'string' },
+        socket: { type: 'string' }, port: { type: 'string' }, bind: { type: 'string' }, review: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -174,6 +179,12 @@ async function main(): Promise<void> {
       return output(await customer().read(id(sub), int('offset'), int('length')));
     case 'review':
       return output(await customer().reviewRead(id(sub), int('offset'), int('length')));
+    case 'attach': {
+      const apiKey = process.env.BLACKSTART_API_KEY ?? fail('set BLACKSTART_API_KEY to a customer API key');
+      const port = values.port === undefined ? undefined : /^\d{1,5}$/.test(values.port) ? Number(values.port) : fail('--port must be a port number');
+      if (values.socket !== undefined && port !== undefined) fail('give --socket or --port, not both');
+      return runAttach({ apiUrl, apiKey, volumeId: id(sub), review: values.review ?? false, socketPath: values.socket, port, host: values.bind });
+    }
     case 'power-fail':
     case 'restore': {
       if (!c.controlPort) fail('no running cluster found in BLACKSTART_HOME (start one with npm start)');

@@ -16,27 +16,31 @@ export interface AttachmentView {
   ioState: string;
   access: GrantAccess;
   readOnly: boolean;
-  nodeId: string;
-  /** Changes when the node restarts: the attach path reconnects even if the address is the same. */
-  nodeBootId: string;
-  epoch: number;
-  nbd: { host: string; port: number; exportName: string };
-  expiresAt: string;
+  /** Null while no copy serves (failing over, restoring, moving): the attach path holds requests and asks again. */
+  serving: {
+    nodeId: string;
+    /** Changes when the node restarts: the attach path reconnects even if the address is the same. */
+    nodeBootId: string;
+    epoch: number;
+    nbd: { host: string; port: number; exportName: string };
+    expiresAt: string;
+  } | null;
 }
 
 export async function attachVolume(deps: Deps, customerId: string, volumeId: string, body: z.infer<typeof AttachBody>): Promise<AttachmentView> {
   const volume = usable(await requireVolume(deps, customerId, volumeId));
   const primary = await primaryOf(deps.db, volumeId);
-  if (!primary || !primary.nodeNbdAddress) {
-    throw new AppError(503, 'volume-moving', `volume ${volumeId} has no copy serving right now; try again`, { 'retry-after': '1' });
-  }
   const access: GrantAccess = body.review ? 'review' : 'io';
+  const view = { volumeId, sizeBytes: volume.sizeBytes, ioState: volume.ioState, access, readOnly: access === 'review' };
+  if (!primary?.nodeNbdAddress) return { ...view, serving: null };
   const expiresAt = Date.now() + deps.config.reviewGrantTtlMs;
   const exportName = signGrant({ volumeId, nodeId: primary.nodeId, access, expiresAt }, nodeToken(deps.config.clusterSecret, primary.nodeId));
   return {
-    volumeId, sizeBytes: volume.sizeBytes, ioState: volume.ioState, access, readOnly: access === 'review',
-    nodeId: primary.nodeId, nodeBootId: primary.nodeBootId, epoch: primary.epoch,
-    nbd: { ...splitAddress(primary), exportName }, expiresAt: new Date(expiresAt).toISOString(),
+    ...view,
+    serving: {
+      nodeId: primary.nodeId, nodeBootId: primary.nodeBootId, epoch: primary.epoch,
+      nbd: { ...splitAddress(primary), exportName }, expiresAt: new Date(expiresAt).toISOString(),
+    },
   };
 }
 
