@@ -21,7 +21,6 @@ export interface SnapshotView {
   writeSeq: number | null;
   digest: string | null;
   parentId: string | null;
-  uploadedChunks: number | null;
   error?: string;
 }
 

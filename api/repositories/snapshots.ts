@@ -62,12 +62,21 @@ export async function failSnapshot(db: Db | Tx, id: string, error: string): Prom
   await db.query(`update snapshots set state = 'error', error = $2, completed_at = now() where id = $1 and state = 'pending'`, [id, error]);
 }
 
-export async function getSnapshot(db: Db | Tx, id: string, customerId?: string): Promise<SnapshotRow | null> {
-  const { rows } = await db.query(
-    `select * from snapshots where id = $1 and not deleted and ($2::text is null or customer_id = $2)`,
-    [id, customerId ?? null],
-  );
+/** Any customer's snapshot: for the control plane's own work, never for a customer's request. */
+export async function getSnapshot(db: Db | Tx, id: string): Promise<SnapshotRow | null> {
+  const { rows } = await db.query('select * from snapshots where id = $1 and not deleted', [id]);
   return rows[0] ? toRow(rows[0]) : null;
+}
+
+/** A customer's snapshot; another customer's is not found. The tenant is required. */
+export async function getCustomerSnapshot(db: Db | Tx, id: string, customerId: string): Promise<SnapshotRow | null> {
+  const { rows } = await db.query('select * from snapshots where id = $1 and not deleted and customer_id = $2', [id, customerId]);
+  return rows[0] ? toRow(rows[0]) : null;
+}
+
+/** Takes back a snapshot record its request was refused for: nothing refers to it yet. */
+export async function discardPendingSnapshot(db: Db | Tx, id: string): Promise<void> {
+  await db.query(`delete from snapshots where id = $1 and state = 'pending'`, [id]);
 }
 
 export async function listSnapshots(db: Db | Tx, volumeId: string): Promise<SnapshotRow[]> {

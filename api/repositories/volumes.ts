@@ -105,12 +105,15 @@ export async function setVolumeState(db: Db | Tx, id: string, state: VolumeState
   await db.query('update volumes set state = $2 where id = $1', [id, state]);
 }
 
-/** A customer's volume; another customer's volume is simply not found. */
-export async function getVolume(db: Db | Tx, id: string, customerId?: string): Promise<VolumeRow | null> {
-  const { rows } = await db.query(
-    `select * from volumes where id = $1 and ($2::text is null or customer_id = $2)`,
-    [id, customerId ?? null],
-  );
+/** Any customer's volume: for the control plane's own work, never for a customer's request. */
+export async function getVolume(db: Db | Tx, id: string): Promise<VolumeRow | null> {
+  const { rows } = await db.query('select * from volumes where id = $1', [id]);
+  return rows[0] ? toVolume(rows[0]) : null;
+}
+
+/** A customer's volume; another customer's volume is simply not found. The tenant is required. */
+export async function getCustomerVolume(db: Db | Tx, id: string, customerId: string): Promise<VolumeRow | null> {
+  const { rows } = await db.query('select * from volumes where id = $1 and customer_id = $2', [id, customerId]);
   return rows[0] ? toVolume(rows[0]) : null;
 }
 

@@ -1,5 +1,6 @@
 // Customer API: /v1/volumes
 import express, { Router } from 'express';
+import { z } from 'zod';
 import { MAX_IO_BYTES } from '../../storage-node/protocol/block-range.js';
 import { customerAuth, customerId } from '../auth.js';
 import { AppError } from '../errors.js';
@@ -11,6 +12,10 @@ import {
   updateVolume, volumeStatus, volumeView,
 } from '../use-cases/volumes.js';
 import { clientGone, handle } from './handler.js';
+import { Count, parsedQuery, query } from './query.js';
+
+const ReadQuery = z.strictObject({ offset: Count, length: Count });
+const WriteQuery = z.strictObject({ offset: Count });
 
 export function volumeRoutes(deps: Deps): Router {
   const r = Router();
@@ -18,29 +23,26 @@ export function volumeRoutes(deps: Deps): Router {
   const raw = express.raw({ type: () => true, limit: MAX_IO_BYTES });
   r.use('/v1/volumes', customerAuth(deps.db));
 
-  r.post('/v1/volumes', json, handle((req, res) => createVolume(deps, customerId(res), CreateVolumeBody.parse(req.body)), 201));
-  r.get('/v1/volumes', handle(async (_req, res) => ({ volumes: await listCustomerVolumes(deps, customerId(res)) })));
-  r.get('/v1/volumes/:id', handle(async (req, res) => volumeView(await requireVolume(deps, customerId(res), req.params.id!))));
-  r.patch('/v1/volumes/:id', json, handle((req, res) => updateVolume(deps, customerId(res), req.params.id!, PatchVolumeBody.parse(req.body))));
-  r.get('/v1/volumes/:id/status', handle((req, res) => volumeStatus(deps, customerId(res), req.params.id!)));
-  r.post('/v1/volumes/:id/enable-io', handle((req, res) => enableIo(deps, customerId(res), req.params.id!)));
-  r.post('/v1/volumes/:id/archive', handle((req, res) => reviewDecision(deps, customerId(res), req.params.id!, 'archive')));
-  r.post('/v1/volumes/:id/transfer', handle((req, res) => reviewDecision(deps, customerId(res), req.params.id!, 'transfer')));
-  r.delete('/v1/volumes/:id', handle((req, res) => deleteCustomerVolume(deps, customerId(res), req.params.id!), 202));
+  r.post('/v1/volumes', query(), json, handle((req, res) => createVolume(deps, customerId(res), CreateVolumeBody.parse(req.body)), 201));
+  r.get('/v1/volumes', query(), handle(async (_req, res) => ({ volumes: await listCustomerVolumes(deps, customerId(res)) })));
+  r.get('/v1/volumes/:id', query(), handle(async (req, res) => volumeView(await requireVolume(deps, customerId(res), req.params.id!))));
+  r.patch('/v1/volumes/:id', query(), json, handle((req, res) => updateVolume(deps, customerId(res), req.params.id!, PatchVolumeBody.parse(req.body))));
+  r.get('/v1/volumes/:id/status', query(), handle((req, res) => volumeStatus(deps, customerId(res), req.params.id!)));
+  r.post('/v1/volumes/:id/enable-io', query(), handle((req, res) => enableIo(deps, customerId(res), req.params.id!)));
+  r.post('/v1/volumes/:id/archive', query(), handle((req, res) => reviewDecision(deps, customerId(res), req.params.id!, 'archive')));
+  r.post('/v1/volumes/:id/transfer', query(), handle((req, res) => reviewDecision(deps, customerId(res), req.params.id!, 'transfer')));
+  r.delete('/v1/volumes/:id', query(), handle((req, res) => deleteCustomerVolume(deps, customerId(res), req.params.id!), 202));
   r.post('/v1/volumes/:id/attachments', json, handle((req, res) => attachVolume(deps, customerId(res), req.params.id!, AttachBody.parse(req.body ?? {})), 201));
-  r.post('/v1/volumes/:id/review-grants', handle((req, res) => reviewGrant(deps, customerId(res), req.params.id!), 201));
-  r.get('/v1/volumes/:id/data', handle((req, res) =>
-    forwardIo(deps, customerId(res), req.params.id!, { kind: 'read', offset: int(req.query.offset, 'offset'), length: int(req.query.length, 'length') }, clientGone(req, res)),
-  ));
-  r.put('/v1/volumes/:id/data', raw, handle(async (req, res) => {
+  r.post('/v1/volumes/:id/review-grants', query(), handle((req, res) => reviewGrant(deps, customerId(res), req.params.id!), 201));
+  r.get('/v1/volumes/:id/data', query(ReadQuery), handle((req, res) => {
+    const { offset, length } = parsedQuery<z.infer<typeof ReadQuery>>(res);
+    return forwardIo(deps, customerId(res), req.params.id!, { kind: 'read', offset, length }, clientGone(req, res));
+  }));
+  r.put('/v1/volumes/:id/data', query(WriteQuery), raw, handle(async (req, res) => {
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new AppError(400, 'empty-body', 'a non-empty binary body is required');
-    const answer = await forwardIo(deps, customerId(res), req.params.id!, { kind: 'write', offset: int(req.query.offset, 'offset'), data: req.body }, clientGone(req, res));
+    const { offset } = parsedQuery<z.infer<typeof WriteQuery>>(res);
+    const answer = await forwardIo(deps, customerId(res), req.params.id!, { kind: 'write', offset, data: req.body }, clientGone(req, res));
     return JSON.parse(answer.toString()) as unknown;
   }));
   return r;
-}
-
-function int(value: unknown, name: string): number {
-  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) throw new AppError(400, 'bad-parameter', `${name} must be a non-negative integer`);
-  return Number(value);
 }

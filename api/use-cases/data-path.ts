@@ -23,6 +23,8 @@ export async function forwardIo(deps: Deps, customerId: string, volumeId: string
     if (volume.state === 'archived') {
       throw new AppError(409, 'volume-archived', `volume ${volumeId} was archived to snapshot ${volume.archiveSnapshotId}; create a volume from it to read its data`);
     }
+    // No copy serves a volume whose creation failed or has not finished: waiting would be forever.
+    if (volume.state === 'error' || volume.state === 'creating') throw new AppError(409, 'volume-not-ready', `volume ${volumeId} is ${volume.state}`);
     const primary = await primaryOf(deps.db, volumeId);
     if (primary) {
       const attempt = new AbortController();

@@ -89,6 +89,10 @@ export async function heartbeat(deps: Deps, nodeId: string, body: z.infer<typeof
 export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport): Promise<{ workflowId: string; incident: number }> {
   if (scan.nodeId !== nodeId) throw new AppError(403, 'forbidden', `node ${nodeId} cannot report for node ${scan.nodeId}`);
   if (!(await getNode(deps.db, nodeId))) throw notFound(`node ${nodeId}`);
+  const bytes = Buffer.byteLength(JSON.stringify(scan));
+  if (bytes > deps.config.maxReportBytes) {
+    throw new AppError(413, 'report-too-large', `the report is ${bytes} bytes; a workflow signal carries at most ${deps.config.maxReportBytes}`);
+  }
   const recovery = await admit(deps, nodeId, scan);
   if (!recovery) {
     await recordRejection(deps.db, nodeId);
@@ -96,33 +100,44 @@ export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport):
       'retry-after': String(deps.config.retryAfterSeconds),
     });
   }
-  const args: ServerRecoveryInput = { nodeId, incident: recovery.id };
-  await deps.temporal.workflow.signalWithStart('serverRecovery', {
+  return { workflowId: recovery.workflowId, incident: recovery.id };
+}
+
+function startRecovery(deps: Deps, recovery: RecoveryRow, scan: ScanReport) {
+  const args: ServerRecoveryInput = { nodeId: recovery.nodeId, incident: recovery.id };
+  return deps.temporal.workflow.signalWithStart('serverRecovery', {
     workflowId: recovery.workflowId,
     taskQueue: CONTROL_TASK_QUEUE,
     args: [args],
     signal: reportSignal,
     signalArgs: [scan],
     typedSearchAttributes: [
-      { key: StorageNodeKey, value: nodeId },
+      { key: StorageNodeKey, value: recovery.nodeId },
       { key: RecoveryPhaseKey, value: 'notice' },
     ],
   });
-  return { workflowId: recovery.workflowId, incident: recovery.id };
 }
 
-/** The node's open incident (a repeated report), or a new one if the bound allows. */
+/**
+ * The node's open incident (a repeated report), or a new one if the bound allows. The workflow
+ * is signalled before the admission commits: if Temporal refuses, nothing is admitted and the
+ * node holds no slot while it retries.
+ */
 async function admit(deps: Deps, nodeId: string, scan: ScanReport): Promise<RecoveryRow | null> {
   return inTransaction(deps.db, async (tx) => {
     await tx.query('select pg_advisory_xact_lock(7233002)');
     const open = await openRecoveryFor(tx, nodeId);
-    if (open) return open;
+    if (open) {
+      await startRecovery(deps, open, scan);
+      return open;
+    }
     const inFlight = await countNodesInState(tx, 'recovering');
     const { maxConcurrentRecoveries } = await readThrottle(tx, deps.config);
     if (inFlight >= maxConcurrentRecoveries) return null;
     const recovery = await insertRecovery(tx, nodeId, scan.replicas.length, (id) => serverRecoveryId(nodeId, id));
     await markAdmitted(tx, nodeId);
     await markNodeReplicasRecovering(tx, nodeId);
+    await startRecovery(deps, recovery, scan);
     return recovery;
   });
 }

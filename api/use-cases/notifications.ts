@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, notFound } from '../errors.js';
+import { Count } from '../routes/query.js';
 import { listCustomerEvents, type VolumeEventRow } from '../repositories/events.js';
 import { deleteWebhook, deliveryCounts, getWebhook, upsertWebhook } from '../repositories/webhooks.js';
 import { resolveWebhookTarget, WebhookTargetError } from '../webhook-target.js';
@@ -12,8 +13,8 @@ export const WebhookBody = z.strictObject({
 });
 
 export const EventFeedQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  after: Count.default(0),
+  limit: Count.pipe(z.number().min(1).max(500)).default(100),
 });
 
 /** Sets the webhook with a fresh secret: every PUT rotates it, and answers it once. */

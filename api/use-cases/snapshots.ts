@@ -5,10 +5,10 @@ import { CONTROL_TASK_QUEUE, snapshotWorkflowId } from '../../common/messages.js
 import type { SnapshotStore } from '../../snapshot-store/store.js';
 import { AppError, notFound } from '../errors.js';
 import type { Db } from '../repositories/db.js';
-import { failSnapshot, getSnapshot, insertSnapshot, listSnapshots, markSnapshotDeleted, type SnapshotRow } from '../repositories/snapshots.js';
+import { discardPendingSnapshot, failSnapshot, getCustomerSnapshot, getSnapshot, insertSnapshot, listSnapshots, markSnapshotDeleted, type SnapshotRow } from '../repositories/snapshots.js';
 import { archivedVolumeOf } from '../repositories/volumes.js';
 import type { Deps } from './deps.js';
-import { decide, requireVolume } from './volumes.js';
+import { awaitsDecision, decide, requireVolume } from './volumes.js';
 
 export function snapshotView(s: SnapshotRow) {
   return {
@@ -21,7 +21,6 @@ export function snapshotView(s: SnapshotRow) {
     writeSeq: s.writeSeq,
     digest: s.digest,
     parentId: s.parentId,
-    uploadedChunks: s.uploadedChunks,
     ...(s.error ? { error: s.error } : {}),
     createdAt: s.createdAt.toISOString(),
     completedAt: s.completedAt?.toISOString() ?? null,
@@ -35,12 +34,17 @@ function newSnapshotId(): string {
 export async function createSnapshot(deps: Deps, customerId: string, volumeId: string) {
   const volume = await requireVolume(deps, customerId, volumeId);
   if (volume.state === 'archived') throw new AppError(409, 'archived', `volume ${volumeId} is archived; its archive snapshot is ${volume.archiveSnapshotId}`);
-  const snapshotId = newSnapshotId();
   const underReview = volume.ioState === 'paused';
+  if (underReview && !(await awaitsDecision(deps, volume))) {
+    throw new AppError(409, 'not-ready', `volume ${volumeId} is paused and no review awaits a decision; try again shortly`, { 'retry-after': '5' });
+  }
+  const snapshotId = newSnapshotId();
   await insertSnapshot(deps.db, { id: snapshotId, volumeId, customerId, kind: underReview ? 'review' : 'manual', sizeBytes: volume.sizeBytes });
   if (underReview) {
     await decide(deps, volume, { action: 'snapshot', snapshotId }, 'accepted').catch(async (err: unknown) => {
-      await failSnapshot(deps.db, snapshotId, (err as Error).message);
+      // Refused (a review that moved on meanwhile): the request changes nothing, so its record goes.
+      if (err instanceof AppError && err.status === 409) await discardPendingSnapshot(deps.db, snapshotId);
+      else await failSnapshot(deps.db, snapshotId, (err as Error).message);
       throw err;
     });
   } else {
@@ -62,7 +66,7 @@ export async function listVolumeSnapshots(deps: Deps, customerId: string, volume
 }
 
 export async function requireSnapshot(deps: Deps, customerId: string, snapshotId: string): Promise<SnapshotRow> {
-  const snapshot = await getSnapshot(deps.db, snapshotId, customerId);
+  const snapshot = await getCustomerSnapshot(deps.db, snapshotId, customerId);
   if (!snapshot) throw notFound(`snapshot ${snapshotId}`);
   return snapshot;
 }

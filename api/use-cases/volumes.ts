@@ -12,10 +12,10 @@ import { BLOCK_SIZE } from '../../common/types.js';
 import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
 import { INCONSISTENCY_EVENT, listEvents, type VolumeEventRow } from '../repositories/events.js';
-import { getSnapshot } from '../repositories/snapshots.js';
+import { getCustomerSnapshot } from '../repositories/snapshots.js';
 import { placementCandidates } from '../repositories/nodes.js';
 import {
-  getVolume, insertVolume, isHealthy, listVolumes, primaryOf, replicasOf, setAutoEnableIo, setVolumeState, type VolumeRow,
+  getCustomerVolume, getVolume, insertVolume, isHealthy, listVolumes, primaryOf, replicasOf, setAutoEnableIo, setVolumeState, type VolumeRow,
 } from '../repositories/volumes.js';
 import type { Deps } from './deps.js';
 
@@ -44,7 +44,7 @@ export function volumeView(v: VolumeRow) {
 }
 
 export async function requireVolume(deps: Deps, customerId: string, volumeId: string): Promise<VolumeRow> {
-  const volume = await getVolume(deps.db, volumeId, customerId);
+  const volume = await getCustomerVolume(deps.db, volumeId, customerId);
   if (!volume || volume.state === 'deleted') throw notFound(`volume ${volumeId}`);
   return volume;
 }
@@ -77,7 +77,7 @@ export async function createVolume(deps: Deps, customerId: string, body: z.infer
 }
 
 async function sourceSnapshot(deps: Deps, customerId: string, snapshotId: string, sizeBytes: number | undefined) {
-  const snapshot = await getSnapshot(deps.db, snapshotId, customerId);
+  const snapshot = await getCustomerSnapshot(deps.db, snapshotId, customerId);
   if (!snapshot) throw notFound(`snapshot ${snapshotId}`);
   if (snapshot.state !== 'completed') throw new AppError(409, 'snapshot-not-completed', `snapshot ${snapshotId} is ${snapshot.state}`);
   if (sizeBytes !== undefined && sizeBytes !== snapshot.sizeBytes) {
@@ -186,7 +186,7 @@ export async function decide(deps: Deps, volume: VolumeRow, request: DecisionReq
   }
 }
 
-async function awaitsDecision(deps: Deps, volume: VolumeRow): Promise<boolean> {
+export async function awaitsDecision(deps: Deps, volume: VolumeRow): Promise<boolean> {
   if (volume.ioState !== 'paused') return false;
   const status = await deps.temporal.workflow.getHandle(volumeRecoveryId(volume.id, volume.epoch)).query(volumeStatusQuery).catch(() => null);
   return status?.phase === 'configuration';

@@ -1,7 +1,8 @@
 // The control plane under abuse (issue 9): internal webhook URLs are refused and store nothing;
 // quotas; rejected requests change nothing; every query parameter is validated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '../support/test-cluster.js';
+import { nodeToken } from '../../common/tokens.js';
+import { eventually, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 describe('the API under abuse', () => {
   let t: TestCluster;
@@ -36,5 +37,64 @@ describe('the API under abuse', () => {
       expect(res.body.error?.code, url).toBe('forbidden-webhook-url');
     }
     expect(await count('webhooks')).toBe(0);
+  });
+
+  it('validates every query parameter: 400 in the one error shape for bad, empty or unknown ones', async () => {
+    const { volumeId } = await t.customer.createVolume(64 * 1024);
+    const operator = t.operator.token;
+    for (const [path, token] of [
+      ['/v1/operator/recoveries?limit=-1', operator], ['/v1/operator/recoveries?limit=0.5', operator], ['/v1/operator/recoveries?limit=0', operator],
+      ['/v1/operator/recoveries?limit=', operator], ['/v1/operator/recoveries?limit=1e2', operator], ['/v1/operator/fleet?x=1', operator],
+      ['/v1/events?after=', undefined], ['/v1/events?limit=%20', undefined], ['/v1/volumes?all=true', undefined],
+      [`/v1/volumes/${volumeId}?x=1`, undefined], [`/v1/volumes/${volumeId}/data?offset=0x10&length=4096`, undefined],
+      [`/v1/volumes/${volumeId}/data?offset=0&length=4096&length=8192`, undefined], [`/v1/volumes/${volumeId}/snapshots?limit=1`, undefined],
+    ] as const) {
+      const res = await call(path, { token });
+      expect(res.status, path).toBe(400);
+      expect(res.body.error?.code, path).toBe('invalid-request');
+    }
+    expect((await call('/v1/operator/recoveries?limit=5', { token: operator })).status).toBe(200);
+  });
+
+  it('answers I/O to a volume whose creation failed or is unfinished with 409, at once', async () => {
+    const { volumeId } = await t.customer.createVolume(64 * 1024);
+    for (const state of ['error', 'creating']) {
+      await t.db.query('update volumes set state = $2 where id = $1', [volumeId, state]);
+      const res = await call(`/v1/volumes/${volumeId}/data?offset=0&length=4096`);
+      expect(res.status, state).toBe(409);
+      expect(res.body.error?.code).toBe('volume-not-ready');
+    }
+  });
+
+  it('leaves no snapshot record when a snapshot request is refused', async () => {
+    const { volumeId } = await t.customer.createVolume(64 * 1024);
+    await t.db.query(`update volumes set io_state = 'paused' where id = $1`, [volumeId]); // paused, but no review waits
+    const res = await call(`/v1/volumes/${volumeId}/snapshots`, { method: 'POST' });
+    expect(res.status).toBe(409);
+    expect((await t.db.query('select count(*)::int as n from snapshots where volume_id = $1', [volumeId])).rows[0].n).toBe(0);
+  });
+
+  it('does not tell a customer how many chunks a snapshot uploaded (a cross-tenant dedup oracle)', async () => {
+    const { volumeId } = await t.customer.createVolume(64 * 1024);
+    const { snapshotId } = await t.customer.createSnapshot(volumeId);
+    const done = await eventually('snapshot', async () => {
+      const s = (await call(`/v1/snapshots/${snapshotId}`)).body;
+      return s.state === 'completed' && s;
+    });
+    expect(done).not.toHaveProperty('uploadedChunks');
+  });
+
+  it('refuses a recovery report larger than a workflow signal can carry with 413, and admits nothing', async () => {
+    const token = nodeToken(t.cluster.layout.clusterSecret, 'node-a');
+    const replica = (i: number) => ({
+      volumeId: `vol-big-${i}`, sizeBytes: 4096 * 1_000_000, role: 'primary', epoch: 1, writeSeq: 1,
+      badBlocks: Array.from({ length: 300_000 }, (_, b) => b), dirtyBadBlocks: [], digest: '0'.repeat(64), baseSnapshotId: null, rebuilding: false,
+    });
+    const scan = { nodeId: 'node-a', scannedAt: new Date().toISOString(), crashed: true, replicas: [replica(1), replica(2)] };
+    const res = await call('/v1/nodes/node-a/recovery-reports', { method: 'POST', token, body: scan });
+    expect(res.status).toBe(413);
+    expect(res.body.error?.code).toBe('report-too-large');
+    expect(await count('recovery_events')).toBe(0);
+    expect((await t.operator.fleet()).summary.recovering).toBe(0);
   });
 });
