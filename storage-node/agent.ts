@@ -8,6 +8,8 @@ import type { NodeService } from './node-service.js';
 export interface AgentConfig {
   nodeId: string;
   url: string;
+  /** Where block clients reach this node's NBD server, "host:port". */
+  nbdAddress: string;
   domainPath: string;
   controlPlaneUrl: string;
   joinToken: string;
@@ -42,14 +44,14 @@ export class ControlPlaneAgent {
 
   /** Registers (retrying while the control plane is unreachable) and keeps the token on disk. */
   async register(): Promise<void> {
-    const { nodeId, url, domainPath } = this.config;
+    const { nodeId, url, nbdAddress, domainPath } = this.config;
     for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
       try {
         const res = await requestJson<{ nodeToken: string; mirrorToken: string }>(`${this.config.controlPlaneUrl}/v1/nodes/register`, {
           method: 'POST',
           token: this.config.joinToken,
           headers: this.token ? { 'x-node-token': this.token } : {},
-          body: { nodeId, url, domainPath, capacityBytes: this.service.capacityBytes },
+          body: { nodeId, url, nbdAddress, domainPath, capacityBytes: this.service.capacityBytes },
           timeoutMs: 5000,
         });
         this.token = res.nodeToken;

@@ -17,6 +17,9 @@ export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
     fsync: env.bool('NODE_FSYNC', true),
     bind: env.string('NODE_BIND', '127.0.0.1'),
     advertiseUrl: env.optional('NODE_ADVERTISE_URL'),
+    /** NBD (block clients); 0 picks a free port. Advertised as NODE_NBD_ADVERTISE ("host:port") or the bind host and bound port. */
+    nbdPort: env.int('NODE_NBD_PORT', 0, 0, 65535),
+    nbdAdvertise: env.optional('NODE_NBD_ADVERTISE'),
     snapshotStore: env.string('SNAPSHOT_STORE'),
   };
   env.check((problems) => {

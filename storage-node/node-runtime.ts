@@ -7,6 +7,7 @@ import { NodeService } from './node-service.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
 import { NodeStore } from './store/node-store.js';
 import { createNodeApp } from './transport/http-server.js';
+import { startNbdServer } from './transport/nbd-server.js';
 
 export interface RunningNode {
   nodeId: string;
@@ -26,9 +27,11 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
   const credentials = () => ({ token: agent?.token ?? null, mirrorToken: agent?.mirrorToken ?? null });
   const server = await listen(createNodeApp(service, credentials), config.port, config.bind);
   const url = config.advertiseUrl ?? `http://127.0.0.1:${boundPort(server)}`;
-  agent = new ControlPlaneAgent({ ...config, url }, service);
+  const nbd = await startNbdServer({ backend: service, token: () => agent?.token ?? null, fsyncWrites: config.fsync }, config.nbdPort, config.bind);
+  const nbdAddress = config.nbdAdvertise ?? hostPort(config.bind, nbd.port);
+  agent = new ControlPlaneAgent({ ...config, url, nbdAddress }, service);
   await agent.loadToken();
-  console.log(`node ${config.nodeId} listening on ${url} (${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`);
+  console.log(`node ${config.nodeId} listening on ${url}, NBD on ${nbdAddress} (${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`);
   await agent.register();
   agent.startHeartbeats();
   if (unclean) agent.startRecovery(true);
@@ -37,8 +40,14 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
     url,
     async stop() {
       agent?.stop();
-      await closeServer(server);
+      await Promise.all([closeServer(server), nbd.close()]);
       await store.markCleanShutdown();
     },
   };
+}
+
+/** "host:port" for the NBD address; a wildcard bind is reached on loopback, like the HTTP URL. */
+function hostPort(bind: string, port: number): string {
+  const host = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

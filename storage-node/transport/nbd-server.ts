@@ -1,0 +1,241 @@
+// The storage node's NBD server (fixed newstyle only; no TLS: the export name is a signed,
+// expiring grant for one volume on this node). Handshake per connection, then pipelined
+// requests: several in flight, answered as they complete, with a bound on requests and bytes
+// in flight past which the socket is not read until some complete. The wire format lives in
+// protocol/nbd*.ts, what an export is and does in nbd-export.ts.
+import { createServer, type Server, type Socket } from 'node:net';
+import { MAX_IO_BYTES } from '../protocol/block-range.js';
+import {
+  NbdCmd, NbdInfo, NbdOpt, NbdRep, RequestDecoder, ServerHandshakeDecoder, encodeExportNameReply, encodeGreeting, encodeInfoBlockSize,
+  encodeInfoExport, encodeOptionError, encodeOptionReply, encodeSimpleReply, parseGoData,
+  type NbdRequest, type RequestEvent, type ServerHandshakeEvent,
+} from '../protocol/nbd.js';
+import { BLOCK_SIZES, resolveExport, runCommand, type NbdBackend, type NbdExport } from './nbd-export.js';
+
+export interface NbdServerOptions {
+  backend: NbdBackend;
+  /** The node's token, which signs grants; null until the node has registered. */
+  token: () => string | null;
+  /** Writes already fdatasync (NODE_FSYNC): FUA then needs no extra sync. */
+  fsyncWrites: boolean;
+  maxInFlight?: number;
+  maxInFlightBytes?: number;
+  maxOptionBytes?: number;
+  maxOptions?: number;
+  handshakeTimeoutMs?: number;
+}
+
+export interface RunningNbdServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+type Limits = Required<Omit<NbdServerOptions, 'backend' | 'token' | 'fsyncWrites'>>;
+const DEFAULTS: Limits = { maxInFlight: 256, maxInFlightBytes: 64 * 1024 * 1024, maxOptionBytes: 8192, maxOptions: 64, handshakeTimeoutMs: 30_000 };
+
+export function startNbdServer(opts: NbdServerOptions, port: number, host: string): Promise<RunningNbdServer> {
+  const limits = { ...DEFAULTS, ...stripUndefined(opts) } as Limits;
+  const sockets = new Set<Socket>();
+  // Half-open: a client that shuts its side after its last request still gets the replies.
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    new NbdConnection(socket, opts, limits).start();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve({
+        port: typeof address === 'object' && address ? address.port : port,
+        close: () => new Promise<void>((done) => {
+          server.close(() => done());
+          for (const socket of sockets) socket.destroy();
+        }),
+      });
+    });
+  });
+}
+
+class NbdConnection {
+  private readonly handshake: ServerHandshakeDecoder;
+  private requests: RequestDecoder | null = null;
+  private exp: NbdExport | null = null;
+  private noZeroes = false;
+  private options = 0;
+  private readonly waiting: NbdRequest[] = [];
+  private inFlight = 0;
+  private inFlightBytes = 0;
+  private disconnecting = false;
+  private closed = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: NbdServerOptions,
+    private readonly limits: Limits,
+  ) {
+    this.handshake = new ServerHandshakeDecoder({ maxOptionBytes: limits.maxOptionBytes });
+    this.timer = setTimeout(() => this.close(), limits.handshakeTimeoutMs);
+  }
+
+  start(): void {
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', () => this.close());
+    this.socket.on('close', () => this.close());
+    this.socket.on('end', () => this.onEnd());
+    this.socket.write(encodeGreeting());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.disconnecting) return;
+    if (this.requests) this.onRequests(this.requests.push(chunk));
+    else this.onHandshake(this.handshake.push(chunk));
+  }
+
+  /** The client sent its last byte: a cut request or handshake closes; otherwise finish what is in flight. */
+  private onEnd(): void {
+    if (!this.requests || this.requests.end()) return this.close();
+    this.disconnecting = true;
+    this.pump();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.socket.destroy();
+  }
+
+  /** A soft disconnect: send `last`, then close our side. */
+  private finish(last?: Buffer): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    const destroy = () => this.socket.destroy();
+    if (last) this.socket.end(last, destroy);
+    else this.socket.end(destroy);
+  }
+
+  // ---- handshake ------------------------------------------------------------------------
+
+  private onHandshake(events: ServerHandshakeEvent[]): void {
+    for (const event of events) {
+      if (this.closed || this.requests) return;
+      if (event.type === 'fatal') return this.close();
+      if (event.type === 'client-flags') this.noZeroes = event.noZeroes;
+      else if (++this.options > this.limits.maxOptions) return this.close();
+      else if (event.type === 'option-error') this.socket.write(encodeOptionError(event.option, event.reply, event.message));
+      else this.onOption(event.option, event.data);
+    }
+  }
+
+  private onOption(option: number, data: Buffer): void {
+    switch (option) {
+      case NbdOpt.EXPORT_NAME:
+        return this.exportName(data.toString('utf8'));
+      case NbdOpt.GO:
+      case NbdOpt.INFO:
+        return this.goOrInfo(option, data);
+      case NbdOpt.LIST: // export names are secrets (signed grants): the list is always empty
+        this.socket.write(data.length ? encodeOptionError(option, NbdRep.ERR_INVALID, 'LIST takes no data') : encodeOptionReply(option, NbdRep.ACK));
+        return;
+      case NbdOpt.ABORT:
+        return this.finish(encodeOptionReply(option, NbdRep.ACK));
+      case NbdOpt.STARTTLS:
+        this.socket.write(encodeOptionError(option, NbdRep.ERR_POLICY, 'TLS is not offered; exports are signed grants'));
+        return;
+      default:
+        this.socket.write(encodeOptionError(option, NbdRep.ERR_UNSUP, `option ${option} is not supported`));
+    }
+  }
+
+  private exportName(name: string): void {
+    const exp = resolveExport(this.opts.backend, this.opts.token(), name);
+    if (!exp) return this.close(); // the spec's only answer to an EXPORT_NAME it refuses
+    this.socket.write(encodeExportNameReply(exp.size, exp.flags, this.noZeroes));
+    this.transmit(exp);
+  }
+
+  private goOrInfo(option: number, data: Buffer): void {
+    const parsed = parseGoData(option, data);
+    if ('type' in parsed) {
+      this.socket.write(encodeOptionError(option, parsed.reply, parsed.message));
+      return this.onHandshake(this.handshake.resume());
+    }
+    const exp = resolveExport(this.opts.backend, this.opts.token(), parsed.name);
+    if (!exp) {
+      this.socket.write(encodeOptionError(option, NbdRep.ERR_UNKNOWN, 'no such export'));
+      return this.onHandshake(this.handshake.resume());
+    }
+    this.socket.write(encodeInfoExport(option, exp.size, exp.flags));
+    if (parsed.infos.includes(NbdInfo.BLOCK_SIZE) || option === NbdOpt.GO) this.socket.write(encodeInfoBlockSize(option, BLOCK_SIZES));
+    this.socket.write(encodeOptionReply(option, NbdRep.ACK));
+    if (option === NbdOpt.GO) this.transmit(exp);
+    else this.onHandshake(this.handshake.resume());
+  }
+
+  // ---- transmission ---------------------------------------------------------------------
+
+  private transmit(exp: NbdExport): void {
+    clearTimeout(this.timer);
+    this.exp = exp;
+    this.requests = new RequestDecoder({ maxPayload: MAX_IO_BYTES, exportSize: exp.size });
+    this.onRequests(this.requests.push(this.handshake.rest()));
+  }
+
+  private onRequests(events: RequestEvent[]): void {
+    for (const event of events) {
+      if (this.closed || this.disconnecting) return;
+      if (event.type === 'fatal') return this.close();
+      if (event.type === 'request-error') this.reply(event.handle, event.errno);
+      else if (event.command === NbdCmd.DISC) this.disconnecting = true;
+      else this.waiting.push(event);
+    }
+    this.pump();
+  }
+
+  /** Starts waiting requests while under the bounds; reads the socket only while nothing waits. */
+  private pump(): void {
+    while (this.waiting.length > 0 && !this.closed) {
+      const cost = costOf(this.waiting[0]!);
+      const full = this.inFlight >= this.limits.maxInFlight || this.inFlightBytes + cost > this.limits.maxInFlightBytes;
+      if (full && this.inFlight > 0) break;
+      this.run(this.waiting.shift()!, cost);
+    }
+    if (this.closed) return;
+    if (this.disconnecting && this.inFlight === 0 && this.waiting.length === 0) return this.finish();
+    const full = this.inFlight >= this.limits.maxInFlight || this.inFlightBytes >= this.limits.maxInFlightBytes;
+    if (this.waiting.length > 0 || full || this.disconnecting) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  private run(req: NbdRequest, cost: number): void {
+    this.inFlight += 1;
+    this.inFlightBytes += cost;
+    void runCommand(this.opts.backend, this.exp!, req, this.opts.fsyncWrites).then((result) => {
+      this.inFlight -= 1;
+      this.inFlightBytes -= cost;
+      if (this.closed) return;
+      if (result === 'close') return this.close();
+      this.reply(req.handle, result.errno, result.data);
+      this.pump();
+    });
+  }
+
+  private reply(handle: bigint, errno: number, data?: Buffer): void {
+    this.socket.cork();
+    this.socket.write(encodeSimpleReply(handle, errno));
+    if (data && data.length > 0) this.socket.write(data);
+    this.socket.uncork();
+  }
+}
+
+function costOf(req: NbdRequest): number {
+  return req.command === NbdCmd.READ || req.command === NbdCmd.WRITE ? req.length : 0;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

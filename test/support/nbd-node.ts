@@ -1,0 +1,88 @@
+// One storage node's NBD server in-process over a NodeStore in a temporary directory, with grants
+// signed by a fixed token, and a raw TCP client for byte-level tests.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { signGrant, type GrantAccess } from '../../common/tokens.js';
+import type { ReplicaRole } from '../../common/types.js';
+import { openSnapshotStore } from '../../snapshot-store/store.js';
+import { NodeService } from '../../storage-node/node-service.js';
+import { NodeStore } from '../../storage-node/store/node-store.js';
+import { startNbdServer, type RunningNbdServer } from '../../storage-node/transport/nbd-server.js';
+
+export const NODE_ID = 'nbd-node-1';
+export const TOKEN = `${NODE_ID}.test-token-signing-grants`;
+
+export interface NbdNode {
+  dir: string;
+  service: NodeService;
+  server: RunningNbdServer;
+  token: string | null;
+  create(volumeId: string, sizeBytes: number, role?: ReplicaRole): Promise<void>;
+  grant(volumeId: string, access: GrantAccess, opts?: { nodeId?: string; expiresAt?: number; token?: string }): string;
+  uri(exportName: string): string;
+  /** SHA-256 of the volume's data file. */
+  hash(volumeId: string): Promise<string>;
+  data(volumeId: string): Promise<Buffer>;
+  stop(): Promise<void>;
+}
+
+export async function startNbdNode(opts: { fsync?: boolean; maxInFlight?: number } = {}): Promise<NbdNode> {
+  const dir = await mkdtemp(join(tmpdir(), 'nbd-node-'));
+  const store = new NodeStore(join(dir, 'data'), opts.fsync ?? false);
+  await store.load();
+  await store.claimIdentity(NODE_ID);
+  const service = new NodeService(NODE_ID, store, 1 << 30, openSnapshotStore(join(dir, 'snapshots')));
+  const node: NbdNode = {
+    dir, service, token: TOKEN,
+    server: null as unknown as RunningNbdServer,
+    async create(volumeId, sizeBytes, role = 'primary') {
+      await service.createVolume({ volumeId, sizeBytes, role, epoch: 1, peer: null });
+    },
+    grant(volumeId, access, g = {}) {
+      return signGrant({ volumeId, access, nodeId: g.nodeId ?? NODE_ID, expiresAt: g.expiresAt ?? Date.now() + 600_000 }, g.token ?? TOKEN);
+    },
+    uri: (name) => `nbd://127.0.0.1:${node.server.port}/${name}`,
+    data: (volumeId) => readFile(join(dir, 'data', 'volumes', volumeId, 'data')),
+    async hash(volumeId) {
+      return createHash('sha256').update(await node.data(volumeId)).digest('hex');
+    },
+    async stop() {
+      await node.server.close();
+      await store.markCleanShutdown();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  node.server = await startNbdServer({ backend: service, token: () => node.token, fsyncWrites: opts.fsync ?? false, maxInFlight: opts.maxInFlight }, 0, '127.0.0.1');
+  return node;
+}
+
+/**
+ * Sends `bytes` (in the given pieces) over one TCP connection, half-closes unless `keepOpen`,
+ * and collects what the server sends until it closes (or `timeoutMs`).
+ */
+export function exchange(port: number, pieces: Buffer[], opts: { timeoutMs?: number; keepOpen?: boolean } = {}): Promise<{ received: Buffer; closedByServer: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const received: Buffer[] = [];
+    let done = false;
+    const finish = (closedByServer: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ received: Buffer.concat(received), closedByServer });
+    };
+    const timer = setTimeout(() => finish(false), opts.timeoutMs ?? 2000);
+    socket.on('data', (c: Buffer) => received.push(c));
+    socket.on('error', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.on('end', () => finish(true));
+    socket.on('connect', () => {
+      for (const piece of pieces) socket.write(piece);
+      if (!opts.keepOpen) socket.end();
+    });
+  });
+}
