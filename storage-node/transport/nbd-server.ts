@@ -85,6 +85,7 @@ class NbdConnection {
     this.socket.on('error', () => this.close());
     this.socket.on('close', () => this.close());
     this.socket.on('end', () => this.onEnd());
+    this.socket.on('drain', () => this.pump());
     this.socket.write(encodeGreeting());
   }
 
@@ -196,19 +197,26 @@ class NbdConnection {
     this.pump();
   }
 
-  /** Starts waiting requests while under the bounds; reads the socket only while nothing waits. */
+  /**
+   * Starts waiting requests while under the bounds; reads the socket only while nothing waits.
+   * Replies not yet sent count against the byte bound too: a client that stops reading its
+   * replies stops being read.
+   */
   private pump(): void {
     while (this.waiting.length > 0 && !this.closed) {
-      const cost = costOf(this.waiting[0]!);
-      const full = this.inFlight >= this.limits.maxInFlight || this.inFlightBytes + cost > this.limits.maxInFlightBytes;
-      if (full && this.inFlight > 0) break;
-      this.run(this.waiting.shift()!, cost);
+      if (this.saturated(costOf(this.waiting[0]!)) && (this.inFlight > 0 || this.socket.writableLength > 0)) break;
+      const req = this.waiting.shift()!;
+      this.run(req, costOf(req));
     }
     if (this.closed) return;
     if (this.disconnecting && this.inFlight === 0 && this.waiting.length === 0) return this.finish();
-    const full = this.inFlight >= this.limits.maxInFlight || this.inFlightBytes >= this.limits.maxInFlightBytes;
-    if (this.waiting.length > 0 || full || this.disconnecting) this.socket.pause();
+    if (this.waiting.length > 0 || this.saturated(0) || this.disconnecting) this.socket.pause();
     else this.socket.resume();
+  }
+
+  private saturated(cost: number): boolean {
+    const { maxInFlight, maxInFlightBytes } = this.limits;
+    return this.inFlight >= maxInFlight || this.inFlightBytes + cost > maxInFlightBytes || this.socket.writableLength >= maxInFlightBytes;
   }
 
   private run(req: NbdRequest, cost: number): void {

@@ -101,6 +101,16 @@ describe('the storage node NBD server on the wire', () => {
     await node.service.configure('moving', { role: 'secondary', epoch: 2, peer: null });
     const fenced = await exchange(node.server.port, [...go(node.grant('moving', 'io'))], { keepOpen: true, timeoutMs: 300 });
     expect(decode(fenced.received).options.at(-1)?.reply).toBe(NbdRep.ERR_UNKNOWN);
+    await node.create('fenced', SIZE);
+    await node.service.setIo('fenced', 'paused');
+    const heldFenced = exchange(node.server.port, [...go(node.grant('fenced', 'io')), write(1n, 0, Buffer.alloc(16, 3))], { keepOpen: true, timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 300));
+    await node.service.configure('fenced', { role: 'secondary', epoch: 2, peer: null });
+    await node.service.setIo('fenced', 'enabled');
+    const f = await heldFenced;
+    expect(f.closedByServer).toBe(true);
+    expect(decode(f.received).replies).toEqual([]);
+    expect((await node.data('fenced')).every((b) => b === 0)).toBe(true);
     await node.service.setIo('deleting', 'paused');
     const held = exchange(node.server.port, [...go(node.grant('deleting', 'io')), write(1n, 0, Buffer.alloc(16, 3))], { keepOpen: true, timeoutMs: 5000 });
     await new Promise((r) => setTimeout(r, 300));
