@@ -25,7 +25,8 @@ export async function insertRecovery(tx: Tx, nodeId: string, replicas: number, w
   const { rows } = await tx.query(`select nextval('recovery_events_id_seq') as id`);
   const id = Number(rows[0].id);
   const inserted = await tx.query(
-    'insert into recovery_events (id, node_id, workflow_id, replicas) values ($1, $2, $3, $4) returning *',
+    // clock_timestamp(), not now(): the transaction may have begun before it waited for the admission lock.
+    'insert into recovery_events (id, node_id, workflow_id, replicas, admitted_at) values ($1, $2, $3, $4, clock_timestamp()) returning *',
     [id, nodeId, workflowIdFor(id), replicas],
   );
   return toRow(inserted.rows[0]);
