@@ -4,6 +4,7 @@ import { joinToken, nodeOfToken, safeEqual } from '../common/tokens.js';
 import { customerForKey } from './repositories/customers.js';
 import type { Db } from './repositories/db.js';
 import { AppError } from './errors.js';
+import type { RequestLimits } from './use-cases/hold-limits.js';
 
 function bearer(req: Request): string {
   const header = req.headers.authorization ?? '';
@@ -12,13 +13,19 @@ function bearer(req: Request): string {
 
 const unauthenticated = (what: string) => new AppError(401, 'unauthenticated', `${what} is required`, { 'www-authenticate': 'Bearer' });
 
-export function customerAuth(db: Db) {
+/** Authenticates a customer, then counts the request against its bound of concurrent requests. */
+export function customerAuth(db: Db, requests: RequestLimits) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const key = bearer(req);
     if (!key) return next(unauthenticated('a customer API key'));
     customerForKey(db, key).then((customerId) => {
       if (!customerId) return next(unauthenticated('a valid customer API key'));
       res.locals.customerId = customerId;
+      try {
+        res.on('close', requests.acquire(customerId));
+      } catch (err) {
+        return next(err);
+      }
       next();
     }, next);
   };

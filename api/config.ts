@@ -1,5 +1,6 @@
 // The control plane's configuration, validated at start-up.
 import { Env } from '../common/config.js';
+import { MAX_IO_BYTES } from '../storage-node/protocol/block-range.js';
 
 export interface ApiConfig {
   port: number;
@@ -22,6 +23,17 @@ export interface ApiConfig {
   /** The shortest snapshot-policy interval a customer may set. */
   minSnapshotIntervalSeconds: number;
   webhooks: WebhookConfig;
+  io: IoCaps;
+}
+
+/** What one customer may have in flight on the API at once (held I/O included). */
+export interface IoCaps {
+  perVolumeRequests: number;
+  perVolumeBytes: number;
+  perCustomerRequests: number;
+  perCustomerBytes: number;
+  /** Requests of any kind, I/O or not. */
+  perCustomerConcurrentRequests: number;
 }
 
 export interface WebhookConfig {
@@ -55,6 +67,13 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     reviewGrantTtlMs: env.int('REVIEW_GRANT_TTL_MS', 15 * 60_000, 1000),
     snapshotStore: env.string('SNAPSHOT_STORE'),
     minSnapshotIntervalSeconds: env.int('MIN_SNAPSHOT_INTERVAL_SECONDS', 300, 1),
+    io: {
+      perVolumeRequests: env.int('IO_MAX_INFLIGHT_PER_VOLUME', 64, 1),
+      perVolumeBytes: env.int('IO_MAX_INFLIGHT_BYTES_PER_VOLUME', 64 * 1024 * 1024, MAX_IO_BYTES),
+      perCustomerRequests: env.int('IO_MAX_INFLIGHT_PER_CUSTOMER', 256, 1),
+      perCustomerBytes: env.int('IO_MAX_INFLIGHT_BYTES_PER_CUSTOMER', 256 * 1024 * 1024, MAX_IO_BYTES),
+      perCustomerConcurrentRequests: env.int('API_MAX_CONCURRENT_REQUESTS_PER_CUSTOMER', 512, 1),
+    },
     webhooks: {
       pollMs: env.int('WEBHOOK_POLL_MS', 1000, 10),
       timeoutMs: env.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { runMain } from '../common/config.js';
 import { boundPort, closeServer, listen } from '../common/listen.js';
 import { createApp } from './app.js';
+import { createDataPathState } from './use-cases/data-path.js';
 import { loadApiConfig } from './config.js';
 import { startHeartbeatMonitor } from './heartbeat-monitor.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
@@ -18,7 +19,9 @@ runMain('api', async () => {
   if (ran.length) console.log(`api: applied migrations ${ran.join(', ')}`);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.namespace });
-  const deps = { db, temporal, nodes: new NodeClient(db, config.clusterSecret), config, snapshots: openSnapshotStore(config.snapshotStore) };
+  const deps = {
+    db, temporal, nodes: new NodeClient(db, config.clusterSecret), config, snapshots: openSnapshotStore(config.snapshotStore), dataPath: createDataPathState(db, config),
+  };
   const server = await listen(createApp(deps), config.port, config.bind);
   const stopMonitor = startHeartbeatMonitor(deps);
   const stopNotifier = startNotifier(db, config.webhooks);

@@ -10,7 +10,7 @@ import { query } from './query.js';
 export function snapshotRoutes(deps: Deps): Router {
   const r = Router();
   const json = express.json({ limit: '4kb' });
-  r.use('/v1/snapshots', customerAuth(deps.db)); // /v1/volumes is authenticated by the volume routes
+  r.use('/v1/snapshots', customerAuth(deps.db, deps.dataPath.requests)); // /v1/volumes is authenticated by the volume routes
 
   r.post('/v1/volumes/:id/snapshots', query(), handle((req, res) => createSnapshot(deps, customerId(res), req.params.id!), 202));
   r.get('/v1/volumes/:id/snapshots', query(), handle(async (req, res) => ({ snapshots: await listVolumeSnapshots(deps, customerId(res), req.params.id!) })));

@@ -12,6 +12,7 @@ import {
   updateVolume, volumeStatus, volumeView,
 } from '../use-cases/volumes.js';
 import { clientGone, handle } from './handler.js';
+import { holdIo } from './io-holds.js';
 import { Count, parsedQuery, query } from './query.js';
 
 const ReadQuery = z.strictObject({ offset: Count, length: Count });
@@ -21,7 +22,7 @@ export function volumeRoutes(deps: Deps): Router {
   const r = Router();
   const json = express.json({ limit: '16kb' });
   const raw = express.raw({ type: () => true, limit: MAX_IO_BYTES });
-  r.use('/v1/volumes', customerAuth(deps.db));
+  r.use('/v1/volumes', customerAuth(deps.db, deps.dataPath.requests));
 
   r.post('/v1/volumes', query(), json, handle((req, res) => createVolume(deps, customerId(res), CreateVolumeBody.parse(req.body)), 201));
   r.get('/v1/volumes', query(), handle(async (_req, res) => ({ volumes: await listCustomerVolumes(deps, customerId(res)) })));
@@ -34,11 +35,11 @@ export function volumeRoutes(deps: Deps): Router {
   r.delete('/v1/volumes/:id', query(), handle((req, res) => deleteCustomerVolume(deps, customerId(res), req.params.id!), 202));
   r.post('/v1/volumes/:id/attachments', json, handle((req, res) => attachVolume(deps, customerId(res), req.params.id!, AttachBody.parse(req.body ?? {})), 201));
   r.post('/v1/volumes/:id/review-grants', query(), handle((req, res) => reviewGrant(deps, customerId(res), req.params.id!), 201));
-  r.get('/v1/volumes/:id/data', query(ReadQuery), handle((req, res) => {
+  r.get('/v1/volumes/:id/data', query(ReadQuery), holdIo(deps.dataPath.holds, 'read'), handle((req, res) => {
     const { offset, length } = parsedQuery<z.infer<typeof ReadQuery>>(res);
     return forwardIo(deps, customerId(res), req.params.id!, { kind: 'read', offset, length }, clientGone(req, res));
   }));
-  r.put('/v1/volumes/:id/data', query(WriteQuery), raw, handle(async (req, res) => {
+  r.put('/v1/volumes/:id/data', query(WriteQuery), holdIo(deps.dataPath.holds, 'write'), raw, handle(async (req, res) => {
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new AppError(400, 'empty-body', 'a non-empty binary body is required');
     const { offset } = parsedQuery<z.infer<typeof WriteQuery>>(res);
     const answer = await forwardIo(deps, customerId(res), req.params.id!, { kind: 'write', offset, data: req.body }, clientGone(req, res));

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { ApiConfig } from '../config.js';
+import type { DataPathState } from './data-path.js';
 import type { NodeClient } from '../node-client.js';
 import type { Db } from '../repositories/db.js';
 import type { SnapshotStore } from '../../snapshot-store/store.js';
@@ -11,4 +12,6 @@ export interface Deps {
   nodes: NodeClient;
   config: ApiConfig;
   snapshots: SnapshotStore;
+  /** Per-process state of the customer data path: shared primary watches, in-flight caps. */
+  dataPath: DataPathState;
 }

@@ -1,7 +1,9 @@
 // Per-volume I/O ordering and holding.
 // Requests run one at a time in arrival order. While the gate is paused a request is held:
 // neither answered nor failed, until the gate opens (then served in order) or the volume is
-// deleted (then every held request fails).
+// deleted (then every held request fails). What one volume may hold is bounded: past the bound
+// a new request is refused at once (503, retry later); a request already held is never dropped.
+import { NodeError } from '../service/context.js';
 
 export class VolumeDeletedError extends Error {
   constructor(volumeId: string) {
@@ -13,14 +15,34 @@ export class VolumeDeletedError extends Error {
 interface Held {
   release: () => void;
   fail: (err: Error) => void;
+  bytes: number;
+}
+
+export interface HoldBounds {
+  maxHeldRequests: number;
+  maxHeldBytes: number;
+}
+
+export const DEFAULT_HOLD_BOUNDS: HoldBounds = { maxHeldRequests: 256, maxHeldBytes: 256 * 1024 * 1024 };
+
+/** A request refused because the volume holds as much as it may; the HTTP layer answers Retry-After. */
+export class TooManyHeldError extends NodeError {
+  readonly retryAfterSeconds = 2;
+  constructor(volumeHolds: string) {
+    super(503, 'too-many-held', `${volumeHolds}; retry later`);
+  }
 }
 
 export class IoGate {
   private held: Held[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   private failure: Error | null = null;
+  private heldBytes = 0;
 
-  constructor(private paused: boolean) {}
+  constructor(
+    private paused: boolean,
+    private readonly bounds: HoldBounds = DEFAULT_HOLD_BOUNDS,
+  ) {}
 
   get isPaused(): boolean {
     return this.paused;
@@ -38,6 +60,7 @@ export class IoGate {
     this.paused = false;
     const waiting = this.held;
     this.held = [];
+    this.heldBytes = 0;
     for (const h of waiting) h.release();
   }
 
@@ -46,16 +69,25 @@ export class IoGate {
     this.failure = err;
     const waiting = this.held;
     this.held = [];
+    this.heldBytes = 0;
     for (const h of waiting) h.fail(err);
   }
 
-  /** Customer I/O: waits while paused, then runs in order with every other request. */
-  async admit<T>(fn: () => Promise<T>): Promise<T> {
+  /** Customer I/O of `bytes` (its body or answer): waits while paused, then runs in order with every other request. */
+  async admit<T>(fn: () => Promise<T>, bytes = 0): Promise<T> {
     if (this.failure) throw this.failure;
     if (this.paused) {
-      await new Promise<void>((release, fail) => this.held.push({ release, fail }));
+      this.checkRoom(bytes);
+      this.heldBytes += bytes;
+      await new Promise<void>((release, fail) => this.held.push({ release, fail, bytes }));
     }
     return this.serial(fn);
+  }
+
+  private checkRoom(bytes: number): void {
+    const { maxHeldRequests, maxHeldBytes } = this.bounds;
+    if (this.held.length >= maxHeldRequests) throw new TooManyHeldError(`the volume holds ${this.held.length} requests, its bound`);
+    if (this.heldBytes + bytes > maxHeldBytes) throw new TooManyHeldError(`the volume holds ${this.heldBytes} bytes of requests; the bound is ${maxHeldBytes}`);
   }
 
   /** Control-plane and replication work: ordered with I/O, never held. */

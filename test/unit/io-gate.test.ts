@@ -1,7 +1,7 @@
 // Paused I/O is held, not failed: it waits until the gate opens (then runs in arrival order)
 // or the volume is deleted (then fails).
 import { describe, expect, it } from 'vitest';
-import { IoGate, VolumeDeletedError } from '../../storage-node/store/io-gate.js';
+import { IoGate, TooManyHeldError, VolumeDeletedError } from '../../storage-node/store/io-gate.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
 
@@ -30,5 +30,34 @@ describe('the I/O gate', () => {
   it('runs control work in order with I/O but never holds it', async () => {
     const gate = new IoGate(true);
     expect(await gate.serial(async () => 'scan')).toBe('scan');
+  });
+
+  it('refuses a request past the bound of held requests with 503 too-many-held, and keeps every held one', async () => {
+    const gate = new IoGate(true, { maxHeldRequests: 2, maxHeldBytes: 1 << 20 });
+    const held = [1, 2].map((n) => gate.admit(async () => n));
+    const refused = gate.admit(async () => 3);
+    await expect(refused).rejects.toBeInstanceOf(TooManyHeldError);
+    await expect(refused).rejects.toMatchObject({ status: 503, code: 'too-many-held', retryAfterSeconds: 2 });
+    expect(gate.heldCount).toBe(2);
+    gate.open();
+    expect(await Promise.all(held)).toEqual([1, 2]);
+  });
+
+  it('refuses a request past the bound of held bytes, and has room again once the gate opens', async () => {
+    const gate = new IoGate(true, { maxHeldRequests: 100, maxHeldBytes: 8192 });
+    const first = gate.admit(async () => 'a', 4096);
+    const second = gate.admit(async () => 'b', 4096);
+    await expect(gate.admit(async () => 'c', 1)).rejects.toMatchObject({ code: 'too-many-held' });
+    gate.open();
+    expect(await Promise.all([first, second])).toEqual(['a', 'b']);
+    gate.pause();
+    const again = gate.admit(async () => 'd', 8192);
+    gate.open();
+    expect(await again).toBe('d');
+  });
+
+  it('never bounds requests while the gate is open', async () => {
+    const gate = new IoGate(false, { maxHeldRequests: 1, maxHeldBytes: 1 });
+    expect(await Promise.all([1, 2, 3].map((n) => gate.admit(async () => n, 4096)))).toEqual([1, 2, 3]);
   });
 });
