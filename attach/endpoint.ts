@@ -1,8 +1,8 @@
 // `blackstart attach`: an NBD endpoint on the customer's host (a unix socket or a TCP port) for
 // any unmodified NBD client, forwarding to the volume's current primary and following it.
 import { rm } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { serveLocalClient } from './local-session.js';
+import { startNbdServer } from '../storage-node/transport/nbd-server.js';
+import { forwardingExports } from './forwarding-exports.js';
 import { apiResolver, type Placement } from './placement.js';
 import { Upstream } from './upstream.js';
 
@@ -31,30 +31,20 @@ export interface Attachment {
 export async function attach(opts: AttachOptions): Promise<Attachment> {
   const upstream = new Upstream(apiResolver(opts.apiUrl, opts.apiKey, opts.volumeId, opts.review), { watchMs: opts.watchMs ?? 2000, log: opts.log });
   const placement = await upstream.start();
-  const exp = { name: opts.volumeId, sizeBytes: placement.sizeBytes, readOnly: placement.readOnly };
-  const clients = new Set<Socket>();
-  const server = createServer((socket) => {
-    clients.add(socket.on('close', () => clients.delete(socket)));
-    serveLocalClient(socket, exp, upstream);
-  });
+  const exports = forwardingExports({ name: opts.volumeId, sizeBytes: placement.sizeBytes, readOnly: placement.readOnly }, upstream);
+  const host = opts.host ?? '127.0.0.1';
   if (opts.socketPath) await rm(opts.socketPath, { force: true });
-  await listen(server, opts);
+  const server = await startNbdServer({ exports }, opts.socketPath ? { path: opts.socketPath } : { port: opts.port ?? 0, host }).catch((err: unknown) => {
+    upstream.close();
+    throw err;
+  });
   return {
     placement,
-    uri: opts.socketPath ? `nbd+unix:///?socket=${opts.socketPath}` : `nbd://${opts.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}/`,
+    uri: opts.socketPath ? `nbd+unix:///?socket=${opts.socketPath}` : `nbd://${host}:${server.port}/`,
     async close() {
       upstream.close();
-      for (const c of clients) c.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
       if (opts.socketPath) await rm(opts.socketPath, { force: true });
     },
   };
-}
-
-function listen(server: Server, opts: AttachOptions): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    if (opts.socketPath) server.listen(opts.socketPath, () => resolve());
-    else server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
 }

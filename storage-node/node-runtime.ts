@@ -7,6 +7,7 @@ import { NodeService } from './node-service.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
 import { NodeStore } from './store/node-store.js';
 import { createNodeApp } from './transport/http-server.js';
+import { grantExports } from './transport/nbd-export.js';
 import { startNbdServer } from './transport/nbd-server.js';
 
 export interface RunningNode {
@@ -27,7 +28,7 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
   const credentials = () => ({ token: agent?.token ?? null, mirrorToken: agent?.mirrorToken ?? null });
   const server = await listen(createNodeApp(service, credentials), config.port, config.bind);
   const url = config.advertiseUrl ?? `http://127.0.0.1:${boundPort(server)}`;
-  const nbd = await startNbdServer({ backend: service, token: () => agent?.token ?? null, fsyncWrites: config.fsync }, config.nbdPort, config.bind);
+  const nbd = await startNbdServer({ exports: grantExports(service, () => agent?.token ?? null, config.fsync) }, { port: config.nbdPort, host: config.bind });
   const nbdAddress = config.nbdAdvertise ?? hostPort(config.bind, nbd.port);
   agent = new ControlPlaneAgent({ ...config, url, nbdAddress }, service);
   await agent.loadToken();

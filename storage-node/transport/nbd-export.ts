@@ -4,17 +4,16 @@
 import { verifyGrant, type GrantAccess } from '../../common/tokens.js';
 import { MAX_IO_BYTES } from '../protocol/block-range.js';
 import { CmdFlag, NbdCmd, NbdErrno, TransmissionFlag, type BlockSizes, type NbdRequest } from '../protocol/nbd.js';
+import type { CommandResult, NbdExport, NbdExports } from './nbd-server.js';
 import { VolumeDeletedError } from '../store/io-gate.js';
 import { NodeError, type NodeService } from '../node-service.js';
 
 /** The part of the node's service the NBD server uses (a test may pass a fake). */
 export type NbdBackend = Pick<NodeService, 'nodeId' | 'hosted' | 'read' | 'write' | 'reviewRead'>;
 
-export interface NbdExport {
+export interface GrantExport extends NbdExport {
   volumeId: string;
   access: GrantAccess;
-  size: number;
-  flags: number;
 }
 
 export const BLOCK_SIZES: BlockSizes = { min: 1, preferred: 4096, max: MAX_IO_BYTES };
@@ -30,10 +29,24 @@ const IO_FLAGS = TransmissionFlag.HAS_FLAGS | TransmissionFlag.SEND_FLUSH | Tran
 const REVIEW_FLAGS = TransmissionFlag.HAS_FLAGS | TransmissionFlag.READ_ONLY | TransmissionFlag.SEND_FLUSH | TransmissionFlag.CAN_MULTI_CONN;
 
 /**
+ * A node's exports: one per grant. Names are secrets (signed grants), so LIST answers none.
+ * `token` is the node's, null until it registered; `fsyncWrites`: writes already fdatasync
+ * (NODE_FSYNC), so FUA needs no extra sync.
+ */
+export function grantExports(backend: NbdBackend, token: () => string | null, fsyncWrites: boolean): NbdExports<GrantExport> {
+  return {
+    open: (name) => resolveExport(backend, token(), name),
+    list: () => [],
+    blockSizes: BLOCK_SIZES,
+    run: (exp, req) => runCommand(backend, exp, req, fsyncWrites),
+  };
+}
+
+/**
  * The export `name` opens, or null: no token loaded yet, a bad or expired grant, a grant for
  * another node, a volume not hosted here, or (for I/O) a copy that is not the primary.
  */
-export function resolveExport(backend: NbdBackend, token: string | null, name: string, now = Date.now()): NbdExport | null {
+export function resolveExport(backend: NbdBackend, token: string | null, name: string, now = Date.now()): GrantExport | null {
   if (!token) return null;
   const grant = verifyGrant(name, token, 'io', now) ?? verifyGrant(name, token, 'review', now);
   if (!grant || grant.nodeId !== backend.nodeId) return null;
@@ -48,9 +61,6 @@ export function resolveExport(backend: NbdBackend, token: string | null, name: s
   return { volumeId: grant.volumeId, access: grant.access, size: meta.sizeBytes, flags };
 }
 
-/** What to send back: an errno (and a READ's data), or close the connection. */
-export type CommandResult = { errno: number; data?: Buffer } | 'close';
-
 const ZEROES = Buffer.alloc(MAX_IO_BYTES);
 const OK: CommandResult = { errno: NbdErrno.OK };
 
@@ -59,7 +69,7 @@ const OK: CommandResult = { errno: NbdErrno.OK };
  * moved away or deleted closes the connection, so the client's side reconnects to the new
  * primary with its requests still held; any other failure is EIO on this request.
  */
-export async function runCommand(backend: NbdBackend, exp: NbdExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
+export async function runCommand(backend: NbdBackend, exp: GrantExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
   try {
     return await dispatch(backend, exp, req, fsyncWrites);
   } catch (err) {
@@ -74,7 +84,7 @@ function movedAway(err: unknown): boolean {
   return err instanceof VolumeDeletedError || (err instanceof NodeError && (err.code === 'not-primary' || err.code === 'volume-not-found'));
 }
 
-async function dispatch(backend: NbdBackend, exp: NbdExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
+async function dispatch(backend: NbdBackend, exp: GrantExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
   const writes = req.command === NbdCmd.WRITE || req.command === NbdCmd.TRIM || req.command === NbdCmd.WRITE_ZEROES;
   if (writes && exp.access !== 'io') return { errno: NbdErrno.EPERM };
   switch (req.command) {
@@ -96,13 +106,13 @@ async function dispatch(backend: NbdBackend, exp: NbdExport, req: NbdRequest, fs
   }
 }
 
-async function read(backend: NbdBackend, exp: NbdExport, req: NbdRequest): Promise<Buffer> {
+async function read(backend: NbdBackend, exp: GrantExport, req: NbdRequest): Promise<Buffer> {
   if (req.length === 0) return Buffer.alloc(0);
   return exp.access === 'io' ? backend.read(exp.volumeId, req.offset, req.length) : backend.reviewRead(exp.volumeId, req.offset, req.length);
 }
 
 /** FUA: the write is durable before it is answered (writes already fdatasync when NODE_FSYNC is on). */
-async function durable(backend: NbdBackend, exp: NbdExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
+async function durable(backend: NbdBackend, exp: GrantExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
   if (req.flags & CmdFlag.FUA && !fsyncWrites) await flush(backend, exp.volumeId);
   return OK;
 }

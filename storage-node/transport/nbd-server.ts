@@ -1,23 +1,36 @@
-// The storage node's NBD server (fixed newstyle only; no TLS: the export name is a signed,
-// expiring grant for one volume on this node). Handshake per connection, then pipelined
-// requests: several in flight, answered as they complete, with a bound on requests and bytes
-// in flight past which the socket is not read until some complete. The wire format lives in
-// protocol/nbd*.ts, what an export is and does in nbd-export.ts.
+// An NBD server (fixed newstyle only, no TLS): handshake per connection, then pipelined
+// requests — several in flight, answered as they complete, with a bound on requests and bytes
+// in flight past which the socket is not read until some complete. What the exports are and
+// what a command does is the caller's: a storage node's grants (nbd-export.ts) or the attach
+// endpoint's one forwarded volume (attach/). The wire format lives in protocol/nbd*.ts.
 import { createServer, type Server, type Socket } from 'node:net';
-import { MAX_IO_BYTES } from '../protocol/block-range.js';
 import {
   NbdCmd, NbdInfo, NbdOpt, NbdRep, RequestDecoder, ServerHandshakeDecoder, encodeExportNameReply, encodeGreeting, encodeInfoBlockSize,
-  encodeInfoExport, encodeOptionError, encodeOptionReply, encodeSimpleReply, parseGoData,
-  type NbdRequest, type RequestEvent, type ServerHandshakeEvent,
+  encodeInfoExport, encodeOptionError, encodeOptionReply, encodeRepServer, encodeSimpleReply, parseGoData,
+  type BlockSizes, type NbdRequest, type RequestEvent, type ServerHandshakeEvent,
 } from '../protocol/nbd.js';
-import { BLOCK_SIZES, resolveExport, runCommand, type NbdBackend, type NbdExport } from './nbd-export.js';
+
+/** What a name opens: its size and transmission flags (plus whatever its owner needs to run commands). */
+export interface NbdExport {
+  size: number;
+  flags: number;
+}
+
+/** What to send back: an errno (and a READ's data), or close the connection. */
+export type CommandResult = { errno: number; data?: Buffer } | 'close';
+
+export interface NbdExports<E extends NbdExport = NbdExport> {
+  /** The export `name` opens, or null: refused (ERR_UNKNOWN to GO/INFO, a closed connection to EXPORT_NAME). */
+  open(name: string): E | null;
+  /** The names NBD_OPT_LIST answers. */
+  list(): string[];
+  blockSizes: BlockSizes;
+  /** One decoded request, already checked against the export's size and the maximum payload. */
+  run(exp: E, req: NbdRequest): Promise<CommandResult>;
+}
 
 export interface NbdServerOptions {
-  backend: NbdBackend;
-  /** The node's token, which signs grants; null until the node has registered. */
-  token: () => string | null;
-  /** Writes already fdatasync (NODE_FSYNC): FUA then needs no extra sync. */
-  fsyncWrites: boolean;
+  exports: NbdExports;
   maxInFlight?: number;
   maxInFlightBytes?: number;
   maxOptionBytes?: number;
@@ -26,14 +39,18 @@ export interface NbdServerOptions {
 }
 
 export interface RunningNbdServer {
+  /** The TCP port bound (0 on a unix socket). */
   port: number;
   close(): Promise<void>;
 }
 
-type Limits = Required<Omit<NbdServerOptions, 'backend' | 'token' | 'fsyncWrites'>>;
+/** A TCP address, or a unix socket's path. */
+export type ListenOn = { port: number; host: string } | { path: string };
+
+type Limits = Required<Omit<NbdServerOptions, 'exports'>>;
 const DEFAULTS: Limits = { maxInFlight: 256, maxInFlightBytes: 64 * 1024 * 1024, maxOptionBytes: 8192, maxOptions: 64, handshakeTimeoutMs: 30_000 };
 
-export function startNbdServer(opts: NbdServerOptions, port: number, host: string): Promise<RunningNbdServer> {
+export function startNbdServer(opts: NbdServerOptions, on: ListenOn): Promise<RunningNbdServer> {
   const limits = { ...DEFAULTS, ...stripUndefined(opts) } as Limits;
   const sockets = new Set<Socket>();
   // Half-open: a client that shuts its side after its last request still gets the replies.
@@ -44,16 +61,18 @@ export function startNbdServer(opts: NbdServerOptions, port: number, host: strin
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    const listening = () => {
       const address = server.address();
       resolve({
-        port: typeof address === 'object' && address ? address.port : port,
+        port: typeof address === 'object' && address ? address.port : 0,
         close: () => new Promise<void>((done) => {
           server.close(() => done());
           for (const socket of sockets) socket.destroy();
         }),
       });
-    });
+    };
+    if ('path' in on) server.listen(on.path, listening);
+    else server.listen(on.port, on.host, listening);
   });
 }
 
@@ -139,8 +158,10 @@ class NbdConnection {
       case NbdOpt.GO:
       case NbdOpt.INFO:
         return this.goOrInfo(option, data);
-      case NbdOpt.LIST: // export names are secrets (signed grants): the list is always empty
-        this.socket.write(data.length ? encodeOptionError(option, NbdRep.ERR_INVALID, 'LIST takes no data') : encodeOptionReply(option, NbdRep.ACK));
+      case NbdOpt.LIST:
+        if (data.length) return void this.socket.write(encodeOptionError(option, NbdRep.ERR_INVALID, 'LIST takes no data'));
+        for (const name of this.opts.exports.list()) this.socket.write(encodeRepServer(option, name));
+        this.socket.write(encodeOptionReply(option, NbdRep.ACK));
         return;
       case NbdOpt.ABORT:
         return this.finish(encodeOptionReply(option, NbdRep.ACK));
@@ -153,7 +174,7 @@ class NbdConnection {
   }
 
   private exportName(name: string): void {
-    const exp = resolveExport(this.opts.backend, this.opts.token(), name);
+    const exp = this.opts.exports.open(name);
     if (!exp) return this.close(); // the spec's only answer to an EXPORT_NAME it refuses
     this.socket.write(encodeExportNameReply(exp.size, exp.flags, this.noZeroes));
     this.transmit(exp);
@@ -165,13 +186,13 @@ class NbdConnection {
       this.socket.write(encodeOptionError(option, parsed.reply, parsed.message));
       return this.onHandshake(this.handshake.resume());
     }
-    const exp = resolveExport(this.opts.backend, this.opts.token(), parsed.name);
+    const exp = this.opts.exports.open(parsed.name);
     if (!exp) {
       this.socket.write(encodeOptionError(option, NbdRep.ERR_UNKNOWN, 'no such export'));
       return this.onHandshake(this.handshake.resume());
     }
     this.socket.write(encodeInfoExport(option, exp.size, exp.flags));
-    if (parsed.infos.includes(NbdInfo.BLOCK_SIZE) || option === NbdOpt.GO) this.socket.write(encodeInfoBlockSize(option, BLOCK_SIZES));
+    if (parsed.infos.includes(NbdInfo.BLOCK_SIZE) || option === NbdOpt.GO) this.socket.write(encodeInfoBlockSize(option, this.opts.exports.blockSizes));
     this.socket.write(encodeOptionReply(option, NbdRep.ACK));
     if (option === NbdOpt.GO) this.transmit(exp);
     else this.onHandshake(this.handshake.resume());
@@ -182,7 +203,7 @@ class NbdConnection {
   private transmit(exp: NbdExport): void {
     clearTimeout(this.timer);
     this.exp = exp;
-    this.requests = new RequestDecoder({ maxPayload: MAX_IO_BYTES, exportSize: exp.size });
+    this.requests = new RequestDecoder({ maxPayload: this.opts.exports.blockSizes.max, exportSize: exp.size });
     this.onRequests(this.requests.push(this.handshake.rest()));
   }
 
@@ -222,7 +243,7 @@ class NbdConnection {
   private run(req: NbdRequest, cost: number): void {
     this.inFlight += 1;
     this.inFlightBytes += cost;
-    void runCommand(this.opts.backend, this.exp!, req, this.opts.fsyncWrites).then((result) => {
+    void this.opts.exports.run(this.exp!, req).then((result) => {
       this.inFlight -= 1;
       this.inFlightBytes -= cost;
       if (this.closed) return;

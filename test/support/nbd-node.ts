@@ -10,6 +10,7 @@ import type { ReplicaRole } from '../../common/types.js';
 import { openSnapshotStore } from '../../snapshot-store/store.js';
 import { NodeService } from '../../storage-node/node-service.js';
 import { NodeStore } from '../../storage-node/store/node-store.js';
+import { grantExports } from '../../storage-node/transport/nbd-export.js';
 import { startNbdServer, type RunningNbdServer } from '../../storage-node/transport/nbd-server.js';
 
 export const NODE_ID = 'nbd-node-1';
@@ -55,7 +56,10 @@ export async function startNbdNode(opts: { fsync?: boolean; maxInFlight?: number
       await rm(dir, { recursive: true, force: true });
     },
   };
-  node.server = await startNbdServer({ backend: service, token: () => node.token, fsyncWrites: opts.fsync ?? false, maxInFlight: opts.maxInFlight }, 0, '127.0.0.1');
+  node.server = await startNbdServer(
+    { exports: grantExports(service, () => node.token, opts.fsync ?? false), maxInFlight: opts.maxInFlight },
+    { port: 0, host: '127.0.0.1' },
+  );
   return node;
 }
 

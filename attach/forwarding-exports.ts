@@ -1,0 +1,57 @@
+// The attach endpoint's one export: the attached volume, whatever name a client asks for, with
+// every command sent to the Upstream (which holds it while the volume is paused or moving).
+import { MAX_IO_BYTES } from '../storage-node/protocol/block-range.js';
+import { NbdCmd, NbdErrno, TransmissionFlag, type NbdRequest } from '../storage-node/protocol/nbd.js';
+import type { CommandResult, NbdExport, NbdExports } from '../storage-node/transport/nbd-server.js';
+import type { Upstream, UpstreamReply } from './upstream.js';
+
+/** The largest request a client may send: the spec's default for clients that did not ask; split into node-sized pieces. */
+export const MAX_CLIENT_REQUEST = 32 * 1024 * 1024;
+
+export function transmissionFlags(readOnly: boolean): number {
+  const F = TransmissionFlag;
+  const base = F.HAS_FLAGS | F.SEND_FLUSH | F.SEND_FUA | F.CAN_MULTI_CONN;
+  return readOnly ? base | F.READ_ONLY : base | F.SEND_TRIM | F.SEND_WRITE_ZEROES;
+}
+
+export function forwardingExports(volume: { name: string; sizeBytes: number; readOnly: boolean }, upstream: Upstream): NbdExports {
+  const exp: NbdExport = { size: volume.sizeBytes, flags: transmissionFlags(volume.readOnly) };
+  return {
+    open: () => exp,
+    list: () => [volume.name],
+    blockSizes: { min: 1, preferred: 4096, max: MAX_CLIENT_REQUEST },
+    run: (_exp, req) => forward(req, volume.readOnly, upstream),
+  };
+}
+
+async function forward(req: NbdRequest, readOnly: boolean, upstream: Upstream): Promise<CommandResult> {
+  switch (req.command) {
+    case NbdCmd.FLUSH:
+      return upstream.send({ command: req.command, flags: 0, offset: 0, length: 0 });
+    case NbdCmd.READ:
+      return pieces(req, upstream, true);
+    case NbdCmd.WRITE:
+      return readOnly ? { errno: NbdErrno.EPERM } : pieces(req, upstream, false);
+    case NbdCmd.WRITE_ZEROES:
+    case NbdCmd.TRIM: // the node zeroes in pieces of its own
+      return readOnly ? { errno: NbdErrno.EPERM } : upstream.send({ command: req.command, flags: req.flags, offset: req.offset, length: req.length });
+    default:
+      return { errno: NbdErrno.EINVAL };
+  }
+}
+
+/** A read or write larger than a node takes goes as node-sized pieces; the first failure is the answer. */
+async function pieces(req: NbdRequest, upstream: Upstream, reading: boolean): Promise<UpstreamReply> {
+  if (req.length <= MAX_IO_BYTES) {
+    return upstream.send({ command: req.command, flags: req.flags, offset: req.offset, length: req.length, payload: req.payload });
+  }
+  const sends: Promise<UpstreamReply>[] = [];
+  for (let at = 0; at < req.length; at += MAX_IO_BYTES) {
+    const length = Math.min(MAX_IO_BYTES, req.length - at);
+    sends.push(upstream.send({ command: req.command, flags: req.flags, offset: req.offset + at, length, payload: req.payload?.subarray(at, at + length) }));
+  }
+  const replies = await Promise.all(sends);
+  const failed = replies.find((r) => r.errno !== NbdErrno.OK);
+  if (failed) return { errno: failed.errno };
+  return reading ? { errno: NbdErrno.OK, data: Buffer.concat(replies.map((r) => r.data!)) } : { errno: NbdErrno.OK };
+}
