@@ -3,6 +3,8 @@ import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { mayDeleteCopy } from '../common/rules/deletion.js';
 import { BLOCK_SIZE, type RestoredReplica } from '../common/types.js';
 import type { SnapshotSummary } from '../snapshot-store/manifest.js';
+import type { StorageNodeApi } from '../storage-node/client.js';
+import type { BlockRepair } from '../storage-node/contract.js';
 import type { Db } from '../api/repositories/db.js';
 import { markInService } from '../api/repositories/recoveries.js';
 import { setNodeState } from '../api/repositories/nodes.js';
@@ -36,22 +38,20 @@ async function whileHeartbeating<T>(work: Promise<T>, everyMs = 2000): Promise<T
 /** `rebuildRangeBytes`: one rebuild step, large enough to stream, small enough to hold writes only briefly. */
 export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildRangeBytes: number) {
   /** Each planned block from its peer, only if its CRC verifies there (the peer refuses otherwise). */
-  async function fetchRepairs(volumeId: string, repairFrom: RepairFrom): Promise<{ block: number; data: string }[]> {
-    const repairs: { block: number; data: string }[] = [];
+  async function fetchRepairs(volumeId: string, repairFrom: RepairFrom): Promise<BlockRepair[]> {
+    const repairs: BlockRepair[] = [];
     for (const peer of repairFrom) {
+      const twin = await client.node(peer.nodeId);
       for (const block of peer.blocks) {
-        const data = await client.bytes(peer.nodeId, `/v1/volumes/${volumeId}/blocks?first=${block}&count=1`).catch(() => null);
+        const data = await twin.verifiedBlocks(volumeId, block, 1).catch(() => null);
         if (data?.length === BLOCK_SIZE) repairs.push({ block, data: data.toString('base64') });
       }
     }
     return repairs;
   }
 
-  const nodes = {
-    peerRef: (nodeId: string) => client.peerRef(nodeId),
-    call: <T>(nodeId: string, path: string, opts: Parameters<NodeClient['call']>[2] = {}) =>
-      client.call<T>(nodeId, path, { ...opts, idempotencyKey: idempotencyKey() }),
-  };
+  /** The node's client; every call carries this activity's idempotency key. */
+  const node = (nodeId: string, timeoutMs?: number): Promise<StorageNodeApi> => client.node(nodeId, { idempotencyKey: idempotencyKey(), timeoutMs });
   return {
     /**
      * Merge-restores the elected copy read-only with I/O held. The bad blocks planned from a peer
@@ -59,18 +59,18 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
      */
     async restoreCopy({ nodeId, volumeId, repairFrom }: CopyRef & { repairFrom: RepairFrom }): Promise<RestoredReplica> {
       const repairs = await fetchRepairs(volumeId, repairFrom);
-      return whileHeartbeating(nodes.call(nodeId, `/v1/volumes/${volumeId}/restore`, { method: 'POST', body: { repairs }, timeoutMs: 10 * 60_000 }));
+      return whileHeartbeating((await node(nodeId)).restore(volumeId, repairs));
     },
 
     /** After a decision: the blocks the restore could not repair, from a twin that returned late. */
     async repairCopy({ nodeId, volumeId, repairFrom }: CopyRef & { repairFrom: RepairFrom }): Promise<{ repaired: number[] }> {
       const repairs = await fetchRepairs(volumeId, repairFrom);
-      return nodes.call(nodeId, `/v1/volumes/${volumeId}/repair`, { method: 'POST', body: { repairs } });
+      return (await node(nodeId)).repair(volumeId, repairs);
     },
 
     /** An incremental snapshot of the copy to the snapshot store; a retry joins the running one. */
     async snapshotCopy({ nodeId, volumeId, snapshotId }: CopyRef & { snapshotId: string }): Promise<SnapshotSummary> {
-      return whileHeartbeating(nodes.call(nodeId, `/v1/volumes/${volumeId}/snapshots/${snapshotId}`, { method: 'POST', timeoutMs: 60 * 60_000 }));
+      return whileHeartbeating((await node(nodeId)).snapshot(volumeId, snapshotId));
     },
 
     /**
@@ -81,20 +81,20 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
      */
     async rebuildCopy(input: { volumeId: string; source: string; target: string; epoch: number; sizeBytes: number }): Promise<{ copiedBytes: number; resumedFrom: number }> {
       const { volumeId, source, target, epoch, sizeBytes } = input;
-      const peer = await client.peerRef(target);
-      await nodes.call(target, `/v1/volumes/${volumeId}`, { method: 'PUT', body: { sizeBytes, role: 'secondary', epoch, peer: null, rebuilding: true } });
-      await nodes.call(source, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'primary', epoch, peer } });
-      const rebuilds = `target=${encodeURIComponent(target)}&epoch=${epoch}`;
+      const [from, to] = [await node(source), await node(target)];
+      await to.createVolume(volumeId, { sizeBytes, role: 'secondary', epoch, peer: null, rebuilding: true });
+      await from.configure(volumeId, { role: 'primary', epoch, peer: await client.peerRef(target, volumeId, epoch) });
+      const rebuilds = { nodeId: target, epoch };
       const resumed = (Context.current().info.heartbeatDetails as { offset?: number; copiedBytes?: number } | undefined) ?? {};
       let copiedBytes = resumed.copiedBytes ?? 0;
       const resumedFrom = resumed.offset ?? 0;
       for (let offset = resumedFrom; offset < sizeBytes; offset += rebuildRangeBytes) {
         const length = Math.min(rebuildRangeBytes, sizeBytes - offset);
-        const done = await nodes.call<{ copiedBytes: number }>(source, `/v1/volumes/${volumeId}/rebuild/copy?${rebuilds}&offset=${offset}&length=${length}`, { method: 'POST', timeoutMs: 60_000 });
+        const done = await from.copyRange(volumeId, rebuilds, offset, length);
         copiedBytes += done.copiedBytes;
         heartbeat({ offset: offset + length, copiedBytes });
       }
-      await nodes.call(source, `/v1/volumes/${volumeId}/rebuild/finish-peer?${rebuilds}`, { method: 'POST' });
+      await from.finishRebuild(volumeId, rebuilds);
       return { copiedBytes, resumedFrom };
     },
 
@@ -106,24 +106,25 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
       if (!mayDeleteCopy(!volume || volume.state === 'deleted' || volume.state === 'archived', nodeId, copies)) {
         throw ApplicationFailure.nonRetryable(`refusing to delete ${volumeId} on ${nodeId} (${reason}): it may be the last copy with its data`, 'UnsafeDeletion');
       }
-      const result = await nodes.call<{ deleted: boolean }>(nodeId, `/v1/volumes/${volumeId}`, { method: 'DELETE' });
+      const result = await (await node(nodeId)).delete(volumeId);
       if (volume) await setReplicaState(db, volumeId, nodeId, 'deleted');
       return result;
     },
 
     /** Makes a copy the sole primary at `epoch`; the node refuses an epoch older than its own. */
     async promoteCopy({ nodeId, volumeId, epoch }: CopyRef & { epoch: number }): Promise<void> {
-      await nodes.call(nodeId, `/v1/volumes/${volumeId}/config?failover=1`, { method: 'POST', body: { role: 'primary', epoch, peer: null }, timeoutMs: 5000 });
+      await (await node(nodeId, 5000)).configure(volumeId, { role: 'primary', epoch, peer: null }, true);
     },
 
     async resumeCopyIo({ nodeId, volumeId }: CopyRef): Promise<void> {
-      await nodes.call(nodeId, `/v1/volumes/${volumeId}/io`, { method: 'POST', body: { state: 'enabled' } });
+      await (await node(nodeId)).setIo(volumeId, 'enabled');
     },
 
     /** A copy identical to the restored one becomes its secondary at `epoch` (before the primary is enabled). */
     async joinAsSecondary({ nodeId, volumeId, epoch }: CopyRef & { epoch: number }): Promise<void> {
-      await nodes.call(nodeId, `/v1/volumes/${volumeId}/config`, { method: 'POST', body: { role: 'secondary', epoch, peer: null } });
-      await nodes.call(nodeId, `/v1/volumes/${volumeId}/io`, { method: 'POST', body: { state: 'enabled' } });
+      const copy = await node(nodeId);
+      await copy.configure(volumeId, { role: 'secondary', epoch, peer: null });
+      await copy.setIo(volumeId, 'enabled');
     },
 
     /**
@@ -131,13 +132,13 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
      * With `secondary` (which joined at `epoch` already), every write released is mirrored to it.
      */
     async enableCopy({ nodeId, volumeId, epoch, secondary }: CopyRef & { epoch: number; secondary?: string }): Promise<void> {
-      const peer = secondary ? await client.peerRef(secondary) : null;
-      await nodes.call(nodeId, `/v1/volumes/${volumeId}/enable`, { method: 'POST', body: { epoch, peer } });
+      const peer = secondary ? await client.peerRef(secondary, volumeId, epoch) : null;
+      await (await node(nodeId)).enable(volumeId, epoch, peer);
     },
 
     /** The node leaves recovery: new volumes may be placed in the space its deletions freed. */
     async resumeNodeService({ nodeId, workflowId }: { nodeId: string; workflowId: string }): Promise<void> {
-      await nodes.call(nodeId, '/v1/service/resume', { method: 'POST' });
+      await (await node(nodeId)).resumeService();
       await setNodeState(db, nodeId, 'in-service');
       await markInService(db, workflowId);
     },

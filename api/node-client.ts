@@ -1,7 +1,8 @@
-// The control plane's calls to storage nodes, authenticated with each node's derived token.
-import { requestBytes, requestJson, type RequestOptions } from '../common/http.js';
-import { mirrorToken, nodeToken } from '../common/tokens.js';
+// The control plane's way to a storage node: its address from the inventory, its derived
+// token, and the typed client (storage-node/client.ts) over them.
+import { mirrorToken, nodeToken, volumeMirrorToken } from '../common/tokens.js';
 import type { PeerRef } from '../common/types.js';
+import { HttpStorageNode, type NodeCallOptions, type StorageNodeApi } from '../storage-node/client.js';
 import type { Db } from './repositories/db.js';
 import { getNode } from './repositories/nodes.js';
 import { AppError } from './errors.js';
@@ -18,19 +19,18 @@ export class NodeClient {
     return node.url;
   }
 
-  /** What a primary needs to mirror to `nodeId`: its address and its mirror-only token. */
-  async peerRef(nodeId: string): Promise<PeerRef> {
-    return { nodeId, url: await this.address(nodeId), token: mirrorToken(this.clusterSecret, nodeId) };
+  /** The typed client of one node, authenticated with its node token. */
+  async node(nodeId: string, opts: NodeCallOptions = {}): Promise<StorageNodeApi> {
+    return new HttpStorageNode(await this.address(nodeId), nodeToken(this.clusterSecret, nodeId), opts);
   }
 
-  async bytes(nodeId: string, path: string): Promise<Buffer> {
-    return requestBytes(`${await this.address(nodeId)}${path}`, { timeoutMs: 8_000, token: nodeToken(this.clusterSecret, nodeId) });
-  }
-
-  /** `idempotencyKey` makes a retried mutation return its first answer. */
-  async call<T>(nodeId: string, path: string, opts: RequestOptions & { idempotencyKey?: string } = {}): Promise<T> {
-    const url = await this.address(nodeId);
-    const headers = { ...opts.headers, ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}) };
-    return requestJson<T>(`${url}${path}`, { timeoutMs: 8_000, ...opts, token: nodeToken(this.clusterSecret, nodeId), headers });
+  /**
+   * What a primary needs to mirror `volumeId` to `nodeId` at `epoch`: the address and a token
+   * that node accepts for that volume at that epoch only. Every change of a primary's epoch
+   * sends it a new peer ref (or none).
+   */
+  async peerRef(nodeId: string, volumeId: string, epoch: number): Promise<PeerRef> {
+    const token = volumeMirrorToken(mirrorToken(this.clusterSecret, nodeId), volumeId, epoch);
+    return { nodeId, url: await this.address(nodeId), token };
   }
 }

@@ -1,5 +1,6 @@
 // A typed client for the Blackstart API, used by the CLI, the tests and the benchmarks.
 import { requestBytes, requestJson } from '../common/http.js';
+import { reviewRead as nodeReviewRead } from '../storage-node/client.js';
 
 export interface VolumeView {
   volumeId: string;
@@ -143,7 +144,7 @@ export class BlackstartClient {
   /** Reads the restored copy directly from its node with a review grant; works while I/O is held. */
   async reviewRead(id: string, offset: number, length: number): Promise<Buffer> {
     const { nodeUrl, grant } = await this.reviewGrant(id);
-    return requestBytes(`${nodeUrl}/v1/volumes/${id}/review?offset=${offset}&length=${length}`, { headers: { authorization: `Grant ${grant}` } });
+    return nodeReviewRead(nodeUrl, id, grant, offset, length);
   }
   setWebhook(url: string) {
     return this.json<{ url: string; secret: string }>('/v1/webhook', 'PUT', { url });

@@ -11,11 +11,28 @@ export function nodeToken(clusterSecret: string, nodeId: string): string {
 }
 
 /**
- * The token a primary presents to mirror writes to this node: accepted on the mirror endpoint
- * only, so a primary never holds credentials that could act as its secondary.
+ * A node's mirror secret, handed to the node alone at registration. It never leaves the
+ * control plane otherwise: primaries get `volumeMirrorToken`s derived from it.
  */
 export function mirrorToken(clusterSecret: string, nodeId: string): string {
   return hmac(clusterSecret, `mirror:${nodeId}`);
+}
+
+/**
+ * What a primary presents to mirror or rebuild into one volume on the node whose mirror secret
+ * this is, at one epoch: `<epoch>.<mac>`. It opens no other volume and no other epoch, and
+ * never the node's other endpoints.
+ */
+export function volumeMirrorToken(nodeMirrorSecret: string, volumeId: string, epoch: number): string {
+  return `${epoch}.${hmac(nodeMirrorSecret, `mirror:${volumeId}:${epoch}`)}`;
+}
+
+/** The epoch a volume mirror token was issued for, or null when it is not one for `volumeId`; never verifies against an empty key. */
+export function epochOfMirrorToken(nodeMirrorSecret: string | null, volumeId: string, token: string): number | null {
+  if (!nodeMirrorSecret) return null;
+  const text = token.slice(0, token.indexOf('.'));
+  const epoch = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(epoch) && safeEqual(token, volumeMirrorToken(nodeMirrorSecret, volumeId, epoch)) ? epoch : null;
 }
 
 /** The node a token authenticates, or null when it is not a valid node token. */

@@ -64,10 +64,9 @@ export async function createVolume(deps: Deps, customerId: string, body: z.infer
   try {
     // Each copy fills itself from the snapshot store: no copy waits on the other.
     const create = { sizeBytes, epoch: 1, ...(source ? { source: { volumeId: source.volumeId, snapshotId: source.id } } : {}) };
-    const timeoutMs = source ? 10 * 60_000 : undefined;
-    await deps.nodes.call(secondary.nodeId, `/v1/volumes/${id}`, { method: 'PUT', body: { ...create, role: 'secondary', peer: null }, timeoutMs });
-    const peer = await deps.nodes.peerRef(secondary.nodeId);
-    await deps.nodes.call(primary.nodeId, `/v1/volumes/${id}`, { method: 'PUT', body: { ...create, role: 'primary', peer }, timeoutMs });
+    await (await deps.nodes.node(secondary.nodeId)).createVolume(id, { ...create, role: 'secondary', peer: null });
+    const peer = await deps.nodes.peerRef(secondary.nodeId, id, create.epoch);
+    await (await deps.nodes.node(primary.nodeId)).createVolume(id, { ...create, role: 'primary', peer });
   } catch (err) {
     await setVolumeState(deps.db, id, 'error');
     throw new AppError(503, 'placement-failed', `could not create the volume's copies: ${(err as Error).message}`);

@@ -1,9 +1,15 @@
-// The storage node's HTTP endpoints: block I/O, mirroring, review reads, and the
-// idempotent operations that recovery activities call.
+// The storage node's HTTP endpoints (storage-node/contract.ts): block I/O, review reads,
+// the idempotent operations that recovery activities call, and the node-to-node replication
+// endpoints, which take a volume mirror token and a protocol/replication.ts body.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { safeEqual, verifyGrant } from '../../common/tokens.js';
-import { BLOCK_SIZE } from '../../common/types.js';
+import type { z } from 'zod';
+import { epochOfMirrorToken, safeEqual, verifyGrant } from '../../common/tokens.js';
+import {
+  BlocksQuery, ConfigBody, ConfigQuery, CopyRangeQuery, CreateVolumeBody, EnableBody, IoBody, NODE_PATHS as P, RangeQuery,
+  RebuildTargetQuery, RepairsBody, SnapshotIdParam, WriteQuery,
+} from '../contract.js';
 import { MAX_IO_BYTES } from '../protocol/block-range.js';
+import { MAX_FINISH_BYTES, MAX_MESSAGE_BYTES, MessageKind, decodeReplication, type ReplicationMessage } from '../protocol/replication.js';
 import { VolumeDeletedError } from '../store/io-gate.js';
 import { NodeError, type NodeService } from '../node-service.js';
 
@@ -11,7 +17,16 @@ type Handler = (req: Request, res: Response) => Promise<unknown>;
 
 export interface NodeCredentials {
   token: string | null;
+  /** The node's own mirror secret: the key of the volume mirror tokens it accepts. */
   mirrorToken: string | null;
+}
+
+/** `value` parsed by `schema`, or a 400 with `code` and the first problem. */
+function parse<S extends z.ZodType>(schema: S, value: unknown, code: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new NodeError(400, code, issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid input');
 }
 
 export function createNodeApp(service: NodeService, credentials: () => NodeCredentials): express.Express {
@@ -19,66 +34,66 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
   app.disable('x-powered-by');
   const json = express.json({ limit: '64kb' });
   const raw = express.raw({ type: () => true, limit: MAX_IO_BYTES });
-
-  const bearer = (kind: keyof NodeCredentials) => (req: Request, _res: Response, next: NextFunction): void => {
-    const expected = credentials()[kind];
-    const given = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
+  const repairsJson = express.json({ limit: '64mb' }); // up to ~12,000 repaired blocks in base64
+  const auth = (req: Request, _res: Response, next: NextFunction): void => {
+    const expected = credentials().token;
     if (!expected) return next(new NodeError(503, 'not-registered', 'node has not registered yet'));
-    if (!safeEqual(given, expected)) return next(new NodeError(401, 'unauthenticated', `a valid ${kind === 'token' ? 'node' : 'mirror'} token is required`));
+    if (!safeEqual(bearer(req), expected)) return next(new NodeError(401, 'unauthenticated', 'a valid node token is required'));
     next();
   };
-  const auth = bearer('token');
-  const token = () => credentials().token;
   /**
    * Create and delete answer a retry with their first answer (Idempotency-Key). The other
    * mutations set a target state, so re-applying them is itself idempotent — and right after
    * a crash that reset the node's in-memory state.
    */
   const once = (fn: Handler): Handler => (req, res) => service.store.once(idempotencyKey(req), () => fn(req, res));
-  const send = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => {
-    fn(req, res).then((body) => {
-      if (res.headersSent) return;
-      if (Buffer.isBuffer(body)) res.type('application/octet-stream').send(body);
-      else res.json(body);
-    }, next);
-  };
   const id = (req: Request): string => req.params.id!;
+  const q = <S extends z.ZodType>(schema: S, req: Request): z.output<S> => parse(schema, req.query, 'bad-parameter');
 
-  app.get('/v1/health', (_req, res) => res.json({ nodeId: service.nodeId, bootId: service.bootId, recovering: service.recovering }));
-  app.get('/v1/scan', auth, send(() => service.scan(service.recovering)));
-  app.get('/v1/volumes/:id', auth, send(async (req) => service.status(id(req))));
-  app.put('/v1/volumes/:id', auth, json, send(once((req) => service.createVolume({ ...req.body, volumeId: id(req) }))));
-  app.get('/v1/volumes/:id/data', auth, send((req) => service.read(id(req), int(req, 'offset'), int(req, 'length'))));
-  app.put('/v1/volumes/:id/data', auth, raw, send(async (req) => ({ writeSeq: await service.write(id(req), int(req, 'offset'), body(req)) })));
-  app.put('/v1/volumes/:id/mirror', bearer('mirrorToken'), raw, send(async (req) => ({
-    writeSeq: await service.applyMirror(id(req), int(req, 'epoch'), int(req, 'seq'), int(req, 'offset'), body(req)),
-  })));
-  app.get('/v1/volumes/:id/review', send(async (req) => {
-    if (!token()) throw new NodeError(503, 'not-registered', 'node has not loaded its token yet; no grant can be checked');
-    const grant = verifyGrant(req.headers.authorization?.replace(/^Grant /, '') ?? '', token(), 'review');
+  app.get(P.health, (_req, res) => res.json({ nodeId: service.nodeId, bootId: service.bootId, recovering: service.recovering }));
+  app.get(P.scan, auth, send(() => service.scan(service.recovering)));
+  app.post(P.resumeService, auth, send(() => service.resumeService()));
+  app.get(P.volume, auth, send(async (req) => service.status(id(req))));
+  app.put(P.volume, auth, json, send(once((req) => service.createVolume({ ...parse(CreateVolumeBody, req.body, 'bad-request'), volumeId: id(req) }))));
+  app.delete(P.volume, auth, send(once((req) => service.delete(id(req)))));
+  app.get(P.data, auth, send((req) => {
+    const { offset, length } = q(RangeQuery, req);
+    return service.read(id(req), offset, length);
+  }));
+  app.put(P.data, auth, raw, send(async (req) => ({ writeSeq: await service.write(id(req), q(WriteQuery, req).offset, body(req)) })));
+  app.get(P.review, send(async (req) => {
+    const token = credentials().token;
+    if (!token) throw new NodeError(503, 'not-registered', 'node has not loaded its token yet; no grant can be checked');
+    const grant = verifyGrant(req.headers.authorization?.replace(/^Grant /, '') ?? '', token, 'review');
     if (!grant || grant.volumeId !== id(req) || grant.nodeId !== service.nodeId) {
       throw new NodeError(403, 'bad-grant', 'a valid review grant for this volume on this node is required');
     }
-    return service.reviewRead(id(req), int(req, 'offset'), int(req, 'length'));
+    const { offset, length } = q(RangeQuery, req);
+    return service.reviewRead(id(req), offset, length);
   }));
-  app.post('/v1/volumes/:id/config', auth, json, send((req) => service.configure(id(req), req.body, req.query.failover === '1')));
-  app.post('/v1/volumes/:id/io', auth, json, send((req) => service.setIo(id(req), ioState(req.body?.state))));
-  const repairsJson = express.json({ limit: '64mb' }); // up to ~12,000 repaired blocks in base64
-  app.post('/v1/volumes/:id/restore', auth, repairsJson, send((req) => service.restore(id(req), repairs(req.body?.repairs))));
-  app.post('/v1/volumes/:id/repair', auth, repairsJson, send((req) => service.repair(id(req), repairs(req.body?.repairs))));
-  app.get('/v1/volumes/:id/blocks', auth, send((req) => service.verifiedBlocks(id(req), int(req, 'first'), int(req, 'count'))));
-  app.post('/v1/volumes/:id/snapshots/:snapshotId', auth, send((req) => service.snapshot(id(req), snapshotId(req))));
-  app.post('/v1/volumes/:id/rebuild/copy', auth, send((req) => service.copyRange(id(req), rebuildTarget(req), int(req, 'offset'), int(req, 'length'))));
-  app.post('/v1/volumes/:id/rebuild/finish-peer', auth, send((req) => service.finishRebuild(id(req), rebuildTarget(req))));
-  app.put('/v1/volumes/:id/rebuild', bearer('mirrorToken'), raw, send(async (req) => {
-    await service.applyRebuildRange(id(req), int(req, 'epoch'), int(req, 'offset'), body(req), blockCrcs(req));
-    return { ok: true };
+  app.post(P.config, auth, json, send((req) => service.configure(id(req), parse(ConfigBody, req.body, 'bad-request'), q(ConfigQuery, req).failover)));
+  app.post(P.io, auth, json, send((req) => service.setIo(id(req), parse(IoBody, req.body ?? {}, 'bad-io-state').state)));
+  app.post(P.enable, auth, json, send((req) => {
+    const { epoch, peer } = parse(EnableBody, req.body, 'bad-request');
+    return service.enable(id(req), epoch, peer);
   }));
-  app.post('/v1/volumes/:id/rebuild/finish', bearer('mirrorToken'), json, send((req) => service.completeRebuild(id(req), rebuildFinish(req.body))));
-  app.post('/v1/volumes/:id/enable', auth, json, send((req) => service.enable(id(req), Number(req.body?.epoch), req.body?.peer ?? null)));
-  app.get('/v1/volumes/:id/digest', auth, send((req) => service.digest(id(req))));
-  app.delete('/v1/volumes/:id', auth, send(once((req) => service.delete(id(req)))));
-  app.post('/v1/service/resume', auth, send(() => service.resumeService()));
+  app.post(P.restore, auth, repairsJson, send((req) => service.restore(id(req), parse(RepairsBody, req.body ?? {}, 'bad-repairs'))));
+  app.post(P.repair, auth, repairsJson, send((req) => service.repair(id(req), parse(RepairsBody, req.body ?? {}, 'bad-repairs'))));
+  app.get(P.blocks, auth, send((req) => {
+    const { first, count } = q(BlocksQuery, req);
+    return service.verifiedBlocks(id(req), first, count);
+  }));
+  app.get(P.digest, auth, send((req) => service.digest(id(req))));
+  app.post(P.snapshot, auth, send((req) => service.snapshot(id(req), parse(SnapshotIdParam, req.params.snapshotId, 'bad-snapshot-id'))));
+  app.post(P.copyRange, auth, send((req) => {
+    const { target, epoch, offset, length } = q(CopyRangeQuery, req);
+    return service.copyRange(id(req), { nodeId: target, epoch }, offset, length);
+  }));
+  app.post(P.finishRebuild, auth, send((req) => {
+    const { target, epoch } = q(RebuildTargetQuery, req);
+    return service.finishRebuild(id(req), { nodeId: target, epoch });
+  }));
+  mountReplication(app, service, credentials);
 
   app.use((_req, _res, next) => next(new NodeError(404, 'not-found', 'no such endpoint')));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -89,6 +104,61 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
   return app;
 }
 
+/**
+ * The endpoints a primary calls on its peer. The bearer is a volume mirror token: checked
+ * against the volume in the path before the body is read, then against the epoch the body names.
+ */
+function mountReplication(app: express.Express, service: NodeService, credentials: () => NodeCredentials): void {
+  const mirrorAuth = (req: Request, res: Response, next: NextFunction): void => {
+    const secret = credentials().mirrorToken;
+    if (!secret) return next(new NodeError(503, 'not-registered', 'node has not registered yet'));
+    const epoch = epochOfMirrorToken(secret, req.params.id!, bearer(req));
+    if (epoch === null) return next(new NodeError(401, 'unauthenticated', `a valid mirror token for volume ${req.params.id} is required`));
+    res.locals.mirrorEpoch = epoch;
+    next();
+  };
+  const message = <K extends MessageKind>(kind: K) => (req: Request, res: Response): Extract<ReplicationMessage, { kind: K }> => {
+    const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const decoded = decodeReplication(req.params.id!, bytes);
+    if (!decoded.ok) throw new NodeError(400, 'bad-message', decoded.error);
+    if (decoded.message.kind !== kind) throw new NodeError(400, 'bad-message', `this endpoint takes message kind ${kind}`);
+    if (decoded.message.epoch !== res.locals.mirrorEpoch) {
+      throw new NodeError(403, 'wrong-epoch', `the mirror token is for epoch ${res.locals.mirrorEpoch}, not ${decoded.message.epoch}`);
+    }
+    return decoded.message as Extract<ReplicationMessage, { kind: K }>;
+  };
+  const mirror = message(MessageKind.Mirror);
+  const range = message(MessageKind.RebuildRange);
+  const finish = message(MessageKind.RebuildFinish);
+  const binary = (limit: number) => express.raw({ type: () => true, limit });
+
+  app.put(P.mirror, mirrorAuth, binary(MAX_MESSAGE_BYTES), send(async (req, res) => {
+    const m = mirror(req, res);
+    return { writeSeq: await service.applyMirror(m.volumeId, m.epoch, m.seq, m.offset, m.payload) };
+  }));
+  app.put(P.rebuildRange, mirrorAuth, binary(MAX_MESSAGE_BYTES), send(async (req, res) => {
+    const m = range(req, res);
+    await service.applyRebuildRange(m.volumeId, m.epoch, m.offset, m.payload, m.crcs);
+    return { ok: true };
+  }));
+  app.post(P.rebuildFinish, mirrorAuth, binary(MAX_FINISH_BYTES), send((req, res) => service.completeRebuild(req.params.id!, finish(req, res))));
+}
+
+/** Answers the handler's result: bytes as octet-stream, anything else as JSON. */
+function send(fn: (req: Request, res: Response) => unknown) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    Promise.resolve().then(() => fn(req, res)).then((body) => {
+      if (res.headersSent) return;
+      if (Buffer.isBuffer(body)) res.type('application/octet-stream').send(body);
+      else res.json(body);
+    }, next);
+  };
+}
+
+function bearer(req: Request): string {
+  return req.headers.authorization?.replace(/^Bearer /, '') ?? '';
+}
+
 function toNodeError(err: unknown): NodeError {
   if (err instanceof NodeError) return err;
   if (err instanceof VolumeDeletedError) return new NodeError(410, 'volume-deleted', err.message);
@@ -97,62 +167,9 @@ function toNodeError(err: unknown): NodeError {
   return new NodeError(500, 'internal', (err as Error)?.message ?? String(err));
 }
 
-function int(req: Request, name: string): number {
-  const text = req.query[name];
-  const value = typeof text === 'string' && /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value)) throw new NodeError(400, 'bad-parameter', `query parameter ${name} must be a non-negative integer`);
-  return value;
-}
-
 function body(req: Request): Buffer {
   if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new NodeError(400, 'empty-body', 'a non-empty binary body is required');
   return req.body;
-}
-
-function ioState(value: unknown): 'enabled' | 'paused' {
-  if (value === 'enabled' || value === 'paused') return value;
-  throw new NodeError(400, 'bad-io-state', 'state must be "enabled" or "paused"');
-}
-
-function blockCrcs(req: Request): Uint32Array {
-  const header = req.headers['x-block-crcs'];
-  const bytes = typeof header === 'string' ? Buffer.from(header, 'base64') : Buffer.alloc(0);
-  if (bytes.length === 0 || bytes.length % 4 !== 0) throw new NodeError(400, 'bad-rebuild-range', 'x-block-crcs must carry one CRC32C per block');
-  return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-}
-
-function rebuildTarget(req: Request): { nodeId: string; epoch: number } {
-  const nodeId = req.query.target;
-  if (typeof nodeId !== 'string' || nodeId.length === 0) throw new NodeError(400, 'bad-parameter', 'query parameter target must name the node being rebuilt');
-  return { nodeId, epoch: int(req, 'epoch') };
-}
-
-function snapshotId(req: Request): string {
-  const value = req.params.snapshotId!;
-  if (!/^[\w-]{1,80}$/.test(value)) throw new NodeError(400, 'bad-snapshot-id', 'snapshot ids are 1-80 letters, digits, _ or -');
-  return value;
-}
-
-function repairs(value: unknown): Map<number, Buffer> {
-  const out = new Map<number, Buffer>();
-  if (value === undefined) return out;
-  if (!Array.isArray(value)) throw new NodeError(400, 'bad-repairs', 'repairs must be a list of {block, data}');
-  for (const r of value as { block?: unknown; data?: unknown }[]) {
-    const data = typeof r?.data === 'string' ? Buffer.from(r.data, 'base64') : null;
-    if (!Number.isSafeInteger(r?.block) || (r.block as number) < 0 || data?.length !== BLOCK_SIZE) {
-      throw new NodeError(400, 'bad-repairs', `each repair needs a block index and ${BLOCK_SIZE} bytes of base64 data`);
-    }
-    out.set(r.block as number, data);
-  }
-  return out;
-}
-
-function rebuildFinish(value: unknown): { epoch: number; writeSeq: number; dirty: string; baseSnapshotId: string | null } {
-  const v = value as Record<string, unknown> | undefined;
-  const ok = v && Number.isSafeInteger(v.epoch) && Number.isSafeInteger(v.writeSeq) && typeof v.dirty === 'string' &&
-    (v.baseSnapshotId === null || typeof v.baseSnapshotId === 'string');
-  if (!ok) throw new NodeError(400, 'bad-rebuild', 'epoch, writeSeq, dirty (base64) and baseSnapshotId are required');
-  return v as unknown as { epoch: number; writeSeq: number; dirty: string; baseSnapshotId: string | null };
 }
 
 function idempotencyKey(req: Request): string | undefined {

@@ -6,8 +6,8 @@ import type { NodeSpec } from '../../cluster/local-cluster.js';
 import { SHORT_TIMINGS, startScratchCluster, type ScratchCluster } from '../../cluster/scratch-cluster.js';
 import { defaultTopology } from '../../cluster/topology.js';
 import type { VolumeStatusView } from '../../cli/client.js';
-import { requestJson } from '../../common/http.js';
 import { nodeToken } from '../../common/tokens.js';
+import { HttpStorageNode } from '../../storage-node/client.js';
 
 export function adminDatabaseUrl(): string {
   return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -58,9 +58,8 @@ export function powerOf(t: TestCluster, nodeId: string): string {
 
 /** What a node itself says about its copy of a volume (role, epoch, held requests, digest...). */
 export async function nodeView(t: TestCluster, nodeId: string, volumeId: string) {
-  const get = <T>(path: string) => requestJson<T>(`${t.cluster.nodeUrl(nodeId)}/v1/volumes/${volumeId}${path}`, { token: nodeToken(t.cluster.layout.clusterSecret, nodeId) });
-  const view = await get<{ role: string; epoch: number; ioState: string; mode: string; heldRequests: number; writeSeq: number }>('');
-  return { ...view, digest: (await get<{ digest: string }>('/digest')).digest };
+  const node = new HttpStorageNode(t.cluster.nodeUrl(nodeId), nodeToken(t.cluster.layout.clusterSecret, nodeId));
+  return { ...(await node.status(volumeId)), digest: (await node.digest(volumeId)).digest };
 }
 
 /** The node's append-only log of effective mutations. */

@@ -1,0 +1,73 @@
+// A copy's place in its volume: role, epoch and peer as the control plane sets them, its I/O
+// state, enabling after a decision, deletion, and the status it reports.
+import type { IoState, PeerRef, ReplicaRole, ScannedReplica } from '../../common/types.js';
+import type { VolumeStatus } from '../contract.js';
+import { NodeError, type NodeContext } from './context.js';
+
+export interface ConfigInput {
+  role: ReplicaRole;
+  epoch: number;
+  peer: PeerRef | null;
+}
+
+/**
+ * Membership change from the control plane; never goes back to an older epoch. A recovering
+ * node refuses: its copies are under investigation and must not be promoted meanwhile. After
+ * the node resumes service, a copy still held for its volume's recovery (scanned, neither
+ * enabled nor deleted since; or, after a restart, persisted as paused, restored or rebuilding)
+ * refuses a failover: only its volume recovery decides for it.
+ */
+export async function configure(ctx: NodeContext, volumeId: string, input: ConfigInput, failover = false): Promise<ScannedReplica> {
+  if (ctx.recovering) throw new NodeError(503, 'node-recovering', `node ${ctx.nodeId} is recovering; its copies cannot take over`);
+  const held = ctx.store.get(volumeId)?.volume.meta;
+  if (failover && (ctx.verified.has(volumeId) || held?.ioState === 'paused' || held?.mode !== 'normal')) {
+    throw new NodeError(409, 'copy-recovering', `the copy of ${volumeId} on ${ctx.nodeId} is held for its volume's recovery; it cannot take over in a failover`);
+  }
+  return applyConfig(ctx, volumeId, input);
+}
+
+async function applyConfig(ctx: NodeContext, volumeId: string, input: ConfigInput): Promise<ScannedReplica> {
+  const hosted = ctx.hosted(volumeId);
+  const { meta } = hosted.volume;
+  if (input.epoch < meta.epoch) {
+    throw new NodeError(409, 'stale-epoch', `config at epoch ${input.epoch} is older than the copy's epoch ${meta.epoch}`);
+  }
+  await hosted.volume.saveMeta({ role: input.role, epoch: input.epoch, peer: input.peer });
+  await ctx.store.logOperation('configure', volumeId, { role: input.role, epoch: input.epoch, peer: input.peer?.nodeId ?? null });
+  return ctx.describe(hosted);
+}
+
+export async function setIo(ctx: NodeContext, volumeId: string, state: IoState): Promise<ScannedReplica> {
+  const hosted = ctx.hosted(volumeId);
+  if (state === 'enabled') ctx.verified.delete(volumeId);
+  await hosted.volume.saveMeta({ ioState: state });
+  if (state === 'enabled') hosted.gate.open();
+  else hosted.gate.pause();
+  await ctx.store.logOperation(state === 'enabled' ? 'resume-io' : 'pause-io', volumeId);
+  return ctx.describe(hosted);
+}
+
+/** After a decision: the copy serves again (with `peer`: mirroring to it) as primary at the new epoch; held I/O is released in order. */
+export async function enable(ctx: NodeContext, volumeId: string, epoch: number, peer: PeerRef | null): Promise<ScannedReplica> {
+  await applyConfig(ctx, volumeId, { role: 'primary', epoch, peer });
+  const hosted = ctx.hosted(volumeId);
+  await hosted.volume.saveMeta({ mode: 'normal' });
+  return setIo(ctx, volumeId, 'enabled');
+}
+
+export async function deleteVolume(ctx: NodeContext, volumeId: string): Promise<{ deleted: boolean }> {
+  ctx.verified.delete(volumeId);
+  ctx.unrepaired.delete(volumeId);
+  const deleted = await ctx.store.delete(volumeId);
+  if (deleted) await ctx.store.logOperation('delete', volumeId);
+  return { deleted };
+}
+
+export function status(ctx: NodeContext, volumeId: string): VolumeStatus {
+  const hosted = ctx.hosted(volumeId);
+  const { meta } = hosted.volume;
+  return {
+    ...meta, peer: meta.peer?.nodeId ?? null, writeSeq: hosted.volume.writeSeq, heldRequests: hosted.gate.heldCount,
+    dirtyBlocks: hosted.volume.dirty.count(), baseSnapshotId: meta.baseSnapshotId ?? null,
+  };
+}
