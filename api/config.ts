@@ -1,5 +1,6 @@
 // The control plane's configuration, validated at start-up.
 import { Env } from '../common/config.js';
+import { temporalTlsFromEnv, type TemporalTls } from '../common/temporal-tls.js';
 import { MAX_IO_BYTES } from '../storage-node/protocol/block-range.js';
 
 export interface ApiConfig {
@@ -8,6 +9,8 @@ export interface ApiConfig {
   databaseUrl: string;
   temporalAddress: string;
   namespace: string;
+  /** mTLS to Temporal (TEMPORAL_TLS_CERT/KEY/CA/SERVER_NAME); undefined: plaintext. */
+  temporalTls: TemporalTls | undefined;
   clusterSecret: string;
   operatorToken: string;
   heartbeatTimeoutMs: number;
@@ -49,12 +52,14 @@ export interface WebhookConfig {
 
 export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig {
   const env = new Env(vars);
+  const tlsProblems: string[] = [];
   const config: ApiConfig = {
     port: env.int('API_PORT', 8080, 0, 65535),
     bind: env.string('API_BIND', '127.0.0.1'),
     databaseUrl: env.string('DATABASE_URL'),
     temporalAddress: env.string('TEMPORAL_ADDRESS', '127.0.0.1:7233'),
     namespace: env.string('TEMPORAL_NAMESPACE', 'default'),
+    temporalTls: temporalTlsFromEnv(env, tlsProblems),
     clusterSecret: env.string('CLUSTER_SECRET'),
     operatorToken: env.string('OPERATOR_TOKEN'),
     heartbeatTimeoutMs: env.int('HEARTBEAT_TIMEOUT_MS', 5000, 100),
@@ -85,6 +90,7 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     },
   };
   env.check((problems) => {
+    problems.push(...tlsProblems);
     if (config.clusterSecret && config.clusterSecret.length < 16) problems.push('CLUSTER_SECRET must be at least 16 characters');
     if (config.operatorToken && config.operatorToken.length < 16) problems.push('OPERATOR_TOKEN must be at least 16 characters');
     if (config.webhooks.retryCapMs < config.webhooks.retryBaseMs) problems.push('WEBHOOK_RETRY_CAP_MS must be at least WEBHOOK_RETRY_BASE_MS');

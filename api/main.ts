@@ -2,6 +2,7 @@
 // notifier that delivers customers' webhooks.
 import { Client, Connection } from '@temporalio/client';
 import { runMain } from '../common/config.js';
+import { temporalConnectOptions } from '../common/temporal-tls.js';
 import { boundPort, closeServer, listen } from '../common/listen.js';
 import { createApp } from './app.js';
 import { createDataPathState } from './use-cases/data-path.js';
@@ -17,7 +18,7 @@ runMain('api', async () => {
   const db = createPool(config.databaseUrl);
   const ran = await migrate(db);
   if (ran.length) console.log(`api: applied migrations ${ran.join(', ')}`);
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(temporalConnectOptions(config.temporalAddress, config.temporalTls));
   const temporal = new Client({ connection, namespace: config.namespace });
   const deps = {
     db, temporal, nodes: new NodeClient(db, config.clusterSecret), config, snapshots: openSnapshotStore(config.snapshotStore), dataPath: createDataPathState(db, config),

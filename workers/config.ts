@@ -1,11 +1,14 @@
 // The worker's configuration, validated at start-up.
 import { Env } from '../common/config.js';
+import { temporalTlsFromEnv } from '../common/temporal-tls.js';
 
 export function loadWorkerConfig(vars: NodeJS.ProcessEnv = process.env) {
   const env = new Env(vars);
+  const tlsProblems: string[] = [];
   const config = {
     temporalAddress: env.string('TEMPORAL_ADDRESS', '127.0.0.1:7233'),
     namespace: env.string('TEMPORAL_NAMESPACE', 'default'),
+    temporalTls: temporalTlsFromEnv(env, tlsProblems),
     databaseUrl: env.string('DATABASE_URL'),
     clusterSecret: env.string('CLUSTER_SECRET'),
     peerWaitMs: env.int('PEER_WAIT_MS', 5 * 60_000, 0),
@@ -15,6 +18,7 @@ export function loadWorkerConfig(vars: NodeJS.ProcessEnv = process.env) {
     rebuildRangeBytes: env.int('REBUILD_RANGE_BYTES', 4 * 1024 * 1024, 4096, 4 * 1024 * 1024),
   };
   env.check((problems) => {
+    problems.push(...tlsProblems);
     if (config.rebuildRangeBytes % 4096 !== 0) problems.push('REBUILD_RANGE_BYTES must be a multiple of 4096');
   });
   return config;

@@ -15,12 +15,22 @@ interface Service {
   depends_on?: string[] | Record<string, unknown>;
   environment?: Record<string, string>;
   ports?: string[];
+  networks?: string[];
+  volumes?: string[];
 }
 
-const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+  networks: Record<string, { internal?: boolean } | null>;
+};
 const sample = { CLUSTER_SECRET: 'a-cluster-secret-of-some-length', OPERATOR_TOKEN: 'an-operator-token-of-some-length', JOIN_TOKEN: 'join' };
 const interpolate = (env: Record<string, string> = {}) =>
   Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{(\w+)[^}]*\}/g, (_, name: string) => sample[name as keyof typeof sample] ?? '')]));
+
+/** "127.0.0.1:8233:8080" → "127.0.0.1:8233"; "8080:8080" → "8080" (every interface). */
+const hostPort = (p: string) => p.split(':').slice(0, -1).join(':');
+const isTemporal = (s: Service) => (s.image ?? '').startsWith('temporalio/');
 
 describe('docker-compose.yml', () => {
   const services = compose.services;
@@ -30,7 +40,7 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) {
       const deps = Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on ?? {});
       for (const d of deps) expect(services, `${name} depends on ${d}`).toHaveProperty(d);
-      ports.push(...(s.ports ?? []).map((p) => p.split(':')[0]!));
+      ports.push(...(s.ports ?? []).map(hostPort));
     }
     expect(new Set(ports).size).toBe(ports.length);
   });
@@ -48,5 +58,34 @@ describe('docker-compose.yml', () => {
     const nodes = Object.entries(services).filter(([, s]) => s.command?.[1] === 'dist/storage-node/main.js');
     expect(nodes.length).toBeGreaterThanOrEqual(3);
     for (const [, s] of nodes) expect(() => loadNodeConfig(interpolate(s.environment))).not.toThrow();
+  });
+
+  it('publishes no Temporal port beyond the host loopback, and keeps the frontend on the internal network only', () => {
+    for (const [name, s] of Object.entries(services).filter(([, s]) => isTemporal(s))) {
+      for (const p of s.ports ?? []) expect(p, `${name} publishes ${p}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    }
+    for (const [name, s] of Object.entries(services)) {
+      for (const p of s.ports ?? []) expect(p.split(':').at(-1), `${name} publishes a Temporal port`).not.toMatch(/^(7233|7234|7235|7239|6933|6934|6935|6939)$/);
+    }
+    expect(services.temporal!.ports ?? []).toEqual([]);
+    expect(services.temporal!.networks).toEqual(['internal']);
+    expect(compose.networks.internal?.internal).toBe(true);
+    expect(services.postgres!.networks).toEqual(['internal']);
+  });
+
+  it('requires mutual TLS on the Temporal frontend, and every client presents a certificate', () => {
+    const server = services.temporal!.environment!;
+    expect(server.TEMPORAL_TLS_REQUIRE_CLIENT_AUTH).toBe('true');
+    for (const v of ['TEMPORAL_TLS_SERVER_CERT', 'TEMPORAL_TLS_SERVER_KEY', 'TEMPORAL_TLS_FRONTEND_CERT', 'TEMPORAL_TLS_FRONTEND_KEY', 'TEMPORAL_TLS_CLIENT1_CA_CERT']) {
+      expect(server[v], v).toMatch(/^\/certs\//);
+    }
+    for (const [name, s] of Object.entries(services).filter(([n, s]) => n !== 'temporal' && (isTemporal(s) || ['api', 'worker'].includes(n)))) {
+      for (const v of ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA']) expect(s.environment?.[v], `${name} ${v}`).toMatch(/^\/certs\//);
+      expect(s.volumes, name).toContain('./certs:/certs:ro');
+    }
+    expect(loadApiConfig(interpolate(services.api!.environment)).temporalTls).toEqual({
+      cert: '/certs/client.pem', key: '/certs/client.key', ca: '/certs/ca.pem', serverName: 'temporal',
+    });
+    expect(loadWorkerConfig(interpolate(services.worker!.environment)).temporalTls?.cert).toBe('/certs/client.pem');
   });
 });
