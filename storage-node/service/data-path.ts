@@ -14,7 +14,7 @@ export async function read(ctx: NodeContext, volumeId: string, offset: number, l
   return hosted.gate.admit(async () => {
     requirePrimary(hosted);
     return hosted.volume.read(span);
-  });
+  }, length);
 }
 
 /** Review read: no gate, so it works while I/O is held. The grant was checked by the caller. */
@@ -33,7 +33,7 @@ export async function write(ctx: NodeContext, volumeId: string, offset: number, 
     for (let b = span.firstBlock; b <= span.lastBlock; b++) ctx.unrepaired.get(volumeId)?.delete(b);
     await mirror(ctx, hosted, span, payload, seq);
     return seq;
-  });
+  }, payload.length);
 }
 
 /** Makes every write answered so far durable (an NBD FLUSH or FUA), whatever NODE_FSYNC says; ordered after them, never held. */

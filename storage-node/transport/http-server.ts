@@ -99,6 +99,8 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = toNodeError(err);
     if (e.status >= 500 && e.code === 'internal') console.error('storage-node error', err);
+    const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
+    if (retryAfter) res.set('retry-after', String(retryAfter));
     res.status(e.status).json({ error: { code: e.code, message: e.message } });
   });
   return app;
