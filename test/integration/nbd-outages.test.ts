@@ -32,6 +32,7 @@ describe('attached block clients through outages', () => {
     const powers = [...new Set((await copiesOf(t, volumeId)).map((c) => powerOf(t, c.nodeId)))];
     const killed = (await Promise.all(powers.map((p) => t.cluster.powerFail('power', p)))).flat();
     const held = qemuIo(uri, ['write -P 0x5a 0 4k']);
+    const heldSince = Date.now();
     await Promise.all(killed.map((n) => t.cluster.startNode(n)));
 
     await eventually('the volume awaiting a decision', async () => (await t.customer.status(volumeId)).actions.length > 0);
@@ -52,8 +53,10 @@ describe('attached block clients through outages', () => {
     }
     expect(held.settled).toBe(false);
 
+    const enabledAt = Date.now();
     await t.customer.enableIo(volumeId);
     const done = await held.done;
+    console.log(`[figures] qemu-io write held ${((Date.now() - heldSince) / 1000).toFixed(1)} s through the outage and review, answered ${Date.now() - enabledAt} ms after enable-io was sent`);
     expect(done.code).toBe(0);
     expect(done.stdout).toContain('wrote 4096/4096 bytes at offset 0');
     const after = await qemuIo(uri, ['read -P 0x5a 0 4k', 'read -P 0xab 4k 60k']).done;
@@ -66,7 +69,7 @@ describe('attached block clients through outages', () => {
     const primary = (await copiesOf(t, volumeId)).find((c) => c.role === 'primary')!.nodeId;
     const fio = startTool('fio', [
       '--name=pattern', '--ioengine=nbd', `--uri=${uri}`, '--rw=write', '--bs=16k', '--size=32M', '--iodepth=4',
-      '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=terse',
+      '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json',
     ]);
     await new Promise((r) => setTimeout(r, 1500));
     expect(fio.settled).toBe(false);
@@ -75,6 +78,12 @@ describe('attached block clients through outages', () => {
     const result = await fio.done;
     expect(result.stderr).not.toMatch(/error|verify/i);
     expect(result.code).toBe(0);
+    const job = (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as FioReport).jobs[0]!;
+    expect(job.error).toBe(0);
+    // the client saw the failover as latency: some write waited out the heartbeat timeout
+    const maxWriteMs = job.write.clat_ns.max / 1e6;
+    expect(maxWriteMs).toBeGreaterThan(1000);
+    console.log(`[figures] fio through the primary's SIGKILL: ${job.write.total_ios} writes, 0 errors, max write latency ${maxWriteMs.toFixed(0)} ms, verified ${job.read.total_ios} reads`);
     await eventually('the survivor serving as primary', async () =>
       (await copiesOf(t, volumeId)).some((c) => c.role === 'primary' && c.nodeId !== primary && c.state === 'in-service'));
     await t.cluster.startNode(primary);
@@ -105,3 +114,7 @@ describe('attached block clients through outages', () => {
     }
   });
 });
+
+interface FioReport {
+  jobs: { error: number; write: { total_ios: number; clat_ns: { max: number } }; read: { total_ios: number } }[];
+}
