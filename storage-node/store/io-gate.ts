@@ -23,7 +23,8 @@ export interface HoldBounds {
   maxHeldBytes: number;
 }
 
-export const DEFAULT_HOLD_BOUNDS: HoldBounds = { maxHeldRequests: 256, maxHeldBytes: 256 * 1024 * 1024 };
+/** Above what a volume's NBD connections can hold (8 × 256 requests, 8 × 64 MiB; see transport/nbd-export.ts) plus HTTP requests. */
+export const DEFAULT_HOLD_BOUNDS: HoldBounds = { maxHeldRequests: 4096, maxHeldBytes: 768 * 1024 * 1024 };
 
 /** A request refused because the volume holds as much as it may; the HTTP layer answers Retry-After. */
 export class TooManyHeldError extends NodeError {

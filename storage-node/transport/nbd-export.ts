@@ -5,11 +5,11 @@ import { verifyGrant, type GrantAccess } from '../../common/tokens.js';
 import { MAX_IO_BYTES } from '../protocol/block-range.js';
 import { CmdFlag, NbdCmd, NbdErrno, TransmissionFlag, type BlockSizes, type NbdRequest } from '../protocol/nbd.js';
 import type { CommandResult, NbdExport, NbdExports } from './nbd-server.js';
-import { VolumeDeletedError } from '../store/io-gate.js';
+import { TooManyHeldError, VolumeDeletedError } from '../store/io-gate.js';
 import { NodeError, type NodeService } from '../node-service.js';
 
 /** The part of the node's service the NBD server uses (a test may pass a fake). */
-export type NbdBackend = Pick<NodeService, 'nodeId' | 'hosted' | 'read' | 'write' | 'reviewRead'>;
+export type NbdBackend = Pick<NodeService, 'nodeId' | 'hosted' | 'read' | 'write' | 'reviewRead' | 'flush'>;
 
 export interface GrantExport extends NbdExport {
   volumeId: string;
@@ -29,13 +29,33 @@ const IO_FLAGS = TransmissionFlag.HAS_FLAGS | TransmissionFlag.SEND_FLUSH | Tran
 const REVIEW_FLAGS = TransmissionFlag.HAS_FLAGS | TransmissionFlag.READ_ONLY | TransmissionFlag.SEND_FLUSH | TransmissionFlag.CAN_MULTI_CONN;
 
 /**
+ * Connections one volume may have open on a node. With each connection's own bound (256
+ * requests, 64 MiB) this bounds what a volume's NBD clients can hold on the node, below the
+ * I/O gate's hold bound, so a held NBD request is never refused by it.
+ */
+export const MAX_CONNECTIONS_PER_VOLUME = 8;
+
+/**
  * A node's exports: one per grant. Names are secrets (signed grants), so LIST answers none.
  * `token` is the node's, null until it registered; `fsyncWrites`: writes already fdatasync
  * (NODE_FSYNC), so FUA needs no extra sync.
  */
 export function grantExports(backend: NbdBackend, token: () => string | null, fsyncWrites: boolean): NbdExports<GrantExport> {
+  const connections = new Map<string, number>();
   return {
-    open: (name) => resolveExport(backend, token(), name),
+    open(name, transmit) {
+      const exp = resolveExport(backend, token(), name);
+      if (!exp || !transmit) return exp;
+      const open = connections.get(exp.volumeId) ?? 0;
+      if (open >= MAX_CONNECTIONS_PER_VOLUME) return null;
+      connections.set(exp.volumeId, open + 1);
+      return exp;
+    },
+    closed(exp) {
+      const left = (connections.get(exp.volumeId) ?? 1) - 1;
+      if (left > 0) connections.set(exp.volumeId, left);
+      else connections.delete(exp.volumeId);
+    },
     list: () => [],
     blockSizes: BLOCK_SIZES,
     run: (exp, req) => runCommand(backend, exp, req, fsyncWrites),
@@ -80,8 +100,10 @@ export async function runCommand(backend: NbdBackend, exp: GrantExport, req: Nbd
   }
 }
 
+/** Also a full hold: the client's side re-sends its requests after reconnecting, so none is failed. */
 function movedAway(err: unknown): boolean {
-  return err instanceof VolumeDeletedError || (err instanceof NodeError && (err.code === 'not-primary' || err.code === 'volume-not-found'));
+  return err instanceof VolumeDeletedError || err instanceof TooManyHeldError ||
+    (err instanceof NodeError && (err.code === 'not-primary' || err.code === 'volume-not-found'));
 }
 
 async function dispatch(backend: NbdBackend, exp: GrantExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
@@ -99,7 +121,7 @@ async function dispatch(backend: NbdBackend, exp: GrantExport, req: NbdRequest, 
       await writeZeroes(backend, exp.volumeId, req.offset, req.length);
       return durable(backend, exp, req, fsyncWrites);
     case NbdCmd.FLUSH:
-      await flush(backend, exp.volumeId);
+      await backend.flush(exp.volumeId);
       return OK;
     default:
       return { errno: NbdErrno.EINVAL }; // CACHE, BLOCK_STATUS: not offered
@@ -113,7 +135,7 @@ async function read(backend: NbdBackend, exp: GrantExport, req: NbdRequest): Pro
 
 /** FUA: the write is durable before it is answered (writes already fdatasync when NODE_FSYNC is on). */
 async function durable(backend: NbdBackend, exp: GrantExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
-  if (req.flags & CmdFlag.FUA && !fsyncWrites) await flush(backend, exp.volumeId);
+  if (req.flags & CmdFlag.FUA && !fsyncWrites) await backend.flush(exp.volumeId);
   return OK;
 }
 
@@ -121,10 +143,7 @@ async function durable(backend: NbdBackend, exp: GrantExport, req: NbdRequest, f
  * Every write answered so far made durable, whatever NODE_FSYNC says: the volume's files are
  * synced in the gate's order (after the writes before it), never held while the volume is paused.
  */
-async function flush(backend: NbdBackend, volumeId: string): Promise<void> {
-  const hosted = backend.hosted(volumeId);
-  await hosted.gate.serial(() => hosted.volume.sync());
-}
+
 
 /** TRIM and WRITE_ZEROES are writes of zeroes, in pieces the write path accepts, so they are mirrored and sequenced. */
 async function writeZeroes(backend: NbdBackend, volumeId: string, offset: number, length: number): Promise<void> {

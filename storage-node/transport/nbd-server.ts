@@ -20,8 +20,13 @@ export interface NbdExport {
 export type CommandResult = { errno: number; data?: Buffer } | 'close';
 
 export interface NbdExports<E extends NbdExport = NbdExport> {
-  /** The export `name` opens, or null: refused (ERR_UNKNOWN to GO/INFO, a closed connection to EXPORT_NAME). */
-  open(name: string): E | null;
+  /**
+   * The export `name` opens, or null: refused (ERR_UNKNOWN to GO/INFO, a closed connection to
+   * EXPORT_NAME). `transmit`: the connection will use it (GO, EXPORT_NAME), not just ask (INFO);
+   * `closed(exp)` is then called once when that connection ends.
+   */
+  open(name: string, transmit: boolean): E | null;
+  closed?(exp: E): void;
   /** The names NBD_OPT_LIST answers. */
   list(): string[];
   blockSizes: BlockSizes;
@@ -123,16 +128,20 @@ class NbdConnection {
 
   private close(): void {
     if (this.closed) return;
+    this.ended();
+    this.socket.destroy();
+  }
+
+  private ended(): void {
     this.closed = true;
     clearTimeout(this.timer);
-    this.socket.destroy();
+    if (this.exp) this.opts.exports.closed?.(this.exp);
   }
 
   /** A soft disconnect: send `last`, then close our side. */
   private finish(last?: Buffer): void {
     if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.timer);
+    this.ended();
     const destroy = () => this.socket.destroy();
     if (last) this.socket.end(last, destroy);
     else this.socket.end(destroy);
@@ -174,7 +183,7 @@ class NbdConnection {
   }
 
   private exportName(name: string): void {
-    const exp = this.opts.exports.open(name);
+    const exp = this.opts.exports.open(name, true);
     if (!exp) return this.close(); // the spec's only answer to an EXPORT_NAME it refuses
     this.socket.write(encodeExportNameReply(exp.size, exp.flags, this.noZeroes));
     this.transmit(exp);
@@ -186,7 +195,7 @@ class NbdConnection {
       this.socket.write(encodeOptionError(option, parsed.reply, parsed.message));
       return this.onHandshake(this.handshake.resume());
     }
-    const exp = this.opts.exports.open(parsed.name);
+    const exp = this.opts.exports.open(parsed.name, option === NbdOpt.GO);
     if (!exp) {
       this.socket.write(encodeOptionError(option, NbdRep.ERR_UNKNOWN, 'no such export'));
       return this.onHandshake(this.handshake.resume());
