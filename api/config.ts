@@ -25,6 +25,8 @@ export interface ApiConfig {
   snapshotStore: string;
   /** The shortest snapshot-policy interval a customer may set. */
   minSnapshotIntervalSeconds: number;
+  /** Manual and review snapshots a volume may keep (pending or completed); policies prune their own. */
+  maxManualSnapshotsPerVolume: number;
   webhooks: WebhookConfig;
   io: IoCaps;
 }
@@ -72,6 +74,7 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     reviewGrantTtlMs: env.int('REVIEW_GRANT_TTL_MS', 15 * 60_000, 1000),
     snapshotStore: env.string('SNAPSHOT_STORE'),
     minSnapshotIntervalSeconds: env.int('MIN_SNAPSHOT_INTERVAL_SECONDS', 300, 1),
+    maxManualSnapshotsPerVolume: env.int('MAX_MANUAL_SNAPSHOTS_PER_VOLUME', 50, 1),
     io: {
       perVolumeRequests: env.int('IO_MAX_INFLIGHT_PER_VOLUME', 64, 1),
       perVolumeBytes: env.int('IO_MAX_INFLIGHT_BYTES_PER_VOLUME', 64 * 1024 * 1024, MAX_IO_BYTES),

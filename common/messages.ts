@@ -5,6 +5,8 @@ import type { CandidateReport, ScanReport } from './types.js';
 
 export const CONTROL_TASK_QUEUE = 'blackstart-control';
 export const DATA_TASK_QUEUE = 'blackstart-data';
+/** Snapshots of serving volumes: their own bounded queue, so they never take a recovery restore's slot. */
+export const SNAPSHOT_TASK_QUEUE = 'blackstart-snapshots';
 
 export const RECOVERY_PHASES = ['notice', 'investigation', 'recovery', 'configuration'] as const;
 export type RecoveryPhase = (typeof RECOVERY_PHASES)[number];

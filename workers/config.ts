@@ -13,6 +13,7 @@ export function loadWorkerConfig(vars: NodeJS.ProcessEnv = process.env) {
     clusterSecret: env.string('CLUSTER_SECRET'),
     peerWaitMs: env.int('PEER_WAIT_MS', 5 * 60_000, 0),
     dataConcurrency: env.int('DATA_CONCURRENCY', 4, 1, 1000),
+    snapshotConcurrency: env.int('SNAPSHOT_CONCURRENCY', 2, 1, 1000),
     reviewDeadlineMs: env.int('REVIEW_DEADLINE_MS', 7 * 24 * 3600_000, 0),
     snapshotStore: env.string('SNAPSHOT_STORE'),
     rebuildRangeBytes: env.int('REBUILD_RANGE_BYTES', 4 * 1024 * 1024, 4096, 4 * 1024 * 1024),

@@ -9,7 +9,7 @@ import { runMain } from '../common/config.js';
 import { temporalConnectOptions } from '../common/temporal-tls.js';
 import { loadWorkerConfig } from './config.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
-import { CONTROL_TASK_QUEUE, DATA_TASK_QUEUE } from '../common/messages.js';
+import { CONTROL_TASK_QUEUE, DATA_TASK_QUEUE, SNAPSHOT_TASK_QUEUE } from '../common/messages.js';
 import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
 
 runMain('worker', async () => {
@@ -33,8 +33,16 @@ runMain('worker', async () => {
     activities,
     maxConcurrentActivityTaskExecutions: config.dataConcurrency,
   });
-  console.log(`worker polling ${CONTROL_TASK_QUEUE} and ${DATA_TASK_QUEUE} (data concurrency ${config.dataConcurrency})`);
-  await Promise.all([control.run(), data.run()]);
+  // Snapshots of serving volumes have their own slots: they never hold a recovery restore back.
+  const snapshotWork = await Worker.create({
+    connection,
+    namespace: config.namespace,
+    taskQueue: SNAPSHOT_TASK_QUEUE,
+    activities,
+    maxConcurrentActivityTaskExecutions: config.snapshotConcurrency,
+  });
+  console.log(`worker polling ${CONTROL_TASK_QUEUE}, ${DATA_TASK_QUEUE} (concurrency ${config.dataConcurrency}) and ${SNAPSHOT_TASK_QUEUE} (concurrency ${config.snapshotConcurrency})`);
+  await Promise.all([control.run(), data.run(), snapshotWork.run()]);
   await Promise.all([db.end(), clientConnection.close(), connection.close()]);
 });
 

@@ -2,12 +2,14 @@
 // policy, the latter started by a Temporal Schedule), and deletion.
 import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { VolumeIdKey } from '../common/messages.js';
+import { SNAPSHOT_TASK_QUEUE, VolumeIdKey } from '../common/messages.js';
 import type { SnapshotKind } from '../common/types.js';
-import { CONTROL } from './activity-profiles.js';
-import { addCopy, deleteVolume, takeSnapshot } from './copies.js';
+import { CONTROL, DATA_BOUNDED } from './activity-profiles.js';
+import { addCopy, deleteVolume } from './copies.js';
 
 const control = proxyActivities<Activities>(CONTROL);
+/** Snapshot capture on its own queue: a burst of policy or manual snapshots cannot starve restores on the data queue. */
+const snapshots = proxyActivities<Activities>({ ...DATA_BOUNDED, taskQueue: SNAPSHOT_TASK_QUEUE });
 
 /**
  * After enable: a new secondary for the sole primary at `epoch`, rebuilt while it serves.
@@ -31,6 +33,22 @@ export async function snapshotPolicy({ volumeId, retention }: { volumeId: string
   const snapshotId = `snap-${workflowInfo().runId.replace(/-/g, '').slice(0, 16)}`;
   const taken = await takeSnapshot(volumeId, snapshotId, 'policy');
   return { snapshotId, pruned: taken ? await control.pruneSnapshots({ volumeId, keep: retention }) : [] };
+}
+
+/** Records, takes and completes one snapshot of the serving primary; false (and the record in `error`) when it failed. */
+async function takeSnapshot(volumeId: string, snapshotId: string, kind: SnapshotKind): Promise<boolean> {
+  await control.beginSnapshot({ snapshotId, volumeId, kind });
+  const source = await control.snapshotSource({ volumeId });
+  try {
+    if (!source) throw new Error('no copy serves the volume');
+    const summary = await snapshots.snapshotCopy({ nodeId: source, volumeId, snapshotId });
+    await control.recordSnapshot({ snapshotId, summary });
+    return true;
+  } catch (err) {
+    const cause = (err as Error).cause;
+    await control.recordSnapshotFailed({ snapshotId, error: cause instanceof Error ? cause.message : (err as Error).message });
+    return false;
+  }
 }
 
 export async function volumeDeletion({ volumeId }: { volumeId: string }): Promise<void> {

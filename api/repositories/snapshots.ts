@@ -79,6 +79,15 @@ export async function discardPendingSnapshot(db: Db | Tx, id: string): Promise<v
   await db.query(`delete from snapshots where id = $1 and state = 'pending'`, [id]);
 }
 
+/** Snapshots a customer asked for on this volume (manual or review) that are pending or kept. */
+export async function countRequestedSnapshots(db: Db | Tx, volumeId: string): Promise<number> {
+  const { rows } = await db.query(
+    `select count(*)::int as n from snapshots where volume_id = $1 and kind in ('manual', 'review') and state <> 'error' and not deleted`,
+    [volumeId],
+  );
+  return rows[0].n as number;
+}
+
 export async function listSnapshots(db: Db | Tx, volumeId: string): Promise<SnapshotRow[]> {
   const { rows } = await db.query(`select * from snapshots where volume_id = $1 and not deleted order by created_at, id`, [volumeId]);
   return rows.map(toRow);

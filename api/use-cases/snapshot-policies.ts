@@ -4,12 +4,13 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleSpec } from 
 import { z } from 'zod';
 import { CONTROL_TASK_QUEUE, snapshotPolicyScheduleId } from '../../common/messages.js';
 import { AppError, notFound } from '../errors.js';
+import { minCronSpacingSeconds } from './cron-spacing.js';
 import type { Deps } from './deps.js';
 import { requireVolume } from './volumes.js';
 
 export const SnapshotPolicyBody = z.strictObject({
-  intervalSeconds: z.number().int().positive().optional(),
-  cron: z.string().min(9).max(100).optional(),
+  intervalSeconds: z.number().int().positive().max(366 * 86400).optional(),
+  cron: z.string().min(6).max(100).optional(),
   retention: z.number().int().min(1).max(1000),
 }).refine((b) => (b.intervalSeconds === undefined) !== (b.cron === undefined), { message: 'give exactly one of intervalSeconds and cron' });
 
@@ -17,9 +18,7 @@ type PolicyBody = z.infer<typeof SnapshotPolicyBody>;
 
 export async function putSnapshotPolicy(deps: Deps, customerId: string, volumeId: string, body: PolicyBody) {
   await requireVolume(deps, customerId, volumeId);
-  if (body.intervalSeconds !== undefined && body.intervalSeconds < deps.config.minSnapshotIntervalSeconds) {
-    throw new AppError(400, 'invalid-request', `intervalSeconds must be at least ${deps.config.minSnapshotIntervalSeconds}`);
-  }
+  checkSpacing(body, deps.config.minSnapshotIntervalSeconds);
   const spec: ScheduleSpec = body.cron ? { cronExpressions: [body.cron] } : { intervals: [{ every: body.intervalSeconds! * 1000 }] };
   const action = {
     type: 'startWorkflow' as const,
@@ -38,6 +37,19 @@ export async function putSnapshotPolicy(deps: Deps, customerId: string, volumeId
     });
   }
   return getSnapshotPolicy(deps, customerId, volumeId);
+}
+
+/** Every form of schedule is held to the same least spacing between runs. */
+function checkSpacing(body: PolicyBody, min: number): void {
+  if (body.intervalSeconds !== undefined) {
+    if (body.intervalSeconds < min) throw new AppError(400, 'invalid-request', `intervalSeconds must be at least ${min}`);
+    return;
+  }
+  const spacing = minCronSpacingSeconds(body.cron!);
+  if (spacing === null) {
+    throw new AppError(400, 'invalid-request', 'cron must be five fields (minute hour day month weekday), an @-macro such as @daily, or "@every <n>s|m|h|d"');
+  }
+  if (spacing < min) throw new AppError(400, 'invalid-request', `cron runs as often as every ${spacing} s; snapshots may be at most one per ${min} s`);
 }
 
 export async function getSnapshotPolicy(deps: Deps, customerId: string, volumeId: string) {

@@ -5,7 +5,7 @@ import { CONTROL_TASK_QUEUE, snapshotWorkflowId } from '../../common/messages.js
 import type { SnapshotStore } from '../../snapshot-store/store.js';
 import { AppError, notFound } from '../errors.js';
 import type { Db } from '../repositories/db.js';
-import { discardPendingSnapshot, failSnapshot, getCustomerSnapshot, getSnapshot, insertSnapshot, listSnapshots, markSnapshotDeleted, type SnapshotRow } from '../repositories/snapshots.js';
+import { countRequestedSnapshots, discardPendingSnapshot, failSnapshot, getCustomerSnapshot, getSnapshot, insertSnapshot, listSnapshots, markSnapshotDeleted, type SnapshotRow } from '../repositories/snapshots.js';
 import { archivedVolumeOf } from '../repositories/volumes.js';
 import type { Deps } from './deps.js';
 import { awaitsDecision, decide, requireVolume } from './volumes.js';
@@ -34,6 +34,10 @@ function newSnapshotId(): string {
 export async function createSnapshot(deps: Deps, customerId: string, volumeId: string) {
   const volume = await requireVolume(deps, customerId, volumeId);
   if (volume.state === 'archived') throw new AppError(409, 'archived', `volume ${volumeId} is archived; its archive snapshot is ${volume.archiveSnapshotId}`);
+  const limit = deps.config.maxManualSnapshotsPerVolume;
+  if ((await countRequestedSnapshots(deps.db, volumeId)) >= limit) {
+    throw new AppError(409, 'too-many-snapshots', `volume ${volumeId} has ${limit} snapshots taken on request, the most allowed; delete one first`);
+  }
   const underReview = volume.ioState === 'paused';
   if (underReview && !(await awaitsDecision(deps, volume))) {
     throw new AppError(409, 'not-ready', `volume ${volumeId} is paused and no review awaits a decision; try again shortly`, { 'retry-after': '5' });

@@ -1,6 +1,8 @@
 // The control plane under abuse (issue 9): internal webhook URLs are refused and store nothing;
 // quotas; rejected requests change nothing; every query parameter is validated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { SNAPSHOT_TASK_QUEUE, snapshotWorkflowId } from '../../common/messages.js';
 import { nodeToken } from '../../common/tokens.js';
 import { eventually, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
@@ -14,6 +16,7 @@ describe('the API under abuse', () => {
         { nodeId: 'node-a', domainPath: 'dc1/az1/r1/p1/h1' },
         { nodeId: 'node-b', domainPath: 'dc1/az1/r1/p2/h2' },
       ],
+      env: { MAX_MANUAL_SNAPSHOTS_PER_VOLUME: '2' },
     });
     api = t.cluster.apiUrl;
   });
@@ -96,5 +99,40 @@ describe('the API under abuse', () => {
     expect(res.body.error?.code).toBe('report-too-large');
     expect(await count('recovery_events')).toBe(0);
     expect((await t.operator.fleet()).summary.recovering).toBe(0);
+  });
+
+  it('holds every form of snapshot schedule to the least spacing, and creates no Schedule when it refuses', async () => {
+    const { volumeId } = await t.customer.createVolume(64 * 1024);
+    for (const policy of [
+      { cron: '@every 1s', retention: 2 }, { cron: '* * * * *', retention: 2 }, { cron: '*/4 * * * *', retention: 2 }, { cron: '0,1 3 * * *', retention: 2 },
+      { cron: '@every 299s', retention: 2 }, { cron: '* * * * * *', retention: 2 }, { cron: 'CRON_TZ=UTC 0 * * * *', retention: 2 }, { intervalSeconds: 60, retention: 2 },
+    ]) {
+      const res = await call(`/v1/volumes/${volumeId}/snapshot-policy`, { method: 'PUT', body: policy });
+      expect(res.status, JSON.stringify(policy)).toBe(400);
+      expect(res.body.error?.code).toBe('invalid-request');
+    }
+    expect((await call(`/v1/volumes/${volumeId}/snapshot-policy`)).status).toBe(404);
+    const ok = await call(`/v1/volumes/${volumeId}/snapshot-policy`, { method: 'PUT', body: { cron: '*/5 * * * *', retention: 2 } });
+    expect(ok.status).toBe(200);
+    expect((await call(`/v1/volumes/${volumeId}/snapshot-policy`, { method: 'DELETE' })).status).toBe(200);
+  });
+
+  it('bounds the snapshots taken on request per volume, and takes them on their own task queue', async () => {
+    const { volumeId } = await t.customer.createVolume(64 * 1024);
+    const taken = [(await t.customer.createSnapshot(volumeId)).snapshotId, (await t.customer.createSnapshot(volumeId)).snapshotId];
+    const refused = await call(`/v1/volumes/${volumeId}/snapshots`, { method: 'POST' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error?.code).toBe('too-many-snapshots');
+    expect((await t.db.query('select count(*)::int as n from snapshots where volume_id = $1', [volumeId])).rows[0].n).toBe(2);
+
+    await eventually('snapshots completed', async () => (await Promise.all(taken.map((id) => t.customer.snapshot(id)))).every((s) => s.state === 'completed'));
+    const connection = await Connection.connect({ address: t.cluster.temporalAddress });
+    try {
+      const history = await new Client({ connection }).workflow.getHandle(snapshotWorkflowId(taken[0]!)).fetchHistory();
+      const capture = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'snapshotCopy');
+      expect(capture?.activityTaskScheduledEventAttributes?.taskQueue?.name).toBe(SNAPSHOT_TASK_QUEUE);
+    } finally {
+      await connection.close();
+    }
   });
 });
