@@ -1,0 +1,71 @@
+// Runs the volume recovery machine's commands: each becomes an activity, a timer, a signal or a
+// search attribute, and its outcome the event the machine waits for.
+import {
+  ApplicationFailure, condition, getExternalWorkflowHandle, proxyActivities, upsertSearchAttributes, uuid4,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { copyResolvedSignal, RecoveryPhaseKey, VolumeIdKey } from '../common/messages.js';
+import { decisionWakes, peersReported, type Command, type ResultEvent, type VolumeRecoveryState } from '../common/rules/volume-recovery.js';
+import { CONTROL, DATA } from './activity-profiles.js';
+import { addCopy, archiveVolume, deleteVolume, takeSnapshot } from './copies.js';
+import { deleteUnlessRefused, rebuildSecondary } from './failover.js';
+
+const control = proxyActivities<Activities>(CONTROL);
+const data = proxyActivities<Activities>(DATA);
+/** A node that should be up: about half a minute of tries, then the caller decides. */
+const probeLonger = proxyActivities<Activities>({ ...CONTROL, retry: { ...CONTROL.retry, maximumAttempts: 10 } });
+
+type Runners = { [K in Command['type']]: (command: Extract<Command, { type: K }>) => Promise<ResultEvent> };
+const DONE: ResultEvent = { type: 'stepDone' };
+
+export function commandRunner(volumeId: string, state: () => VolumeRecoveryState): (command: Command) => Promise<ResultEvent> {
+  const runners: Runners = {
+    setPhase: async ({ phase }) => {
+      upsertSearchAttributes([{ key: RecoveryPhaseKey, value: phase }, { key: VolumeIdKey, value: volumeId }]);
+      return DONE;
+    },
+    waitForPeers: async ({ timeoutMs }) => ({ type: (await condition(() => peersReported(state()), timeoutMs)) ? 'peersReported' : 'peerWaitElapsed' }),
+    waitForDecision: async ({ deadline }) =>
+      ({ type: (await condition(() => decisionWakes(state()), Math.max(0, deadline - Date.now()))) ? 'decisionWoken' : 'deadlinePassed' }),
+    checkIncident: async ({ epoch }) => ({ type: 'incidentChecked', current: await control.incidentIsCurrent({ volumeId, epoch }) }),
+    restoreCopy: async ({ nodeId, repairFrom }) => ({ type: 'restored', replica: await data.restoreCopy({ nodeId, volumeId, repairFrom }) }),
+    recordRestored: async ({ nodeId, writeSeq }) => done(control.recordRestored({ volumeId, nodeId, writeSeq })),
+    recordUnrecoverable: async ({ nodeId, blocks }) => done(control.recordUnrecoverable({ volumeId, nodeId, blocks })),
+    deleteCopy: async ({ nodeId, reason }) => ({ type: 'copyDeleted', deleted: await deleteUnlessRefused({ nodeId, volumeId, reason }, true) }),
+    notify: async ({ serverRecoveryId, outcome }) =>
+      done(getExternalWorkflowHandle(serverRecoveryId).signal(copyResolvedSignal, { volumeId, outcome })
+        .catch(() => undefined)), // that server recovery already ended: nothing waits for this copy
+    readSettings: async () => ({ type: 'settingsRead', autoEnableIo: (await control.volumeSettings({ volumeId })).autoEnableIo }),
+    takeSnapshot: async ({ snapshotId, nodeId }) => ({ type: 'snapshotTaken', ok: (await takeSnapshot(volumeId, snapshotId, 'review', nodeId)) !== null }),
+    joinAsSecondary: async ({ nodeId, epoch }) =>
+      probeLonger.joinAsSecondary({ nodeId, volumeId, epoch }).then((): ResultEvent => ({ type: 'twinJoined' }), (): ResultEvent => ({ type: 'twinTimedOut' })),
+    enableCopy: async ({ nodeId, epoch, secondary }) => done(control.enableCopy({ nodeId, volumeId, epoch, secondary })),
+    recordEnabled: async (c) => done(control.recordEnabled({ volumeId, nodeId: c.nodeId, epoch: c.epoch, auto: c.auto, proof: c.proof, secondary: c.secondary })),
+    rebuildSecondary: async ({ source, epoch }) => done(rebuildSecondary(volumeId, source, epoch)),
+    archive: async ({ nodeId, by }) => archive(volumeId, nodeId, by),
+    deleteVolume: async ({ by }) => done(deleteVolume(volumeId, by)),
+    addCopy: async ({ source, epoch }) => ({ type: 'copyAdded', target: (await addCopy(volumeId, source, epoch, true))?.target ?? null }),
+    recordTransferred: async ({ nodeId, epoch, by }) => done(control.recordTransferred({ volumeId, nodeId, epoch, by })),
+    repairCopy: async ({ nodeId, from, blocks }) =>
+      ({ type: 'lateRepaired', repaired: (await data.repairCopy({ nodeId, volumeId, repairFrom: [{ nodeId: from, blocks }] })).repaired }),
+    recordLateRepair: async ({ nodeId, from, blocks }) => done(control.recordLateRepair({ volumeId, nodeId, from, blocks })),
+  };
+  return (command) => (runners[command.type] as (c: Command) => Promise<ResultEvent>)(command);
+}
+
+async function done(work: Promise<unknown>): Promise<ResultEvent> {
+  await work;
+  return DONE;
+}
+
+/** A failed archive snapshot fails the decision, not the workflow: the volume keeps its copy and waits. */
+async function archive(volumeId: string, nodeId: string, by: string): Promise<ResultEvent> {
+  const snapshotId = `snap-${uuid4().replace(/-/g, '').slice(0, 16)}`;
+  try {
+    await archiveVolume(volumeId, nodeId, snapshotId, by);
+    return { type: 'archived', snapshotId };
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === 'DecisionFailed') return { type: 'stepFailed', message: err.message };
+    throw err;
+  }
+}
