@@ -29,33 +29,38 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, code: string): z.
   throw new NodeError(400, code, issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid input');
 }
 
+type Middleware = (req: Request, res: Response, next: NextFunction) => void;
+
+const id = (req: Request): string => req.params.id!;
+const q = <S extends z.ZodType>(schema: S, req: Request): z.output<S> => parse(schema, req.query, 'bad-parameter');
+
 export function createNodeApp(service: NodeService, credentials: () => NodeCredentials): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  const json = express.json({ limit: '64kb' });
-  const raw = express.raw({ type: () => true, limit: MAX_IO_BYTES });
-  const repairsJson = express.json({ limit: '64mb' }); // up to ~12,000 repaired blocks in base64
-  const auth = (req: Request, _res: Response, next: NextFunction): void => {
+  const auth: Middleware = (req, _res, next) => {
     const expected = credentials().token;
     if (!expected) return next(new NodeError(503, 'not-registered', 'node has not registered yet'));
     if (!safeEqual(bearer(req), expected)) return next(new NodeError(401, 'unauthenticated', 'a valid node token is required'));
     next();
   };
-  /**
-   * Create and delete answer a retry with their first answer (Idempotency-Key). The other
-   * mutations set a target state, so re-applying them is itself idempotent — and right after
-   * a crash that reset the node's in-memory state.
-   */
-  const once = (fn: Handler): Handler => (req, res) => service.store.once(idempotencyKey(req), () => fn(req, res));
-  const id = (req: Request): string => req.params.id!;
-  const q = <S extends z.ZodType>(schema: S, req: Request): z.output<S> => parse(schema, req.query, 'bad-parameter');
-
   app.get(P.health, (_req, res) => res.json({ nodeId: service.nodeId, bootId: service.bootId, recovering: service.recovering }));
-  app.get(P.scan, auth, send(() => service.scan(service.recovering)));
-  app.post(P.resumeService, auth, send(() => service.resumeService()));
-  app.get(P.volume, auth, send(async (req) => service.status(id(req))));
-  app.put(P.volume, auth, json, send(once((req) => service.createVolume({ ...parse(CreateVolumeBody, req.body, 'bad-request'), volumeId: id(req) }))));
-  app.delete(P.volume, auth, send(once((req) => service.delete(id(req)))));
+  mountDataPath(app, service, credentials, auth);
+  mountControl(app, service, auth);
+  mountReplication(app, service, credentials);
+  app.use((_req, _res, next) => next(new NodeError(404, 'not-found', 'no such endpoint')));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = toNodeError(err);
+    if (e.status >= 500 && e.code === 'internal') console.error('storage-node error', err);
+    const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
+    if (retryAfter) res.set('retry-after', String(retryAfter));
+    res.status(e.status).json({ error: { code: e.code, message: e.message } });
+  });
+  return app;
+}
+
+/** Block I/O with the node token, and review reads with a grant signed with it. */
+function mountDataPath(app: express.Express, service: NodeService, credentials: () => NodeCredentials, auth: Middleware): void {
+  const raw = express.raw({ type: () => true, limit: MAX_IO_BYTES });
   app.get(P.data, auth, send((req) => {
     const { offset, length } = q(RangeQuery, req);
     return service.read(id(req), offset, length);
@@ -71,6 +76,23 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
     const { offset, length } = q(RangeQuery, req);
     return service.reviewRead(id(req), offset, length);
   }));
+}
+
+/** What the control plane and the activities call, with the node token. */
+function mountControl(app: express.Express, service: NodeService, auth: Middleware): void {
+  const json = express.json({ limit: '64kb' });
+  const repairsJson = express.json({ limit: '64mb' }); // up to ~12,000 repaired blocks in base64
+  /**
+   * Create and delete answer a retry with their first answer (Idempotency-Key). The other
+   * mutations set a target state, so re-applying them is itself idempotent — and right after
+   * a crash that reset the node's in-memory state.
+   */
+  const once = (fn: Handler): Handler => (req, res) => service.store.once(idempotencyKey(req), () => fn(req, res));
+  app.get(P.scan, auth, send(() => service.scan(service.recovering)));
+  app.post(P.resumeService, auth, send(() => service.resumeService()));
+  app.get(P.volume, auth, send(async (req) => service.status(id(req))));
+  app.put(P.volume, auth, json, send(once((req) => service.createVolume({ ...parse(CreateVolumeBody, req.body, 'bad-request'), volumeId: id(req) }))));
+  app.delete(P.volume, auth, send(once((req) => service.delete(id(req)))));
   app.post(P.config, auth, json, send((req) => service.configure(id(req), parse(ConfigBody, req.body, 'bad-request'), q(ConfigQuery, req).failover)));
   app.post(P.io, auth, json, send((req) => service.setIo(id(req), parse(IoBody, req.body ?? {}, 'bad-io-state').state)));
   app.post(P.enable, auth, json, send((req) => {
@@ -93,17 +115,6 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
     const { target, epoch } = q(RebuildTargetQuery, req);
     return service.finishRebuild(id(req), { nodeId: target, epoch });
   }));
-  mountReplication(app, service, credentials);
-
-  app.use((_req, _res, next) => next(new NodeError(404, 'not-found', 'no such endpoint')));
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = toNodeError(err);
-    if (e.status >= 500 && e.code === 'internal') console.error('storage-node error', err);
-    const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
-    if (retryAfter) res.set('retry-after', String(retryAfter));
-    res.status(e.status).json({ error: { code: e.code, message: e.message } });
-  });
-  return app;
 }
 
 /**
@@ -111,7 +122,7 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
  * against the volume in the path before the body is read, then against the epoch the body names.
  */
 function mountReplication(app: express.Express, service: NodeService, credentials: () => NodeCredentials): void {
-  const mirrorAuth = (req: Request, res: Response, next: NextFunction): void => {
+  const mirrorAuth: Middleware = (req, res, next) => {
     const secret = credentials().mirrorToken;
     if (!secret) return next(new NodeError(503, 'not-registered', 'node has not registered yet'));
     const epoch = epochOfMirrorToken(secret, req.params.id!, bearer(req));
