@@ -25,6 +25,8 @@ export interface ApiConfig {
   snapshotStore: string;
   /** The shortest snapshot-policy interval a customer may set. */
   minSnapshotIntervalSeconds: number;
+  /** Each customer's quota unless an operator set its own. */
+  quotaDefaults: { maxVolumes: number; maxBytes: number; maxSnapshots: number };
   /** Manual and review snapshots a volume may keep (pending or completed); policies prune their own. */
   maxManualSnapshotsPerVolume: number;
   webhooks: WebhookConfig;
@@ -74,6 +76,11 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     reviewGrantTtlMs: env.int('REVIEW_GRANT_TTL_MS', 15 * 60_000, 1000),
     snapshotStore: env.string('SNAPSHOT_STORE'),
     minSnapshotIntervalSeconds: env.int('MIN_SNAPSHOT_INTERVAL_SECONDS', 300, 1),
+    quotaDefaults: {
+      maxVolumes: env.int('QUOTA_MAX_VOLUMES', 100, 0),
+      maxBytes: env.int('QUOTA_MAX_BYTES', 1024 ** 4, 0),
+      maxSnapshots: env.int('QUOTA_MAX_SNAPSHOTS', 1000, 0),
+    },
     maxManualSnapshotsPerVolume: env.int('MAX_MANUAL_SNAPSHOTS_PER_VOLUME', 50, 1),
     io: {
       perVolumeRequests: env.int('IO_MAX_INFLIGHT_PER_VOLUME', 64, 1),

@@ -11,3 +11,8 @@ export async function customerForKey(db: Db, apiKey: string): Promise<string | n
   const { rows } = await db.query('select customer_id from api_keys where key_hash = $1', [sha256Hex(apiKey)]);
   return (rows[0]?.customer_id as string | undefined) ?? null;
 }
+
+export async function customerExists(db: Db, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('select 1 from customers where id = $1', [id]);
+  return rowCount === 1;
+}

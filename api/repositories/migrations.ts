@@ -150,4 +150,17 @@ create index notifications_customer on notifications (customer_id);
     id: '007_node_nbd_address',
     sql: `alter table nodes add column nbd_address text not null default '';`,
   },
+  {
+    // Per-customer quotas set by an operator; a null limit is the configured default.
+    id: '008_customer_quotas',
+    sql: `
+create table customer_quotas (
+  customer_id text primary key references customers(id),
+  max_volumes integer,
+  max_bytes bigint,
+  max_snapshots integer,
+  updated_at timestamptz not null default now()
+);
+`,
+  },
 ];

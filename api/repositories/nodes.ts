@@ -123,11 +123,14 @@ export async function countNodesInState(db: Db | Tx, state: NodeState): Promise<
   return rows[0].n as number;
 }
 
-/** Bytes allocated to member replicas on each node: what placement may not give away twice. */
+/**
+ * Bytes allocated to member replicas on each node: what placement may not give away twice. A
+ * volume whose creation failed (`error`) holds nothing: it never serves, and its space is free.
+ */
 export async function allocatedBytesByNode(db: Db): Promise<Map<string, number>> {
   const { rows } = await db.query(
     `select r.node_id, sum(v.size_bytes)::bigint as bytes from replicas r join volumes v on v.id = r.volume_id
-     where r.state = any($1) group by r.node_id`,
+     where r.state = any($1) and v.state not in ('error', 'deleted') group by r.node_id`,
     [MEMBER_STATES],
   );
   return new Map(rows.map((r) => [r.node_id as string, Number(r.bytes)]));

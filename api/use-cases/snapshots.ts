@@ -8,6 +8,7 @@ import type { Db } from '../repositories/db.js';
 import { countRequestedSnapshots, discardPendingSnapshot, failSnapshot, getCustomerSnapshot, getSnapshot, insertSnapshot, listSnapshots, markSnapshotDeleted, type SnapshotRow } from '../repositories/snapshots.js';
 import { archivedVolumeOf } from '../repositories/volumes.js';
 import type { Deps } from './deps.js';
+import { requireRoom } from './quotas.js';
 import { awaitsDecision, decide, requireVolume } from './volumes.js';
 
 export function snapshotView(s: SnapshotRow) {
@@ -42,6 +43,7 @@ export async function createSnapshot(deps: Deps, customerId: string, volumeId: s
   if (underReview && !(await awaitsDecision(deps, volume))) {
     throw new AppError(409, 'not-ready', `volume ${volumeId} is paused and no review awaits a decision; try again shortly`, { 'retry-after': '5' });
   }
+  await requireRoom(deps, deps.db, customerId, { snapshots: 1 });
   const snapshotId = newSnapshotId();
   await insertSnapshot(deps.db, { id: snapshotId, volumeId, customerId, kind: underReview ? 'review' : 'manual', sizeBytes: volume.sizeBytes });
   if (underReview) {

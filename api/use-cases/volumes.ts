@@ -17,7 +17,9 @@ import { placementCandidates } from '../repositories/nodes.js';
 import {
   getCustomerVolume, getVolume, insertVolume, isHealthy, listVolumes, primaryOf, replicasOf, setAutoEnableIo, setVolumeState, type VolumeRow,
 } from '../repositories/volumes.js';
+import { lockCustomer } from '../repositories/quotas.js';
 import type { Deps } from './deps.js';
+import { requireRoom } from './quotas.js';
 
 export const CreateVolumeBody = z.strictObject({
   sizeBytes: z.number().int().positive().multipleOf(BLOCK_SIZE).optional(),
@@ -60,7 +62,11 @@ export async function createVolume(deps: Deps, customerId: string, body: z.infer
   const [primary, secondary] = placement;
   const id = `vol-${randomBytes(8).toString('hex')}`;
   const row = { id, customerId, sizeBytes, autoEnableIo: body.autoEnableIo, sourceSnapshotId: source?.id ?? null };
-  await inTransaction(deps.db, (tx) => insertVolume(tx, row, primary.nodeId, secondary.nodeId));
+  await inTransaction(deps.db, async (tx) => {
+    await lockCustomer(tx, customerId);
+    await requireRoom(deps, tx, customerId, { volumes: 1, bytes: sizeBytes });
+    await insertVolume(tx, row, primary.nodeId, secondary.nodeId);
+  });
   try {
     // Each copy fills itself from the snapshot store: no copy waits on the other.
     const create = { sizeBytes, epoch: 1, ...(source ? { source: { volumeId: source.volumeId, snapshotId: source.id } } : {}) };

@@ -135,4 +135,39 @@ describe('the API under abuse', () => {
       await connection.close();
     }
   });
+
+  it('holds a customer to its operator-set quota with 403 quota-exceeded, changing nothing, and frees what an error volume held', async () => {
+    const { customerId, apiKey } = await t.operator.createCustomer('quota');
+    const op = (path: string, method = 'GET', body?: unknown) => call(`/v1/operator/customers/${customerId}/quota${path}`, { method, token: t.operator.token, body });
+    expect((await op('', 'PUT', { maxVolumes: -1 })).status).toBe(400);
+    expect((await op('', 'PUT', { maxBytes: 1.5 })).status).toBe(400);
+    expect((await call('/v1/operator/customers/cust-nobody/quota', { token: t.operator.token })).status).toBe(404);
+    expect((await call(`/v1/operator/customers/${customerId}/quota`, { token: apiKey })).status).toBe(401);
+    const set = await op('', 'PUT', { maxVolumes: 2, maxBytes: 131072, maxSnapshots: 1 });
+    expect(set.body).toMatchObject({ quota: { maxVolumes: 2, maxBytes: 131072, maxSnapshots: 1 }, usage: { volumes: 0, bytes: 0, snapshots: 0 } });
+
+    const create = (sizeBytes: number) => call('/v1/volumes', { method: 'POST', token: apiKey, body: { sizeBytes } });
+    const first = (await create(65536)).body.volumeId as string;
+    const tooBig = await create(131072);
+    expect(tooBig.status).toBe(403);
+    expect(tooBig.body.error).toMatchObject({ code: 'quota-exceeded' });
+    expect(tooBig.body.error?.message).toMatch(/131072/);
+    const second = (await create(65536)).body.volumeId as string;
+    expect((await create(4096)).body.error?.message).toMatch(/quota allows 2/);
+    expect((await call(`/v1/volumes/${first}/snapshots`, { method: 'POST', token: apiKey })).status).toBe(202);
+    const snap = await call(`/v1/volumes/${second}/snapshots`, { method: 'POST', token: apiKey });
+    expect(snap.status).toBe(403);
+    expect(snap.body.error?.code).toBe('quota-exceeded');
+    expect((await t.db.query('select count(*)::int as n from volumes where customer_id = $1', [customerId])).rows[0].n).toBe(2);
+    expect((await t.db.query('select count(*)::int as n from snapshots where volume_id = $1', [second])).rows[0].n).toBe(0);
+
+    // a volume whose creation failed holds neither quota nor node space
+    const allocated = async () => (await t.operator.fleet()).nodes.reduce((sum, n) => sum + (n as { allocatedBytes?: number }).allocatedBytes!, 0);
+    const before = await allocated();
+    await t.db.query(`update volumes set state = 'error' where id = $1`, [second]);
+    expect(await allocated()).toBe(before - 2 * 65536);
+    expect((await op('')).body.usage).toEqual({ volumes: 1, bytes: 65536, snapshots: 1 });
+    expect((await create(65536)).status).toBe(201);
+    expect((await op('', 'PUT', { maxVolumes: null })).body.quota).toMatchObject({ maxVolumes: 100, maxBytes: 131072 });
+  });
 });
