@@ -1,10 +1,11 @@
-// `npm run bench -- <fleet|temporal-ceiling|datapath> [options] [--json FILE]`; with no
+// `npm run bench -- <fleet|temporal-ceiling|datapath|nbd> [options] [--json FILE]`; with no
 // benchmark named, a small default of each. Results: bench/results/<kind>.json and README.md.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { datapathBench } from './datapath.js';
 import { fleetBench } from './fleet.js';
+import { nbdBench } from './nbd.js';
 import { RESULTS_DIR, saveResult } from './results.js';
 import { temporalCeilingBench } from './temporal-ceiling.js';
 
@@ -14,15 +15,16 @@ const { values, positionals } = parseArgs({
     nodes: { type: 'string', default: '50' },
     'volumes-per-node': { type: 'string', default: '10' },
     'restore-concurrency': { type: 'string', default: '4' },
-    'size-mib': { type: 'string', default: '1024' },
+    'size-mib': { type: 'string' },
+    seconds: { type: 'string', default: '10' },
     workflows: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '50' },
     json: { type: 'string' },
   },
 });
 
-function int(name: keyof typeof values): number {
-  const v = Number(values[name]);
+function int(name: keyof typeof values, fallback?: number): number {
+  const v = values[name] === undefined && fallback !== undefined ? fallback : Number(values[name]);
   if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
   return v;
 }
@@ -52,7 +54,8 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
     plotPath: join(RESULTS_DIR, `fleet-${int('nodes')}.svg`),
   }),
   'temporal-ceiling': () => temporalCeilingBench(int('workflows'), int('concurrency')),
-  datapath: () => datapathBench(int('size-mib')),
+  datapath: () => datapathBench(int('size-mib', 1024)),
+  nbd: () => nbdBench({ sizeMiB: int('size-mib', 256), seconds: int('seconds'), databaseUrl }),
 };
 
 const [kind] = positionals;
