@@ -22,6 +22,9 @@ export interface ChaosReport {
   stuckWorkflows: number;
   heldRequestsDropped: number;
   unreadableWrites: number;
+  /** Acknowledged writes made by a real NBD client through `blackstart attach`, of `acknowledgedWrites`. */
+  nbdWrites: number;
+  acknowledgedWrites: number;
   secondsPerScenario: number;
   clusterDir: string;
   failedScenarios: number[];
@@ -61,6 +64,8 @@ function report(seed: number, results: ScenarioResult[], clusterDir: string): Ch
     stuckWorkflows: sum('stuckWorkflows'),
     heldRequestsDropped: sum('heldRequestsDropped'),
     unreadableWrites: sum('unreadableWrites'),
+    nbdWrites: sum('nbdWrites'),
+    acknowledgedWrites: sum('acknowledgedWrites'),
     secondsPerScenario: results.length ? sum('seconds') / results.length : 0,
     clusterDir,
     failedScenarios: results.filter(failed).map((r) => r.index),
@@ -75,5 +80,5 @@ export function failed(r: ScenarioResult): boolean {
 export function summaryLine(r: ChaosReport): string {
   return `chaos seed=${r.seed}: ${r.scenarios} scenarios, ${r.completed} completed, ${r.lostAcknowledgedWrites} lost acknowledged writes, ` +
     `${r.lastCopyDeletions} last-copy deletions, ${r.stuckWorkflows} stuck workflows, ${r.heldRequestsDropped} held requests dropped, ` +
-    `${r.unreadableWrites} acknowledged writes unreadable`;
+    `${r.unreadableWrites} acknowledged writes unreadable (${r.nbdWrites} of ${r.acknowledgedWrites} acknowledged writes through blackstart attach)`;
 }

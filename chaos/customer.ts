@@ -1,25 +1,41 @@
-// The harness acting as the volumes' owner: creates and writes volumes, issues a write while
-// I/O is held, and enables I/O when a volume's status asks for the decision.
+// The harness acting as the volumes' owner: creates and writes volumes (through the API and, by
+// a real NBD client, through `blackstart attach`), issues a write while I/O is held, and enables
+// I/O when a volume's status asks for the decision.
 import type { BlackstartClient } from '../cli/client.js';
 import { HttpError } from '../common/http.js';
+import type { ScenarioAttachments } from './attach.js';
 import type { Ledger } from './ledger.js';
 import { Prng } from './prng.js';
 import { VOLUME_BYTES, type Scenario, type WritePlan } from './scenario.js';
 
-/** Creates the scenario's volumes and writes them, recording every acknowledged write. */
-export async function createAndWrite(customer: BlackstartClient, ledger: Ledger, s: Scenario): Promise<string[]> {
+/**
+ * Creates the scenario's volumes, attaches each, and writes them, recording every acknowledged
+ * write. A write through NBD that is not acknowledged while every node serves is a harness error.
+ */
+export async function createAndWrite(customer: BlackstartClient, attachments: ScenarioAttachments, ledger: Ledger, s: Scenario): Promise<string[]> {
   const volumes: string[] = [];
   for (const [v, plan] of s.volumes.entries()) {
     const { volumeId } = await createPatiently(customer, plan.autoEnableIo);
     ledger.addVolume(volumeId);
+    await attachments.attach(volumeId);
     for (const [w, write] of plan.writes.entries()) {
+      if (write.via === 'nbd') {
+        const outcome = await attachments.write(volumeId, write.pattern, write.offset, write.length);
+        if (!outcome.acknowledged) throw new Error(`qemu-io write to ${volumeId} @${write.offset} not acknowledged (exit ${outcome.code}): ${outcome.output}`);
+        ledger.record({ volumeId, offset: write.offset, data: patternOf(write), via: 'nbd', writeSeq: null, scenario: s.index });
+        continue;
+      }
       const data = Prng.of(s.seed, s.index, v + 1, w).bytes(write.length);
       const { writeSeq } = await customer.write(volumeId, write.offset, data);
-      ledger.record({ volumeId, offset: write.offset, data, writeSeq, scenario: s.index });
+      ledger.record({ volumeId, offset: write.offset, data, via: 'api', writeSeq, scenario: s.index });
     }
     volumes.push(volumeId);
   }
   return volumes;
+}
+
+function patternOf(write: WritePlan): Buffer {
+  return Buffer.alloc(write.length, write.pattern);
 }
 
 /**
@@ -44,8 +60,10 @@ export type HeldOutcome = 'pending' | 'acknowledged' | 'dropped';
 
 /**
  * A write issued while the volume's I/O is held. It must be acknowledged once I/O is enabled.
- * Only when the API process itself was killed is a broken connection retried, as a block
- * client reconnects to its server; any answer that is an error drops the request.
+ * Through the API: only when the API process itself was killed is a broken connection retried,
+ * as a block client reconnects to its server; any answer that is an error drops the request.
+ * Through NBD: qemu-io on the attach endpoint, which follows the volume on its own; qemu-io
+ * failing (an error reply) drops it.
  */
 export class HeldWrite {
   outcome: HeldOutcome = 'pending';
@@ -54,22 +72,41 @@ export class HeldWrite {
 
   constructor(
     private readonly customer: BlackstartClient,
+    private readonly attachments: ScenarioAttachments,
     private readonly ledger: Ledger,
     private readonly s: Scenario,
     private readonly volumeId: string,
     private readonly plan: WritePlan,
   ) {}
 
+  get via(): WritePlan['via'] {
+    return this.plan.via;
+  }
+
   start(): void {
+    if (this.plan.via === 'nbd') return void this.sendNbd();
     const data = Prng.of(this.s.seed, this.s.index, 0, 0).bytes(this.plan.length);
     void this.send(data);
+  }
+
+  private async sendNbd(): Promise<void> {
+    const { pattern, offset, length } = this.plan;
+    const outcome = await this.attachments.write(this.volumeId, pattern, offset, length).catch((err: Error) => ({ acknowledged: false, output: err.message }));
+    if (this.outcome !== 'pending') return;
+    if (outcome.acknowledged) {
+      this.ledger.record({ volumeId: this.volumeId, offset, data: patternOf(this.plan), via: 'nbd', writeSeq: null, scenario: this.s.index });
+      this.outcome = 'acknowledged';
+    } else {
+      this.outcome = 'dropped';
+      this.error = `qemu-io: ${outcome.output}`;
+    }
   }
 
   private async send(data: Buffer): Promise<void> {
     for (;;) {
       try {
         const { writeSeq } = await this.customer.write(this.volumeId, this.plan.offset, data);
-        this.ledger.record({ volumeId: this.volumeId, offset: this.plan.offset, data, writeSeq, scenario: this.s.index });
+        this.ledger.record({ volumeId: this.volumeId, offset: this.plan.offset, data, via: 'api', writeSeq, scenario: this.s.index });
         this.outcome = 'acknowledged';
         return;
       } catch (err) {

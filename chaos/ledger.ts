@@ -1,12 +1,17 @@
-// Every write the API acknowledged (its 200 answer is the ground truth), and the read-back that
-// finds the ones lost. Writes never overlap, so each one is checked on its own.
+// Every acknowledged write — the API's 200 answer, or a real NBD client's completed write through
+// `blackstart attach` (qemu-io printed `wrote N/N bytes` and exited 0) — and the read-back that
+// finds the ones lost. An NBD write has no writeSeq to compare: like every write, it is checked
+// by reading its bytes back. Writes never overlap, so each one is checked on its own.
 import type { BlackstartClient } from '../cli/client.js';
+import type { WritePath } from './scenario.js';
 
 export interface AckedWrite {
   volumeId: string;
   offset: number;
   data: Buffer;
-  writeSeq: number;
+  via: WritePath;
+  /** The API's answer; null for a write through NBD, which does not report one. */
+  writeSeq: number | null;
   scenario: number;
 }
 

@@ -1,5 +1,6 @@
 // Runs scenarios one after another against one cluster: write and record, fault, return,
 // settle as the customer would, then judge the invariants over every volume of the run so far.
+import { ScenarioAttachments } from './attach.js';
 import type { ChaosCluster } from './cluster.js';
 import { createAndWrite, DecidingCustomer, HeldWrite } from './customer.js';
 import { copiesByRole, crashMidRecovery, damageBlock, nodesToFail, restartCollateral, returnNodes, sleep } from './faults.js';
@@ -20,6 +21,9 @@ export interface ScenarioResult {
   lastCopyDeletions: number;
   stuckWorkflows: number;
   heldRequestsDropped: number;
+  /** Acknowledged writes of this scenario made by qemu-io through `blackstart attach` (held write included). */
+  nbdWrites: number;
+  acknowledgedWrites: number;
   /** What went wrong, for the diagnosis: lost writes, stuck workflow ids, errors. */
   notes: string[];
 }
@@ -48,18 +52,25 @@ export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): 
   const started = Date.now();
   const result: ScenarioResult = {
     index: s.index, scenario: describeScenario(s), completed: false, seconds: 0, failedNodes: [], volumes: [],
-    lostAcknowledgedWrites: 0, unreadableWrites: 0, lastCopyDeletions: 0, stuckWorkflows: 0, heldRequestsDropped: 0, notes: [],
+    lostAcknowledgedWrites: 0, unreadableWrites: 0, lastCopyDeletions: 0, stuckWorkflows: 0, heldRequestsDropped: 0, nbdWrites: 0, acknowledgedWrites: 0, notes: [],
   };
+  const attachments = new ScenarioAttachments(c.cluster.apiUrl, c.customer.token);
   try {
-    const fault = await inflict(c, run, s, result);
+    const fault = await inflict(c, run, attachments, s, result);
     const waitingFor = await settle(c, run, fault, result);
     if (waitingFor) result.notes.push(`not settled after ${SETTLE_MS / 1000} s: ${waitingFor}`);
     await judge(c, run, fault.held, result);
     result.completed = !waitingFor;
+    if (!result.completed || fault.held?.outcome === 'dropped') result.notes.push(...attachments.logs().map((l) => `attach ${l}`));
   } catch (err) {
     result.notes.push(`harness error: ${(err as Error).stack ?? err}`);
     await recoverHarness(c).catch((e: Error) => result.notes.push(`could not restore the cluster: ${e.message}`));
+  } finally {
+    await attachments.stopAll();
   }
+  const mine = run.ledger.writes.filter((w) => w.scenario === s.index);
+  result.acknowledgedWrites = mine.length;
+  result.nbdWrites = mine.filter((w) => w.via === 'nbd').length;
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }
@@ -71,8 +82,8 @@ interface Fault {
 }
 
 /** Writes, records, takes the nodes down, damages a down copy, then brings everything back. */
-async function inflict(c: ChaosCluster, run: RunState, s: Scenario, result: ScenarioResult): Promise<Fault> {
-  result.volumes = await createAndWrite(c.customer, run.ledger, s);
+async function inflict(c: ChaosCluster, run: RunState, attachments: ScenarioAttachments, s: Scenario, result: ScenarioResult): Promise<Fault> {
+  result.volumes = await createAndWrite(c.customer, attachments, run.ledger, s);
   const target = result.volumes[0]!;
   const copies = await copiesByRole(c, target);
   const failed = nodesToFail(c.cluster, s, copies);
@@ -80,7 +91,7 @@ async function inflict(c: ChaosCluster, run: RunState, s: Scenario, result: Scen
   const at = new Date();
   await Promise.all(failed.map((n) => c.cluster.killNode(n)));
   if (s.corruption) await damageBlock(c.cluster, copies[s.corruption.copy], target, s.corruption, Prng.of(s.seed, s.index, 0xdead));
-  const held = s.heldWrite ? new HeldWrite(c.customer, run.ledger, s, target, s.heldWrite) : null;
+  const held = s.heldWrite ? new HeldWrite(c.customer, attachments, run.ledger, s, target, s.heldWrite) : null;
   held?.start();
   await Promise.all([returnNodes(c.cluster, failed, s.returnDelaysMs), s.crash ? crashMidRecovery(c.cluster, s.crash) : undefined]);
   return { nodes: failed, at, held };
@@ -138,13 +149,14 @@ async function judge(c: ChaosCluster, run: RunState, held: HeldWrite | null, res
 
   if (held && held.outcome !== 'acknowledged') {
     result.heldRequestsDropped = 1;
-    result.notes.push(`held write ${held.outcome}${held.error ? `: ${held.error}` : ''}`);
+    result.notes.push(`held write (${held.via}) ${held.outcome}${held.error ? `: ${held.error}` : ''}`);
   }
   if (held?.retries) result.notes.push(`held write re-sent ${held.retries} times after the API was killed`);
 }
 
 function describeWrite(w: AckedWrite): string {
-  return `${w.volumeId} offset ${w.offset} length ${w.data.length} writeSeq ${w.writeSeq} (scenario ${w.scenario})`;
+  const how = w.via === 'nbd' ? 'through blackstart attach' : `writeSeq ${w.writeSeq}`;
+  return `${w.volumeId} offset ${w.offset} length ${w.data.length} ${how} (scenario ${w.scenario})`;
 }
 
 /** After a harness error: every process running again, so the next scenario starts whole. */

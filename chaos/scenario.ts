@@ -5,10 +5,15 @@ import { Prng } from './prng.js';
 export type NodeFault = 'primary' | 'secondary' | 'both' | 'power-domain';
 export type Role = 'primary' | 'secondary';
 export type CrashedProcess = 'worker' | 'api' | 'temporal';
+/** Through the customer API (PUT /data), or by a real NBD client through `blackstart attach`. */
+export type WritePath = 'api' | 'nbd';
 
 export interface WritePlan {
   offset: number;
   length: number;
+  via: WritePath;
+  /** The byte an NBD write repeats (qemu-io `write -P`); an API write carries random bytes. */
+  pattern: number;
 }
 
 export interface VolumePlan {
@@ -47,6 +52,12 @@ export interface Scenario {
   heldWrite: WritePlan | null;
 }
 
+/**
+ * Which writes go through the attach path is drawn from a stream of its own, (seed, index,
+ * PATH_STREAM), so every other field of a scenario is what it was before writes had paths.
+ */
+const PATH_STREAM = 0x6e6264;
+
 export const VOLUME_BYTES = 256 * 1024;
 const SLOT_BYTES = 16 * 1024;
 const FAULTS: NodeFault[] = ['primary', 'secondary', 'both', 'power-domain'];
@@ -57,6 +68,10 @@ export interface Timings {
 }
 
 export function scenarioFor(seed: number, index: number, timings: Timings): Scenario {
+  return withWritePaths(baseScenario(seed, index, timings), Prng.of(seed, index, PATH_STREAM));
+}
+
+function baseScenario(seed: number, index: number, timings: Timings): Scenario {
   const rng = Prng.of(seed, index);
   const slots = rng.shuffle(Array.from({ length: VOLUME_BYTES / SLOT_BYTES }, (_, i) => i));
   const volumes = Array.from({ length: rng.int(2, 3) }, () => volumePlan(rng, slots));
@@ -82,7 +97,21 @@ function volumePlan(rng: Prng, freeSlots: number[]): VolumePlan {
 }
 
 function writePlan(rng: Prng, slot: number): WritePlan {
-  return { offset: slot * SLOT_BYTES + rng.int(0, SLOT_BYTES / 2), length: rng.int(1, SLOT_BYTES / 2) };
+  return { offset: slot * SLOT_BYTES + rng.int(0, SLOT_BYTES / 2), length: rng.int(1, SLOT_BYTES / 2), via: 'api', pattern: 0 };
+}
+
+/**
+ * Every other write of the scenario (in order over its volumes, from a drawn parity) goes
+ * through the attach path, so every volume (2+ writes each) has writes both ways; the held
+ * write does half the time.
+ */
+function withWritePaths(s: Scenario, rng: Prng): Scenario {
+  const parity = rng.int(0, 1);
+  let k = 0;
+  const path = (w: WritePlan, nbd: boolean): WritePlan => (nbd ? { ...w, via: 'nbd', pattern: rng.int(1, 255) } : w);
+  const volumes = s.volumes.map((v) => ({ ...v, writes: v.writes.map((w) => path(w, (k++ + parity) % 2 === 0)) }));
+  const heldNbd = rng.chance(0.5);
+  return { ...s, volumes, heldWrite: s.heldWrite && path(s.heldWrite, heldNbd) };
 }
 
 /** Only ever one copy is damaged: a fault that destroys every copy is not a loss invariant 2 covers. */
@@ -103,7 +132,9 @@ export function describeScenario(s: Scenario): string {
   if (s.corruption) parts.push(`${s.corruption.kind}(${s.corruption.copy} @${s.corruption.at})`);
   if (s.crash) parts.push(`kill-${s.crash.process}(+${s.crash.afterMs}ms for ${s.crash.downMs}ms)`);
   parts.push(`returns=[${s.returnDelaysMs.map((d) => `${d}ms`).join(',')}]`);
-  if (s.heldWrite) parts.push('held-write');
+  const writes = s.volumes.flatMap((v) => v.writes);
+  parts.push(`nbd-writes=${writes.filter((w) => w.via === 'nbd').length}/${writes.length}`);
+  if (s.heldWrite) parts.push(`held-write(${s.heldWrite.via})`);
   parts.push(`auto=[${s.volumes.map((v) => (v.autoEnableIo ? 'y' : 'n')).join('')}]`);
   return parts.join(' ');
 }

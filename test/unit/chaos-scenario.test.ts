@@ -40,6 +40,32 @@ describe('chaos scenarios', () => {
     expect(delays.some((d) => d < TIMINGS.peerWaitMs)).toBe(true);
   });
 
+  it('send every other write through the attach path, so every volume is written both ways', () => {
+    const held = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const s = scenarioFor(11, i, TIMINGS);
+      for (const v of s.volumes) expect(new Set(v.writes.map((w) => w.via))).toEqual(new Set(['api', 'nbd']));
+      const writes = s.volumes.flatMap((v) => v.writes);
+      writes.slice(1).forEach((w, k) => expect(w.via).not.toBe(writes[k]!.via));
+      for (const w of writes.filter((x) => x.via === 'nbd')) expect(w.pattern >= 1 && w.pattern <= 255).toBe(true);
+      if (s.heldWrite) held.add(s.heldWrite.via);
+    }
+    expect(held).toEqual(new Set(['api', 'nbd']));
+  });
+
+  it('draw write paths from a stream of their own: the rest of a scenario is as it was without them', () => {
+    // seed 1's scenarios 0 and 8 (in the integration subset) as generated before writes had paths
+    const before = {
+      0: { fault: 'primary', crash: 'api', held: { offset: 16564, length: 2235 }, writes: [2, 4], returnDelaysMs: [265, 5579] },
+      8: { fault: 'both', crash: 'temporal', held: { offset: 20981, length: 2311 }, writes: [2, 2, 3], returnDelaysMs: [341, 5990] },
+    };
+    for (const [index, expected] of Object.entries(before)) {
+      const s = scenarioFor(1, Number(index), TIMINGS);
+      const held = s.heldWrite && { offset: s.heldWrite.offset, length: s.heldWrite.length };
+      expect({ fault: s.fault, crash: s.crash?.process, held, writes: s.volumes.map((v) => v.writes.length), returnDelaysMs: s.returnDelaysMs }).toEqual(expected);
+    }
+  });
+
   it('draw from a PRNG that is a pure function of its keys', () => {
     expect(Prng.of(1, 2).bytes(16)).toEqual(Prng.of(1, 2).bytes(16));
     expect(Prng.of(1, 2).bytes(16)).not.toEqual(Prng.of(2, 1).bytes(16));
