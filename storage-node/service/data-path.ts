@@ -14,7 +14,7 @@ export async function read(ctx: NodeContext, volumeId: string, offset: number, l
   return hosted.gate.admit(async () => {
     requirePrimary(hosted);
     return hosted.volume.read(span);
-  }, length);
+  }, length, 'shared');
 }
 
 /** Review read: no gate, so it works while I/O is held. The grant was checked by the caller. */

@@ -1,5 +1,6 @@
 // Per-volume I/O ordering and holding.
-// Requests run one at a time in arrival order. While the gate is paused a request is held:
+// Requests run in arrival order: a write (and any control-plane work) alone, after everything
+// before it; reads side by side with other reads, after every write before them. While the gate is paused a request is held:
 // neither answered nor failed, until the gate opens (then served in order) or the volume is
 // deleted (then every held request fails). What one volume may hold is bounded: past the bound
 // a new request is refused at once (503, retry later); a request already held is never dropped.
@@ -36,7 +37,10 @@ export class TooManyHeldError extends NodeError {
 
 export class IoGate {
   private held: Held[] = [];
+  /** Settles when everything admitted so far has. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** Settles when the last exclusive operation (and everything before it) has. */
+  private exclusiveTail: Promise<unknown> = Promise.resolve();
   private failure: Error | null = null;
   private heldBytes = 0;
 
@@ -74,15 +78,18 @@ export class IoGate {
     for (const h of waiting) h.fail(err);
   }
 
-  /** Customer I/O of `bytes` (its body or answer): waits while paused, then runs in order with every other request. */
-  async admit<T>(fn: () => Promise<T>, bytes = 0): Promise<T> {
+  /**
+   * Customer I/O of `bytes` (its body or answer): waits while paused, then runs in order —
+   * `shared` (a read) beside other reads, otherwise alone.
+   */
+  async admit<T>(fn: () => Promise<T>, bytes = 0, mode: 'shared' | 'exclusive' = 'exclusive'): Promise<T> {
     if (this.failure) throw this.failure;
     if (this.paused) {
       this.checkRoom(bytes);
       this.heldBytes += bytes;
       await new Promise<void>((release, fail) => this.held.push({ release, fail, bytes }));
     }
-    return this.serial(fn);
+    return mode === 'shared' ? this.shared(fn) : this.serial(fn);
   }
 
   private checkRoom(bytes: number): void {
@@ -91,13 +98,23 @@ export class IoGate {
     if (this.heldBytes + bytes > maxHeldBytes) throw new TooManyHeldError(`the volume holds ${this.heldBytes} bytes of requests; the bound is ${maxHeldBytes}`);
   }
 
-  /** Control-plane and replication work: ordered with I/O, never held. */
+  /** Control-plane and replication work: ordered with I/O, alone, never held. */
   serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(() => {
-      if (this.failure) throw this.failure;
-      return fn();
-    });
+    const run = this.tail.then(() => this.run(fn));
     this.tail = run.catch(() => undefined);
+    this.exclusiveTail = this.tail;
     return run;
+  }
+
+  /** After every exclusive operation before it, beside other shared ones; the next exclusive one waits for it. */
+  private shared<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.exclusiveTail.then(() => this.run(fn));
+    this.tail = Promise.all([this.tail, run.catch(() => undefined)]);
+    return run;
+  }
+
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.failure) throw this.failure;
+    return fn();
   }
 }

@@ -86,8 +86,9 @@ export class Volume {
   }
 
   async read(span: BlockSpan): Promise<Buffer> {
-    const buf = Buffer.alloc(span.length);
-    await this.files.data.read(buf, 0, span.length, span.offset);
+    const buf = Buffer.allocUnsafe(span.length); // not zeroed: filled by the read, or below
+    const { bytesRead } = await this.files.data.read(buf, 0, span.length, span.offset);
+    if (bytesRead < span.length) buf.fill(0, bytesRead);
     return buf;
   }
 

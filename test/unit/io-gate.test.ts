@@ -60,4 +60,36 @@ describe('the I/O gate', () => {
     const gate = new IoGate(false, { maxHeldRequests: 1, maxHeldBytes: 1 });
     expect(await Promise.all([1, 2, 3].map((n) => gate.admit(async () => n, 4096)))).toEqual([1, 2, 3]);
   });
+
+  it('runs reads side by side, but never beside a write: a read waits for the writes before it, a write for everything before it', async () => {
+    const gate = new IoGate(false);
+    const log: string[] = [];
+    const step = (name: string, ms: number) => async () => {
+      log.push(`${name}+`);
+      await new Promise((r) => setTimeout(r, ms));
+      log.push(`${name}-`);
+    };
+    await Promise.all([
+      gate.admit(step('w1', 20)),
+      gate.admit(step('r1', 30), 0, 'shared'),
+      gate.admit(step('r2', 10), 0, 'shared'),
+      gate.admit(step('w2', 10)),
+      gate.admit(step('r3', 5), 0, 'shared'),
+    ]);
+    expect(log).toEqual(['w1+', 'w1-', 'r1+', 'r2+', 'r2-', 'r1-', 'w2+', 'w2-', 'r3+', 'r3-']);
+  });
+
+  it('holds reads too while paused, and releases them after the writes held before them', async () => {
+    const gate = new IoGate(true);
+    const log: string[] = [];
+    const held = [
+      gate.admit(async () => void log.push('w1')),
+      gate.admit(async () => void log.push('r1'), 0, 'shared'),
+    ];
+    await tick();
+    expect(log).toEqual([]);
+    gate.open();
+    await Promise.all(held);
+    expect(log).toEqual(['w1', 'r1']);
+  });
 });
