@@ -69,7 +69,7 @@ describe('attached block clients through outages', () => {
     const primary = (await copiesOf(t, volumeId)).find((c) => c.role === 'primary')!.nodeId;
     const fio = startTool('fio', [
       '--name=pattern', '--ioengine=nbd', `--uri=${uri}`, '--rw=write', '--bs=16k', '--size=32M', '--iodepth=4',
-      '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=json',
+      '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--verify_state_save=0', '--output-format=json',
     ]);
     await new Promise((r) => setTimeout(r, 1500));
     expect(fio.settled).toBe(false);
