@@ -88,4 +88,21 @@ describe('docker-compose.yml', () => {
     });
     expect(loadWorkerConfig(interpolate(services.worker!.environment)).temporalTls?.cert).toBe('/certs/client.pem');
   });
+
+  it('listens beyond the container\'s loopback where another container or a customer must reach it', () => {
+    expect(services.api!.environment?.API_BIND).toBe('0.0.0.0');
+    const nodes = Object.values(services).filter((s) => s.command?.[1] === 'dist/storage-node/main.js');
+    for (const s of nodes) expect(s.environment?.NODE_BIND).toBe('0.0.0.0');
+  });
+
+  it("publishes each node's NBD port and advertises the published address", () => {
+    const nodes = Object.values(services).filter((s) => s.command?.[1] === 'dist/storage-node/main.js');
+    for (const s of nodes) {
+      const config = loadNodeConfig(interpolate(s.environment));
+      const published = (s.ports ?? []).find((p) => p.endsWith(`:${config.nbdPort}`));
+      expect(published, `${config.nodeId} publishes its NBD port`).toBeDefined();
+      expect(config.nbdAdvertise?.endsWith(`:${hostPort(published!).split(':').at(-1)}`)).toBe(true);
+      expect(s.networks).toContain('edge');
+    }
+  });
 });
