@@ -1,0 +1,119 @@
+// The API in-process on port 0 against a real Postgres, with a storage node that holds every
+// request (never answers) and a Temporal that refuses: held I/O is capped (429 + Retry-After,
+// nothing admitted dropped) and costs the inventory one watch per volume; a recovery report is
+// admitted only if its workflow could be signalled.
+import type { Client } from '@temporalio/client';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.js';
+import { loadApiConfig } from '../../api/config.js';
+import type { NodeClient } from '../../api/node-client.js';
+import { createCustomer } from '../../api/repositories/customers.js';
+import { inTransaction, migrate } from '../../api/repositories/db.js';
+import { upsertNode } from '../../api/repositories/nodes.js';
+import { insertVolume, setVolumeState } from '../../api/repositories/volumes.js';
+import { createDataPathState } from '../../api/use-cases/data-path.js';
+import type { Deps } from '../../api/use-cases/deps.js';
+import { nodeToken } from '../../common/tokens.js';
+import type { SnapshotStore } from '../../snapshot-store/store.js';
+import { adminDatabaseUrl } from '../support/test-cluster.js';
+
+const SECRET = 'a-cluster-secret-of-some-length';
+const dbName = `blackstart_component_${process.pid}_${Date.now() % 100000}`;
+
+async function admin(sql: string) {
+  const client = new pg.Client({ connectionString: adminDatabaseUrl() });
+  await client.connect();
+  await client.query(sql).finally(() => client.end());
+}
+
+describe('the API in-process', () => {
+  let db: pg.Pool;
+  let api: Server;
+  let node: Server;
+  let url = '';
+  const held: { end: () => void }[] = [];
+  let inventoryLoads = 0;
+
+  beforeAll(async () => {
+    await admin(`create database ${dbName}`);
+    const dbUrl = new URL(adminDatabaseUrl());
+    dbUrl.pathname = `/${dbName}`;
+    db = new pg.Pool({ connectionString: dbUrl.toString(), max: 4 });
+    await migrate(db);
+    const query = db.query.bind(db) as (...args: unknown[]) => unknown;
+    db.query = ((...args: unknown[]) => {
+      if (String(args[0]).includes('from replicas r join nodes')) inventoryLoads++;
+      return query(...args);
+    }) as typeof db.query;
+
+    node = createServer((_req, res) => held.push({ end: () => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.alloc(4096)) }));
+    await new Promise<void>((r) => node.listen(0, '127.0.0.1', r));
+    const nodeUrl = `http://127.0.0.1:${(node.address() as AddressInfo).port}`;
+    const domain = (p: string) => ({ dc: 'dc1', zone: 'az1', router: 'r1', power: p, host: p });
+    await upsertNode(db, { id: 'node-a', url: nodeUrl, nbdAddress: '' }, domain('p1'), 1 << 30, 60_000);
+    await upsertNode(db, { id: 'node-b', url: 'http://127.0.0.1:1', nbdAddress: '' }, domain('p2'), 1 << 30, 60_000);
+    await createCustomer(db, 'cust-1', 'one', 'bsk_component-key');
+    await inTransaction(db, (tx) => insertVolume(tx, { id: 'vol-1', customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null }, 'node-a', 'node-b'));
+    await setVolumeState(db, 'vol-1', 'available');
+
+    const config = loadApiConfig({
+      DATABASE_URL: dbUrl.toString(), CLUSTER_SECRET: SECRET, OPERATOR_TOKEN: 'an-operator-token-of-some-length', SNAPSHOT_STORE: '/nowhere',
+      IO_MAX_INFLIGHT_PER_VOLUME: '20', RETRY_AFTER_SECONDS: '7',
+    });
+    const refusingTemporal = { workflow: { signalWithStart: () => Promise.reject(new Error('Temporal refused the signal')) } } as unknown as Client;
+    const deps: Deps = {
+      db, config, temporal: refusingTemporal, nodes: {} as NodeClient, snapshots: {} as SnapshotStore, dataPath: createDataPathState(db, config),
+    };
+    api = createApp(deps).listen(0, '127.0.0.1');
+    await new Promise((r) => api.once('listening', r));
+    url = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    api?.closeAllConnections();
+    node?.closeAllConnections();
+    await Promise.all([api, node].map((s) => new Promise((r) => (s ? s.close(r) : r(undefined)))));
+    await db?.end();
+    await admin(`drop database if exists ${dbName} with (force)`);
+  });
+
+  const read = () => fetch(`${url}/v1/volumes/vol-1/data?offset=0&length=4096`, { headers: { authorization: 'Bearer bsk_component-key' } });
+
+  it('holds up to the volume’s cap, refuses the rest with 429 at once, polls the inventory per volume, and serves every held request', async () => {
+    const admitted = Array.from({ length: 20 }, () => read());
+    await new Promise((r) => setTimeout(r, 500));
+    expect(held.length).toBe(20);
+    const refused = await read();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('7');
+    expect(await refused.json()).toMatchObject({ error: { code: 'too-many-requests' } });
+
+    const loadsBefore = inventoryLoads;
+    await new Promise((r) => setTimeout(r, 4500));
+    // one shared watch polls every 2 s: 2 or 3 loads for 20 held requests, not 40+
+    expect(inventoryLoads - loadsBefore).toBeLessThanOrEqual(3);
+
+    for (const h of held.splice(0)) h.end();
+    for (const res of await Promise.all(admitted)) expect(res.status).toBe(200);
+    // the answered requests left the caps: a new one is admitted and held again
+    const next = read();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(held.length).toBe(1);
+    held.splice(0)[0]!.end();
+    expect((await next).status).toBe(200);
+  }, 30_000);
+
+  it('admits no recovery when its workflow cannot be signalled: nothing is committed, no slot is held', async () => {
+    const scan = { nodeId: 'node-a', scannedAt: new Date().toISOString(), crashed: true, replicas: [] };
+    const res = await fetch(`${url}/v1/nodes/node-a/recovery-reports`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${nodeToken(SECRET, 'node-a')}` }, body: JSON.stringify(scan),
+    });
+    expect(res.status).toBe(500);
+    expect((await db.query('select count(*)::int as n from recovery_events')).rows[0].n).toBe(0);
+    expect((await db.query(`select state from nodes where id = 'node-a'`)).rows[0].state).toBe('in-service');
+    expect((await db.query(`select state from replicas where node_id = 'node-a'`)).rows[0].state).toBe('in-service');
+  });
+});
