@@ -6,16 +6,20 @@ import { getNode, placementCandidates } from '../api/repositories/nodes.js';
 import { inTransaction, type Db } from '../api/repositories/db.js';
 import { endEvent, INCONSISTENCY_EVENT, openEvent, recordEvent } from '../api/repositories/events.js';
 import {
+  abandonRebuild,
   getVolume,
   inventoryFor,
   isHealthy,
   isMember,
   lockVolume,
+  markRebuilt,
+  markRejoined,
   memberVolumesOnNode,
   replicasOf,
   retireOtherMembers,
   setReplicaMembership,
   setReplicaState,
+  setVolumeArchived,
   setVolumeEpoch,
   setVolumeState,
   upsertReplica,
@@ -105,11 +109,7 @@ export function createInventoryActivities(db: Db) {
 
     /** A copy of a node that never crashed serves again as it was. */
     async recordRejoined({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<boolean> {
-      const { rowCount } = await db.query(
-        `update replicas set state = 'in-service', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'recovering'`,
-        [volumeId, nodeId],
-      );
-      return rowCount === 1; // not when a failover made the copy stale meanwhile
+      return markRejoined(db, volumeId, nodeId);
     },
 
     /** The elected copy is restored read-only: it becomes the primary, I/O is held for a decision. */
@@ -184,17 +184,14 @@ export function createInventoryActivities(db: Db) {
 
     /** The rebuilt copy serves as the secondary, unless the volume moved on meanwhile. */
     async recordRebuilt({ volumeId, nodeId, epoch }: { volumeId: string; nodeId: string; epoch: number }): Promise<boolean> {
-      const { rowCount } = await db.query(
-        `update replicas set state = 'in-service', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'rebuilding' and epoch = $3`,
-        [volumeId, nodeId, epoch],
-      );
-      if (rowCount === 1) await recordEvent(db, volumeId, 'secondary-rebuilt', `new secondary on ${nodeId} rebuilt at epoch ${epoch}`);
-      return rowCount === 1;
+      const rebuilt = await markRebuilt(db, volumeId, nodeId, epoch);
+      if (rebuilt) await recordEvent(db, volumeId, 'secondary-rebuilt', `new secondary on ${nodeId} rebuilt at epoch ${epoch}`);
+      return rebuilt;
     },
 
     /** A rebuild that cannot finish: the partial copy leaves the membership (and is deleted after). */
     async abandonCopy({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<void> {
-      await db.query(`update replicas set state = 'stale', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'rebuilding'`, [volumeId, nodeId]);
+      await abandonRebuild(db, volumeId, nodeId);
     },
 
     /**
@@ -215,7 +212,7 @@ export function createInventoryActivities(db: Db) {
     /** Archived: the bytes are in the snapshot store; the copies may go. */
     async recordArchived({ volumeId, snapshotId, by }: { volumeId: string; snapshotId: string; by: string }): Promise<void> {
       await inTransaction(db, async (tx) => {
-        await tx.query(`update volumes set state = 'archived', archive_snapshot_id = $2, io_state = 'paused' where id = $1`, [volumeId, snapshotId]);
+        await setVolumeArchived(tx, volumeId, snapshotId);
         await endEvent(tx, volumeId, INCONSISTENCY_EVENT, `Archived to snapshot ${snapshotId} (${by})`, null);
       });
     },

@@ -1,9 +1,8 @@
 // Activities on snapshot records (Postgres) and the snapshot store itself.
 import type { Db } from '../api/repositories/db.js';
-import { completeSnapshot, failSnapshot, insertSnapshot, listSnapshots } from '../api/repositories/snapshots.js';
+import { completeSnapshot, failSnapshot, insertSnapshot, listSnapshots, markSnapshotDeleted } from '../api/repositories/snapshots.js';
 import type { SnapshotKind } from '../common/types.js';
 import { getVolume, primaryOf } from '../api/repositories/volumes.js';
-import { removeSnapshot } from '../api/use-cases/snapshots.js';
 import type { SnapshotSummary } from '../snapshot-store/manifest.js';
 import type { SnapshotStore } from '../snapshot-store/store.js';
 
@@ -33,7 +32,10 @@ export function createSnapshotActivities(db: Db, store: SnapshotStore) {
     async pruneSnapshots({ volumeId, keep }: { volumeId: string; keep: number }): Promise<string[]> {
       const policy = (await listSnapshots(db, volumeId)).filter((s) => s.kind === 'policy' && s.state === 'completed');
       const expired = policy.slice(0, Math.max(0, policy.length - keep));
-      for (const s of expired) await removeSnapshot(db, store, s);
+      for (const s of expired) {
+        await store.deleteManifest(s.volumeId, s.id); // the manifest first, then the record
+        await markSnapshotDeleted(db, s.id);
+      }
       return expired.map((s) => s.id);
     },
   };

@@ -105,6 +105,11 @@ export async function setVolumeState(db: Db | Tx, id: string, state: VolumeState
   await db.query('update volumes set state = $2 where id = $1', [id, state]);
 }
 
+/** Archived: the bytes are in the snapshot store, I/O stays held; the copies may go. */
+export async function setVolumeArchived(tx: Tx, id: string, snapshotId: string): Promise<void> {
+  await tx.query(`update volumes set state = 'archived', archive_snapshot_id = $2, io_state = 'paused' where id = $1`, [id, snapshotId]);
+}
+
 /** Any customer's volume: for the control plane's own work, never for a customer's request. */
 export async function getVolume(db: Db | Tx, id: string): Promise<VolumeRow | null> {
   const { rows } = await db.query('select * from volumes where id = $1', [id]);
@@ -215,4 +220,27 @@ export async function retireOtherMembers(tx: Tx, volumeId: string, keepNodeId: s
     `update replicas set state = 'stale', updated_at = now() where volume_id = $1 and node_id <> $2 and state = any($3)`,
     [volumeId, keepNodeId, MEMBER_STATES],
   );
+}
+
+/** A recovering copy serves again as it was; false when a failover made it stale meanwhile. */
+export async function markRejoined(db: Db, volumeId: string, nodeId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update replicas set state = 'in-service', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'recovering'`,
+    [volumeId, nodeId],
+  );
+  return rowCount === 1;
+}
+
+/** A rebuilt copy serves as the secondary; false when the volume moved on (another epoch) meanwhile. */
+export async function markRebuilt(db: Db, volumeId: string, nodeId: string, epoch: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update replicas set state = 'in-service', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'rebuilding' and epoch = $3`,
+    [volumeId, nodeId, epoch],
+  );
+  return rowCount === 1;
+}
+
+/** A rebuild that cannot finish: its partial copy leaves the membership. */
+export async function abandonRebuild(db: Db, volumeId: string, nodeId: string): Promise<void> {
+  await db.query(`update replicas set state = 'stale', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'rebuilding'`, [volumeId, nodeId]);
 }
