@@ -32,6 +32,7 @@ Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
   Temporal gRPC  ${cluster.temporalAddress}
   Postgres       ${databaseUrl ? 'DATABASE_URL' : `embedded PGlite (${cluster.databaseUrl})`}
   Storage nodes  ${[...cluster.nodes.keys()].map((id) => `${id} ${cluster.nodeUrl(id)}`).join('\n                 ')}
+  Block devices  npx blackstart attach VOLUME_ID --socket /tmp/vol.sock   (NBD for qemu, fio, nbdinfo…)
 Try: npx blackstart customer create --name demo     (Ctrl-C stops everything)
   Operator token ${cluster.operatorToken}`);
 
