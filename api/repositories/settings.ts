@@ -8,7 +8,12 @@ export interface ThrottleSettings {
 
 export async function readThrottle(db: Db | Tx, defaults: ThrottleSettings): Promise<ThrottleSettings> {
   const { rows } = await db.query(`select value from settings where key = 'throttle'`);
-  return { ...defaults, ...(rows[0]?.value as Partial<ThrottleSettings> | undefined) };
+  const set = (rows[0]?.value ?? {}) as Partial<ThrottleSettings>;
+  // Only the two settings: `defaults` is often the whole configuration, secrets included.
+  return {
+    maxConcurrentRecoveries: set.maxConcurrentRecoveries ?? defaults.maxConcurrentRecoveries,
+    massOutageShare: set.massOutageShare ?? defaults.massOutageShare,
+  };
 }
 
 export async function writeThrottle(db: Db, value: ThrottleSettings): Promise<void> {
