@@ -85,14 +85,8 @@ export class RequestDecoder {
   push(chunk: Uint8Array): RequestEvent[] {
     if (this.failed) return [];
     this.queue.push(chunk);
-    const out: RequestEvent[] = [];
-    for (let event = this.next(); event; event = this.next()) {
-      out.push(event);
-      if (event.type === 'fatal') {
-        this.failed = true;
-        break;
-      }
-    }
+    const out = drain(() => this.next());
+    this.failed = out.at(-1)?.type === 'fatal';
     return out;
   }
 
@@ -161,14 +155,8 @@ export class ReplyDecoder {
   push(chunk: Uint8Array): ReplyEvent[] {
     if (this.failed) return [];
     this.queue.push(chunk);
-    const out: ReplyEvent[] = [];
-    for (let event = this.next(); event; event = this.next()) {
-      out.push(event);
-      if (event.type === 'fatal') {
-        this.failed = true;
-        break;
-      }
-    }
+    const out = drain(() => this.next());
+    this.failed = out.at(-1)?.type === 'fatal';
     return out;
   }
 
@@ -193,4 +181,14 @@ export class ReplyDecoder {
     if (dataBytes) reply.data = bytes.subarray(SIMPLE_REPLY_BYTES);
     return reply;
   }
+}
+
+/** Decodes events until none is complete, stopping after a fatal one (the stream is then done). */
+function drain<E extends { type: string }>(next: () => E | null): E[] {
+  const out: E[] = [];
+  for (let event = next(); event; event = next()) {
+    out.push(event);
+    if (event.type === 'fatal') break;
+  }
+  return out;
 }
