@@ -1,8 +1,12 @@
 // The control plane's HTTP application: routes per resource, one error middleware.
 import express from 'express';
+import { httpLatency, metricsHandler } from '../common/metrics.js';
 import { AppError, errorMiddleware } from './errors.js';
+import { apiMetrics } from './metrics.js';
+import { consoleRoutes } from './routes/console.js';
 import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { openApiRoutes } from './routes/openapi.js';
 import { operatorRoutes } from './routes/operator.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { volumeRoutes } from './routes/volumes.js';
@@ -12,7 +16,12 @@ import type { Deps } from './use-cases/deps.js';
 export function createApp(deps: Deps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  const metrics = apiMetrics(deps);
+  app.use(httpLatency(metrics));
+  app.get('/metrics', metricsHandler(metrics));
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  app.use(openApiRoutes());
+  app.use(consoleRoutes(deps));
   app.use(nodeRoutes(deps));
   app.use(operatorRoutes(deps));
   app.use(volumeRoutes(deps));

@@ -8,7 +8,7 @@ import { CreateCustomerBody, ThrottleBody, addCustomer, admission, fleet, recove
 import { handle } from './handler.js';
 import { Count, parsedQuery, query } from './query.js';
 
-const RecoveriesQuery = z.strictObject({ limit: Count.pipe(z.number().min(1).max(1000)).default(100) });
+export const RecoveriesQuery = z.strictObject({ limit: Count.pipe(z.number().min(1).max(1000)).default(100) });
 
 export function operatorRoutes(deps: Deps): Router {
   const r = Router();

@@ -15,8 +15,8 @@ import { clientGone, handle } from './handler.js';
 import { holdIo } from './io-holds.js';
 import { Count, parsedQuery, query } from './query.js';
 
-const ReadQuery = z.strictObject({ offset: Count, length: Count });
-const WriteQuery = z.strictObject({ offset: Count });
+export const ReadQuery = z.strictObject({ offset: Count, length: Count });
+export const WriteQuery = z.strictObject({ offset: Count });
 
 export function volumeRoutes(deps: Deps): Router {
   const r = Router();
