@@ -1,9 +1,7 @@
 // Storage nodes: registration, heartbeats, and the state the recovery workflows move them through.
 import type { FailureDomain } from '../../common/types.js';
+import { MEMBER_STATES, type NodeState } from '../../common/states.js';
 import type { Db, Tx } from './db.js';
-import { MEMBER_STATES } from './volumes.js';
-
-export type NodeState = 'in-service' | 'down' | 'recovering';
 
 export interface NodeRow {
   id: string;

@@ -1,11 +1,7 @@
 // Volumes and their replicas: membership, epochs and the states recovery moves them through.
 import type { InventoryVolume, IoState, ReplicaRole } from '../../common/types.js';
+import { MEMBER_STATES, type ReplicaState, type VolumeState } from '../../common/states.js';
 import type { Db, Tx } from './db.js';
-
-export type VolumeState = 'creating' | 'available' | 'in-use' | 'deleting' | 'deleted' | 'archived' | 'error';
-export type ReplicaState = 'in-service' | 'recovering' | 'candidate' | 'restored' | 'rebuilding' | 'stale' | 'deleted';
-/** Replica states that keep a copy in the volume's membership. */
-export const MEMBER_STATES: ReplicaState[] = ['in-service', 'recovering', 'candidate', 'restored', 'rebuilding'];
 
 export interface VolumeRow {
   id: string;
