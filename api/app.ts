@@ -8,6 +8,7 @@ import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { operatorRoutes } from './routes/operator.js';
+import { operatorViewRoutes } from './routes/operator-views.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { volumeRoutes } from './routes/volumes.js';
 import { webhookRoutes } from './routes/webhook.js';
@@ -24,6 +25,7 @@ export function createApp(deps: Deps): express.Express {
   app.use(consoleRoutes(deps));
   app.use(nodeRoutes(deps));
   app.use(operatorRoutes(deps));
+  app.use(operatorViewRoutes(deps));
   app.use(volumeRoutes(deps));
   app.use(snapshotRoutes(deps));
   app.use(webhookRoutes(deps));

@@ -175,3 +175,24 @@ export const AdmissionView = z.object({
 });
 
 export const Health = z.object({ ok: z.literal(true) });
+
+export const RecoveryWorkflow = z.object({
+  workflowId: z.string(),
+  runId: z.string(),
+  type: z.string(),
+  status: z.string().describe('RUNNING, COMPLETED, FAILED, …'),
+  phase: z.string().nullable().describe('the RecoveryPhase search attribute'),
+  nodeId: z.string().nullable(),
+  volumeId: z.string().nullable(),
+  startedAt: Time,
+  closedAt: Time.nullable(),
+}).meta({ id: 'RecoveryWorkflow' });
+export const RecoveryWorkflowList = z.object({
+  temporalUi: z.object({ url: z.string(), namespace: z.string() }).describe('a workflow page: {url}/namespaces/{namespace}/workflows/{workflowId}/{runId}/history'),
+  workflows: z.array(RecoveryWorkflow),
+});
+export const BreakerView = z.object({ open: z.boolean(), unreachable: Int, nodes: Int, massOutageShare: z.number() });
+export const ReviewQueue = z.object({
+  reviews: z.array(z.object({ volumeId: z.string(), customerId: z.string(), sizeBytes: Int, waitingSince: Time })),
+});
+export const NodeCopies = z.object({ copies: z.record(z.string(), Int) });

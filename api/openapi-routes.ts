@@ -10,6 +10,7 @@ import { SnapshotPolicyBody } from './use-cases/snapshot-policies.js';
 import { AttachBody } from './use-cases/attachments.js';
 import { CreateVolumeBody, PatchVolumeBody } from './use-cases/volumes.js';
 import { RecoveriesQuery } from './routes/operator.js';
+import { WorkflowsQuery } from './routes/operator-views.js';
 import { ReadQuery, WriteQuery } from './routes/volumes.js';
 import * as R from './openapi-responses.js';
 
@@ -87,6 +88,12 @@ const OPERATOR_ROUTES: ApiRoute[] = [
   operator('get', '/v1/operator/admission', { summary: 'Admission: the bound, who recovers, who waits', ok: { status: 200, body: R.AdmissionView } }),
   operator('get', '/v1/operator/throttle', { summary: 'Throttle settings', ok: { status: 200, body: R.ThrottleView } }),
   operator('put', '/v1/operator/throttle', { summary: 'Change the throttle settings', body: ThrottleBody, ok: { status: 200, body: R.ThrottleView } }),
+  operator('get', '/v1/operator/recovery-workflows', {
+    summary: 'Recovery, failover and rebuild workflows with their phase, newest first, and the Temporal UI address', query: WorkflowsQuery, ok: { status: 200, body: R.RecoveryWorkflowList },
+  }),
+  operator('get', '/v1/operator/breaker', { summary: 'The mass-outage breaker as the inventory shows it', ok: { status: 200, body: R.BreakerView } }),
+  operator('get', '/v1/operator/review-queue', { summary: 'Volumes awaiting their owner, oldest first', ok: { status: 200, body: R.ReviewQueue } }),
+  operator('get', '/v1/operator/node-copies', { summary: 'Copies held per node', ok: { status: 200, body: R.NodeCopies } }),
 ];
 
 const NODE_ROUTES: ApiRoute[] = [

@@ -3,6 +3,7 @@
 import { boundPort, closeServer, listen } from '../common/listen.js';
 import { ControlPlaneAgent } from './agent.js';
 import type { NodeConfig } from './config.js';
+import { nodeMetrics } from './metrics.js';
 import { NodeService } from './node-service.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
 import { NodeStore } from './store/node-store.js';
@@ -26,9 +27,10 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
   if (unclean) await service.holdAll(); // before the first request can reach a copy
   let agent: ControlPlaneAgent | null = null;
   const credentials = () => ({ token: agent?.token ?? null, mirrorToken: agent?.mirrorToken ?? null });
-  const server = await listen(createNodeApp(service, credentials), config.port, config.bind);
+  const metrics = nodeMetrics(config.nodeId, store, service);
+  const server = await listen(createNodeApp(service, credentials, metrics.registry), config.port, config.bind);
   const url = config.advertiseUrl ?? `http://127.0.0.1:${boundPort(server)}`;
-  const nbd = await startNbdServer({ exports: grantExports(service, () => agent?.token ?? null, config.fsync) }, { port: config.nbdPort, host: config.bind });
+  const nbd = await startNbdServer({ exports: metrics.countConnections(grantExports(service, () => agent?.token ?? null, config.fsync)) }, { port: config.nbdPort, host: config.bind });
   const nbdAddress = config.nbdAdvertise ?? hostPort(config.bind, nbd.port);
   agent = new ControlPlaneAgent({ ...config, url, nbdAddress }, service);
   await agent.loadToken();

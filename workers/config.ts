@@ -17,6 +17,9 @@ export function loadWorkerConfig(vars: NodeJS.ProcessEnv = process.env) {
     reviewDeadlineMs: env.int('REVIEW_DEADLINE_MS', 7 * 24 * 3600_000, 0),
     snapshotStore: env.string('SNAPSHOT_STORE'),
     rebuildRangeBytes: env.int('REBUILD_RANGE_BYTES', 4 * 1024 * 1024, 4096, 4 * 1024 * 1024),
+    /** /metrics (ours and the Temporal SDK's); 0: any free port, printed at start. */
+    metricsPort: env.int('WORKER_METRICS_PORT', 0, 0, 65535),
+    metricsBind: env.string('WORKER_METRICS_BIND', '127.0.0.1'),
   };
   env.check((problems) => {
     problems.push(...tlsProblems);

@@ -6,15 +6,21 @@ import { existsSync } from 'node:fs';
 import { createActivities } from '../activities/index.js';
 import { createPool } from '../api/repositories/db.js';
 import { runMain } from '../common/config.js';
+import { closeServer } from '../common/listen.js';
 import { temporalConnectOptions } from '../common/temporal-tls.js';
 import { loadWorkerConfig } from './config.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
 import { CONTROL_TASK_QUEUE, DATA_TASK_QUEUE, SNAPSHOT_TASK_QUEUE } from '../common/messages.js';
 import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
+import { activityMetrics, freeLoopbackPort, serveWorkerMetrics, workerRegistry } from './metrics.js';
 
 runMain('worker', async () => {
   const config = loadWorkerConfig();
-  Runtime.install({ logger: quietLogger() });
+  const sdkMetricsPort = await freeLoopbackPort();
+  Runtime.install({ logger: quietLogger(), telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } });
+  const registry = workerRegistry();
+  const interceptors = { activity: [activityMetrics(registry)] };
+  const metricsServer = await serveWorkerMetrics(registry, config.metricsPort, config.metricsBind, sdkMetricsPort);
   const db = createPool(config.databaseUrl, 8);
   const temporal = temporalConnectOptions(config.temporalAddress, config.temporalTls);
   const clientConnection = await Connection.connect(temporal);
@@ -25,12 +31,13 @@ runMain('worker', async () => {
   const activities = createActivities({ db, client, clusterSecret, peerWaitMs, reviewDeadlineMs, rebuildRangeBytes, snapshots });
   const workflowSource = existsSync(BUNDLE_PATH) ? { workflowBundle: { codePath: BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH };
 
-  const control = await Worker.create({ connection, namespace: config.namespace, taskQueue: CONTROL_TASK_QUEUE, activities, ...workflowSource });
+  const control = await Worker.create({ connection, namespace: config.namespace, taskQueue: CONTROL_TASK_QUEUE, activities, interceptors, ...workflowSource });
   const data = await Worker.create({
     connection,
     namespace: config.namespace,
     taskQueue: DATA_TASK_QUEUE,
     activities,
+    interceptors,
     maxConcurrentActivityTaskExecutions: config.dataConcurrency,
   });
   // Snapshots of serving volumes have their own slots: they never hold a recovery restore back.
@@ -39,11 +46,12 @@ runMain('worker', async () => {
     namespace: config.namespace,
     taskQueue: SNAPSHOT_TASK_QUEUE,
     activities,
+    interceptors,
     maxConcurrentActivityTaskExecutions: config.snapshotConcurrency,
   });
   console.log(`worker polling ${CONTROL_TASK_QUEUE}, ${DATA_TASK_QUEUE} (concurrency ${config.dataConcurrency}) and ${SNAPSHOT_TASK_QUEUE} (concurrency ${config.snapshotConcurrency})`);
   await Promise.all([control.run(), data.run(), snapshotWork.run()]);
-  await Promise.all([db.end(), clientConnection.close(), connection.close()]);
+  await Promise.all([db.end(), clientConnection.close(), connection.close(), closeServer(metricsServer)]);
 });
 
 function quietLogger() {

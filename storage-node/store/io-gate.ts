@@ -57,6 +57,10 @@ export class IoGate {
     return this.held.length;
   }
 
+  get heldByteCount(): number {
+    return this.heldBytes;
+  }
+
   pause(): void {
     this.paused = true;
   }

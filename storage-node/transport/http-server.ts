@@ -3,6 +3,8 @@
 // endpoints, which take a volume mirror token and a protocol/replication.ts body.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
+import type { Registry } from 'prom-client';
+import { httpLatency, metricsHandler } from '../../common/metrics.js';
 import { epochOfMirrorToken, safeEqual, verifyGrant } from '../../common/tokens.js';
 import {
   BlocksQuery, ConfigBody, ConfigQuery, CopyRangeQuery, CreateVolumeBody, EnableBody, IoBody, NODE_PATHS as P, RangeQuery,
@@ -34,9 +36,13 @@ type Middleware = (req: Request, res: Response, next: NextFunction) => void;
 const id = (req: Request): string => req.params.id!;
 const q = <S extends z.ZodType>(schema: S, req: Request): z.output<S> => parse(schema, req.query, 'bad-parameter');
 
-export function createNodeApp(service: NodeService, credentials: () => NodeCredentials): express.Express {
+export function createNodeApp(service: NodeService, credentials: () => NodeCredentials, metrics?: Registry): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  if (metrics) {
+    app.use(httpLatency(metrics));
+    app.get('/metrics', metricsHandler(metrics));
+  }
   const auth: Middleware = (req, _res, next) => {
     const expected = credentials().token;
     if (!expected) return next(new NodeError(503, 'not-registered', 'node has not registered yet'));

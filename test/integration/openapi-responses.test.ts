@@ -99,8 +99,13 @@ describe('the API answers as its OpenAPI document says', () => {
       (await call('PUT', '/v1/operator/throttle', { token: op, json: { maxConcurrentRecoveries: 40, massOutageShare: 0.4 } })).status,
       (await call('GET', '/v1/operator/throttle', { token: op })).status,
       (await call('GET', '/v1/operator/customers/cust-nope/quota', { token: op })).status,
+      (await call('GET', '/v1/operator/recovery-workflows?limit=10', { token: op })).status,
+      (await call('GET', '/v1/operator/breaker', { token: op })).status,
+      (await call('GET', '/v1/operator/review-queue', { token: op })).status,
+      (await call('GET', '/v1/operator/node-copies', { token: op })).status,
+      (await call('GET', '/v1/operator/breaker', { token: key })).status,
     ];
-    expect(statuses).toEqual([201, 200, 200, 200, 200, 200, 200, 200, 404]);
+    expect(statuses).toEqual([201, 200, 200, 200, 200, 200, 200, 200, 404, 200, 200, 200, 200, 401]);
   });
 
   it('serves the document, its reference page, health and metrics as described', async () => {

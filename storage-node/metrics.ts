@@ -1,0 +1,61 @@
+// A storage node's /metrics: what its I/O gates hold (requests and bytes waiting for a decision
+// or a move), its copies by I/O state and mode, whether it is recovering, and its NBD
+// connections; plus request latency (common/metrics.ts).
+import { Gauge, type Registry } from 'prom-client';
+import { newRegistry } from '../common/metrics.js';
+import type { NodeService } from './node-service.js';
+import type { NodeStore } from './store/node-store.js';
+import type { NbdExport, NbdExports } from './transport/nbd-server.js';
+
+export interface NodeMetrics {
+  registry: Registry;
+  /** Wraps the node's NBD exports so that every connection that transmits is counted until it closes. */
+  countConnections<E extends NbdExport>(exports: NbdExports<E>): NbdExports<E>;
+}
+
+function gauge(registry: Registry, name: string, help: string, collect: (g: Gauge) => void, labelNames: string[] = []): void {
+  new Gauge({ name, help, labelNames, registers: [registry], collect() { collect(this); } });
+}
+
+function heldTotals(store: NodeStore): { requests: number; bytes: number } {
+  let requests = 0;
+  let bytes = 0;
+  for (const { gate } of store.volumes.values()) {
+    requests += gate.heldCount;
+    bytes += gate.heldByteCount;
+  }
+  return { requests, bytes };
+}
+
+function copiesBy(store: NodeStore, g: Gauge): void {
+  g.reset();
+  for (const { volume } of store.volumes.values()) g.inc({ io_state: volume.meta.ioState, mode: volume.meta.mode, role: volume.meta.role });
+}
+
+export function nodeMetrics(nodeId: string, store: NodeStore, service: NodeService): NodeMetrics {
+  const registry = newRegistry('storage-node');
+  registry.setDefaultLabels({ process: 'storage-node', node: nodeId });
+  gauge(registry, 'blackstart_node_held_requests', 'Requests held (neither answered nor failed) by paused copies on this node', (g) => g.set(heldTotals(store).requests));
+  gauge(registry, 'blackstart_node_held_bytes', 'Bytes of the requests held on this node', (g) => g.set(heldTotals(store).bytes));
+  gauge(registry, 'blackstart_node_copies', 'Volume copies on this node by I/O state, mode and role', (g) => copiesBy(store, g), ['io_state', 'mode', 'role']);
+  gauge(registry, 'blackstart_node_recovering', '1 while the node recovers from an unclean shutdown (I/O held, reporting)', (g) => g.set(service.recovering ? 1 : 0));
+  let connections = 0;
+  gauge(registry, 'blackstart_node_nbd_connections', 'NBD connections transmitting to this node', (g) => g.set(connections));
+  return {
+    registry,
+    countConnections(exports) {
+      return {
+        ...exports,
+        open(name, transmit) {
+          const exp = exports.open(name, transmit);
+          if (exp && transmit) connections++;
+          return exp;
+        },
+        closed(exp) {
+          connections--;
+          exports.closed?.(exp);
+        },
+      };
+    },
+  };
+}
