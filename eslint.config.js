@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts', 'common/messages.ts', 'common/rules/**/*.ts', 'common/types.ts', 'common/failure-domain.ts'],
+    files: ['workflows/**/*.ts', 'common/messages.ts', 'common/rules/**/*.ts', 'common/types.ts', 'common/states.ts', 'common/failure-domain.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [

@@ -1,5 +1,7 @@
 // Activities on the control-plane inventory (Postgres): classification, membership, decisions.
 import { classifyReplica } from '../common/rules/classify.js';
+import { failoverSurvivor, volumeIncidentIsCurrent } from '../common/rules/failover.js';
+import { isMember } from '../common/rules/health.js';
 import { placeAwayFrom, placeInOtherZone } from '../common/rules/placement.js';
 import type { Classification, ScanReport, ScannedReplica } from '../common/types.js';
 import { getNode, placementCandidates } from '../api/repositories/nodes.js';
@@ -9,8 +11,6 @@ import {
   abandonRebuild,
   getVolume,
   inventoryFor,
-  isHealthy,
-  isMember,
   lockVolume,
   markRebuilt,
   markRejoined,
@@ -71,10 +71,8 @@ export function createInventoryActivities(db: Db) {
     async planFailover({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<FailoverPlan | null> {
       const volume = await getVolume(db, volumeId);
       if (!volume) return null;
-      const replicas = await replicasOf(db, volumeId);
-      const self = replicas.find((r) => r.nodeId === nodeId);
-      const survivor = replicas.find((r) => r.nodeId !== nodeId && isMember(r) && isHealthy(r));
-      if (!self || !isMember(self) || !survivor) return null;
+      const survivor = failoverSurvivor(await replicasOf(db, volumeId), nodeId);
+      if (!survivor) return null;
       return { volumeId, leaving: nodeId, survivor: survivor.nodeId, fromEpoch: volume.epoch, epoch: volume.epoch + 1 };
     },
 
@@ -97,14 +95,10 @@ export function createInventoryActivities(db: Db) {
       });
     },
 
-    /**
-     * Is this volume incident still current? Not when the volume's epoch moved on or a member
-     * serves it again (a failover won a race): then its candidates are stale, not authorities.
-     */
+    /** Is this volume incident still current (`volumeIncidentIsCurrent`)? */
     async incidentIsCurrent({ volumeId, epoch }: { volumeId: string; epoch: number }): Promise<boolean> {
       const volume = await getVolume(db, volumeId);
-      if (!volume || volume.state === 'deleted' || volume.epoch !== epoch) return false;
-      return !(await replicasOf(db, volumeId)).some((r) => isMember(r) && isHealthy(r));
+      return volumeIncidentIsCurrent(volume, epoch, volume ? await replicasOf(db, volumeId) : []);
     },
 
     /** A copy of a node that never crashed serves again as it was. */

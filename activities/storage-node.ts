@@ -1,6 +1,7 @@
 // Activities that act on storage nodes. Every call is idempotent on the node's side.
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { mayDeleteCopy } from '../common/rules/deletion.js';
+import { isHealthy, isMember } from '../common/rules/health.js';
 import { BLOCK_SIZE, type RestoredReplica } from '../common/types.js';
 import type { SnapshotSummary } from '../snapshot-store/manifest.js';
 import type { StorageNodeApi } from '../storage-node/client.js';
@@ -8,7 +9,7 @@ import type { BlockRepair } from '../storage-node/contract.js';
 import type { Db } from '../api/repositories/db.js';
 import { markInService } from '../api/repositories/recoveries.js';
 import { setNodeState } from '../api/repositories/nodes.js';
-import { getVolume, isHealthy, isMember, replicasOf, setReplicaState } from '../api/repositories/volumes.js';
+import { getVolume, replicasOf, setReplicaState } from '../api/repositories/volumes.js';
 import type { NodeClient } from '../api/node-client.js';
 
 type RepairFrom = { nodeId: string; blocks: number[] }[];

@@ -2,6 +2,7 @@
 // before the node is marked down, so a crash in between only repeats a start that is refused.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, nodeFailoverId, StorageNodeKey } from '../common/messages.js';
+import { holdsFailover } from '../common/rules/failover.js';
 import type { NodeFailoverInput } from '../workflows/node-failover.js';
 import { findSilentNodes, listNodes, markNodeDown } from './repositories/nodes.js';
 import { readThrottle } from './repositories/settings.js';
@@ -22,11 +23,7 @@ export function startHeartbeatMonitor(deps: Deps): () => void {
   return () => clearInterval(timer);
 }
 
-/**
- * The mass-outage breaker: when more than `massOutageShare` of the fleet is unreachable at
- * once, nothing is failed over — re-mirroring a third of a fleet is the storm to avoid; the
- * nodes will report when they return. Single-node failures still fail over at once.
- */
+/** Fails over the silent nodes, unless the mass-outage breaker (`holdsFailover`) holds. */
 export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise<void> {
   const silent = await findSilentNodes(deps.db, deps.config.heartbeatTimeoutMs);
   if (silent.length === 0) return;
@@ -34,9 +31,10 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
   // so the first few to time out are not failed over before the outage shows its size.
   const suspects = await findSilentNodes(deps.db, deps.config.heartbeatTimeoutMs / 2);
   const nodes = await listNodes(deps.db);
-  const unreachable = suspects.length + nodes.filter((n) => n.state === 'down').length;
+  const down = nodes.filter((n) => n.state === 'down').length;
+  const unreachable = suspects.length + down;
   const { massOutageShare } = await readThrottle(deps.db, deps.config);
-  const holding = unreachable > massOutageShare * nodes.length;
+  const holding = holdsFailover({ suspects: suspects.length, down, total: nodes.length }, massOutageShare);
   if (holding !== breaker.open) {
     breaker.open = holding;
     console.log(holding

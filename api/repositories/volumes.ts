@@ -1,6 +1,7 @@
 // Volumes and their replicas: membership, epochs and the states recovery moves them through.
 import type { InventoryVolume, IoState, ReplicaRole } from '../../common/types.js';
-import { MEMBER_STATES, type ReplicaState, type VolumeState } from '../../common/states.js';
+import { isHealthy, isMember } from '../../common/rules/health.js';
+import { MEMBER_STATES, type NodeState, type ReplicaState, type VolumeState } from '../../common/states.js';
 import type { Db, Tx } from './db.js';
 
 export interface VolumeRow {
@@ -23,7 +24,7 @@ export interface ReplicaRow {
   nodeUrl: string;
   /** Where the copy's node serves NBD ("host:port"). */
   nodeNbdAddress: string;
-  nodeState: string;
+  nodeState: NodeState;
   /** The node process's boot id from its last heartbeat: it changes when the node restarts. */
   nodeBootId: string;
   /** The node's last heartbeat still vouches for it. */
@@ -56,7 +57,7 @@ function toReplica(r: Record<string, unknown>): ReplicaRow {
     nodeId: r.node_id as string,
     nodeUrl: r.url as string,
     nodeNbdAddress: r.nbd_address as string,
-    nodeState: r.node_state as string,
+    nodeState: r.node_state as NodeState,
     nodeBootId: r.boot_id as string,
     nodeFresh: r.node_fresh as boolean,
     role: r.role as ReplicaRole,
@@ -139,15 +140,6 @@ export async function replicasOf(db: Db | Tx, volumeId: string): Promise<Replica
     [volumeId],
   );
   return rows.map(toReplica);
-}
-
-export function isMember(r: ReplicaRow): boolean {
-  return MEMBER_STATES.includes(r.state);
-}
-
-/** Serving, on a node in service whose heartbeat is fresh: a silent node is never assumed healthy. */
-export function isHealthy(r: ReplicaRow): boolean {
-  return r.state === 'in-service' && r.nodeState === 'in-service' && r.nodeFresh;
 }
 
 /** The inventory's view of each volume, for classifying a recovering node's copies. */

@@ -1,6 +1,7 @@
 // Node stories: registration, heartbeats, and the admission of recovery reports.
 import { z } from 'zod';
 import { parseDomainPath } from '../../common/failure-domain.js';
+import { admitsRecovery } from '../../common/rules/admission.js';
 import { CONTROL_TASK_QUEUE, reportSignal, serverRecoveryId, StorageNodeKey, RecoveryPhaseKey } from '../../common/messages.js';
 import { mirrorToken, nodeOfToken, nodeToken } from '../../common/tokens.js';
 import type { ScanReport } from '../../common/types.js';
@@ -133,7 +134,7 @@ async function admit(deps: Deps, nodeId: string, scan: ScanReport): Promise<Reco
     }
     const inFlight = await countNodesInState(tx, 'recovering');
     const { maxConcurrentRecoveries } = await readThrottle(tx, deps.config);
-    if (inFlight >= maxConcurrentRecoveries) return null;
+    if (!admitsRecovery(inFlight, maxConcurrentRecoveries)) return null;
     const recovery = await insertRecovery(tx, nodeId, scan.replicas.length, (id) => serverRecoveryId(nodeId, id));
     await markAdmitted(tx, nodeId);
     await markNodeReplicasRecovering(tx, nodeId);

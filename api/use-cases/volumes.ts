@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   CONTROL_TASK_QUEUE, decideUpdate, volumeDeletionId, volumeRecoveryId, volumeStatusQuery, type DecisionRequest, type DecisionResult,
 } from '../../common/messages.js';
+import { isHealthy } from '../../common/rules/health.js';
 import { placeReplicas } from '../../common/rules/placement.js';
 import { nodeToken, signGrant } from '../../common/tokens.js';
 import { BLOCK_SIZE } from '../../common/types.js';
@@ -15,7 +16,7 @@ import { INCONSISTENCY_EVENT, listEvents, type VolumeEventRow } from '../reposit
 import { getCustomerSnapshot } from '../repositories/snapshots.js';
 import { placementCandidates } from '../repositories/nodes.js';
 import {
-  getCustomerVolume, getVolume, insertVolume, isHealthy, listVolumes, primaryOf, replicasOf, setAutoEnableIo, setVolumeState, type VolumeRow,
+  getCustomerVolume, getVolume, insertVolume, listVolumes, primaryOf, replicasOf, setAutoEnableIo, setVolumeState, type VolumeRow,
 } from '../repositories/volumes.js';
 import { lockCustomer } from '../repositories/quotas.js';
 import type { Deps } from './deps.js';

@@ -1,5 +1,6 @@
 // A copy's place in its volume: role, epoch and peer as the control plane sets them, its I/O
 // state, enabling after a decision, deletion, and the status it reports.
+import { configureRefusal } from '../../common/rules/failover.js';
 import type { IoState, PeerRef, ReplicaRole, ScannedReplica } from '../../common/types.js';
 import type { VolumeStatus } from '../contract.js';
 import { NodeError, type NodeContext } from './context.js';
@@ -12,15 +13,13 @@ export interface ConfigInput {
 
 /**
  * Membership change from the control plane; never goes back to an older epoch. A recovering
- * node refuses: its copies are under investigation and must not be promoted meanwhile. After
- * the node resumes service, a copy still held for its volume's recovery (scanned, neither
- * enabled nor deleted since; or, after a restart, persisted as paused, restored or rebuilding)
- * refuses a failover: only its volume recovery decides for it.
+ * node, or a copy held for its volume's recovery, refuses a promotion (`configureRefusal`).
  */
 export async function configure(ctx: NodeContext, volumeId: string, input: ConfigInput, failover = false): Promise<ScannedReplica> {
-  if (ctx.recovering) throw new NodeError(503, 'node-recovering', `node ${ctx.nodeId} is recovering; its copies cannot take over`);
-  const held = ctx.store.get(volumeId)?.volume.meta;
-  if (failover && (ctx.verified.has(volumeId) || held?.ioState === 'paused' || held?.mode !== 'normal')) {
+  const copy = ctx.store.get(volumeId)?.volume.meta;
+  const refusal = configureRefusal({ nodeRecovering: ctx.recovering, failover, scanned: ctx.verified.has(volumeId), copy });
+  if (refusal === 'node-recovering') throw new NodeError(503, 'node-recovering', `node ${ctx.nodeId} is recovering; its copies cannot take over`);
+  if (refusal === 'copy-recovering') {
     throw new NodeError(409, 'copy-recovering', `the copy of ${volumeId} on ${ctx.nodeId} is held for its volume's recovery; it cannot take over in a failover`);
   }
   return applyConfig(ctx, volumeId, input);

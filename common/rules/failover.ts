@@ -1,0 +1,64 @@
+// Failover: which copy takes over, when it may not, when the fleet holds it back, and when a
+// volume's recovery incident has been overtaken by one.
+import type { IoState, ReplicaMode } from '../types.js';
+import type { VolumeState } from '../states.js';
+import { isHealthy, isMember, type ReplicaStanding } from './health.js';
+
+type Copy = ReplicaStanding & { nodeId: string };
+
+/**
+ * The member that would serve alone when the copy on `leaving` fails over: a healthy member on
+ * another node. None when `leaving` holds no member copy (nothing to fail over) or no other
+ * member is healthy.
+ */
+export function failoverSurvivor<C extends Copy>(replicas: C[], leaving: string): C | null {
+  const self = replicas.find((r) => r.nodeId === leaving);
+  const survivor = replicas.find((r) => r.nodeId !== leaving && isMember(r) && isHealthy(r));
+  if (!self || !isMember(self) || !survivor) return null;
+  return survivor;
+}
+
+/**
+ * Is a volume incident (named by the volume's epoch at classification) still current? Not when
+ * the volume is gone, its epoch moved on, or a member serves it again (a failover won a race):
+ * then its candidates are stale, not authorities.
+ */
+export function volumeIncidentIsCurrent(volume: { state: VolumeState; epoch: number } | null, epoch: number, replicas: Copy[]): boolean {
+  if (!volume || volume.state === 'deleted' || volume.epoch !== epoch) return false;
+  return !replicas.some((r) => isMember(r) && isHealthy(r));
+}
+
+/** What a node knows of a copy it is asked to configure. */
+export interface NodeCopyView {
+  /** The node is recovering: its copies are under investigation. */
+  nodeRecovering: boolean;
+  /** The request is a failover's promotion. */
+  failover: boolean;
+  /** Scanned for a recovery and neither enabled nor deleted since. */
+  scanned: boolean;
+  /** The copy's persisted state; absent when the node holds no such copy. */
+  copy: { ioState: IoState; mode: ReplicaMode } | undefined;
+}
+
+/**
+ * Why a node refuses a membership change, or null. A recovering node refuses any: its copies
+ * are under investigation and must not be promoted meanwhile. After the node resumes service, a
+ * copy still held for its volume's recovery (scanned, neither enabled nor deleted since; or,
+ * after a restart, persisted as paused, restored or rebuilding) refuses a failover: only its
+ * volume recovery decides for it.
+ */
+export function configureRefusal(v: NodeCopyView): 'node-recovering' | 'copy-recovering' | null {
+  if (v.nodeRecovering) return 'node-recovering';
+  if (v.failover && (v.scanned || v.copy?.ioState === 'paused' || v.copy?.mode !== 'normal')) return 'copy-recovering';
+  return null;
+}
+
+/**
+ * The mass-outage breaker: when more than `massOutageShare` of the fleet is unreachable at once
+ * (suspects half-way to their timeout count too, plus nodes already down), nothing is failed
+ * over — re-mirroring a third of a fleet is the storm to avoid; the nodes will report when they
+ * return. Single-node failures still fail over at once.
+ */
+export function holdsFailover(fleet: { suspects: number; down: number; total: number }, massOutageShare: number): boolean {
+  return fleet.suspects + fleet.down > massOutageShare * fleet.total;
+}
