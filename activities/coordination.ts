@@ -4,6 +4,7 @@ import { candidateSignal, CONTROL_TASK_QUEUE, snapshotPolicyScheduleId, volumeRe
 import type { CandidateReport } from '../common/types.js';
 import type { Db } from '../api/repositories/db.js';
 import { markCandidate } from '../api/repositories/volumes.js';
+import { volumeRecovery } from '../workflows/volume-recovery.js';
 import type { ClassifiedCopy } from './inventory.js';
 
 export interface VolumeRecoveryInput {
@@ -27,7 +28,7 @@ export function createCoordinationActivities(client: Client, db: Db, timings: Pi
     await markCandidate(db, c.volumeId, nodeId, c.copy.writeSeq);
     const args: VolumeRecoveryInput = { volumeId: c.volumeId, epoch: c.volumeEpoch, expectedNodes: c.expectedNodes, ...timings };
     const report: CandidateReport = { nodeId, serverRecoveryId, replica: c.copy };
-    await client.workflow.signalWithStart('volumeRecovery', {
+    await client.workflow.signalWithStart(volumeRecovery, {
       workflowId: volumeRecoveryId(c.volumeId, c.volumeEpoch),
       taskQueue: CONTROL_TASK_QUEUE,
       args: [args],

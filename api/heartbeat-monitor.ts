@@ -3,7 +3,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, nodeFailoverId, StorageNodeKey } from '../common/messages.js';
 import { holdsFailover } from '../common/rules/failover.js';
-import type { NodeFailoverInput } from '../workflows/node-failover.js';
+import { nodeFailover, type NodeFailoverInput } from '../workflows/node-failover.js';
 import { findSilentNodes, listNodes, markNodeDown } from './repositories/nodes.js';
 import { readThrottle } from './repositories/settings.js';
 import type { Deps } from './use-cases/deps.js';
@@ -46,7 +46,7 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
     const incident = node.incident + 1;
     const args: NodeFailoverInput = { nodeId: node.id, incident };
     try {
-      await deps.temporal.workflow.start('nodeFailover', {
+      await deps.temporal.workflow.start(nodeFailover, {
         workflowId: nodeFailoverId(node.id, incident),
         taskQueue: CONTROL_TASK_QUEUE,
         args: [args],

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../cluster/processes.js';
 import { temporalProcess, waitForTemporal } from '../cluster/temporal-server.js';
+import { noopWorkflow } from './noop-workflow.js';
 import { Progress } from './progress.js';
 
 const TASK_QUEUE = 'bench-noop';
@@ -37,7 +38,7 @@ export async function temporalCeilingBench(workflows: number, concurrency: numbe
       await Promise.all(Array.from({ length: concurrency }, async () => {
         while (started < workflows) {
           const i = started++;
-          await client.workflow.execute('noopWorkflow', { taskQueue: TASK_QUEUE, workflowId: `noop-${i}` });
+          await client.workflow.execute(noopWorkflow, { taskQueue: TASK_QUEUE, workflowId: `noop-${i}` });
           progress.update(++done);
         }
       }));

@@ -4,6 +4,7 @@ import { ActivityFailure, ApplicationFailure, log, ParentClosePolicy, proxyActiv
 import type { Activities } from '../activities/index.js';
 import { volumeRebuildId } from '../common/messages.js';
 import { CONTROL, PROBE } from './activity-profiles.js';
+import { volumeRebuild } from './volume-maintenance.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const probe = proxyActivities<Activities>(PROBE);
@@ -55,7 +56,7 @@ export async function deleteUnlessRefused(ref: { nodeId: string; volumeId: strin
 
 /** A new secondary for a volume that serves from one copy, rebuilt by its own workflow. */
 export async function rebuildSecondary(volumeId: string, source: string, epoch: number): Promise<void> {
-  await startChild('volumeRebuild', {
+  await startChild(volumeRebuild, {
     workflowId: volumeRebuildId(volumeId, epoch),
     args: [{ volumeId, source, epoch }],
     parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -5,7 +5,7 @@ import { admitsRecovery } from '../../common/rules/admission.js';
 import { CONTROL_TASK_QUEUE, reportSignal, serverRecoveryId, StorageNodeKey, RecoveryPhaseKey } from '../../common/messages.js';
 import { mirrorToken, nodeOfToken, nodeToken } from '../../common/tokens.js';
 import type { ScanReport } from '../../common/types.js';
-import type { ServerRecoveryInput } from '../../workflows/server-recovery.js';
+import { serverRecovery, type ServerRecoveryInput } from '../../workflows/server-recovery.js';
 import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
 import { countNodesInState, getNode, markAdmitted, recordHeartbeat, recordRejection, upsertNode } from '../repositories/nodes.js';
@@ -106,7 +106,7 @@ export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport):
 
 function startRecovery(deps: Deps, recovery: RecoveryRow, scan: ScanReport) {
   const args: ServerRecoveryInput = { nodeId: recovery.nodeId, incident: recovery.id };
-  return deps.temporal.workflow.signalWithStart('serverRecovery', {
+  return deps.temporal.workflow.signalWithStart(serverRecovery, {
     workflowId: recovery.workflowId,
     taskQueue: CONTROL_TASK_QUEUE,
     args: [args],

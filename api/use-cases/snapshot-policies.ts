@@ -3,6 +3,7 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleSpec } from '@temporalio/client';
 import { z } from 'zod';
 import { CONTROL_TASK_QUEUE, snapshotPolicyScheduleId } from '../../common/messages.js';
+import { snapshotPolicy } from '../../workflows/volume-maintenance.js';
 import { AppError, notFound } from '../errors.js';
 import { minCronSpacingSeconds } from './cron-spacing.js';
 import type { Deps } from './deps.js';
@@ -22,9 +23,9 @@ export async function putSnapshotPolicy(deps: Deps, customerId: string, volumeId
   const spec: ScheduleSpec = body.cron ? { cronExpressions: [body.cron] } : { intervals: [{ every: body.intervalSeconds! * 1000 }] };
   const action = {
     type: 'startWorkflow' as const,
-    workflowType: 'snapshotPolicy',
+    workflowType: snapshotPolicy,
     taskQueue: CONTROL_TASK_QUEUE,
-    args: [{ volumeId, retention: body.retention }],
+    args: [{ volumeId, retention: body.retention }] satisfies Parameters<typeof snapshotPolicy>,
   };
   const scheduleId = snapshotPolicyScheduleId(volumeId);
   const handle = deps.temporal.schedule.getHandle(scheduleId);

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { CONTROL_TASK_QUEUE, snapshotWorkflowId } from '../../common/messages.js';
 import type { SnapshotStore } from '../../snapshot-store/store.js';
+import { volumeSnapshot } from '../../workflows/volume-maintenance.js';
 import { AppError, notFound } from '../errors.js';
 import type { Db } from '../repositories/db.js';
 import { countRequestedSnapshots, discardPendingSnapshot, failSnapshot, getCustomerSnapshot, getSnapshot, insertSnapshot, listSnapshots, markSnapshotDeleted, type SnapshotRow } from '../repositories/snapshots.js';
@@ -54,7 +55,7 @@ export async function createSnapshot(deps: Deps, customerId: string, volumeId: s
       throw err;
     });
   } else {
-    await deps.temporal.workflow.start('volumeSnapshot', {
+    await deps.temporal.workflow.start(volumeSnapshot, {
       workflowId: snapshotWorkflowId(snapshotId),
       taskQueue: CONTROL_TASK_QUEUE,
       args: [{ volumeId, snapshotId, kind: 'manual' }],

@@ -10,6 +10,7 @@ import { isHealthy } from '../../common/rules/health.js';
 import { placeReplicas } from '../../common/rules/placement.js';
 import { nodeToken, signGrant } from '../../common/tokens.js';
 import { BLOCK_SIZE } from '../../common/types.js';
+import { volumeDeletion } from '../../workflows/volume-maintenance.js';
 import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
 import { INCONSISTENCY_EVENT, listEvents, type VolumeEventRow } from '../repositories/events.js';
@@ -164,7 +165,7 @@ export async function deleteCustomerVolume(deps: Deps, customerId: string, volum
     throw new AppError(409, 'recovering', `volume ${volumeId} is being recovered; delete it once its review asks for a decision`, { 'retry-after': '5' });
   }
   await setVolumeState(deps.db, volumeId, 'deleting');
-  await deps.temporal.workflow.start('volumeDeletion', {
+  await deps.temporal.workflow.start(volumeDeletion, {
     workflowId: volumeDeletionId(volumeId), taskQueue: CONTROL_TASK_QUEUE, args: [{ volumeId }], workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   }).catch((err: unknown) => {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
