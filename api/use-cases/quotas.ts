@@ -37,14 +37,19 @@ export async function requireRoom(deps: Deps, db: Db | Tx, customerId: string, m
   over('snapshots', used.snapshots, more.snapshots, quota.maxSnapshots);
 }
 
+/** A customer that exists; an id that cannot be one (a NUL byte, which Postgres text refuses) is not found. */
+async function requireCustomer(deps: Deps, customerId: string): Promise<void> {
+  if (!/^[\w-]{1,128}$/.test(customerId) || !(await customerExists(deps.db, customerId))) throw notFound(`customer ${customerId.slice(0, 200)}`);
+}
+
 export async function showQuota(deps: Deps, customerId: string) {
-  if (!(await customerExists(deps.db, customerId))) throw notFound(`customer ${customerId}`);
+  await requireCustomer(deps, customerId);
   return { customerId, quota: await effectiveQuota(deps, deps.db, customerId), usage: await quotaUsage(deps.db, customerId) };
 }
 
 /** Sets the given limits; null returns one to the default, an absent one is kept. */
 export async function setQuota(deps: Deps, customerId: string, body: z.infer<typeof QuotaBody>) {
-  if (!(await customerExists(deps.db, customerId))) throw notFound(`customer ${customerId}`);
+  await requireCustomer(deps, customerId);
   const current = await getQuotaLimits(deps.db, customerId);
   const pick = (k: keyof typeof current) => (body[k] === undefined ? current[k] : (body[k] ?? null));
   await setQuotaLimits(deps.db, customerId, { maxVolumes: pick('maxVolumes'), maxBytes: pick('maxBytes'), maxSnapshots: pick('maxSnapshots') });

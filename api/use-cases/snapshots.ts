@@ -72,7 +72,11 @@ export async function listVolumeSnapshots(deps: Deps, customerId: string, volume
   return (await listSnapshots(deps.db, volumeId)).map(snapshotView);
 }
 
+/** What a snapshot id can be; anything else (a NUL byte, which Postgres text refuses) is simply not found. */
+const SNAPSHOT_ID = /^[\w-]{1,128}$/;
+
 export async function requireSnapshot(deps: Deps, customerId: string, snapshotId: string): Promise<SnapshotRow> {
+  if (!SNAPSHOT_ID.test(snapshotId)) throw notFound(`snapshot ${snapshotId.slice(0, 200)}`);
   const snapshot = await getCustomerSnapshot(deps.db, snapshotId, customerId);
   if (!snapshot) throw notFound(`snapshot ${snapshotId}`);
   return snapshot;

@@ -47,7 +47,11 @@ export function volumeView(v: VolumeRow) {
   };
 }
 
+/** What a volume id can be; anything else (a NUL byte, which Postgres text refuses, a path) is simply not found. */
+const VOLUME_ID = /^[\w-]{1,128}$/;
+
 export async function requireVolume(deps: Deps, customerId: string, volumeId: string): Promise<VolumeRow> {
+  if (!VOLUME_ID.test(volumeId)) throw notFound(`volume ${volumeId.slice(0, 200)}`);
   const volume = await getCustomerVolume(deps.db, volumeId, customerId);
   if (!volume || volume.state === 'deleted') throw notFound(`volume ${volumeId}`);
   return volume;
