@@ -4,17 +4,8 @@ import { candidateSignal, CONTROL_TASK_QUEUE, snapshotPolicyScheduleId, volumeRe
 import type { CandidateReport } from '../common/types.js';
 import type { Db } from '../api/repositories/db.js';
 import { markCandidate } from '../api/repositories/volumes.js';
-import { volumeRecovery } from '../workflows/volume-recovery.js';
+import { volumeRecovery, type VolumeRecoveryInput } from '../workflows/volume-recovery.js';
 import type { ClassifiedCopy } from './inventory.js';
-
-export interface VolumeRecoveryInput {
-  volumeId: string;
-  epoch: number;
-  expectedNodes: string[];
-  peerWaitMs: number;
-  /** How long a restored copy waits for a customer decision before it is archived. */
-  reviewDeadlineMs: number;
-}
 
 export function createCoordinationActivities(client: Client, db: Db, timings: Pick<VolumeRecoveryInput, 'peerWaitMs' | 'reviewDeadlineMs'>) {
   /**

@@ -15,20 +15,38 @@ const snapshots = proxyActivities<Activities>({ ...DATA_BOUNDED, taskQueue: SNAP
  * After enable: a new secondary for the sole primary at `epoch`, rebuilt while it serves.
  * `resumedFrom` > 0: the copy resumed from a heartbeat after a worker crash.
  */
-export async function volumeRebuild({ volumeId, source, epoch }: { volumeId: string; source: string; epoch: number }): Promise<{ secondary: string | null; resumedFrom: number }> {
+export interface VolumeRebuildInput {
+  volumeId: string;
+  source: string;
+  epoch: number;
+}
+
+export async function volumeRebuild({ volumeId, source, epoch }: VolumeRebuildInput): Promise<{ secondary: string | null; resumedFrom: number }> {
   upsertSearchAttributes([{ key: VolumeIdKey, value: volumeId }]);
   const copy = await addCopy(volumeId, source, epoch, false);
   if (!copy || !(await control.recordRebuilt({ volumeId, nodeId: copy.target, epoch }))) return { secondary: null, resumedFrom: copy?.resumedFrom ?? 0 };
   return { secondary: copy.target, resumedFrom: copy.resumedFrom };
 }
 
-export async function volumeSnapshot(input: { volumeId: string; snapshotId: string; kind: SnapshotKind }): Promise<{ state: 'completed' | 'error' }> {
+export interface VolumeSnapshotInput {
+  volumeId: string;
+  snapshotId: string;
+  kind: SnapshotKind;
+}
+
+export async function volumeSnapshot(input: VolumeSnapshotInput): Promise<{ state: 'completed' | 'error' }> {
   upsertSearchAttributes([{ key: VolumeIdKey, value: input.volumeId }]);
   return { state: (await takeSnapshot(input.volumeId, input.snapshotId, input.kind)) ? 'completed' : 'error' };
 }
 
 /** One tick of a volume's snapshot policy: a snapshot, then the oldest beyond `retention` go. */
-export async function snapshotPolicy({ volumeId, retention }: { volumeId: string; retention: number }): Promise<{ snapshotId: string; pruned: string[] }> {
+export interface SnapshotPolicyInput {
+  volumeId: string;
+  /** How many policy snapshots to keep. */
+  retention: number;
+}
+
+export async function snapshotPolicy({ volumeId, retention }: SnapshotPolicyInput): Promise<{ snapshotId: string; pruned: string[] }> {
   upsertSearchAttributes([{ key: VolumeIdKey, value: volumeId }]);
   const snapshotId = `snap-${workflowInfo().runId.replace(/-/g, '').slice(0, 16)}`;
   const taken = await takeSnapshot(volumeId, snapshotId, 'policy');
@@ -51,7 +69,11 @@ async function takeSnapshot(volumeId: string, snapshotId: string, kind: Snapshot
   }
 }
 
-export async function volumeDeletion({ volumeId }: { volumeId: string }): Promise<void> {
+export interface VolumeDeletionInput {
+  volumeId: string;
+}
+
+export async function volumeDeletion({ volumeId }: VolumeDeletionInput): Promise<void> {
   upsertSearchAttributes([{ key: VolumeIdKey, value: volumeId }]);
   await deleteVolume(volumeId, 'customer');
 }

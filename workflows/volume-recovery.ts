@@ -2,13 +2,21 @@
 // common/rules/volume-recovery.ts; this workflow feeds it signals, Updates, timers and activity
 // results as events, and runs the commands it answers with (volume-recovery-commands.ts).
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
-import type { VolumeRecoveryInput } from '../activities/coordination.js';
 import { candidateSignal, decideUpdate, phaseQuery, volumeStatusQuery, type DecisionRequest, type DecisionResult } from '../common/messages.js';
 import {
   decisionAnswer, decisionOf, outcome, rejectDecision, reportedPhase, snapshotAnswer, start, step, volumeStatus,
   type Command, type ExternalEvent, type RecoveryOutcome, type ResultEvent, type VolumeRecoveryState,
 } from '../common/rules/volume-recovery.js';
 import { commandRunner } from './volume-recovery-commands.js';
+
+export interface VolumeRecoveryInput {
+  volumeId: string;
+  epoch: number;
+  expectedNodes: string[];
+  peerWaitMs: number;
+  /** How long a restored copy waits for a customer decision before it is archived. */
+  reviewDeadlineMs: number;
+}
 
 export async function volumeRecovery(input: VolumeRecoveryInput): Promise<RecoveryOutcome> {
   const first = start(input, Date.now());

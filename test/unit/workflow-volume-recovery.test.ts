@@ -3,7 +3,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VolumeRecoveryInput } from '../../activities/coordination.js';
+import type { VolumeRecoveryInput } from '../../workflows/volume-recovery.js';
 import { candidateSignal, CONTROL_TASK_QUEUE, decideUpdate, volumeStatusQuery } from '../../common/messages.js';
 import type { CandidateReport, RestoredReplica, ScannedReplica } from '../../common/types.js';
 import { bundleWorkflows, recorded, startWorkflowEnv, withWorkers, type MockActivities } from '../support/workflow-env.js';
