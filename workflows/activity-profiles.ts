@@ -1,6 +1,6 @@
 // Named timeout and retry profiles for proxyActivities.
 import type { ActivityOptions } from '@temporalio/workflow';
-import { DATA_TASK_QUEUE } from '../common/messages.js';
+import { DATA_TASK_QUEUE, SNAPSHOT_TASK_QUEUE } from '../common/messages.js';
 
 /**
  * Short control-plane calls: fast retries, no attempt limit (a node may take a while to
@@ -27,3 +27,12 @@ export const PROBE: ActivityOptions = {
 
 /** Data work that may fail for good (a node that refuses, a copy that is gone): a few tries, then the caller decides. */
 export const DATA_BOUNDED: ActivityOptions = { ...DATA, retry: { ...DATA.retry, maximumAttempts: 5 } };
+
+/** Snapshot capture on its own queue: a burst of policy or manual snapshots cannot starve restores on the data queue. */
+export const SNAPSHOT: ActivityOptions = { ...DATA_BOUNDED, taskQueue: SNAPSHOT_TASK_QUEUE };
+
+/** A node that should be up: about half a minute of tries, then the caller decides. */
+export const PROBE_LONGER: ActivityOptions = { ...CONTROL, retry: { ...CONTROL.retry, maximumAttempts: 10 } };
+
+/** For copies on nodes that may never return: give up after about a minute, keep the copy. */
+export const CONTROL_BOUNDED: ActivityOptions = { ...CONTROL, retry: { ...CONTROL.retry, maximumAttempts: 15 } };

@@ -3,13 +3,12 @@
 import { ActivityFailure, ApplicationFailure, log, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { volumeRebuildId } from '../common/messages.js';
-import { CONTROL, PROBE } from './activity-profiles.js';
+import { CONTROL, CONTROL_BOUNDED, PROBE } from './activity-profiles.js';
 import { volumeRebuild } from './volume-maintenance.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const probe = proxyActivities<Activities>(PROBE);
-/** For copies on nodes that may never return: give up after about a minute, keep the copy. */
-const bounded = proxyActivities<Activities>({ ...CONTROL, retry: { ...CONTROL.retry, maximumAttempts: 15 } });
+const bounded = proxyActivities<Activities>(CONTROL_BOUNDED);
 
 /**
  * `moved`: the volume now serves from another copy at epoch+1, and a new secondary is being

@@ -2,14 +2,13 @@
 // policy, the latter started by a Temporal Schedule), and deletion.
 import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { SNAPSHOT_TASK_QUEUE, VolumeIdKey } from '../common/messages.js';
+import { VolumeIdKey } from '../common/messages.js';
 import type { SnapshotKind } from '../common/types.js';
-import { CONTROL, DATA_BOUNDED } from './activity-profiles.js';
+import { CONTROL, SNAPSHOT } from './activity-profiles.js';
 import { addCopy, deleteVolume } from './copies.js';
 
 const control = proxyActivities<Activities>(CONTROL);
-/** Snapshot capture on its own queue: a burst of policy or manual snapshots cannot starve restores on the data queue. */
-const snapshots = proxyActivities<Activities>({ ...DATA_BOUNDED, taskQueue: SNAPSHOT_TASK_QUEUE });
+const snapshots = proxyActivities<Activities>(SNAPSHOT);
 
 /**
  * After enable: a new secondary for the sole primary at `epoch`, rebuilt while it serves.

@@ -6,14 +6,13 @@ import {
 import type { Activities } from '../activities/index.js';
 import { copyResolvedSignal, RecoveryPhaseKey, VolumeIdKey } from '../common/messages.js';
 import { decisionWakes, peersReported, type Command, type ResultEvent, type VolumeRecoveryState } from '../common/rules/volume-recovery.js';
-import { CONTROL, DATA } from './activity-profiles.js';
+import { CONTROL, DATA, PROBE_LONGER } from './activity-profiles.js';
 import { addCopy, archiveVolume, deleteVolume, takeSnapshot } from './copies.js';
 import { deleteUnlessRefused, rebuildSecondary } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const data = proxyActivities<Activities>(DATA);
-/** A node that should be up: about half a minute of tries, then the caller decides. */
-const probeLonger = proxyActivities<Activities>({ ...CONTROL, retry: { ...CONTROL.retry, maximumAttempts: 10 } });
+const probeLonger = proxyActivities<Activities>(PROBE_LONGER);
 
 type Runners = { [K in Command['type']]: (command: Extract<Command, { type: K }>) => Promise<ResultEvent> };
 const DONE: ResultEvent = { type: 'stepDone' };
