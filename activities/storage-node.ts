@@ -114,7 +114,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
 
     /** Makes a copy the sole primary at `epoch`; the node refuses an epoch older than its own. */
     async promoteCopy({ nodeId, volumeId, epoch }: CopyRef & { epoch: number }): Promise<void> {
-      await (await node(nodeId, 5000)).configure(volumeId, { role: 'primary', epoch, peer: null }, true);
+      await (await node(nodeId, 5000)).configure(volumeId, { role: 'primary', epoch, peer: null }, { failover: true });
     },
 
     async resumeCopyIo({ nodeId, volumeId }: CopyRef): Promise<void> {

@@ -18,7 +18,7 @@ export interface StorageNodeApi {
   read(volumeId: string, offset: number, length: number): Promise<Buffer>;
   write(volumeId: string, offset: number, data: Buffer): Promise<{ writeSeq: number }>;
   /** `failover`: a promotion, which a copy held for its volume's recovery refuses. */
-  configure(volumeId: string, input: ConfigRequest, failover?: boolean): Promise<ScannedReplica>;
+  configure(volumeId: string, input: ConfigRequest, options?: { failover?: boolean }): Promise<ScannedReplica>;
   setIo(volumeId: string, state: IoState): Promise<ScannedReplica>;
   enable(volumeId: string, epoch: number, peer: PeerRef | null): Promise<ScannedReplica>;
   restore(volumeId: string, repairs: BlockRepair[]): Promise<RestoredReplica>;
@@ -73,7 +73,7 @@ export class HttpStorageNode implements StorageNodeApi {
   createVolume = (volumeId: string, input: CreateVolumeRequest) =>
     this.json<ScannedReplica>('volume', 'PUT', volumeId, {}, { body: input, timeoutMs: input.source ? FILL_FROM_SNAPSHOT_MS : undefined });
   write = (volumeId: string, offset: number, data: Buffer) => this.json<{ writeSeq: number }>('data', 'PUT', volumeId, { offset }, { raw: data });
-  configure = (volumeId: string, input: ConfigRequest, failover = false) =>
+  configure = (volumeId: string, input: ConfigRequest, { failover = false }: { failover?: boolean } = {}) =>
     this.json<ScannedReplica>('config', 'POST', volumeId, failover ? { failover: 1 } : {}, { body: input });
   setIo = (volumeId: string, state: IoState) => this.json<ScannedReplica>('io', 'POST', volumeId, {}, { body: { state } });
   enable = (volumeId: string, epoch: number, peer: PeerRef | null) => this.json<ScannedReplica>('enable', 'POST', volumeId, {}, { body: { epoch, peer } });

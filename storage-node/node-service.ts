@@ -63,8 +63,8 @@ export class NodeService {
     data.applyMirror(this.ctx, volumeId, epoch, seq, offset, payload);
 
   // Membership.
-  configure = (volumeId: string, input: membership.ConfigInput, failover = false): Promise<ScannedReplica> =>
-    membership.configure(this.ctx, volumeId, input, failover);
+  configure = (volumeId: string, input: membership.ConfigInput, options: { failover?: boolean } = {}): Promise<ScannedReplica> =>
+    membership.configure(this.ctx, volumeId, input, options);
   setIo = (volumeId: string, state: IoState): Promise<ScannedReplica> => membership.setIo(this.ctx, volumeId, state);
   enable = (volumeId: string, epoch: number, peer: PeerRef | null): Promise<ScannedReplica> => membership.enable(this.ctx, volumeId, epoch, peer);
   delete = (volumeId: string): Promise<{ deleted: boolean }> => membership.deleteVolume(this.ctx, volumeId);

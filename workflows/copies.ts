@@ -17,7 +17,7 @@ const probe = proxyActivities<Activities>(PROBE);
  * or the rebuild cannot finish; then the partial copy is abandoned and the source mirrors to
  * nobody again.
  */
-export async function addCopy(volumeId: string, source: string, epoch: number, otherZone: boolean): Promise<{ target: string; resumedFrom: number } | null> {
+export async function addCopy(volumeId: string, source: string, epoch: number, { otherZone }: { otherZone: boolean }): Promise<{ target: string; resumedFrom: number } | null> {
   const plan = await control.planCopy({ volumeId, source, otherZone });
   if (!plan) return null;
   try {
@@ -26,7 +26,7 @@ export async function addCopy(volumeId: string, source: string, epoch: number, o
   } catch {
     await control.abandonCopy({ volumeId, nodeId: plan.target });
     await probe.promoteCopy({ nodeId: source, volumeId, epoch }).catch(() => undefined); // drops the peer
-    await deleteUnlessRefused({ nodeId: plan.target, volumeId, reason: 'rebuild abandoned' }, true);
+    await deleteUnlessRefused({ nodeId: plan.target, volumeId, reason: 'rebuild abandoned' }, { giveUp: true });
     return null;
   }
 }
@@ -63,5 +63,5 @@ export async function deleteVolume(volumeId: string, by: string): Promise<void> 
 }
 
 async function deleteEveryCopy(volumeId: string, reason: string): Promise<void> {
-  for (const nodeId of await control.copiesOf({ volumeId })) await deleteUnlessRefused({ nodeId, volumeId, reason }, true);
+  for (const nodeId of await control.copiesOf({ volumeId })) await deleteUnlessRefused({ nodeId, volumeId, reason }, { giveUp: true });
 }

@@ -40,7 +40,7 @@ export async function failOver(volumeId: string, leavingNodeId: string): Promise
  * `giveUp`, a node that does not answer is given up on too: its copy, left behind, is stale
  * by the time the node reports again, and is deleted then.
  */
-export async function deleteUnlessRefused(ref: { nodeId: string; volumeId: string; reason: string }, giveUp = false): Promise<boolean> {
+export async function deleteUnlessRefused(ref: { nodeId: string; volumeId: string; reason: string }, { giveUp = false }: { giveUp?: boolean } = {}): Promise<boolean> {
   try {
     await (giveUp ? bounded : control).deleteCopy(ref);
     return true;

@@ -30,7 +30,7 @@ export function commandRunner(volumeId: string, state: () => VolumeRecoveryState
     restoreCopy: async ({ nodeId, repairFrom }) => ({ type: 'restored', replica: await data.restoreCopy({ nodeId, volumeId, repairFrom }) }),
     recordRestored: async ({ nodeId, writeSeq }) => done(control.recordRestored({ volumeId, nodeId, writeSeq })),
     recordUnrecoverable: async ({ nodeId, blocks }) => done(control.recordUnrecoverable({ volumeId, nodeId, blocks })),
-    deleteCopy: async ({ nodeId, reason }) => ({ type: 'copyDeleted', deleted: await deleteUnlessRefused({ nodeId, volumeId, reason }, true) }),
+    deleteCopy: async ({ nodeId, reason }) => ({ type: 'copyDeleted', deleted: await deleteUnlessRefused({ nodeId, volumeId, reason }, { giveUp: true }) }),
     notify: async ({ serverRecoveryId, outcome }) =>
       done(getExternalWorkflowHandle(serverRecoveryId).signal(copyResolvedSignal, { volumeId, outcome })
         .catch(() => undefined)), // that server recovery already ended: nothing waits for this copy
@@ -43,7 +43,7 @@ export function commandRunner(volumeId: string, state: () => VolumeRecoveryState
     rebuildSecondary: async ({ source, epoch }) => done(rebuildSecondary(volumeId, source, epoch)),
     archive: async ({ nodeId, by }) => archive(volumeId, nodeId, by),
     deleteVolume: async ({ by }) => done(deleteVolume(volumeId, by)),
-    addCopy: async ({ source, epoch }) => ({ type: 'copyAdded', target: (await addCopy(volumeId, source, epoch, true))?.target ?? null }),
+    addCopy: async ({ source, epoch }) => ({ type: 'copyAdded', target: (await addCopy(volumeId, source, epoch, { otherZone: true }))?.target ?? null }),
     recordTransferred: async ({ nodeId, epoch, by }) => done(control.recordTransferred({ volumeId, nodeId, epoch, by })),
     repairCopy: async ({ nodeId, from, blocks }) =>
       ({ type: 'lateRepaired', repaired: (await data.repairCopy({ nodeId, volumeId, repairFrom: [{ nodeId: from, blocks }] })).repaired }),

@@ -53,7 +53,7 @@ export async function applyMirror(ctx: NodeContext, volumeId: string, epoch: num
     }
     if (seq <= volume.writeSeq) return volume.writeSeq;
     if (volume.meta.mode === 'rebuilding') {
-      await volume.write(span, payload, false); // the writeSeq stays 0 until the copy is complete
+      await volume.write(span, payload, { sequenced: false }); // the writeSeq stays 0 until the copy is complete
       return seq;
     }
     if (seq !== volume.writeSeq + 1) throw new NodeError(409, 'sequence-gap', `expected write ${volume.writeSeq + 1}, got ${seq}`);

@@ -15,7 +15,7 @@ export interface ConfigInput {
  * Membership change from the control plane; never goes back to an older epoch. A recovering
  * node, or a copy held for its volume's recovery, refuses a promotion (`configureRefusal`).
  */
-export async function configure(ctx: NodeContext, volumeId: string, input: ConfigInput, failover = false): Promise<ScannedReplica> {
+export async function configure(ctx: NodeContext, volumeId: string, input: ConfigInput, { failover = false }: { failover?: boolean } = {}): Promise<ScannedReplica> {
   const copy = ctx.store.get(volumeId)?.volume.meta;
   const refusal = configureRefusal({ nodeRecovering: ctx.recovering, failover, scanned: ctx.verified.has(volumeId), copy });
   if (refusal === 'node-recovering') throw new NodeError(503, 'node-recovering', `node ${ctx.nodeId} is recovering; its copies cannot take over`);

@@ -97,7 +97,7 @@ export class Volume {
    * so a crash in between leaves a CRC mismatch (a torn block) and the old writeSeq.
    * Unsequenced: a copy being rebuilt, which must not look complete before it is.
    */
-  async write(span: BlockSpan, payload: Buffer, sequenced = true): Promise<number> {
+  async write(span: BlockSpan, payload: Buffer, { sequenced = true }: { sequenced?: boolean } = {}): Promise<number> {
     const start = span.firstBlock * BLOCK_SIZE;
     const merged = await this.readBlocks(span.firstBlock, span.lastBlock);
     payload.copy(merged, span.offset - start);

@@ -99,7 +99,7 @@ function mountControl(app: express.Express, service: NodeService, auth: Middlewa
   app.get(P.volume, auth, send(async (req) => service.status(id(req))));
   app.put(P.volume, auth, json, send(once((req) => service.createVolume({ ...parse(CreateVolumeBody, req.body, 'bad-request'), volumeId: id(req) }))));
   app.delete(P.volume, auth, send(once((req) => service.delete(id(req)))));
-  app.post(P.config, auth, json, send((req) => service.configure(id(req), parse(ConfigBody, req.body, 'bad-request'), q(ConfigQuery, req).failover)));
+  app.post(P.config, auth, json, send((req) => service.configure(id(req), parse(ConfigBody, req.body, 'bad-request'), { failover: q(ConfigQuery, req).failover })));
   app.post(P.io, auth, json, send((req) => service.setIo(id(req), parse(IoBody, req.body ?? {}, 'bad-io-state').state)));
   app.post(P.enable, auth, json, send((req) => {
     const { epoch, peer } = parse(EnableBody, req.body, 'bad-request');
