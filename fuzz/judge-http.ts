@@ -68,7 +68,20 @@ function noAnswer(j: Judging, c: HttpCase, r: ResolvedHttp, outcome: Exclude<Htt
  */
 function checkRefusal(j: Judging, c: HttpCase, a: HttpAnswer): void {
   if (!c.why.some(isCredentialRefusal) || a.status === 401 || a.status === 403 || a.status === 431 || a.status >= 500) return;
+  if (a.status === 400 && undecodablePath(c)) return; // the router refuses a malformed %-escape before any handler
   fail(j, c, 'authNotChecked', `${a.status} ${errorCode(a)} for ${c.why.find(isCredentialRefusal)}`);
+}
+
+function undecodablePath(c: HttpCase): boolean {
+  return Object.values(c.params).some((p) => {
+    if (typeof p !== 'object' || p.kind !== 'hostile') return false;
+    try {
+      decodeURIComponent(p.raw);
+      return false;
+    } catch {
+      return true;
+    }
+  });
 }
 
 async function judgeAccepted(j: Judging, c: HttpCase, r: ResolvedHttp, a: HttpAnswer): Promise<void> {

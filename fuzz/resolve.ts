@@ -150,7 +150,7 @@ function isCrossTenant(c: HttpCase, actor: ResolvedHttp['actor']): boolean {
   const mine = actor === 'owner' ? ['own', 'scratch', 'latest'] : ['foreign'];
   const theirs = actor === 'owner' ? ['foreign'] : ['own', 'scratch', 'latest'];
   const refs = [c.params.id, c.params.sid].filter((r) => r !== undefined).map((r) => r.kind);
-  const bodyForeign = JSON.stringify(c.body.kind === 'json' ? c.body.value : null).includes(actor === 'owner' ? '@@SNAP_FOREIGN@@' : '@@SNAP_OWN@@');
+  const bodyForeign = JSON.stringify(c.body.kind === 'json' ? c.body.value : null).includes('@@SNAP_FOREIGN@@');
   return bodyForeign || refs.some((k) => theirs.includes(k) && !mine.includes(k));
 }
 
@@ -185,7 +185,9 @@ export async function resolveHttp(w: World, c: HttpCase, foreignAsMissing = fals
     snapshotId: c.params.snapshotId ?? '',
   };
   const base = c.service === 'api' ? w.apiUrl : w.nodes.find((n) => n.nodeId === nodeId)!.url;
-  const snapshots = { own: w.owner.snapshot, foreign: foreignAsMissing ? missingId('snap', c.index) : w.other.snapshot };
+  // Body placeholders are relative to the tenant acting: its own snapshot, or the other tenant's.
+  const [mine, theirs] = c.credential === 'other-tenant' ? [w.other.snapshot, w.owner.snapshot] : [w.owner.snapshot, w.other.snapshot];
+  const snapshots = { own: mine, foreign: foreignAsMissing ? missingId('snap', c.index) : theirs };
   const { bytes, type } = bodyBytes(c, ctx, snapshots);
   const headers: Record<string, string> = {};
   const auth = authorization(c, ctx);
