@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules/@temporalio/worker ] || npm ci --no-fund --no-audit
 export TEMPORAL_CLI="${TEMPORAL_CLI:-$(bash scripts/ensure-temporal.sh)}"
+export VERSITYGW="${VERSITYGW:-$(bash scripts/ensure-versitygw.sh)}" # the S3 server the snapshot-store tests run against
 bash scripts/ensure-clients.sh
 if [ -z "${TEST_DATABASE_URL:-}" ] && ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null 2>&1; then

@@ -3,7 +3,7 @@ import { CHUNK_BLOCKS, CHUNK_BYTES, chunkCount, chunkHash, volumeDigest } from '
 import { BLOCK_SIZE } from '../../common/types.js';
 import { encodeBlockCrcs, type SnapshotManifest } from '../../snapshot-store/manifest.js';
 import { crc32c } from '../protocol/crc32c.js';
-import type { SnapshotStore } from '../../snapshot-store/store.js';
+import type { SnapshotCapture, SnapshotStore } from '../../snapshot-store/store.js';
 import type { Volume } from './volume.js';
 
 /**
@@ -17,48 +17,53 @@ export async function captureSnapshot(volume: Volume, store: SnapshotStore, snap
   const { volumeId, sizeBytes, epoch, baseSnapshotId } = volume.meta;
   const existing = await store.getManifest(volumeId, snapshotId);
   if (existing) return existing;
-  const parent = baseSnapshotId ? await store.getManifest(volumeId, baseSnapshotId) : null;
-  const chunks: string[] = [];
-  const blockCrcs: string[] = [];
-  let uploadedChunks = 0;
-  for (let c = 0; c < chunkCount(sizeBytes); c++) {
-    const inherited = parent?.chunks[c];
-    const inheritedCrcs = parent?.blockCrcs?.[c];
-    if (inherited && inheritedCrcs && !volume.dirty.anyInRange(c * CHUNK_BLOCKS, (c + 1) * CHUNK_BLOCKS - 1) && (await store.touchChunk(inherited))) {
-      chunks.push(inherited);
-      blockCrcs.push(inheritedCrcs);
-      continue;
+  // The lease comes first: from here on no garbage collection frees a chunk this capture names.
+  const capture = await store.beginCapture(volumeId, snapshotId);
+  try {
+    const parent = baseSnapshotId ? await store.getManifest(volumeId, baseSnapshotId) : null;
+    const chunks: string[] = [];
+    const blockCrcs: string[] = [];
+    let uploadedChunks = 0;
+    for (let c = 0; c < chunkCount(sizeBytes); c++) {
+      const inherited = parent?.chunks[c];
+      const inheritedCrcs = parent?.blockCrcs?.[c];
+      if (inherited && inheritedCrcs && !volume.dirty.anyInRange(c * CHUNK_BLOCKS, (c + 1) * CHUNK_BLOCKS - 1) && (await capture.reuse(inherited))) {
+        chunks.push(inherited);
+        blockCrcs.push(inheritedCrcs);
+        continue;
+      }
+      const bytes = await volume.readChunk(c);
+      blockCrcs.push(encodeBlockCrcs(blockCrcsOfBytes(bytes)));
+      const hash = chunkHash(bytes);
+      if (!(await capture.reuse(hash))) {
+        await capture.put(hash, bytes);
+        uploadedChunks += 1;
+      }
+      chunks.push(hash);
     }
-    const bytes = await volume.readChunk(c);
-    blockCrcs.push(encodeBlockCrcs(blockCrcsOfBytes(bytes)));
-    const hash = chunkHash(bytes);
-    if (!(await store.touchChunk(hash))) {
-      await store.putChunk(hash, bytes);
-      uploadedChunks += 1;
-    }
-    chunks.push(hash);
+    const manifest: SnapshotManifest = {
+      snapshotId, volumeId, parentId: parent?.snapshotId ?? null, sizeBytes, chunkBytes: CHUNK_BYTES,
+      chunks, blockCrcs, epoch, writeSeq: volume.writeSeq, digest: volumeDigest(chunks), uploadedChunks, createdAt: new Date().toISOString(),
+    };
+    if (!(await capture.commit(manifest))) await restoreMissingChunks(volume, store, capture, chunks);
+    await volume.saveMeta({ baseSnapshotId: snapshotId });
+    await volume.resetDirty();
+    return manifest;
+  } finally {
+    await capture.end();
   }
-  const manifest: SnapshotManifest = {
-    snapshotId, volumeId, parentId: parent?.snapshotId ?? null, sizeBytes, chunkBytes: CHUNK_BYTES,
-    chunks, blockCrcs, epoch, writeSeq: volume.writeSeq, digest: volumeDigest(chunks), uploadedChunks, createdAt: new Date().toISOString(),
-  };
-  await store.putManifest(manifest);
-  await restoreMissingChunks(volume, store, chunks);
-  await volume.saveMeta({ baseSnapshotId: snapshotId });
-  await volume.resetDirty();
-  return manifest;
 }
 
 /**
- * A collection that ran while this snapshot was being taken may have freed a chunk it reuses
- * (touched too long ago). Writes are still held, so the volume still has every chunk's bytes.
+ * A collection fenced this capture off (its lease lapsed) and may have freed a chunk it names.
+ * Writes are still held, so the volume still has every chunk's bytes.
  */
-async function restoreMissingChunks(volume: Volume, store: SnapshotStore, chunks: string[]): Promise<void> {
+async function restoreMissingChunks(volume: Volume, store: SnapshotStore, capture: SnapshotCapture, chunks: string[]): Promise<void> {
   for (let c = 0; c < chunks.length; c++) {
-    if (await store.touchChunk(chunks[c]!)) continue;
+    if (await store.hasChunk(chunks[c]!)) continue;
     const bytes = await volume.readChunk(c);
     if (chunkHash(bytes) !== chunks[c]) throw new Error(`chunk ${c} of ${volume.meta.volumeId} vanished from the store and its blocks changed`);
-    await store.putChunk(chunks[c]!, bytes);
+    await capture.put(chunks[c]!, bytes);
   }
 }
 

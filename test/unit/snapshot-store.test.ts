@@ -1,11 +1,15 @@
-// Snapshots and merge-restore on real files: a volume, its snapshot store, and the merge.
+// Snapshots and merge-restore on real files: a volume, its snapshot store, and the merge. The
+// same tests run against both backends: a directory, and a real S3 server (versitygw).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES } from '../../common/chunks.js';
 import { BLOCK_SIZE } from '../../common/types.js';
+import { startS3Server, type S3Server } from '../../cluster/s3-server.js';
 import { FsSnapshotStore } from '../../snapshot-store/filesystem.js';
+import { ObjectSnapshotStore } from '../../snapshot-store/object-store.js';
+import { S3Objects, parseS3Url, s3ClientFromEnv } from '../../snapshot-store/s3.js';
 import { checkRange } from '../../storage-node/protocol/block-range.js';
 import { mergeRestore } from '../../storage-node/store/merge.js';
 import { captureSnapshot, hydrateFromSnapshot } from '../../storage-node/store/snapshot-io.js';
@@ -16,12 +20,25 @@ const meta = (volumeId: string): VolumeMeta => ({ volumeId, sizeBytes: SIZE, rol
 const span = (offset: number, length: number) => checkRange(offset, length, SIZE) as Exclude<ReturnType<typeof checkRange>, string>;
 const write = (v: Volume, offset: number, byte: number, length = BLOCK_SIZE) => v.write(span(offset, length), Buffer.alloc(length, byte));
 
-describe('the snapshot store and merge-restore', () => {
+describe.each(['filesystem', 's3'] as const)('the snapshot store (%s) and merge-restore', (backend) => {
   let dir = '';
-  let store: FsSnapshotStore;
+  let store: ObjectSnapshotStore;
+  let s3: S3Server | null = null;
+  let s3Dir = '';
+  beforeAll(async () => {
+    if (backend !== 's3') return;
+    s3Dir = await mkdtemp(join(tmpdir(), 'snapshots-s3-'));
+    s3 = await startS3Server({ dir: s3Dir, logDir: s3Dir });
+  }, 120_000);
+  afterAll(async () => {
+    await s3?.stop();
+    if (s3Dir) await rm(s3Dir, { recursive: true, force: true });
+  });
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'snapshots-'));
-    store = new FsSnapshotStore(join(dir, 'store'), 0);
+    store = s3
+      ? new ObjectSnapshotStore(new S3Objects(s3ClientFromEnv(s3.env), parseS3Url(s3.storeUrl(dir.slice(dir.lastIndexOf('/') + 1)))))
+      : new FsSnapshotStore(join(dir, 'store'));
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
