@@ -14,6 +14,16 @@ export default tseslint.config(
     },
   },
   {
+    // The web console: browser code, checked against its own tsconfig (DOM, JSX for Preact).
+    files: ['console/**/*.{ts,tsx}'],
+    extends: [tseslint.configs.base],
+    languageOptions: { parserOptions: { project: './console/tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+    },
+  },
+  {
     files: ['workflows/**/*.ts', 'common/messages.ts', 'common/rules/**/*.ts', 'common/types.ts', 'common/states.ts', 'common/failure-domain.ts'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -3,7 +3,7 @@
 type Json = Record<string, unknown>;
 
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const pretty = (v: unknown): string => `<pre>${esc(JSON.stringify(v, null, 2))}</pre>`;
+const pretty = (v: unknown): string => `<pre tabindex="0">${esc(JSON.stringify(v, null, 2))}</pre>`;
 
 interface Operation { summary: string; tags: string[]; parameters: Json[]; responses: Record<string, Json>; security: Json[]; requestBody?: Json }
 

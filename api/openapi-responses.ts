@@ -191,7 +191,9 @@ export const RecoveryWorkflowList = z.object({
   temporalUi: z.object({ url: z.string(), namespace: z.string() }).describe('a workflow page: {url}/namespaces/{namespace}/workflows/{workflowId}/{runId}/history'),
   workflows: z.array(RecoveryWorkflow),
 });
-export const BreakerView = z.object({ open: z.boolean(), unreachable: Int, nodes: Int, massOutageShare: z.number() });
+export const BreakerView = z.object({
+  open: z.boolean(), unreachable: Int, unreachableNodes: z.array(z.string()).describe('down, or silent for half the heartbeat timeout'), nodes: Int, massOutageShare: z.number(),
+});
 export const ReviewQueue = z.object({
   reviews: z.array(z.object({ volumeId: z.string(), customerId: z.string(), sizeBytes: Int, waitingSince: Time })),
 });

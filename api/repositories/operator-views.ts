@@ -20,3 +20,13 @@ export async function copiesByNode(db: Db): Promise<Record<string, number>> {
   const { rows } = await db.query(`select node_id, count(*)::int as n from replicas where state <> 'deleted' group by node_id`);
   return Object.fromEntries(rows.map((r) => [r.node_id as string, r.n as number]));
 }
+
+/** Nodes down, or silent for half the heartbeat timeout (what the breaker counts; under a mass outage they are not marked down). */
+export async function unreachableNodeIds(db: Db, heartbeatTimeoutMs: number): Promise<string[]> {
+  const { rows } = await db.query(
+    `select id from nodes where state = 'down' or (state = 'in-service'
+       and last_heartbeat < now() - make_interval(secs => $1::double precision / 2000)) order by id`,
+    [heartbeatTimeoutMs],
+  );
+  return rows.map((r) => r.id as string);
+}

@@ -2,7 +2,7 @@
 // the mass-outage breaker as the inventory shows it, the review queue, copies per node.
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { inventoryCounts } from '../repositories/metrics.js';
-import { copiesByNode, openReviews } from '../repositories/operator-views.js';
+import { copiesByNode, openReviews, unreachableNodeIds } from '../repositories/operator-views.js';
 import { readThrottle } from '../repositories/settings.js';
 import type { Deps } from './deps.js';
 
@@ -39,7 +39,8 @@ export async function breakerView(deps: Deps) {
   const counts = await inventoryCounts(deps.db, deps.config.heartbeatTimeoutMs, 3 * deps.config.retryAfterSeconds * 1000);
   const { massOutageShare } = await readThrottle(deps.db, deps.config);
   const nodes = Object.values(counts.nodesByState).reduce((a, b) => a + b, 0);
-  return { open: counts.unreachable > massOutageShare * nodes, unreachable: counts.unreachable, nodes, massOutageShare };
+  const unreachableNodes = await unreachableNodeIds(deps.db, deps.config.heartbeatTimeoutMs);
+  return { open: counts.unreachable > massOutageShare * nodes, unreachable: counts.unreachable, unreachableNodes, nodes, massOutageShare };
 }
 
 export async function reviewQueue(deps: Deps) {
