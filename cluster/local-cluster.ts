@@ -11,6 +11,7 @@ import { requestJson } from '../common/http.js';
 import pg from 'pg';
 import { DIST } from './paths.js';
 import { ManagedProcess, freePort, waitFor } from './processes.js';
+import { postgresTemporalProcess, registerNamespace, temporalKind } from './temporal-postgres.js';
 import { temporalBinary, temporalProcess, waitForTemporal } from './temporal-server.js';
 
 
@@ -96,8 +97,11 @@ export class LocalCluster {
   }
 
   private async boot(progress: (msg: string) => void): Promise<void> {
-    progress('starting Temporal dev server');
-    this.temporal = temporalProcess({ dir: this.opts.dir, port: this.layout.temporalPort, uiPort: this.layout.uiPort, logDir: this.logDir }, temporalBinary());
+    const postgres = temporalKind() === 'postgres'; // BLACKSTART_TEMPORAL=postgres: the Temporal server on Postgres
+    progress(postgres ? 'starting the Temporal server on Postgres' : 'starting Temporal dev server');
+    this.temporal = postgres
+      ? await postgresTemporalProcess({ dir: this.opts.dir, port: this.layout.temporalPort, logDir: this.logDir })
+      : temporalProcess({ dir: this.opts.dir, port: this.layout.temporalPort, uiPort: this.layout.uiPort, logDir: this.logDir }, temporalBinary());
     this.temporal.start();
     if (!this.opts.databaseUrl) {
       progress('starting embedded Postgres (PGlite)');
@@ -106,6 +110,7 @@ export class LocalCluster {
     }
     this.databaseUrl = this.opts.databaseUrl ?? `postgres://postgres@127.0.0.1:${this.layout.pglitePort}/postgres?sslmode=disable`;
     await waitForTemporal(this.temporalAddress, 120_000, this.temporal);
+    if (postgres) await registerNamespace(this.temporalAddress);
     await waitFor('Postgres', () => canQuery(this.databaseUrl), 60_000, 200, this.pglite ?? undefined);
     const shared = {
       DATABASE_URL: this.databaseUrl,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { BlackstartClient } from '../cli/client.js';
 import { LocalCluster, type NodeSpec } from './local-cluster.js';
+import { dropTemporalDatabases, temporalKind } from './temporal-postgres.js';
 
 /** Heartbeats, timeouts and waits short enough that a recovery takes seconds. */
 export const SHORT_TIMINGS = {
@@ -45,6 +46,7 @@ export async function startScratchCluster(opts: ScratchClusterOptions): Promise<
   url.pathname = `/${dbName}`;
   const dropAll = async () => {
     await adminQuery(opts.adminDatabaseUrl, `drop database if exists ${dbName} with (force)`);
+    if (temporalKind() === 'postgres') await dropTemporalDatabases(dir);
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   };
   const cluster = await LocalCluster.start(
