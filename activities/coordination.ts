@@ -26,6 +26,8 @@ export function createCoordinationActivities(client: Client, db: Db, timings: Pi
       signal: candidateSignal,
       signalArgs: [report],
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      staticSummary: `Volume recovery of ${c.volumeId} at epoch ${c.volumeEpoch}: no healthy copy in service; first candidate on ${nodeId}`,
+      staticDetails: `Copies expected from: ${c.expectedNodes.join(', ') || 'none'}. Waits up to ${Math.round(timings.peerWaitMs / 1000)} s for them, elects by (epoch, writeSeq), restores read-only with I/O held.`,
     });
   }
 

@@ -51,6 +51,7 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
         taskQueue: CONTROL_TASK_QUEUE,
         args: [args],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `Failover of ${node.id}, incident ${incident}: heartbeats silent; peers promoted at epoch+1`,
         typedSearchAttributes: [{ key: StorageNodeKey, value: node.id }],
       });
     } catch (err) {

@@ -59,5 +59,6 @@ export async function rebuildSecondary(volumeId: string, source: string, epoch: 
     workflowId: volumeRebuildId(volumeId, epoch),
     args: [{ volumeId, source, epoch }],
     parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: `Rebuild a secondary of ${volumeId} from ${source} (epoch ${epoch})`,
   });
 }

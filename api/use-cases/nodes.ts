@@ -112,6 +112,7 @@ function startRecovery(deps: Deps, recovery: RecoveryRow, scan: ScanReport) {
     args: [args],
     signal: reportSignal,
     signalArgs: [scan],
+    staticSummary: `Server recovery of ${recovery.nodeId}, incident ${recovery.id} (${scan.replicas.length} copies reported, ${scan.crashed ? 'unclean shutdown' : 'declared down'})`,
     typedSearchAttributes: [
       { key: StorageNodeKey, value: recovery.nodeId },
       { key: RecoveryPhaseKey, value: 'notice' },

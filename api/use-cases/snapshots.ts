@@ -59,6 +59,7 @@ export async function createSnapshot(deps: Deps, customerId: string, volumeId: s
       workflowId: snapshotWorkflowId(snapshotId),
       taskQueue: CONTROL_TASK_QUEUE,
       args: [{ volumeId, snapshotId, kind: 'manual' }],
+      staticSummary: `Snapshot ${snapshotId} of ${volumeId} (on request)`,
     }).catch(async (err: unknown) => {
       await failSnapshot(deps.db, snapshotId, `could not start: ${(err as Error).message}`);
       throw err;

@@ -171,6 +171,7 @@ export async function deleteCustomerVolume(deps: Deps, customerId: string, volum
   await setVolumeState(deps.db, volumeId, 'deleting');
   await deps.temporal.workflow.start(volumeDeletion, {
     workflowId: volumeDeletionId(volumeId), taskQueue: CONTROL_TASK_QUEUE, args: [{ volumeId }], workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    staticSummary: `Delete ${volumeId}: every copy, space reclaimed`,
   }).catch((err: unknown) => {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   });

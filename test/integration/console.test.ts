@@ -4,6 +4,7 @@
 // completes only after the click. The operator sees the nodes go down and come back, the
 // recovery's phases and a link to its workflow in the Temporal UI. Every page is scanned with
 // axe-core (no serious or critical violation) and photographed into test-results/console/.
+import { Client, Connection } from '@temporalio/client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { powerOffBothCopies, restoreAndAwaitReview } from '../support/outage.js';
@@ -115,6 +116,15 @@ describe('the web console', () => {
     expect(await link.first().getAttribute('href')).toMatch(new RegExp(`^${TEMPORAL_UI}/namespaces/default/workflows/${recovery.workflowId}/[0-9a-f-]+/history$`));
     expect(await operator.locator('.phases').first().textContent()).toContain('configuration');
     await shoot(operator, 'operator-recoveries');
+
+    // the workflow explains itself in the Temporal UI: a summary naming the node and incident
+    const connection = await Connection.connect({ address: t.cluster.temporalAddress });
+    try {
+      const described = await new Client({ connection }).workflow.getHandle(recovery.workflowId).describe();
+      expect(await described.staticSummary()).toMatch(new RegExp(`^Server recovery of ${winner}, incident \\d+`));
+    } finally {
+      await connection.close();
+    }
 
     await go(operator, '/operator/admission', 'Admission and breaker');
     await shoot(operator, 'operator-admission');
