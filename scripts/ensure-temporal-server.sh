@@ -41,7 +41,7 @@ fi
 # The Web UI server is optional: a failed build is reported, the server runs without it.
 if [ ! -x "$cache/ui-server" ] && [ ! -f "$cache/ui-server.failed" ] && command -v go >/dev/null 2>&1; then
   start=$(date +%s)
-  if install "github.com/temporalio/ui-server/v2@$UI_VERSION" ui-server; then
+  if install "github.com/temporalio/ui-server/v2/cmd/server@$UI_VERSION" ui-server; then
     echo "Temporal UI server $UI_VERSION built in $(( $(date +%s) - start ))s" >&2
   else
     tail -5 "$cache/build.log" >"$cache/ui-server.failed"; echo "The Temporal UI server did not build (see $cache/ui-server.failed)" >&2
