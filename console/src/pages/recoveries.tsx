@@ -3,6 +3,7 @@
 import type { OperatorApi, RecoveryWorkflow, RecoveryWorkflows } from '../api';
 import { span, when } from '../format';
 import { Badge, Bar, Empty, ErrorNote, Loading, usePoll } from '../ui';
+import { RecoveryTimeline } from './timeline';
 
 function uiLink(ui: RecoveryWorkflows['temporalUi'], w: RecoveryWorkflow): string {
   return `${ui.url}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/${encodeURIComponent(w.workflowId)}/${encodeURIComponent(w.runId)}/history`;
@@ -53,6 +54,7 @@ export function RecoveriesPage({ api }: { api: OperatorApi }) {
         <>
           <Bar label="Server recoveries back in service" value={r.recoveries.filter((x) => x.inServiceAt).length} max={r.recoveries.length} />
           <Bar label="Volume recoveries restored" value={restored} max={volumes.length} />
+          <RecoveryTimeline recoveries={r.recoveries} />
           <h2>Server recoveries</h2>
           {r.recoveries.length === 0 ? <Empty>No node has reported a recovery.</Empty> : (
             <div class="table-scroll"><table>
