@@ -14,4 +14,10 @@ if [ -z "${TEST_DATABASE_URL:-}" ] && ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/de
 fi
 npm run --silent build
 npm run --silent lint
-exec npx vitest run "$@"
+npx vitest run "$@"
+# With no filter, the recovery tests run a second time on the Temporal server on Postgres (issue 11).
+if [ $# -eq 0 ]; then
+  bash scripts/ensure-temporal-server.sh >/dev/null
+  BLACKSTART_TEMPORAL=postgres npx vitest run --outputFile.json=test-results/vitest-postgres.json test/integration/single-node-failure.test.ts \
+    test/integration/power-domain-outage.test.ts test/integration/worker-crash.test.ts test/integration/chaos.test.ts
+fi
