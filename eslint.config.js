@@ -24,27 +24,52 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts', 'common/messages.ts', 'common/rules/**/*.ts', 'common/types.ts', 'common/states.ts', 'common/failure-domain.ts'],
+    files: [
+      'workflows/**/*.ts',
+      'common/messages.ts',
+      'common/rules/**/*.ts',
+      'common/types.ts',
+      'common/states.ts',
+      'common/failure-domain.ts',
+    ],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'child_process', 'os', 'net'], message: 'Workflows must be deterministic: no Node built-ins.' },
-          { group: ['pg', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows run in the sandbox: no I/O libraries.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'child_process', 'os', 'net'],
+              message: 'Workflows must be deterministic: no Node built-ins.',
+            },
+            {
+              group: ['pg', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'Workflows run in the sandbox: no I/O libraries.',
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports' }],
     },
   },
   {
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'child_process', 'os', 'net'], message: 'Workflows must be deterministic: no Node built-ins.' },
-          { group: ['../activities/*'], allowTypeImports: true, message: 'Workflows import activities with `import type` only.' },
-          { group: ['../api/*', 'pg', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows run in the sandbox: no I/O.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'child_process', 'os', 'net'],
+              message: 'Workflows must be deterministic: no Node built-ins.',
+            },
+            { group: ['../activities/*'], allowTypeImports: true, message: 'Workflows import activities with `import type` only.' },
+            {
+              group: ['../api/*', 'pg', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'Workflows run in the sandbox: no I/O.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

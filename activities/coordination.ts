@@ -7,7 +7,11 @@ import { markCandidate } from '../api/repositories/volumes.js';
 import { volumeRecovery, type VolumeRecoveryInput } from '../workflows/volume-recovery.js';
 import type { ClassifiedCopy } from './inventory.js';
 
-export function createCoordinationActivities(client: Client, db: Db, timings: Pick<VolumeRecoveryInput, 'peerWaitMs' | 'reviewDeadlineMs'>) {
+export function createCoordinationActivities(
+  client: Client,
+  db: Db,
+  timings: Pick<VolumeRecoveryInput, 'peerWaitMs' | 'reviewDeadlineMs'>,
+) {
   /**
    * Offers a candidate copy to its volume's recovery, starting that workflow if this is the
    * first copy. A recovery of the same incident that already finished is started anew: it
@@ -34,9 +38,12 @@ export function createCoordinationActivities(client: Client, db: Db, timings: Pi
   return {
     /** A deleted or archived volume takes no more policy snapshots. */
     async dropSnapshotPolicy({ volumeId }: { volumeId: string }): Promise<void> {
-      await client.schedule.getHandle(snapshotPolicyScheduleId(volumeId)).delete().catch((err: unknown) => {
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
-      });
+      await client.schedule
+        .getHandle(snapshotPolicyScheduleId(volumeId))
+        .delete()
+        .catch((err: unknown) => {
+          if (!(err instanceof ScheduleNotFoundError)) throw err;
+        });
     },
 
     /** All of a node's candidates in one activity: a fleet outage offers thousands. */

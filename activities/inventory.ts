@@ -25,7 +25,6 @@ import {
   upsertReplica,
 } from '../api/repositories/volumes.js';
 
-
 export interface FailoverPlan {
   volumeId: string;
   leaving: string;
@@ -47,7 +46,10 @@ export interface ClassifiedCopy {
 export function createInventoryActivities(db: Db) {
   return {
     async investigate({ nodeId, scan }: { nodeId: string; scan: ScanReport }): Promise<ClassifiedCopy[]> {
-      const inventory = await inventoryFor(db, scan.replicas.map((r) => r.volumeId));
+      const inventory = await inventoryFor(
+        db,
+        scan.replicas.map((r) => r.volumeId),
+      );
       return scan.replicas.map((copy) => {
         const volume = inventory.get(copy.volumeId);
         return {
@@ -90,7 +92,12 @@ export function createInventoryActivities(db: Db) {
         await setVolumeEpoch(tx, plan.volumeId, plan.epoch, volume.ioState);
         await setReplicaMembership(tx, plan.volumeId, plan.survivor, 'primary', plan.epoch, 'in-service');
         await setReplicaState(tx, plan.volumeId, plan.leaving, 'stale');
-        await recordEvent(tx, plan.volumeId, 'failover', `copy on ${plan.leaving} left the volume; ${plan.survivor} serves as primary at epoch ${plan.epoch}`);
+        await recordEvent(
+          tx,
+          plan.volumeId,
+          'failover',
+          `copy on ${plan.leaving} left the volume; ${plan.survivor} serves as primary at epoch ${plan.epoch}`,
+        );
         return { changed: true };
       });
     },
@@ -134,7 +141,14 @@ export function createInventoryActivities(db: Db) {
      * `epoch`, I/O enabled, and `secondary` (a copy identical to it) its secondary. (Node first:
      * an inventory epoch above every copy's would make the only copy look stale.)
      */
-    async recordEnabled(input: { volumeId: string; nodeId: string; epoch: number; auto: boolean; proof: string | null; secondary?: string }): Promise<void> {
+    async recordEnabled(input: {
+      volumeId: string;
+      nodeId: string;
+      epoch: number;
+      auto: boolean;
+      proof: string | null;
+      secondary?: string;
+    }): Promise<void> {
       await inTransaction(db, async (tx) => {
         const volume = await lockVolume(tx, input.volumeId);
         if (!volume) throw new Error(`volume ${input.volumeId} not found`);
@@ -152,11 +166,31 @@ export function createInventoryActivities(db: Db) {
     /** Blocks a merge-restore could not repair: the volume's events say so, and it is never auto-enabled. */
     async recordUnrecoverable({ volumeId, nodeId, blocks }: { volumeId: string; nodeId: string; blocks: number[] }): Promise<void> {
       const listed = blocks.length > 20 ? `${blocks.slice(0, 20).join(', ')} and ${blocks.length - 20} more` : blocks.join(', ');
-      await recordEvent(db, volumeId, 'unrecoverable-blocks', `${blocks.length} blocks of the copy on ${nodeId} failed their CRC and no peer or snapshot held them: ${listed}`);
+      await recordEvent(
+        db,
+        volumeId,
+        'unrecoverable-blocks',
+        `${blocks.length} blocks of the copy on ${nodeId} failed their CRC and no peer or snapshot held them: ${listed}`,
+      );
     },
 
-    async recordLateRepair({ volumeId, nodeId, from, blocks }: { volumeId: string; nodeId: string; from: string; blocks: number[] }): Promise<void> {
-      await recordEvent(db, volumeId, 'blocks-repaired', `${blocks.length} blocks the restore could not repair were repaired on ${nodeId} from the copy on ${from}, which returned later`);
+    async recordLateRepair({
+      volumeId,
+      nodeId,
+      from,
+      blocks,
+    }: {
+      volumeId: string;
+      nodeId: string;
+      from: string;
+      blocks: number[];
+    }): Promise<void> {
+      await recordEvent(
+        db,
+        volumeId,
+        'blocks-repaired',
+        `${blocks.length} blocks the restore could not repair were repaired on ${nodeId} from the copy on ${from}, which returned later`,
+      );
     },
 
     /**
@@ -164,7 +198,15 @@ export function createInventoryActivities(db: Db) {
      * zone), or for a transfer another zone; never a node that holds any copy of the volume.
      * Records it as `rebuilding`. Null when no node has room.
      */
-    async planCopy({ volumeId, source, otherZone }: { volumeId: string; source: string; otherZone: boolean }): Promise<{ target: string; sizeBytes: number } | null> {
+    async planCopy({
+      volumeId,
+      source,
+      otherZone,
+    }: {
+      volumeId: string;
+      source: string;
+      otherZone: boolean;
+    }): Promise<{ target: string; sizeBytes: number } | null> {
       const volume = await getVolume(db, volumeId);
       const from = await getNode(db, source);
       if (!volume || !from) return null;

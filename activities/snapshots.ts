@@ -12,7 +12,13 @@ export function createSnapshotActivities(db: Db, store: SnapshotStore) {
     async beginSnapshot(input: { snapshotId: string; volumeId: string; kind: SnapshotKind }): Promise<void> {
       const volume = await getVolume(db, input.volumeId);
       if (!volume) throw new Error(`volume ${input.volumeId} not found`);
-      await insertSnapshot(db, { id: input.snapshotId, volumeId: input.volumeId, customerId: volume.customerId, kind: input.kind, sizeBytes: volume.sizeBytes });
+      await insertSnapshot(db, {
+        id: input.snapshotId,
+        volumeId: input.volumeId,
+        customerId: volume.customerId,
+        kind: input.kind,
+        sizeBytes: volume.sizeBytes,
+      });
     },
 
     /** The copy a snapshot of a serving volume reads: its primary. */

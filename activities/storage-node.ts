@@ -52,7 +52,8 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
   }
 
   /** The node's client; every call carries this activity's idempotency key. */
-  const node = (nodeId: string, timeoutMs?: number): Promise<StorageNodeApi> => client.node(nodeId, { idempotencyKey: idempotencyKey(), timeoutMs });
+  const node = (nodeId: string, timeoutMs?: number): Promise<StorageNodeApi> =>
+    client.node(nodeId, { idempotencyKey: idempotencyKey(), timeoutMs });
   return {
     /**
      * Merge-restores the elected copy read-only with I/O held. The bad blocks planned from a peer
@@ -80,7 +81,13 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
      * and the target takes the source's writeSeq. Progress is heartbeated; a retry after a
      * worker crash resumes from the last range the heartbeat recorded.
      */
-    async rebuildCopy(input: { volumeId: string; source: string; target: string; epoch: number; sizeBytes: number }): Promise<{ copiedBytes: number; resumedFrom: number }> {
+    async rebuildCopy(input: {
+      volumeId: string;
+      source: string;
+      target: string;
+      epoch: number;
+      sizeBytes: number;
+    }): Promise<{ copiedBytes: number; resumedFrom: number }> {
       const { volumeId, source, target, epoch, sizeBytes } = input;
       const [from, to] = [await node(source), await node(target)];
       await to.createVolume(volumeId, { sizeBytes, role: 'secondary', epoch, peer: null, rebuilding: true });
@@ -103,9 +110,17 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
     async deleteCopy({ nodeId, volumeId, reason }: CopyRef & { reason: string }): Promise<{ deleted: boolean }> {
       const volume = await getVolume(db, volumeId);
       const replicas = volume ? await replicasOf(db, volumeId) : [];
-      const copies = replicas.map((r) => ({ nodeId: r.nodeId, member: isMember(r), healthy: isHealthy(r), restored: r.state === 'restored' }));
+      const copies = replicas.map((r) => ({
+        nodeId: r.nodeId,
+        member: isMember(r),
+        healthy: isHealthy(r),
+        restored: r.state === 'restored',
+      }));
       if (!mayDeleteCopy(!volume || volume.state === 'deleted' || volume.state === 'archived', nodeId, copies)) {
-        throw ApplicationFailure.nonRetryable(`refusing to delete ${volumeId} on ${nodeId} (${reason}): it may be the last copy with its data`, 'UnsafeDeletion');
+        throw ApplicationFailure.nonRetryable(
+          `refusing to delete ${volumeId} on ${nodeId} (${reason}): it may be the last copy with its data`,
+          'UnsafeDeletion',
+        );
       }
       const result = await (await node(nodeId)).delete(volumeId);
       if (volume) await setReplicaState(db, volumeId, nodeId, 'deleted');

@@ -103,12 +103,23 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     problems.push(...tlsProblems);
     if (config.clusterSecret && config.clusterSecret.length < 16) problems.push('CLUSTER_SECRET must be at least 16 characters');
     if (config.operatorToken && config.operatorToken.length < 16) problems.push('OPERATOR_TOKEN must be at least 16 characters');
-    if (config.webhooks.retryCapMs < config.webhooks.retryBaseMs) problems.push('WEBHOOK_RETRY_CAP_MS must be at least WEBHOOK_RETRY_BASE_MS');
+    if (config.webhooks.retryCapMs < config.webhooks.retryBaseMs)
+      problems.push('WEBHOOK_RETRY_CAP_MS must be at least WEBHOOK_RETRY_BASE_MS');
   });
   return config;
 }
 
 /** "a.internal, 10.0.0.5, [fd00::1]" → the set of host names as URLs spell them (lower case, no brackets). */
 function hostList(text: string | undefined): ReadonlySet<string> {
-  return new Set((text ?? '').split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean));
+  return new Set(
+    (text ?? '')
+      .split(',')
+      .map((h) =>
+        h
+          .trim()
+          .toLowerCase()
+          .replace(/^\[(.*)\]$/, '$1'),
+      )
+      .filter(Boolean),
+  );
 }

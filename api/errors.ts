@@ -21,7 +21,10 @@ export function errorMiddleware(err: unknown, _req: Request, res: Response, _nex
   const e = toAppError(err);
   if (e.status >= 500) console.error('api: unexpected error', err);
   if (res.headersSent) return void res.end();
-  res.set(e.headers).status(e.status).json({ error: { code: e.code, message: e.message } });
+  res
+    .set(e.headers)
+    .status(e.status)
+    .json({ error: { code: e.code, message: e.message } });
 }
 
 function toAppError(err: unknown): AppError {

@@ -37,9 +37,11 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
   const holding = holdsFailover({ suspects: suspects.length, down, total: nodes.length }, massOutageShare);
   if (holding !== breaker.open) {
     breaker.open = holding;
-    console.log(holding
-      ? `mass outage: ${unreachable} of ${nodes.length} nodes unreachable; holding failover until they report`
-      : 'mass outage over: failover resumes');
+    console.log(
+      holding
+        ? `mass outage: ${unreachable} of ${nodes.length} nodes unreachable; holding failover until they report`
+        : 'mass outage over: failover resumes',
+    );
   }
   if (holding) return;
   for (const node of silent) {

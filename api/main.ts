@@ -21,7 +21,12 @@ runMain('api', async () => {
   const connection = await Connection.connect(temporalConnectOptions(config.temporalAddress, config.temporalTls));
   const temporal = new Client({ connection, namespace: config.namespace });
   const deps = {
-    db, temporal, nodes: new NodeClient(db, config.clusterSecret), config, snapshots: openSnapshotStore(config.snapshotStore), dataPath: createDataPathState(db, config),
+    db,
+    temporal,
+    nodes: new NodeClient(db, config.clusterSecret),
+    config,
+    snapshots: openSnapshotStore(config.snapshotStore),
+    dataPath: createDataPathState(db, config),
   };
   const server = await listen(createApp(deps), config.port, config.bind);
   const stopMonitor = startHeartbeatMonitor(deps);

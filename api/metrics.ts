@@ -10,7 +10,11 @@ import type { Db } from './repositories/db.js';
 import { inventoryCounts, type InventoryCounts } from './repositories/metrics.js';
 import { readThrottle } from './repositories/settings.js';
 
-interface MetricsDeps { db: Db; temporal: Client; config: ApiConfig }
+interface MetricsDeps {
+  db: Db;
+  temporal: Client;
+  config: ApiConfig;
+}
 
 type Setter = (counts: InventoryCounts, share: number) => void;
 
@@ -29,11 +33,20 @@ function setAll(g: Gauge, label: string, values: Record<string, number>, known: 
 
 function inventorySetters(registry: Registry): Setter[] {
   const nodes = gauge(registry, 'blackstart_nodes', 'Storage nodes by state', ['state']);
-  const replicas = gauge(registry, 'blackstart_replicas', 'Volume copies by state (rebuilding: rebuilds in flight; candidate/restored: under recovery)', ['state']);
+  const replicas = gauge(
+    registry,
+    'blackstart_replicas',
+    'Volume copies by state (rebuilding: rebuilds in flight; candidate/restored: under recovery)',
+    ['state'],
+  );
   const open = gauge(registry, 'blackstart_server_recoveries_open', 'Server recoveries admitted and not yet back in service');
   const queue = gauge(registry, 'blackstart_admission_queue_length', 'Nodes refused admission recently and retrying');
   const rejections = storedCounter(registry, 'blackstart_admission_rejections_total', 'Recovery reports answered 429');
-  const breaker = gauge(registry, 'blackstart_mass_outage_breaker_open', '1 while more than massOutageShare of the fleet is unreachable (no failover starts)');
+  const breaker = gauge(
+    registry,
+    'blackstart_mass_outage_breaker_open',
+    '1 while more than massOutageShare of the fleet is unreachable (no failover starts)',
+  );
   const unreachable = gauge(registry, 'blackstart_nodes_unreachable', 'Nodes down or silent for half the heartbeat timeout');
   const failovers = storedCounter(registry, 'blackstart_failovers_total', 'Copies failed over (a peer promoted at epoch+1)');
   const deliveries = storedCounter(registry, 'blackstart_webhook_deliveries_total', 'Webhook notifications by outcome', ['outcome']);
@@ -96,7 +109,11 @@ export function apiMetrics(deps: MetricsDeps): Registry {
     }
   });
   for (const metric of registry.getMetricsAsArray()) {
-    if (metric.name.startsWith('blackstart_') && !metric.name.startsWith('blackstart_process') && !metric.name.startsWith('blackstart_nodejs')) {
+    if (
+      metric.name.startsWith('blackstart_') &&
+      !metric.name.startsWith('blackstart_process') &&
+      !metric.name.startsWith('blackstart_nodejs')
+    ) {
       (metric as unknown as { collect: () => Promise<void> }).collect = refresh;
     }
   }

@@ -5,7 +5,14 @@ type Json = Record<string, unknown>;
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const pretty = (v: unknown): string => `<pre tabindex="0">${esc(JSON.stringify(v, null, 2))}</pre>`;
 
-interface Operation { summary: string; tags: string[]; parameters: Json[]; responses: Record<string, Json>; security: Json[]; requestBody?: Json }
+interface Operation {
+  summary: string;
+  tags: string[];
+  parameters: Json[];
+  responses: Record<string, Json>;
+  security: Json[];
+  requestBody?: Json;
+}
 
 function schemaOf(content: unknown): unknown {
   const first = Object.entries((content ?? {}) as Record<string, { schema?: unknown }>)[0];
@@ -16,12 +23,18 @@ function renderOperation(method: string, path: string, op: Operation): string {
   const auth = op.security.map((s) => Object.keys(s).join(', ')).join(' or ') || 'none';
   const params = op.parameters.length
     ? `<table><thead><tr><th scope="col">name</th><th scope="col">in</th><th scope="col">required</th><th scope="col">schema</th></tr></thead><tbody>${op.parameters
-      .map((p) => `<tr><td><code>${esc(p.name)}</code></td><td>${esc(p.in)}</td><td>${p.required ? 'yes' : 'no'}</td><td><code>${esc(JSON.stringify(p.schema))}</code></td></tr>`)
-      .join('')}</tbody></table>`
+        .map(
+          (p) =>
+            `<tr><td><code>${esc(p.name)}</code></td><td>${esc(p.in)}</td><td>${p.required ? 'yes' : 'no'}</td><td><code>${esc(JSON.stringify(p.schema))}</code></td></tr>`,
+        )
+        .join('')}</tbody></table>`
     : '';
   const body = op.requestBody ? `<details><summary>Request body</summary>${pretty(schemaOf(op.requestBody.content))}</details>` : '';
   const answers = Object.entries(op.responses)
-    .map(([status, r]) => `<details><summary><strong>${esc(status)}</strong> ${esc(r.description)}</summary>${pretty(schemaOf(r.content))}</details>`)
+    .map(
+      ([status, r]) =>
+        `<details><summary><strong>${esc(status)}</strong> ${esc(r.description)}</summary>${pretty(schemaOf(r.content))}</details>`,
+    )
     .join('');
   const id = `${method}-${path}`.replace(/[^A-Za-z0-9]+/g, '-');
   return `<section class="op" aria-labelledby="${id}"><h3 id="${id}"><span class="m m-${method}">${method.toUpperCase()}</span> <code>${esc(path)}</code></h3>

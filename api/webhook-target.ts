@@ -15,15 +15,23 @@ export class WebhookTargetError extends Error {
 export type Resolver = (host: string) => Promise<LookupAddress[]>;
 
 const systemResolver: Resolver = (host) =>
-  new Promise((resolve, reject) => dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+  new Promise((resolve, reject) =>
+    dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
 
 /** The one address a delivery to `url` will connect to, after checking it may be reached. */
-export async function resolveWebhookTarget(url: URL, allowHosts: ReadonlySet<string>, resolver: Resolver = systemResolver): Promise<LookupAddress> {
+export async function resolveWebhookTarget(
+  url: URL,
+  allowHosts: ReadonlySet<string>,
+  resolver: Resolver = systemResolver,
+): Promise<LookupAddress> {
   const host = urlHost(url);
   const family = isIP(host);
-  const addresses = family ? [{ address: host, family }] : await resolver(host).catch((err: Error) => {
-    throw new WebhookTargetError(`the webhook host ${host} does not resolve: ${err.message}`);
-  });
+  const addresses = family
+    ? [{ address: host, family }]
+    : await resolver(host).catch((err: Error) => {
+        throw new WebhookTargetError(`the webhook host ${host} does not resolve: ${err.message}`);
+      });
   if (addresses.length === 0) throw new WebhookTargetError(`the webhook host ${host} does not resolve`);
   if (!allowHosts.has(host)) {
     const internal = addresses.find((a) => isForbiddenAddress(a.address));
@@ -67,7 +75,9 @@ export async function postWebhook(rawUrl: string, d: Delivery): Promise<number> 
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);
     });
-    req.on('error', (err) => reject(timeout.aborted ? Object.assign(new Error(`no answer within ${d.timeoutMs} ms`), { name: 'TimeoutError' }) : err));
+    req.on('error', (err) =>
+      reject(timeout.aborted ? Object.assign(new Error(`no answer within ${d.timeoutMs} ms`), { name: 'TimeoutError' }) : err),
+    );
     req.end(d.body);
   });
 }

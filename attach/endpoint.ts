@@ -29,15 +29,20 @@ export interface Attachment {
 
 /** Fails at once (VolumeGoneError) when the key, the volume or its state does not allow attaching. */
 export async function attach(opts: AttachOptions): Promise<Attachment> {
-  const upstream = new Upstream(apiResolver(opts.apiUrl, opts.apiKey, opts.volumeId, opts.review), { watchMs: opts.watchMs ?? 2000, log: opts.log });
+  const upstream = new Upstream(apiResolver(opts.apiUrl, opts.apiKey, opts.volumeId, opts.review), {
+    watchMs: opts.watchMs ?? 2000,
+    log: opts.log,
+  });
   const placement = await upstream.start();
   const exports = forwardingExports({ name: opts.volumeId, sizeBytes: placement.sizeBytes, readOnly: placement.readOnly }, upstream);
   const host = opts.host ?? '127.0.0.1';
   if (opts.socketPath) await rm(opts.socketPath, { force: true });
-  const server = await startNbdServer({ exports }, opts.socketPath ? { path: opts.socketPath } : { port: opts.port ?? 0, host }).catch((err: unknown) => {
-    upstream.close();
-    throw err;
-  });
+  const server = await startNbdServer({ exports }, opts.socketPath ? { path: opts.socketPath } : { port: opts.port ?? 0, host }).catch(
+    (err: unknown) => {
+      upstream.close();
+      throw err;
+    },
+  );
   return {
     placement,
     uri: opts.socketPath ? `nbd+unix:///?socket=${opts.socketPath}` : `nbd://${host}:${server.port}/`,

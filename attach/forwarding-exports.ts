@@ -34,7 +34,9 @@ async function forward(req: NbdRequest, readOnly: boolean, upstream: Upstream): 
       return readOnly ? { errno: NbdErrno.EPERM } : pieces(req, upstream, false);
     case NbdCmd.WRITE_ZEROES:
     case NbdCmd.TRIM: // the node zeroes in pieces of its own
-      return readOnly ? { errno: NbdErrno.EPERM } : upstream.send({ command: req.command, flags: req.flags, offset: req.offset, length: req.length });
+      return readOnly
+        ? { errno: NbdErrno.EPERM }
+        : upstream.send({ command: req.command, flags: req.flags, offset: req.offset, length: req.length });
     default:
       return { errno: NbdErrno.EINVAL };
   }
@@ -48,7 +50,15 @@ async function pieces(req: NbdRequest, upstream: Upstream, reading: boolean): Pr
   const sends: Promise<UpstreamReply>[] = [];
   for (let at = 0; at < req.length; at += MAX_IO_BYTES) {
     const length = Math.min(MAX_IO_BYTES, req.length - at);
-    sends.push(upstream.send({ command: req.command, flags: req.flags, offset: req.offset + at, length, payload: req.payload?.subarray(at, at + length) }));
+    sends.push(
+      upstream.send({
+        command: req.command,
+        flags: req.flags,
+        offset: req.offset + at,
+        length,
+        payload: req.payload?.subarray(at, at + length),
+      }),
+    );
   }
   const replies = await Promise.all(sends);
   const failed = replies.find((r) => r.errno !== NbdErrno.OK);

@@ -1,7 +1,12 @@
 // The client half of the NBD handshake with a storage node: fixed newstyle, NBD_OPT_GO with the
 // grant as the export name. Resolves with the socket ready for transmission.
 import { connect, type Socket } from 'node:net';
-import { ClientHandshakeDecoder, encodeClientFlags, encodeGoOption, type ClientHandshakeEvent } from '../storage-node/protocol/nbd-handshake.js';
+import {
+  ClientHandshakeDecoder,
+  encodeClientFlags,
+  encodeGoOption,
+  type ClientHandshakeEvent,
+} from '../storage-node/protocol/nbd-handshake.js';
 import { HandshakeFlag, NbdInfo, NbdOpt, NbdRep } from '../storage-node/protocol/nbd-constants.js';
 import type { ServingCopy } from './placement.js';
 

@@ -20,7 +20,10 @@ export interface ServingCopy {
 
 /** The volume is gone for good (deleted, archived, or not this customer's): held requests fail. */
 export class VolumeGoneError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'VolumeGoneError';
   }
@@ -39,11 +42,16 @@ export function apiResolver(apiUrl: string, apiKey: string, volumeId: string, re
   return async () => {
     try {
       const a = await requestJson<AttachmentAnswer>(`${apiUrl}/v1/volumes/${encodeURIComponent(volumeId)}/attachments`, {
-        method: 'POST', token: apiKey, body: review ? { review: true } : {}, timeoutMs: 10_000,
+        method: 'POST',
+        token: apiKey,
+        body: review ? { review: true } : {},
+        timeoutMs: 10_000,
       });
       const s = a.serving;
       return {
-        volumeId: a.volumeId, sizeBytes: a.sizeBytes, readOnly: a.readOnly,
+        volumeId: a.volumeId,
+        sizeBytes: a.sizeBytes,
+        readOnly: a.readOnly,
         serving: s && { nodeId: s.nodeId, nodeBootId: s.nodeBootId, host: s.nbd.host, port: s.nbd.port, exportName: s.nbd.exportName },
       };
     } catch (err) {

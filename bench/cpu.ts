@@ -40,7 +40,10 @@ function cpuOf(pid: number | null): number {
 function postgresCpu(): number {
   try {
     const out = execFileSync('ps', ['-C', 'postgres', '-o', 'pid='], { encoding: 'utf8' });
-    return out.split('\n').filter(Boolean).reduce((sum, pid) => sum + cpuOf(Number(pid)), 0);
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .reduce((sum, pid) => sum + cpuOf(Number(pid)), 0);
   } catch {
     return 0;
   }

@@ -21,7 +21,16 @@ export async function datapathBench(sizeMiB: number) {
   const dir = await mkdtemp(join(tmpdir(), 'blackstart-datapath-'));
   try {
     const size = sizeMiB * 1024 * 1024;
-    const meta = (volumeId: string): VolumeMeta => ({ volumeId, sizeBytes: size, role: 'primary', epoch: 1, peer: null, ioState: 'enabled', mode: 'normal', createdAt: new Date().toISOString() });
+    const meta = (volumeId: string): VolumeMeta => ({
+      volumeId,
+      sizeBytes: size,
+      role: 'primary',
+      epoch: 1,
+      peer: null,
+      ioState: 'enabled',
+      mode: 'normal',
+      createdAt: new Date().toISOString(),
+    });
     const store = new FsSnapshotStore(join(dir, 'store'));
     const volume = await Volume.create(join(dir, 'vol'), meta('bench'), false);
     const seconds = async (fn: () => Promise<unknown> | unknown) => {

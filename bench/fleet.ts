@@ -36,7 +36,13 @@ export async function fleetBench(opts: FleetOptions) {
     adminDatabaseUrl: opts.databaseUrl,
     nodes: fleetTopology(opts.nodes),
     nodesPerProcess: 10,
-    env: { HEARTBEAT_MS: '1000', HEARTBEAT_TIMEOUT_MS: '6000', PEER_WAIT_MS: '30000', DATA_CONCURRENCY: String(opts.restoreConcurrency), NODE_FSYNC: 'false' },
+    env: {
+      HEARTBEAT_MS: '1000',
+      HEARTBEAT_TIMEOUT_MS: '6000',
+      PEER_WAIT_MS: '30000',
+      DATA_CONCURRENCY: String(opts.restoreConcurrency),
+      NODE_FSYNC: 'false',
+    },
     progress: (m) => process.stderr.write(`fleet: ${m}\n`),
   });
   const { cluster, operator, customer, db } = scratch;
@@ -49,15 +55,25 @@ export async function fleetBench(opts: FleetOptions) {
     await cluster.restore('dc', 'dc1');
     const timeline = await watchRecovery(db, volumes.length, opts.nodes, restartAt);
     const cpu = cpuBetween(cpuBefore, sampleCpu(cluster), (Date.now() - restartAt) / 1000, cpus().length);
-    const { rows } = await db.query(`select extract(epoch from max(ended_at)) * 1000 as last from volume_events where description = 'IO Auto-Enabled'`);
+    const { rows } = await db.query(
+      `select extract(epoch from max(ended_at)) * 1000 as last from volume_events where description = 'IO Auto-Enabled'`,
+    );
 
     const { recoveries } = await operator.recoveries();
     const downtimes = recoveries.filter((r) => r.inServiceAt).map((r) => (Date.parse(r.inServiceAt!) - restartAt) / 1000);
-    const admittedToService = recoveries.filter((r) => r.inServiceAt).map((r) => (Date.parse(r.inServiceAt!) - Date.parse(r.admittedAt)) / 1000);
+    const admittedToService = recoveries
+      .filter((r) => r.inServiceAt)
+      .map((r) => (Date.parse(r.inServiceAt!) - Date.parse(r.admittedAt)) / 1000);
     const restores = await restoreIntervals(cluster);
     const restoredSeconds = (Number(rows[0].last) - restartAt) / 1000;
     const lost = await lostWrites(customer, volumes);
-    await writeFile(opts.plotPath, plot(timeline, restores.map(([s, e]) => [s - restartAt, e - restartAt])));
+    await writeFile(
+      opts.plotPath,
+      plot(
+        timeline,
+        restores.map(([s, e]) => [s - restartAt, e - restartAt]),
+      ),
+    );
     return {
       nodes: opts.nodes,
       volumes: volumes.length,
@@ -84,11 +100,13 @@ async function placeVolumes(customer: BlackstartClient, count: number): Promise<
   const progress = new Progress('fleet: volumes placed and written', count);
   const volumes: string[] = [];
   for (let i = 0; i < count; i += 16) {
-    const batch = await Promise.all(Array.from({ length: Math.min(16, count - i) }, async () => {
-      const { volumeId } = await customer.createVolume(VOLUME_BYTES, true);
-      await customer.write(volumeId, 0, payload(volumeId));
-      return volumeId;
-    }));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(16, count - i) }, async () => {
+        const { volumeId } = await customer.createVolume(VOLUME_BYTES, true);
+        await customer.write(volumeId, 0, payload(volumeId));
+        return volumeId;
+      }),
+    );
     volumes.push(...batch);
     progress.update(volumes.length);
   }
@@ -165,8 +183,14 @@ function plot(samples: Sample[], restores: [number, number][]): string {
 <line x1="50" y1="${h - 30}" x2="${w - 10}" y2="${h - 30}" stroke="black"/><line x1="50" y1="20" x2="50" y2="${h - 30}" stroke="black"/>
 <text x="${w / 2}" y="${h - 8}" text-anchor="middle">seconds since power returned (max ${(tMax / 1000).toFixed(1)})</text>
 <text x="55" y="15">max ${yMax}</text>
-${line(samples.map((s) => ({ t: s.t, v: s.inService })), '#1f77b4')}
-${line(inFlight.map((s) => ({ t: s.t, v: s.n })), '#d62728')}
+${line(
+  samples.map((s) => ({ t: s.t, v: s.inService })),
+  '#1f77b4',
+)}
+${line(
+  inFlight.map((s) => ({ t: s.t, v: s.n })),
+  '#d62728',
+)}
 <text x="${w - 200}" y="35" fill="#1f77b4">nodes in service</text><text x="${w - 200}" y="50" fill="#d62728">restores in flight</text>
 </svg>
 `;

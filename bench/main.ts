@@ -39,7 +39,10 @@ async function run(kind: string, fn: () => Promise<Record<string, unknown>>, jso
 /** Recovery workflows per second against the latest measured no-op ceiling on this machine. */
 function ceilingRatio(recoveryRate: unknown): number | null {
   try {
-    const latest = JSON.parse(readFileSync(join(RESULTS_DIR, 'latest.json'), 'utf8')) as Record<string, { noopWorkflowsPerSecond?: number }>;
+    const latest = JSON.parse(readFileSync(join(RESULTS_DIR, 'latest.json'), 'utf8')) as Record<
+      string,
+      { noopWorkflowsPerSecond?: number }
+    >;
     const noop = latest['temporal-ceiling']?.noopWorkflowsPerSecond;
     return noop && typeof recoveryRate === 'number' ? recoveryRate / noop : null;
   } catch {
@@ -49,10 +52,14 @@ function ceilingRatio(recoveryRate: unknown): number | null {
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
-  fleet: () => fleetBench({
-    nodes: int('nodes'), volumesPerNode: int('volumes-per-node'), restoreConcurrency: int('restore-concurrency'), databaseUrl,
-    plotPath: join(RESULTS_DIR, `fleet-${int('nodes')}.svg`),
-  }),
+  fleet: () =>
+    fleetBench({
+      nodes: int('nodes'),
+      volumesPerNode: int('volumes-per-node'),
+      restoreConcurrency: int('restore-concurrency'),
+      databaseUrl,
+      plotPath: join(RESULTS_DIR, `fleet-${int('nodes')}.svg`),
+    }),
   'temporal-ceiling': () => temporalCeilingBench(int('workflows'), int('concurrency')),
   datapath: () => datapathBench(int('size-mib', 1024)),
   nbd: () => nbdBench({ sizeMiB: int('size-mib', 256), seconds: int('seconds'), databaseUrl }),
@@ -67,6 +74,10 @@ if (kind) await run(kind, benches[kind]!);
 else {
   await run('datapath', () => datapathBench(128), undefined);
   await run('temporal-ceiling', () => temporalCeilingBench(200, 20), undefined);
-  await run('fleet', () => fleetBench({ nodes: 12, volumesPerNode: 4, restoreConcurrency: 4, databaseUrl, plotPath: join(RESULTS_DIR, 'fleet-12.svg') }), undefined);
+  await run(
+    'fleet',
+    () => fleetBench({ nodes: 12, volumesPerNode: 4, restoreConcurrency: 4, databaseUrl, plotPath: join(RESULTS_DIR, 'fleet-12.svg') }),
+    undefined,
+  );
 }
 process.exit(0);

@@ -2,7 +2,16 @@
 // held-release measurement: many requests in flight on one connection, each reply timestamped.
 import { connect, type Socket } from 'node:net';
 import {
-  ClientHandshakeDecoder, HandshakeFlag, NbdCmd, NbdInfo, NbdOpt, NbdRep, ReplyDecoder, encodeClientFlags, encodeGoOption, encodeRequest,
+  ClientHandshakeDecoder,
+  HandshakeFlag,
+  NbdCmd,
+  NbdInfo,
+  NbdOpt,
+  NbdRep,
+  ReplyDecoder,
+  encodeClientFlags,
+  encodeGoOption,
+  encodeRequest,
   type ClientHandshakeEvent,
 } from '../storage-node/protocol/nbd.js';
 

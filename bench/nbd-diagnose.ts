@@ -23,11 +23,19 @@ export async function diagnose(ctx: DiagnoseContext, missed: JobName[]): Promise
   const profDir = join(ctx.dir, 'cpu-prof');
   await mkdir(profDir, { recursive: true });
   const { scratch, children } = ctx;
-  const attach = children.track(await startAttach({
-    apiUrl: scratch.cluster.apiUrl, apiKey: scratch.customer.token, volumeId: ctx.attachedVolume, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
-  }));
+  const attach = children.track(
+    await startAttach({
+      apiUrl: scratch.cluster.apiUrl,
+      apiKey: scratch.customer.token,
+      volumeId: ctx.attachedVolume,
+      nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
+    }),
+  );
   const nodePids = scratch.cluster.processes().nodes.map((n) => n.pid);
-  const cpu = async () => ({ attach: await cpuSeconds(attach.tool.child.pid), nodes: (await Promise.all(nodePids.map(cpuSeconds))).reduce((a, b) => a + b, 0) });
+  const cpu = async () => ({
+    attach: await cpuSeconds(attach.tool.child.pid),
+    nodes: (await Promise.all(nodePids.map(cpuSeconds))).reduce((a, b) => a + b, 0),
+  });
   const before = await cpu();
   const started = performance.now();
   const figures: Partial<Record<JobName, JobResult>> = {};
@@ -35,7 +43,11 @@ export async function diagnose(ctx: DiagnoseContext, missed: JobName[]): Promise
   for (const [i, name] of missed.entries()) {
     const perf = i === 0 ? perfByProcess(children, ctx.dir, ctx.seconds) : null;
     figures[name] = await runFio(children, ctx.dir, attach.uri, name, ctx.seconds);
-    if (perf) machine = await perf.then(async (shares) => labelled(shares, await rolesOf(scratch, attach.tool.child.pid)), (err: Error) => err.message);
+    if (perf)
+      machine = await perf.then(
+        async (shares) => labelled(shares, await rolesOf(scratch, attach.tool.child.pid)),
+        (err: Error) => err.message,
+      );
   }
   const wallSeconds = (performance.now() - started) / 1000;
   const after = await cpu();
@@ -55,7 +67,12 @@ export async function diagnose(ctx: DiagnoseContext, missed: JobName[]): Promise
 async function queueDepthProbe(ctx: DiagnoseContext): Promise<Record<string, number>> {
   const qd1 = await runFio(ctx.children, ctx.dir, await ctx.directUri(), 'randRead', ctx.seconds, { iodepth: 1 });
   const qd32 = await runFio(ctx.children, ctx.dir, await ctx.directUri(), 'randRead', ctx.seconds, { iodepth: 32 });
-  return { randReadIopsQd1: qd1.iops, randReadIopsQd32: qd32.iops, qd32OverQd1: round(qd32.iops / Math.max(1, qd1.iops), 2), randReadMeanMsQd1: qd1.meanMs };
+  return {
+    randReadIopsQd1: qd1.iops,
+    randReadIopsQd32: qd32.iops,
+    qd32OverQd1: round(qd32.iops / Math.max(1, qd1.iops), 2),
+    randReadMeanMsQd1: qd1.meanMs,
+  };
 }
 
 /** `perf record -a` for `seconds`; the share of all CPU samples (both cores) per pid. */
@@ -68,14 +85,20 @@ async function perfByProcess(children: Children, dir: string, seconds: number): 
   if (code !== 0) throw new Error(`perf record failed (exit ${code}): ${rec.output().trim().slice(-300)}`);
   const report = await runTool(children, 'perf', ['report', '-i', data, '--sort', 'pid', '--stdio'], 60_000);
   const shares = new Map<number, { share: number; comm: string }>();
-  for (const m of report.output.matchAll(/^\s*([\d.]+)%\s+(\d+):(\S.*?)\s*$/gm)) shares.set(Number(m[2]), { share: Number(m[1]) / 100, comm: m[3]! });
+  for (const m of report.output.matchAll(/^\s*([\d.]+)%\s+(\d+):(\S.*?)\s*$/gm))
+    shares.set(Number(m[2]), { share: Number(m[1]) / 100, comm: m[3]! });
   return shares;
 }
 
 /** Every thread (perf samples by thread) of this benchmark's processes, by role. */
 async function rolesOf(scratch: ScratchCluster, attachPid: number | undefined): Promise<Map<number, string>> {
   const { api, worker, temporal, nodes } = scratch.cluster.processes();
-  const byPid: [number | null | undefined, string][] = [[attachPid, 'attach'], [api.pid, 'api'], [worker.pid, 'worker'], [temporal.pid, 'temporal']];
+  const byPid: [number | null | undefined, string][] = [
+    [attachPid, 'attach'],
+    [api.pid, 'api'],
+    [worker.pid, 'worker'],
+    [temporal.pid, 'temporal'],
+  ];
   nodes.forEach((n, i) => byPid.push([n.pid, `storageNode${i + 1}`]));
   const roles = new Map<number, string>();
   for (const [pid, role] of byPid) {

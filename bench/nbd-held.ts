@@ -56,13 +56,19 @@ export async function measureHeldRelease(scratch: ScratchCluster, children: Chil
   await Promise.all(copies.map((n) => cluster.startNode(n)));
   await waitForReview(scratch, volumeId);
   const reviewReadySeconds = (Date.now() - powerBack) / 1000;
-  opts.progress(`held: review asked after ${reviewReadySeconds.toFixed(1)} s; sending ${opts.connections * opts.requestsPerConnection} requests`);
+  opts.progress(
+    `held: review asked after ${reviewReadySeconds.toFixed(1)} s; sending ${opts.connections * opts.requestsPerConnection} requests`,
+  );
 
   const clients = await Promise.all(Array.from({ length: opts.connections }, () => NbdClient.connect({ path: attach.socketPath })));
   try {
     const sent = clients.flatMap((c, k) => sendMix(c, k, opts.requestsPerConnection, opts.mix));
     let answered = 0;
-    for (const s of sent) void s.reply.then(() => answered++, () => answered++);
+    for (const s of sent)
+      void s.reply.then(
+        () => answered++,
+        () => answered++,
+      );
     const heldFrom = performance.now();
     await new Promise((r) => setTimeout(r, HOLD_MS));
     const answeredWhileHeld = answered;
@@ -71,7 +77,11 @@ export async function measureHeldRelease(scratch: ScratchCluster, children: Chil
     const asked = performance.now();
     await customer.enableIo(volumeId);
     const returned = performance.now();
-    const replies = await withTimeout(Promise.all(sent.map((s) => s.reply)), RELEASE_TIMEOUT_MS, 'held requests not all answered after enable-io');
+    const replies = await withTimeout(
+      Promise.all(sent.map((s) => s.reply)),
+      RELEASE_TIMEOUT_MS,
+      'held requests not all answered after enable-io',
+    );
     return figures(sent, replies, { answeredWhileHeld, heldSeconds, asked, returned, reviewReadySeconds });
   } finally {
     for (const c of clients) c.close();
@@ -89,7 +99,9 @@ function sendMix(client: NbdClient, connection: number, count: number, mix: Held
   const payload = randomFillSync(Buffer.alloc(BLOCK));
   return Array.from({ length: count }, (_, i) => {
     const offset = ((connection * count + i) * BLOCK) % VOLUME_BYTES;
-    return i % 2 === 0 || mix === 'reads' ? { kind: 'read', reply: client.read(offset, BLOCK) } : { kind: 'write', reply: client.write(offset, payload) };
+    return i % 2 === 0 || mix === 'reads'
+      ? { kind: 'read', reply: client.read(offset, BLOCK) }
+      : { kind: 'write', reply: client.write(offset, payload) };
   });
 }
 
@@ -124,7 +136,10 @@ function figures(sent: Sent[], replies: TimedReply[], t: Timing): HeldRelease {
 }
 
 async function copyNodes(scratch: ScratchCluster, volumeId: string): Promise<string[]> {
-  const { rows } = await scratch.db.query<{ node_id: string }>(`select node_id from replicas where volume_id = $1 and state = 'in-service'`, [volumeId]);
+  const { rows } = await scratch.db.query<{ node_id: string }>(
+    `select node_id from replicas where volume_id = $1 and state = 'in-service'`,
+    [volumeId],
+  );
   if (rows.length < 2) throw new Error(`volume ${volumeId} has ${rows.length} in-service copies, not 2`);
   return rows.map((r) => r.node_id).sort();
 }
@@ -134,7 +149,8 @@ async function waitForReview(scratch: ScratchCluster, volumeId: string): Promise
   for (;;) {
     const status = await scratch.customer.status(volumeId).catch(() => null);
     if (status && status.actions.length > 0) return;
-    if (Date.now() > deadline) throw new Error(`volume ${volumeId} did not ask for a review within ${READY_TIMEOUT_MS / 1000} s: ${JSON.stringify(status)}`);
+    if (Date.now() > deadline)
+      throw new Error(`volume ${volumeId} did not ask for a review within ${READY_TIMEOUT_MS / 1000} s: ${JSON.stringify(status)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

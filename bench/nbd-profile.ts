@@ -54,7 +54,10 @@ export function summariseProfile(profile: CpuProfile, top = 15): ProfileSummary 
   const sumOf = (name: string) => [...self.values()].filter((e) => e.fn === name).reduce((n, e) => n + e.us, 0);
   const idleUs = sumOf('(idle)');
   const busyUs = Math.max(1, totalUs - idleUs);
-  const hot = [...self.values()].filter((e) => e.fn !== '(idle)').sort((a, b) => b.us - a.us).slice(0, top);
+  const hot = [...self.values()]
+    .filter((e) => e.fn !== '(idle)')
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top);
   return {
     profiledMs: round(totalUs / 1000),
     idleShare: round(idleUs / Math.max(1, totalUs), 3),

@@ -41,7 +41,9 @@ export class Children {
 
 /** `qemu-nbd -f raw --cache=writethrough` on a unix socket, persistent, several clients allowed. */
 export async function startQemuNbd(children: Children, image: string, socketPath: string): Promise<string> {
-  const tool = children.track(spawnTool('qemu-nbd', ['-f', 'raw', '--cache=writethrough', '--persistent', '--shared=8', '--socket', socketPath, image]));
+  const tool = children.track(
+    spawnTool('qemu-nbd', ['-f', 'raw', '--cache=writethrough', '--persistent', '--shared=8', '--socket', socketPath, image]),
+  );
   const deadline = Date.now() + 10_000;
   for (;;) {
     const ok = await runTool(children, 'nbdinfo', ['--size', `nbd+unix:///?socket=${socketPath}`], 5000).then((r) => r.code === 0);
@@ -51,7 +53,12 @@ export async function startQemuNbd(children: Children, image: string, socketPath
   }
 }
 
-export async function runTool(children: Children, command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+export async function runTool(
+  children: Children,
+  command: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
   const tool = children.track(spawnTool(command, args));
   const timer = setTimeout(() => tool.child.kill('SIGKILL'), timeoutMs);
   const code = await tool.done;
@@ -89,13 +96,29 @@ export interface JobResult {
 const SEQUENTIAL_CAP_SECONDS = 120;
 
 /** One fio job on an NBD URI; its figures from `--output-format=json`. */
-export async function runFio(children: Children, dir: string, uri: string, name: JobName, seconds: number, overrides: Partial<JobSpec> = {}): Promise<JobResult> {
+export async function runFio(
+  children: Children,
+  dir: string,
+  uri: string,
+  name: JobName,
+  seconds: number,
+  overrides: Partial<JobSpec> = {},
+): Promise<JobResult> {
   const job = { ...JOBS[name], ...overrides };
   const output = join(dir, `fio-${name}-${Date.now()}.json`);
   const timing = job.timeBased ? ['--time_based', `--runtime=${seconds}`] : [`--runtime=${SEQUENTIAL_CAP_SECONDS}`];
   const args = [
-    `--name=${name}`, '--ioengine=nbd', `--uri=${uri}`, `--rw=${job.rw}`, `--bs=${job.bs}`, `--iodepth=${job.iodepth}`,
-    '--numjobs=1', '--randrepeat=0', ...timing, '--output-format=json', `--output=${output}`,
+    `--name=${name}`,
+    '--ioengine=nbd',
+    `--uri=${uri}`,
+    `--rw=${job.rw}`,
+    `--bs=${job.bs}`,
+    `--iodepth=${job.iodepth}`,
+    '--numjobs=1',
+    '--randrepeat=0',
+    ...timing,
+    '--output-format=json',
+    `--output=${output}`,
   ];
   const run = await runTool(children, 'fio', args, (job.timeBased ? seconds : SEQUENTIAL_CAP_SECONDS) * 1000 + 60_000);
   if (run.code !== 0) throw new Error(`fio ${name} on ${uri} failed (exit ${run.code}): ${run.output.trim()}`);

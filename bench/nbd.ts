@@ -45,7 +45,9 @@ export async function nbdBench(opts: NbdBenchOptions): Promise<Record<string, un
     await attach.stop();
     const ratios = ratiosOf(f.qemu, f.direct, f.attached);
     const missed = missedJobs(ratios);
-    const profile = missed.length ? await diagnose({ scratch, children, dir, seconds: opts.seconds, attachedVolume, directUri: direct }, missed) : null;
+    const profile = missed.length
+      ? await diagnose({ scratch, children, dir, seconds: opts.seconds, attachedVolume, directUri: direct }, missed)
+      : null;
     const held = await measureHeldRelease(scratch, children, { connections: 4, requestsPerConnection: 250, mix: 'mixed', progress });
     const reads = await measureHeldRelease(scratch, children, { connections: 4, requestsPerConnection: 250, mix: 'reads', progress });
     return report(opts, f, ratios, held, reads, { profile, loadAverage1m: { before: round(loadBefore), after: round(loadAfter) } });
@@ -72,7 +74,9 @@ async function baseline(children: Children, dir: string, sizeMiB: number): Promi
 function directUri(scratch: ScratchCluster, volumeId: string): UriSource {
   return async () => {
     const a = await requestJson<{ serving: { nbd: { host: string; port: number; exportName: string } } | null }>(
-      `${scratch.cluster.apiUrl}/v1/volumes/${volumeId}/attachments`, { method: 'POST', token: scratch.customer.token, body: {}, timeoutMs: 10_000 });
+      `${scratch.cluster.apiUrl}/v1/volumes/${volumeId}/attachments`,
+      { method: 'POST', token: scratch.customer.token, body: {}, timeoutMs: 10_000 },
+    );
     if (!a.serving) throw new Error(`volume ${volumeId} is not served by any node`);
     const { host, port, exportName } = a.serving.nbd;
     return `nbd://${host}:${port}/${encodeURIComponent(exportName)}`;
@@ -121,17 +125,37 @@ function missedJobs(ratios: { attach: Ratios }): JobName[] {
 }
 
 function report(
-  opts: NbdBenchOptions, f: AllFigures, ratios: { attach: Ratios; direct: Ratios }, held: HeldRelease, reads: HeldRelease, extra: Record<string, unknown>,
+  opts: NbdBenchOptions,
+  f: AllFigures,
+  ratios: { attach: Ratios; direct: Ratios },
+  held: HeldRelease,
+  reads: HeldRelease,
+  extra: Record<string, unknown>,
 ): Record<string, unknown> {
   const targets = {
-    seqRead: { target: `>= ${TARGETS.seqReadRatio}x qemu-nbd`, value: ratios.attach.seqReadRatio, pass: ratios.attach.seqReadRatio >= TARGETS.seqReadRatio },
-    randRead: { target: `>= ${TARGETS.randReadRatio}x qemu-nbd`, value: ratios.attach.randReadRatio, pass: ratios.attach.randReadRatio >= TARGETS.randReadRatio },
-    heldRelease: { target: `<= ${TARGETS.heldReleaseMs} ms`, value: held.heldReleaseMs, pass: held.heldReleaseMs <= TARGETS.heldReleaseMs && held.heldErrors === 0 && held.answeredWhileHeld === 0 },
+    seqRead: {
+      target: `>= ${TARGETS.seqReadRatio}x qemu-nbd`,
+      value: ratios.attach.seqReadRatio,
+      pass: ratios.attach.seqReadRatio >= TARGETS.seqReadRatio,
+    },
+    randRead: {
+      target: `>= ${TARGETS.randReadRatio}x qemu-nbd`,
+      value: ratios.attach.randReadRatio,
+      pass: ratios.attach.randReadRatio >= TARGETS.randReadRatio,
+    },
+    heldRelease: {
+      target: `<= ${TARGETS.heldReleaseMs} ms`,
+      value: held.heldReleaseMs,
+      pass: held.heldReleaseMs <= TARGETS.heldReleaseMs && held.heldErrors === 0 && held.answeredWhileHeld === 0,
+    },
   };
   const flat = (prefix: string, fig: Figures) => ({
-    [`${prefix}SeqReadMiBps`]: fig.seqRead.MiBps, [`${prefix}SeqWriteMiBps`]: fig.seqWrite.MiBps,
-    [`${prefix}RandReadIops`]: fig.randRead.iops, [`${prefix}RandReadP99Ms`]: fig.randRead.p99Ms,
-    [`${prefix}RandWriteIops`]: fig.randWrite.iops, [`${prefix}RandWriteP99Ms`]: fig.randWrite.p99Ms,
+    [`${prefix}SeqReadMiBps`]: fig.seqRead.MiBps,
+    [`${prefix}SeqWriteMiBps`]: fig.seqWrite.MiBps,
+    [`${prefix}RandReadIops`]: fig.randRead.iops,
+    [`${prefix}RandReadP99Ms`]: fig.randRead.p99Ms,
+    [`${prefix}RandWriteIops`]: fig.randWrite.iops,
+    [`${prefix}RandWriteP99Ms`]: fig.randWrite.p99Ms,
   });
   return {
     sizeMiB: opts.sizeMiB,
@@ -141,16 +165,24 @@ function report(
     directRandReadRatio: ratios.direct.randReadRatio,
     directSeqWriteRatio: ratios.direct.seqWriteRatio,
     directRandWriteRatio: ratios.direct.randWriteRatio,
-    ...flat('qemuNbd', f.qemu), ...flat('node', f.direct), ...flat('attach', f.attached),
+    ...flat('qemuNbd', f.qemu),
+    ...flat('node', f.direct),
+    ...flat('attach', f.attached),
     ...held,
     heldReleaseReadsOnlyMs: reads.heldReleaseMs,
     heldReadsOnly: reads,
-    targetsPassed: Object.values(targets).every((t) => t.pass) ? 'all' : Object.entries(targets).filter(([, t]) => !t.pass).map(([k]) => `missed ${k}`).join(', '),
+    targetsPassed: Object.values(targets).every((t) => t.pass)
+      ? 'all'
+      : Object.entries(targets)
+          .filter(([, t]) => !t.pass)
+          .map(([k]) => `missed ${k}`)
+          .join(', '),
     targets,
     fio: { qemuNbd: f.qemu, node: f.direct, attach: f.attached },
     ...extra,
-    note: 'fio 3.33 nbd engine, one job at a time, each job on the three targets back to back: seqWrite (1 MiB, iodepth 8, the whole target once: fills it) → seqRead (1 MiB, iodepth 8) → randRead → randWrite (4 KiB, iodepth 32); ' +
-      'all but seqWrite time-based. qemu-nbd: raw file in the same tmp dir, --cache=writethrough, unix socket. node: nbd://127.0.0.1:PORT/<grant from POST /attachments>, writes mirrored to the second node and fdatasync\'d on both. ' +
+    note:
+      'fio 3.33 nbd engine, one job at a time, each job on the three targets back to back: seqWrite (1 MiB, iodepth 8, the whole target once: fills it) → seqRead (1 MiB, iodepth 8) → randRead → randWrite (4 KiB, iodepth 32); ' +
+      "all but seqWrite time-based. qemu-nbd: raw file in the same tmp dir, --cache=writethrough, unix socket. node: nbd://127.0.0.1:PORT/<grant from POST /attachments>, writes mirrored to the second node and fdatasync'd on both. " +
       'attach: `blackstart attach --socket`, forwarding to the primary. held: both copies SIGKILLed and restarted; 1,000 4 KiB requests on 4 connections to the attach endpoint while I/O is held for review, released by enable-io; ' +
       'heldRelease* for reads and writes alternating, heldReadsOnly for 1,000 reads (a second outage). The machine is shared: loadAverage1m says how busy it was.',
   };

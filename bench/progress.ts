@@ -32,7 +32,15 @@ export function percentile(values: number[], p: number): number {
 
 /** The largest number of [start, end] intervals open at one instant. */
 export function maxOverlap(intervals: [number, number][]): number {
-  const edges = intervals.flatMap(([s, e]) => [[s, 1], [e, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const edges = intervals
+    .flatMap(
+      ([s, e]) =>
+        [
+          [s, 1],
+          [e, -1],
+        ] as const,
+    )
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
   let max = 0;
   for (const [, d] of edges) max = Math.max(max, (open += d));

@@ -3,7 +3,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const RESULTS_DIR = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../bench/results/' : './results/', import.meta.url));
+export const RESULTS_DIR = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../bench/results/' : './results/', import.meta.url),
+);
 
 export async function saveResult(kind: string, result: Record<string, unknown>, jsonPath?: string): Promise<string> {
   const path = jsonPath ?? join(RESULTS_DIR, `${kind}.json`);
@@ -22,7 +24,8 @@ async function updateTable(kind: string, record: Record<string, unknown>): Promi
   const lines = ['# Benchmark results (latest run of each)', '', '| benchmark | figure | value |', '|---|---|---|'];
   for (const [name, r] of Object.entries(latest)) {
     for (const [key, value] of Object.entries(r)) {
-      if (typeof value === 'number' || typeof value === 'string') lines.push(`| ${name} | ${key} | ${typeof value === 'number' ? round(value) : value} |`);
+      if (typeof value === 'number' || typeof value === 'string')
+        lines.push(`| ${name} | ${key} | ${typeof value === 'number' ? round(value) : value} |`);
     }
   }
   await writeFile(join(RESULTS_DIR, 'README.md'), lines.join('\n') + '\n');

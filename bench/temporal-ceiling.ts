@@ -35,13 +35,15 @@ export async function temporalCeilingBench(workflows: number, concurrency: numbe
       let started = 0;
       let done = 0;
       const t0 = performance.now();
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (started < workflows) {
-          const i = started++;
-          await client.workflow.execute(noopWorkflow, { taskQueue: TASK_QUEUE, workflowId: `noop-${i}` });
-          progress.update(++done);
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (started < workflows) {
+            const i = started++;
+            await client.workflow.execute(noopWorkflow, { taskQueue: TASK_QUEUE, workflowId: `noop-${i}` });
+            progress.update(++done);
+          }
+        }),
+      );
       progress.done();
       const seconds = (performance.now() - t0) / 1000;
       return { workflows, concurrency, seconds, noopWorkflowsPerSecond: workflows / seconds };

@@ -29,7 +29,14 @@ export function spawnTool(command: string, args: string[], env: NodeJS.ProcessEn
       resolve(code);
     });
   });
-  return { child, done, get settled() { return settled; }, output: () => out };
+  return {
+    child,
+    done,
+    get settled() {
+      return settled;
+    },
+    output: () => out,
+  };
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
@@ -64,9 +71,20 @@ const ATTACHED = /attached .* at (\S+)/;
 export async function startAttach(opts: AttachOptions): Promise<AttachProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'blackstart-attach-'));
   const socketPath = join(dir, 'nbd.sock');
-  const args = [...(opts.nodeArgs ?? []), join(DIST, 'cli', 'main.js'), 'attach', opts.volumeId, '--socket', socketPath, ...(opts.review ? ['--review'] : [])];
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    join(DIST, 'cli', 'main.js'),
+    'attach',
+    opts.volumeId,
+    '--socket',
+    socketPath,
+    ...(opts.review ? ['--review'] : []),
+  ];
   const tool = spawnTool(process.execPath, args, {
-    ...process.env, BLACKSTART_API_URL: opts.apiUrl, BLACKSTART_API_KEY: opts.apiKey, BLACKSTART_OPERATOR_TOKEN: '',
+    ...process.env,
+    BLACKSTART_API_URL: opts.apiUrl,
+    BLACKSTART_API_KEY: opts.apiKey,
+    BLACKSTART_OPERATOR_TOKEN: '',
   });
   const stop = async () => {
     await stopTool(tool);

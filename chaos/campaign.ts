@@ -78,7 +78,9 @@ export function failed(r: ScenarioResult): boolean {
 }
 
 export function summaryLine(r: ChaosReport): string {
-  return `chaos seed=${r.seed}: ${r.scenarios} scenarios, ${r.completed} completed, ${r.lostAcknowledgedWrites} lost acknowledged writes, ` +
+  return (
+    `chaos seed=${r.seed}: ${r.scenarios} scenarios, ${r.completed} completed, ${r.lostAcknowledgedWrites} lost acknowledged writes, ` +
     `${r.lastCopyDeletions} last-copy deletions, ${r.stuckWorkflows} stuck workflows, ${r.heldRequestsDropped} held requests dropped, ` +
-    `${r.unreadableWrites} acknowledged writes unreadable (${r.nbdWrites} of ${r.acknowledgedWrites} acknowledged writes through blackstart attach)`;
+    `${r.unreadableWrites} acknowledged writes unreadable (${r.nbdWrites} of ${r.acknowledgedWrites} acknowledged writes through blackstart attach)`
+  );
 }

@@ -12,7 +12,12 @@ import { VOLUME_BYTES, type Scenario, type WritePlan } from './scenario.js';
  * Creates the scenario's volumes, attaches each, and writes them, recording every acknowledged
  * write. A write through NBD that is not acknowledged while every node serves is a harness error.
  */
-export async function createAndWrite(customer: BlackstartClient, attachments: ScenarioAttachments, ledger: Ledger, s: Scenario): Promise<string[]> {
+export async function createAndWrite(
+  customer: BlackstartClient,
+  attachments: ScenarioAttachments,
+  ledger: Ledger,
+  s: Scenario,
+): Promise<string[]> {
   const volumes: string[] = [];
   for (const [v, plan] of s.volumes.entries()) {
     const { volumeId } = await createPatiently(customer, plan.autoEnableIo);
@@ -21,7 +26,8 @@ export async function createAndWrite(customer: BlackstartClient, attachments: Sc
     for (const [w, write] of plan.writes.entries()) {
       if (write.via === 'nbd') {
         const outcome = await attachments.write(volumeId, write.pattern, write.offset, write.length);
-        if (!outcome.acknowledged) throw new Error(`qemu-io write to ${volumeId} @${write.offset} not acknowledged (exit ${outcome.code}): ${outcome.output}`);
+        if (!outcome.acknowledged)
+          throw new Error(`qemu-io write to ${volumeId} @${write.offset} not acknowledged (exit ${outcome.code}): ${outcome.output}`);
         ledger.record({ volumeId, offset: write.offset, data: patternOf(write), via: 'nbd', writeSeq: null, scenario: s.index });
         continue;
       }
@@ -91,10 +97,19 @@ export class HeldWrite {
 
   private async sendNbd(): Promise<void> {
     const { pattern, offset, length } = this.plan;
-    const outcome = await this.attachments.write(this.volumeId, pattern, offset, length).catch((err: Error) => ({ acknowledged: false, output: err.message }));
+    const outcome = await this.attachments
+      .write(this.volumeId, pattern, offset, length)
+      .catch((err: Error) => ({ acknowledged: false, output: err.message }));
     if (this.outcome !== 'pending') return;
     if (outcome.acknowledged) {
-      this.ledger.record({ volumeId: this.volumeId, offset, data: patternOf(this.plan), via: 'nbd', writeSeq: null, scenario: this.s.index });
+      this.ledger.record({
+        volumeId: this.volumeId,
+        offset,
+        data: patternOf(this.plan),
+        via: 'nbd',
+        writeSeq: null,
+        scenario: this.s.index,
+      });
       this.outcome = 'acknowledged';
     } else {
       this.outcome = 'dropped';

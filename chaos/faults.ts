@@ -67,10 +67,12 @@ export async function damageBlock(cluster: LocalCluster, nodeId: string, volumeI
 
 /** Restarts each failed node after its delay. */
 export async function returnNodes(cluster: LocalCluster, nodes: string[], delaysMs: number[]): Promise<void> {
-  await Promise.all(nodes.map(async (nodeId, i) => {
-    await sleep(delaysMs[i] ?? 0);
-    await cluster.startNode(nodeId);
-  }));
+  await Promise.all(
+    nodes.map(async (nodeId, i) => {
+      await sleep(delaysMs[i] ?? 0);
+      await cluster.startNode(nodeId);
+    }),
+  );
 }
 
 /** SIGKILLs a control-plane process mid-recovery and starts it again after `downMs`. */

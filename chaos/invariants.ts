@@ -11,8 +11,14 @@ import type { LocalCluster } from '../cluster/local-cluster.js';
 export async function volumesWithoutCopies(cluster: LocalCluster, volumes: Iterable<string>): Promise<string[]> {
   const gone: string[] = [];
   for (const volumeId of volumes) {
-    const onDisk = await Promise.all([...cluster.nodes.keys()].map((nodeId) =>
-      access(join(cluster.opts.dir, 'nodes', nodeId, 'volumes', volumeId, 'meta.json')).then(() => true, () => false)));
+    const onDisk = await Promise.all(
+      [...cluster.nodes.keys()].map((nodeId) =>
+        access(join(cluster.opts.dir, 'nodes', nodeId, 'volumes', volumeId, 'meta.json')).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     if (!onDisk.includes(true)) gone.push(volumeId);
   }
   return gone;
@@ -40,7 +46,8 @@ export async function openWorkflows(cluster: LocalCluster): Promise<OpenWorkflow
     // A server recovery in its configuration phase waits for its volumes' decisions.
     return open.map((wf, i) => ({
       ...wf,
-      awaitingCustomer: states[i]!.awaitingDecision || (states[i]!.phase === 'configuration' && wf.type === 'serverRecovery' && customerPending),
+      awaitingCustomer:
+        states[i]!.awaitingDecision || (states[i]!.phase === 'configuration' && wf.type === 'serverRecovery' && customerPending),
     }));
   } finally {
     await connection.close();
@@ -48,7 +55,10 @@ export async function openWorkflows(cluster: LocalCluster): Promise<OpenWorkflow
 }
 
 /** What the workflow's own queries say; a query that fails proves nothing. */
-async function stateOf(client: Client, wf: { workflowId: string; type: string }): Promise<{ phase: string | null; awaitingDecision: boolean }> {
+async function stateOf(
+  client: Client,
+  wf: { workflowId: string; type: string },
+): Promise<{ phase: string | null; awaitingDecision: boolean }> {
   const handle = client.workflow.getHandle(wf.workflowId);
   try {
     if (wf.type === 'volumeRecovery') {

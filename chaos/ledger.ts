@@ -43,8 +43,9 @@ export class Ledger {
     const result: ReadBack = { lost: [], unreadable: [] };
     const pending = this.writes.filter((w) => !this.lost.has(w));
     // In parallel, so a volume that no longer serves costs one read timeout, not one per write.
-    const reads = await Promise.all(pending.map((w) =>
-      customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch(() => null)));
+    const reads = await Promise.all(
+      pending.map((w) => customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch(() => null)),
+    );
     for (const [i, w] of pending.entries()) {
       const read = reads[i];
       if (!read) {

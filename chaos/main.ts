@@ -33,7 +33,8 @@ function parse(): Args {
 
 function integer(flag: string, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text ?? '') || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not "${text}"`);
+  if (!/^\d+$/.test(text ?? '') || n < min || n > max)
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not "${text}"`);
   return n;
 }
 

@@ -1,7 +1,12 @@
 // A small seeded PRNG (sfc32), so every scenario is a pure function of (seed, index).
 
 export class Prng {
-  private constructor(private a: number, private b: number, private c: number, private d: number) {}
+  private constructor(
+    private a: number,
+    private b: number,
+    private c: number,
+    private d: number,
+  ) {}
 
   /** A generator for one stream, e.g. Prng.of(seed, index) for scenario `index` of a run. */
   static of(...keys: number[]): Prng {

@@ -51,8 +51,20 @@ export function newRunState(c: ChaosCluster): RunState {
 export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): Promise<ScenarioResult> {
   const started = Date.now();
   const result: ScenarioResult = {
-    index: s.index, scenario: describeScenario(s), completed: false, seconds: 0, failedNodes: [], volumes: [],
-    lostAcknowledgedWrites: 0, unreadableWrites: 0, lastCopyDeletions: 0, stuckWorkflows: 0, heldRequestsDropped: 0, nbdWrites: 0, acknowledgedWrites: 0, notes: [],
+    index: s.index,
+    scenario: describeScenario(s),
+    completed: false,
+    seconds: 0,
+    failedNodes: [],
+    volumes: [],
+    lostAcknowledgedWrites: 0,
+    unreadableWrites: 0,
+    lastCopyDeletions: 0,
+    stuckWorkflows: 0,
+    heldRequestsDropped: 0,
+    nbdWrites: 0,
+    acknowledgedWrites: 0,
+    notes: [],
   };
   const attachments = new ScenarioAttachments(c.cluster.apiUrl, c.customer.token);
   try {
@@ -82,7 +94,13 @@ interface Fault {
 }
 
 /** Writes, records, takes the nodes down, damages a down copy, then brings everything back. */
-async function inflict(c: ChaosCluster, run: RunState, attachments: ScenarioAttachments, s: Scenario, result: ScenarioResult): Promise<Fault> {
+async function inflict(
+  c: ChaosCluster,
+  run: RunState,
+  attachments: ScenarioAttachments,
+  s: Scenario,
+  result: ScenarioResult,
+): Promise<Fault> {
   result.volumes = await createAndWrite(c.customer, attachments, run.ledger, s);
   const target = result.volumes[0]!;
   const copies = await copiesByRole(c, target);
@@ -142,7 +160,9 @@ async function judge(c: ChaosCluster, run: RunState, held: HeldWrite | null, res
   result.lastCopyDeletions = gone.length;
   if (gone.length) result.notes.push(`no copy left of: ${gone.join(', ')}`);
 
-  const stuck = (await openWorkflows(c.cluster)).filter((w) => !w.awaitingCustomer && w.ageMs > STUCK_AFTER_MS && !run.stuck.has(w.workflowId));
+  const stuck = (await openWorkflows(c.cluster)).filter(
+    (w) => !w.awaitingCustomer && w.ageMs > STUCK_AFTER_MS && !run.stuck.has(w.workflowId),
+  );
   stuck.forEach((w) => run.stuck.add(w.workflowId));
   result.stuckWorkflows = stuck.length;
   if (stuck.length) result.notes.push(`stuck workflows: ${stuck.map((w) => w.workflowId).join(', ')}`);

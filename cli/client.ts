@@ -76,13 +76,19 @@ export class BlackstartClient {
     return this.json<{ customerId: string; apiKey: string }>('/v1/operator/customers', 'POST', { name });
   }
   fleet() {
-    return this.json<{ nodes: { nodeId: string; state: string; domainPath: string; url: string }[]; summary: Record<string, number> }>('/v1/operator/fleet');
+    return this.json<{ nodes: { nodeId: string; state: string; domainPath: string; url: string }[]; summary: Record<string, number> }>(
+      '/v1/operator/fleet',
+    );
   }
   recoveries() {
-    return this.json<{ recoveries: { workflowId: string; nodeId: string; admittedAt: string; inServiceAt: string | null }[] }>('/v1/operator/recoveries');
+    return this.json<{ recoveries: { workflowId: string; nodeId: string; admittedAt: string; inServiceAt: string | null }[] }>(
+      '/v1/operator/recoveries',
+    );
   }
   admission() {
-    return this.json<{ maxConcurrentRecoveries: number; recovering: number; waiting: { nodeId: string }[]; rejectionsTotal: number }>('/v1/operator/admission');
+    return this.json<{ maxConcurrentRecoveries: number; recovering: number; waiting: { nodeId: string }[]; rejectionsTotal: number }>(
+      '/v1/operator/admission',
+    );
   }
   setThrottle(settings: { maxConcurrentRecoveries: number; massOutageShare: number }) {
     return this.json<typeof settings>('/v1/operator/throttle', 'PUT', settings);
@@ -115,10 +121,21 @@ export class BlackstartClient {
     return this.json<{ snapshotId: string; chunksFreed: number }>(`/v1/snapshots/${snapshotId}`, 'DELETE');
   }
   setSnapshotPolicy(volumeId: string, policy: { intervalSeconds?: number; cron?: string; retention: number }) {
-    return this.json<{ scheduleId: string; nextRuns: string[]; recentRuns: { at: string; workflowId: string }[] }>(`/v1/volumes/${volumeId}/snapshot-policy`, 'PUT', policy);
+    return this.json<{ scheduleId: string; nextRuns: string[]; recentRuns: { at: string; workflowId: string }[] }>(
+      `/v1/volumes/${volumeId}/snapshot-policy`,
+      'PUT',
+      policy,
+    );
   }
   snapshotPolicy(volumeId: string) {
-    return this.json<{ scheduleId: string; intervalSeconds: number | null; cron: string | null; retention: number; nextRuns: string[]; recentRuns: { at: string; workflowId: string }[] }>(`/v1/volumes/${volumeId}/snapshot-policy`);
+    return this.json<{
+      scheduleId: string;
+      intervalSeconds: number | null;
+      cron: string | null;
+      retention: number;
+      nextRuns: string[];
+      recentRuns: { at: string; workflowId: string }[];
+    }>(`/v1/volumes/${volumeId}/snapshot-policy`);
   }
   deleteSnapshotPolicy(volumeId: string) {
     return this.json<{ deleted: boolean }>(`/v1/volumes/${volumeId}/snapshot-policy`, 'DELETE');
@@ -159,7 +176,12 @@ export class BlackstartClient {
     return this.json<{ events: VolumeEventView[]; next: number }>(`/v1/events?after=${after}&limit=${limit}`);
   }
   write(id: string, offset: number, data: Buffer, signal?: AbortSignal) {
-    return requestJson<{ writeSeq: number }>(`${this.apiUrl}/v1/volumes/${id}/data?offset=${offset}`, { method: 'PUT', raw: data, token: this.token, signal });
+    return requestJson<{ writeSeq: number }>(`${this.apiUrl}/v1/volumes/${id}/data?offset=${offset}`, {
+      method: 'PUT',
+      raw: data,
+      token: this.token,
+      signal,
+    });
   }
   read(id: string, offset: number, length: number, signal?: AbortSignal) {
     return requestBytes(`${this.apiUrl}/v1/volumes/${id}/data?offset=${offset}&length=${length}`, { token: this.token, signal });

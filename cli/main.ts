@@ -42,11 +42,30 @@ function parseCommandLine() {
     return parseArgs({
       allowPositionals: true,
       options: {
-        name: { type: 'string' }, size: { type: 'string' }, 'auto-enable-io': { type: 'boolean' }, 'from-snapshot': { type: 'string' },
-        offset: { type: 'string' }, length: { type: 'string' }, after: { type: 'string' }, limit: { type: 'string' }, data: { type: 'string' }, file: { type: 'string' }, out: { type: 'string' },
-        every: { type: 'string' }, cron: { type: 'string' }, retention: { type: 'string' },
-        node: { type: 'string' }, host: { type: 'string' }, power: { type: 'string' }, router: { type: 'string' }, zone: { type: 'string' }, dc: { type: 'string' },
-        socket: { type: 'string' }, port: { type: 'string' }, bind: { type: 'string' }, review: { type: 'boolean' },
+        name: { type: 'string' },
+        size: { type: 'string' },
+        'auto-enable-io': { type: 'boolean' },
+        'from-snapshot': { type: 'string' },
+        offset: { type: 'string' },
+        length: { type: 'string' },
+        after: { type: 'string' },
+        limit: { type: 'string' },
+        data: { type: 'string' },
+        file: { type: 'string' },
+        out: { type: 'string' },
+        every: { type: 'string' },
+        cron: { type: 'string' },
+        retention: { type: 'string' },
+        node: { type: 'string' },
+        host: { type: 'string' },
+        power: { type: 'string' },
+        router: { type: 'string' },
+        zone: { type: 'string' },
+        dc: { type: 'string' },
+        socket: { type: 'string' },
+        port: { type: 'string' },
+        bind: { type: 'string' },
+        review: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -115,7 +134,8 @@ async function main(): Promise<void> {
   const c = cluster();
   const apiUrl = process.env.BLACKSTART_API_URL ?? `http://127.0.0.1:${c.apiPort ?? 8080}`;
   const operator = new BlackstartClient(apiUrl, process.env.BLACKSTART_OPERATOR_TOKEN ?? c.operatorToken ?? '');
-  const customer = () => new BlackstartClient(apiUrl, process.env.BLACKSTART_API_KEY ?? fail('set BLACKSTART_API_KEY to a customer API key'));
+  const customer = () =>
+    new BlackstartClient(apiUrl, process.env.BLACKSTART_API_KEY ?? fail('set BLACKSTART_API_KEY to a customer API key'));
   const show = (value: unknown) => console.log(JSON.stringify(value, null, 2));
   const id = (value: string | undefined) => value ?? fail('name a volume id');
   const sid = (value: string | undefined) => value ?? fail('name a snapshot id');
@@ -126,7 +146,8 @@ async function main(): Promise<void> {
     case 'volume create': {
       const autoEnableIo = values['auto-enable-io'] ?? false;
       const from = values['from-snapshot'];
-      if (from !== undefined && values.size !== undefined) fail('give --size or --from-snapshot, not both (a volume from a snapshot has its size)');
+      if (from !== undefined && values.size !== undefined)
+        fail('give --size or --from-snapshot, not both (a volume from a snapshot has its size)');
       if (from !== undefined) return show(await customer().createVolumeFromSnapshot(sid(from || undefined), autoEnableIo));
       if (values.size === undefined) fail('give --size BYTES or --from-snapshot SNAPSHOT_ID');
       return show(await customer().createVolume(parseSize(values.size), autoEnableIo));
@@ -181,9 +202,18 @@ async function main(): Promise<void> {
       return output(await customer().reviewRead(id(sub), int('offset'), int('length')));
     case 'attach': {
       const apiKey = process.env.BLACKSTART_API_KEY ?? fail('set BLACKSTART_API_KEY to a customer API key');
-      const port = values.port === undefined ? undefined : /^\d{1,5}$/.test(values.port) ? Number(values.port) : fail('--port must be a port number');
+      const port =
+        values.port === undefined ? undefined : /^\d{1,5}$/.test(values.port) ? Number(values.port) : fail('--port must be a port number');
       if (values.socket !== undefined && port !== undefined) fail('give --socket or --port, not both');
-      return runAttach({ apiUrl, apiKey, volumeId: id(sub), review: values.review ?? false, socketPath: values.socket, port, host: values.bind });
+      return runAttach({
+        apiUrl,
+        apiKey,
+        volumeId: id(sub),
+        review: values.review ?? false,
+        socketPath: values.socket,
+        port,
+        host: values.bind,
+      });
     }
     case 'power-fail':
     case 'restore': {

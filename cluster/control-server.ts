@@ -14,17 +14,26 @@ export function startControlServer(cluster: LocalCluster, port: number): Promise
     if (safeEqual(req.headers.authorization ?? '', `Bearer ${cluster.operatorToken}`)) return next();
     res.status(401).json({ error: { code: 'unauthenticated', message: 'the operator token is required' } });
   });
-  const action = (fn: (level: (typeof LEVELS)[number], name: string) => Promise<string[]>) => (req: express.Request, res: express.Response) => {
-    const { level, name } = req.body ?? {};
-    if (!LEVELS.includes(level) || typeof name !== 'string') {
-      return void res.status(400).json({ error: { code: 'invalid-request', message: `level must be one of ${LEVELS.join(', ')} and name a string` } });
-    }
-    fn(level, name).then(
-      (nodes) => res.json({ nodes }),
-      (err: Error) => res.status(404).json({ error: { code: 'not-found', message: err.message } }),
-    );
-  };
-  app.post('/power-fail', action((level, name) => cluster.powerFail(level, name)));
-  app.post('/restore', action((level, name) => cluster.restore(level, name)));
+  const action =
+    (fn: (level: (typeof LEVELS)[number], name: string) => Promise<string[]>) => (req: express.Request, res: express.Response) => {
+      const { level, name } = req.body ?? {};
+      if (!LEVELS.includes(level) || typeof name !== 'string') {
+        return void res
+          .status(400)
+          .json({ error: { code: 'invalid-request', message: `level must be one of ${LEVELS.join(', ')} and name a string` } });
+      }
+      fn(level, name).then(
+        (nodes) => res.json({ nodes }),
+        (err: Error) => res.status(404).json({ error: { code: 'not-found', message: err.message } }),
+      );
+    };
+  app.post(
+    '/power-fail',
+    action((level, name) => cluster.powerFail(level, name)),
+  );
+  app.post(
+    '/restore',
+    action((level, name) => cluster.restore(level, name)),
+  );
   return listen(app, port);
 }

@@ -14,7 +14,6 @@ import { ManagedProcess, freePort, waitFor } from './processes.js';
 import { postgresTemporalProcess, registerNamespace, temporalKind } from './temporal-postgres.js';
 import { temporalBinary, temporalProcess, waitForTemporal } from './temporal-server.js';
 
-
 export interface NodeSpec {
   nodeId: string;
   domainPath: string;
@@ -101,11 +100,17 @@ export class LocalCluster {
     progress(postgres ? 'starting the Temporal server on Postgres' : 'starting Temporal dev server');
     this.temporal = postgres
       ? await postgresTemporalProcess({ dir: this.opts.dir, port: this.layout.temporalPort, logDir: this.logDir })
-      : temporalProcess({ dir: this.opts.dir, port: this.layout.temporalPort, uiPort: this.layout.uiPort, logDir: this.logDir }, temporalBinary());
+      : temporalProcess(
+          { dir: this.opts.dir, port: this.layout.temporalPort, uiPort: this.layout.uiPort, logDir: this.logDir },
+          temporalBinary(),
+        );
     this.temporal.start();
     if (!this.opts.databaseUrl) {
       progress('starting embedded Postgres (PGlite)');
-      this.pglite = this.child('pglite', 'cluster/pglite-server.js', { PGLITE_DATA_DIR: join(this.opts.dir, 'pgdata'), PGLITE_PORT: String(this.layout.pglitePort) });
+      this.pglite = this.child('pglite', 'cluster/pglite-server.js', {
+        PGLITE_DATA_DIR: join(this.opts.dir, 'pgdata'),
+        PGLITE_PORT: String(this.layout.pglitePort),
+      });
       this.pglite.start();
     }
     this.databaseUrl = this.opts.databaseUrl ?? `postgres://postgres@127.0.0.1:${this.layout.pglitePort}/postgres?sslmode=disable`;
@@ -120,7 +125,11 @@ export class LocalCluster {
       ...this.opts.env,
     };
     progress('starting control-plane API and worker');
-    this.api = this.child('api', 'api/main.js', { ...shared, API_PORT: String(this.layout.apiPort), OPERATOR_TOKEN: this.layout.operatorToken });
+    this.api = this.child('api', 'api/main.js', {
+      ...shared,
+      API_PORT: String(this.layout.apiPort),
+      OPERATOR_TOKEN: this.layout.operatorToken,
+    });
     this.worker = this.child('worker', 'workers/main.js', shared);
     await this.startApi();
     await this.startWorker();
@@ -133,7 +142,13 @@ export class LocalCluster {
   }
 
   private child(name: string, script: string, env: Record<string, string>): ManagedProcess {
-    return new ManagedProcess({ name, command: process.execPath, args: ['--enable-source-maps', join(DIST, script)], env, logDir: this.logDir });
+    return new ManagedProcess({
+      name,
+      command: process.execPath,
+      args: ['--enable-source-maps', join(DIST, script)],
+      env,
+      logDir: this.logDir,
+    });
   }
 
   private nodeProcess(group: NodeSpec[]): ManagedProcess {
@@ -162,7 +177,13 @@ export class LocalCluster {
     const logPath = join(this.logDir, 'worker.log');
     const before = existsSync(logPath) ? readFileSync(logPath, 'utf8').length : 0;
     this.worker.start();
-    await waitFor('the worker', async () => readFileSync(logPath, 'utf8').slice(before).includes('worker polling'), 60_000, 100, this.worker);
+    await waitFor(
+      'the worker',
+      async () => readFileSync(logPath, 'utf8').slice(before).includes('worker polling'),
+      60_000,
+      100,
+      this.worker,
+    );
   }
 
   /** A crash of the Temporal server process: SIGKILL, nothing written on the way out. */
@@ -191,8 +212,9 @@ export class LocalCluster {
     const logStart = existsSync(logPath) ? readFileSync(logPath).length : 0;
     host.start();
     try {
-      await Promise.all(ids.map((id) =>
-        waitFor(`node ${id}`, () => requestJson(`${this.nodeUrl(id)}/v1/health`, { timeoutMs: 1000 }), 120_000, 100, host)));
+      await Promise.all(
+        ids.map((id) => waitFor(`node ${id}`, () => requestJson(`${this.nodeUrl(id)}/v1/health`, { timeoutMs: 1000 }), 120_000, 100, host)),
+      );
     } catch (err) {
       // Another process (the Temporal server picks random ports too) took a node's port between
       // choosing and binding: choose again, and keep the new ports for later restarts.
@@ -272,7 +294,7 @@ async function loadLayout(opts: ClusterOptions): Promise<Layout> {
   const distinctPort = async (): Promise<number> => {
     for (;;) {
       const port = await freePort();
-      if (!taken.has(port)) return taken.add(port), port;
+      if (!taken.has(port)) return (taken.add(port), port);
     }
   };
   for (const n of opts.nodes) nodePorts[n.nodeId] ??= await distinctPort();

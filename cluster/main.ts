@@ -17,9 +17,8 @@ runMain('blackstart', async () => {
   const databaseUrl = env.optional('DATABASE_URL');
   env.check();
 
-  const cluster = await LocalCluster.start(
-    { dir, nodes: defaultTopology(nodes), databaseUrl, apiPort, temporalPort, uiPort },
-    (msg) => console.log(`blackstart: ${msg}...`),
+  const cluster = await LocalCluster.start({ dir, nodes: defaultTopology(nodes), databaseUrl, apiPort, temporalPort, uiPort }, (msg) =>
+    console.log(`blackstart: ${msg}...`),
   );
   await controlServer(cluster).catch(async (err: unknown) => {
     await cluster.stop();

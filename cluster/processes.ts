@@ -42,7 +42,9 @@ export class ManagedProcess {
   /** Throws when the process died: a probe waiting for it to be ready should stop waiting. */
   assertAlive(): void {
     if (this.child && !this.running) {
-      throw new Error(`${this.spec.name} exited (code ${this.child.exitCode}, signal ${this.child.signalCode}); see ${join(this.spec.logDir, this.spec.name + '.log')}`);
+      throw new Error(
+        `${this.spec.name} exited (code ${this.child.exitCode}, signal ${this.child.signalCode}); see ${join(this.spec.logDir, this.spec.name + '.log')}`,
+      );
     }
   }
 

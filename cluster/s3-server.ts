@@ -12,7 +12,10 @@ import { ManagedProcess, freePort, waitFor } from './processes.js';
 
 /** The versitygw binary: $VERSITYGW, `versitygw` on PATH, or a cached `go install` build. */
 export function versitygwBinary(): string {
-  return execFileSync('bash', [join(ROOT, 'scripts', 'ensure-versitygw.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync('bash', [join(ROOT, 'scripts', 'ensure-versitygw.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 export interface S3Server {
@@ -44,22 +47,42 @@ export async function startS3Server(opts: { dir: string; logDir: string; bucket?
   const proc = new ManagedProcess({
     name: 'versitygw',
     command: versitygwBinary(),
-    args: ['--port', `127.0.0.1:${port}`, '--access', env.AWS_ACCESS_KEY_ID, '--secret', env.AWS_SECRET_ACCESS_KEY, '--region', env.AWS_REGION, '--quiet', 'posix', dataDir],
+    args: [
+      '--port',
+      `127.0.0.1:${port}`,
+      '--access',
+      env.AWS_ACCESS_KEY_ID,
+      '--secret',
+      env.AWS_SECRET_ACCESS_KEY,
+      '--region',
+      env.AWS_REGION,
+      '--quiet',
+      'posix',
+      dataDir,
+    ],
     env: {},
     logDir: opts.logDir,
   });
   proc.start();
   const client = new S3Client({
-    region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_S3, forcePathStyle: true,
+    region: env.AWS_REGION,
+    endpoint: env.AWS_ENDPOINT_URL_S3,
+    forcePathStyle: true,
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
   });
   try {
-    await waitFor('versitygw', async () => {
-      await client.send(new CreateBucketCommand({ Bucket: bucket })).catch((err: { name?: string }) => {
-        if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
-      });
-      return true;
-    }, 30_000, 100, proc);
+    await waitFor(
+      'versitygw',
+      async () => {
+        await client.send(new CreateBucketCommand({ Bucket: bucket })).catch((err: { name?: string }) => {
+          if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+        });
+        return true;
+      },
+      30_000,
+      100,
+      proc,
+    );
   } catch (err) {
     await proc.stop();
     throw err;
@@ -67,7 +90,11 @@ export async function startS3Server(opts: { dir: string; logDir: string; bucket?
     client.destroy();
   }
   return {
-    endpoint: env.AWS_ENDPOINT_URL_S3, bucket, env, dataDir, process: proc,
+    endpoint: env.AWS_ENDPOINT_URL_S3,
+    bucket,
+    env,
+    dataDir,
+    process: proc,
     storeUrl: (prefix) => `s3://${bucket}/${prefix.replace(/^\/+/, '')}`,
     stop: () => proc.stop(),
   };

@@ -30,7 +30,10 @@ export function temporalKind(env: NodeJS.ProcessEnv = process.env): TemporalKind
 }
 
 export function temporalServerDir(): string {
-  return execFileSync('bash', [join(ROOT, 'scripts', 'ensure-temporal-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync('bash', [join(ROOT, 'scripts', 'ensure-temporal-server.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 function adminUrl(): URL {
@@ -45,16 +48,33 @@ export function temporalDatabases(dir: string): { main: string; visibility: stri
 
 function sqlTool(bin: string, db: string, args: string[]): void {
   const url = adminUrl();
-  execFileSync(join(bin, 'temporal-sql-tool'), [
-    '--plugin', 'postgres12', '--ep', url.hostname, '-p', url.port || '5432', '-u', decodeURIComponent(url.username || 'postgres'),
-    ...(url.password ? ['--pw', decodeURIComponent(url.password)] : []), '--db', db, ...args,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(
+    join(bin, 'temporal-sql-tool'),
+    [
+      '--plugin',
+      'postgres12',
+      '--ep',
+      url.hostname,
+      '-p',
+      url.port || '5432',
+      '-u',
+      decodeURIComponent(url.username || 'postgres'),
+      ...(url.password ? ['--pw', decodeURIComponent(url.password)] : []),
+      '--db',
+      db,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
 }
 
 /** Creates and migrates both schemas (idempotent: the tool applies only missing versions). */
 export function setupSchemas(bin: string, dir: string): void {
   const dbs = temporalDatabases(dir);
-  for (const [db, schema] of [[dbs.main, 'temporal'], [dbs.visibility, 'visibility']] as const) {
+  for (const [db, schema] of [
+    [dbs.main, 'temporal'],
+    [dbs.visibility, 'visibility'],
+  ] as const) {
     try {
       sqlTool(bin, db, ['create-database']);
     } catch {
@@ -160,13 +180,20 @@ namespaceDefaults:
 export async function registerNamespace(address: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
-    await connection.workflowService.registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: msToTs('3 days') })
-      .catch((err: { code?: number }) => { if (err.code !== 6) throw err; }); // 6: ALREADY_EXISTS
+    await connection.workflowService
+      .registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: msToTs('3 days') })
+      .catch((err: { code?: number }) => {
+        if (err.code !== 6) throw err;
+      }); // 6: ALREADY_EXISTS
     const types = { Keyword: 2 } as const; // temporal.api.enums.v1.IndexedValueType
-    await connection.operatorService.addSearchAttributes({
-      namespace: 'default',
-      searchAttributes: Object.fromEntries(Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => [name, types[type]])),
-    }).catch((err: { code?: number }) => { if (err.code !== 6) throw err; });
+    await connection.operatorService
+      .addSearchAttributes({
+        namespace: 'default',
+        searchAttributes: Object.fromEntries(Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => [name, types[type]])),
+      })
+      .catch((err: { code?: number }) => {
+        if (err.code !== 6) throw err;
+      });
   } finally {
     await connection.close();
   }

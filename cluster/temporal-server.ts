@@ -34,8 +34,19 @@ export function temporalProcess(opts: TemporalOptions, binary = temporalBinary()
     name: 'temporal',
     command: binary,
     args: [
-      'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--db-filename', join(opts.dir, 'temporal.db'),
-      '--log-level', 'warn', ...ui, ...attributes, ...SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]),
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(opts.port),
+      '--db-filename',
+      join(opts.dir, 'temporal.db'),
+      '--log-level',
+      'warn',
+      ...ui,
+      ...attributes,
+      ...SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]),
     ],
     env: {},
     logDir: opts.logDir,
@@ -43,13 +54,19 @@ export function temporalProcess(opts: TemporalOptions, binary = temporalBinary()
 }
 
 export async function waitForTemporal(address: string, timeoutMs: number, proc: ManagedProcess): Promise<void> {
-  await waitFor(`Temporal at ${address}`, async () => {
-    const connection = await Connection.connect({ address, connectTimeout: 1000 });
-    try {
-      await connection.workflowService.getSystemInfo({});
-      return true;
-    } finally {
-      await connection.close();
-    }
-  }, timeoutMs, 250, proc);
+  await waitFor(
+    `Temporal at ${address}`,
+    async () => {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return true;
+      } finally {
+        await connection.close();
+      }
+    },
+    timeoutMs,
+    250,
+    proc,
+  );
 }

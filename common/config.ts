@@ -66,7 +66,7 @@ export class Env {
 export function runMain(name: string, main: () => Promise<void>): void {
   exitWithParent(name);
   main().catch((err: unknown) => {
-    console.error(`${name}: ${err instanceof ConfigError ? err.message : (err as Error)?.stack ?? String(err)}`);
+    console.error(`${name}: ${err instanceof ConfigError ? err.message : ((err as Error)?.stack ?? String(err))}`);
     process.exit(1);
   });
 }

@@ -20,8 +20,12 @@ export function listen(handler: RequestListener, port: number, host = '127.0.0.1
 function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable) return void socket.destroy();
   const [status, code] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers-too-large'] : [400, 'malformed-request'];
-  const body = JSON.stringify({ error: { code, message: status === 431 ? 'request line and headers exceed 16 KiB' : 'the request could not be parsed' } });
-  socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const body = JSON.stringify({
+    error: { code, message: status === 431 ? 'request line and headers exceed 16 KiB' : 'the request could not be parsed' },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function closeServer(server: Server): Promise<void> {

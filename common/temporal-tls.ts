@@ -19,7 +19,8 @@ export function temporalTlsFromEnv(env: Env, problems: string[]): TemporalTls | 
   const ca = env.optional('TEMPORAL_TLS_CA');
   const serverName = env.optional('TEMPORAL_TLS_SERVER_NAME');
   if (!cert !== !key) problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both or neither');
-  if (!cert && (ca || serverName)) problems.push('TEMPORAL_TLS_CA and TEMPORAL_TLS_SERVER_NAME need TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mutual TLS)');
+  if (!cert && (ca || serverName))
+    problems.push('TEMPORAL_TLS_CA and TEMPORAL_TLS_SERVER_NAME need TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mutual TLS)');
   return cert && key ? { cert, key, ...(ca ? { ca } : {}), ...(serverName ? { serverName } : {}) } : undefined;
 }
 

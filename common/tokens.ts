@@ -75,7 +75,9 @@ export function verifyGrant(text: string, token: string | null, access: GrantAcc
   if (!payload || !mac || extra !== undefined || !safeEqual(mac, hmac(token, payload))) return null;
   try {
     const grant = JSON.parse(Buffer.from(payload, 'base64url').toString()) as AccessGrant;
-    return grant.access === access && typeof grant.volumeId === 'string' && typeof grant.nodeId === 'string' && grant.expiresAt > now ? grant : null;
+    return grant.access === access && typeof grant.volumeId === 'string' && typeof grant.nodeId === 'string' && grant.expiresAt > now
+      ? grant
+      : null;
   } catch {
     return null;
   }

@@ -12,11 +12,7 @@ export type VolumeRef =
 
 /** A snapshot in a path: the owner's fixture snapshot, its latest created one, another tenant's, none, or hostile. */
 export type SnapshotRef =
-  | { kind: 'own' }
-  | { kind: 'latest' }
-  | { kind: 'foreign' }
-  | { kind: 'missing' }
-  | { kind: 'hostile'; raw: string };
+  { kind: 'own' } | { kind: 'latest' } | { kind: 'foreign' } | { kind: 'missing' } | { kind: 'hostile'; raw: string };
 
 /** A customer in an operator path. */
 export type CustomerRef = { kind: 'owner' } | { kind: 'other' } | { kind: 'missing' } | { kind: 'hostile'; raw: string };

@@ -58,21 +58,33 @@ function volumeRef(r: RouteSpec, cred: Credential): fc.Arbitrary<VolumeRef> {
     { arbitrary: fc.constant({ kind: 'missing' }), weight: 2 },
     { arbitrary: hostileSegment.map((raw) => ({ kind: 'hostile' as const, raw })), weight: 2 },
   ];
-  if (!noFixture) refs.push({ arbitrary: slot.map((s) => ({ kind: 'own', slot: s })), weight: 12 }, { arbitrary: slot.map((s) => ({ kind: 'foreign', slot: s })), weight: 3 });
-  else if (r.service === 'api' && cred !== 'other-tenant') refs.push({ arbitrary: slot.map((s) => ({ kind: 'foreign', slot: s })), weight: 3 });
+  if (!noFixture)
+    refs.push(
+      { arbitrary: slot.map((s) => ({ kind: 'own', slot: s })), weight: 12 },
+      { arbitrary: slot.map((s) => ({ kind: 'foreign', slot: s })), weight: 3 },
+    );
+  else if (r.service === 'api' && cred !== 'other-tenant')
+    refs.push({ arbitrary: slot.map((s) => ({ kind: 'foreign', slot: s })), weight: 3 });
   return fc.oneof(...refs.filter((x) => x.weight > 0));
 }
 
 function snapshotRef(r: RouteSpec, cred: Credential): fc.Arbitrary<SnapshotRef> {
   const noFixture = r.guard === 'no-fixture';
-  const refs: fc.Arbitrary<SnapshotRef>[] = [fc.constant({ kind: 'latest' }), fc.constant({ kind: 'missing' }), hostileSegment.map((raw) => ({ kind: 'hostile' as const, raw }))];
+  const refs: fc.Arbitrary<SnapshotRef>[] = [
+    fc.constant({ kind: 'latest' }),
+    fc.constant({ kind: 'missing' }),
+    hostileSegment.map((raw) => ({ kind: 'hostile' as const, raw })),
+  ];
   if (!noFixture || cred !== 'owner') refs.push(fc.constant({ kind: 'own' }));
   if (!noFixture || cred !== 'other-tenant') refs.push(fc.constant({ kind: 'foreign' }), fc.constant({ kind: 'foreign' }));
   return fc.oneof(...refs);
 }
 
 const customerRef: fc.Arbitrary<CustomerRef> = fc.oneof(
-  fc.constant({ kind: 'owner' }), fc.constant({ kind: 'other' }), fc.constant({ kind: 'missing' }), hostileSegment.map((raw) => ({ kind: 'hostile' as const, raw })),
+  fc.constant({ kind: 'owner' }),
+  fc.constant({ kind: 'other' }),
+  fc.constant({ kind: 'missing' }),
+  hostileSegment.map((raw) => ({ kind: 'hostile' as const, raw })),
 );
 const nodeIdRef: fc.Arbitrary<NodeIdRef> = fc.oneof(
   { arbitrary: fc.nat(NODE_COUNT - 1).map((index) => ({ kind: 'index' as const, index })), weight: 4 },
@@ -95,16 +107,18 @@ interface Targets {
 
 function targets(r: RouteSpec, cred: Credential): fc.Arbitrary<Targets> {
   const id = r.path.includes(':id') ? volumeRef(r, cred).map((v) => v as VolumeRef | undefined) : fc.constant(undefined);
-  return fc.record({
-    id,
-    sid: r.path.includes(':sid') ? snapshotRef(r, cred).map((s) => s as SnapshotRef | undefined) : fc.constant(undefined),
-    customerId: r.path.includes(':customerId') ? customerRef.map((c) => c as CustomerRef | undefined) : fc.constant(undefined),
-    nodeId: r.path.includes(':nodeId') ? nodeIdRef.map((n) => n as NodeIdRef | undefined) : fc.constant(undefined),
-  }).chain((p) => {
-    const params = Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as HttpCase['params'];
-    if (r.service !== 'node') return fc.constant({ params });
-    return nodeRefFor(p.id ?? { kind: 'missing' }).map((node) => ({ params, node }));
-  });
+  return fc
+    .record({
+      id,
+      sid: r.path.includes(':sid') ? snapshotRef(r, cred).map((s) => s as SnapshotRef | undefined) : fc.constant(undefined),
+      customerId: r.path.includes(':customerId') ? customerRef.map((c) => c as CustomerRef | undefined) : fc.constant(undefined),
+      nodeId: r.path.includes(':nodeId') ? nodeIdRef.map((n) => n as NodeIdRef | undefined) : fc.constant(undefined),
+    })
+    .chain((p) => {
+      const params = Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as HttpCase['params'];
+      if (r.service !== 'node') return fc.constant({ params });
+      return nodeRefFor(p.id ?? { kind: 'missing' }).map((node) => ({ params, node }));
+    });
 }
 
 /** Why a request is refused whatever its inputs: the credential, the target. */
@@ -115,11 +129,19 @@ function refusalsOf(r: RouteSpec, cred: Credential, t: Targets): string[] {
   const nodeDelete = r.name === 'sn.delete';
   if (id && (id.kind === 'missing' || id.kind === 'hostile') && !nodeDelete) why.push(`volume ${id.kind}`);
   if (id?.kind === 'scratch' && cred === 'other-tenant') why.push("another tenant's volume");
-  if (r.service === 'api' && id && (id.kind === 'foreign') !== (cred === 'other-tenant') && id.kind !== 'missing' && id.kind !== 'hostile' && id.kind !== 'scratch') {
+  if (
+    r.service === 'api' &&
+    id &&
+    (id.kind === 'foreign') !== (cred === 'other-tenant') &&
+    id.kind !== 'missing' &&
+    id.kind !== 'hostile' &&
+    id.kind !== 'scratch'
+  ) {
     why.push("another tenant's volume");
   }
   if (sid && (sid.kind === 'missing' || sid.kind === 'hostile')) why.push(`snapshot ${sid.kind}`);
-  if (sid && sid.kind !== 'missing' && sid.kind !== 'hostile' && (sid.kind === 'foreign') !== (cred === 'other-tenant')) why.push("another tenant's snapshot");
+  if (sid && sid.kind !== 'missing' && sid.kind !== 'hostile' && (sid.kind === 'foreign') !== (cred === 'other-tenant'))
+    why.push("another tenant's snapshot");
   if (customerId && (customerId.kind === 'missing' || customerId.kind === 'hostile')) why.push(`customer ${customerId.kind}`);
   if (nodeId?.kind === 'hostile') why.push('hostile node id');
   if (r.name === 'sn.write' && t.node?.kind === 'secondary' && cred === 'node-own') why.push('a direct write to a secondary');
@@ -130,12 +152,18 @@ function bodyOf(r: RouteSpec, mustBreak: boolean): fc.Arbitrary<Mutated<Body>> {
   if (r.json) return jsonBody(r.json, mustBreak);
   if (r.binary === 'data') return dataBody;
   if (r.binary) {
-    const forms = mustBreak ? fc.constantFrom('truncated' as const, 'garbage' as const) : fc.constantFrom('valid' as const, 'truncated' as const, 'garbage' as const);
+    const forms = mustBreak
+      ? fc.constantFrom('truncated' as const, 'garbage' as const)
+      : fc.constantFrom('valid' as const, 'truncated' as const, 'garbage' as const);
     return fc.tuple(forms, byteSpec(1, 8192)).map(([form, bytes]) => ({
-      value: { kind: 'replication', message: r.binary as 'mirror' | 'range' | 'finish', form, bytes }, why: form === 'valid' ? null : `${form} replication message`,
+      value: { kind: 'replication', message: r.binary as 'mirror' | 'range' | 'finish', form, bytes },
+      why: form === 'valid' ? null : `${form} replication message`,
     }));
   }
-  return fc.oneof({ arbitrary: fc.constant({ value: { kind: 'none' } as Body, why: null }), weight: 9 }, { arbitrary: fc.jsonValue().map((value) => ({ value: { kind: 'json', value } as Body, why: null })), weight: 1 });
+  return fc.oneof(
+    { arbitrary: fc.constant({ value: { kind: 'none' } as Body, why: null }), weight: 9 },
+    { arbitrary: fc.jsonValue().map((value) => ({ value: { kind: 'json', value } as Body, why: null })), weight: 1 },
+  );
 }
 
 export const byteSpec = (min: number, max: number) => fc.record({ seed: fc.nat(), length: fc.integer({ min, max }) });
@@ -143,24 +171,55 @@ export const byteSpec = (min: number, max: number) => fc.record({ seed: fc.nat()
 const dataBody: fc.Arbitrary<Mutated<Body>> = fc.oneof(
   { arbitrary: byteSpec(1, 64 * 1024).map((bytes) => ({ value: { kind: 'bytes', bytes } as Body, why: null })), weight: 12 },
   { arbitrary: fc.constant({ value: { kind: 'none' } as Body, why: 'an empty write' }), weight: 1 },
-  { arbitrary: fc.constant({ value: { kind: 'bytes', bytes: { seed: 1, length: (4 << 20) + 1 } } as Body, why: 'a write over 4 MiB' }), weight: 1 },
+  {
+    arbitrary: fc.constant({ value: { kind: 'bytes', bytes: { seed: 1, length: (4 << 20) + 1 } } as Body, why: 'a write over 4 MiB' }),
+    weight: 1,
+  },
 );
 
 /** Ranges past the end of a fixture volume, of length 0, or over 4 MiB. */
 const badRange: fc.Arbitrary<Mutated<[string, string][]>> = fc.oneof(
   fc.tuple(fc.integer({ min: 1, max: 8192 }), fc.integer({ min: 1, max: 8192 })).map(([back, len]) => ({
-    value: [['offset', String(FIXTURE_VOLUME_BYTES - back)], ['length', String(back + len)]] as [string, string][], why: 'range past the end',
+    value: [
+      ['offset', String(FIXTURE_VOLUME_BYTES - back)],
+      ['length', String(back + len)],
+    ] as [string, string][],
+    why: 'range past the end',
   })),
-  fc.nat(FIXTURE_VOLUME_BYTES).map((o) => ({ value: [['offset', String(o)], ['length', '0']] as [string, string][], why: 'zero length' })),
-  fc.constant({ value: [['offset', '0'], ['length', String((4 << 20) + 1)]] as [string, string][], why: 'over 4 MiB' }),
-  fc.constant({ value: [['offset', String(2 ** 53)], ['length', '1']] as [string, string][], why: 'offset past 2^53' }),
+  fc.nat(FIXTURE_VOLUME_BYTES).map((o) => ({
+    value: [
+      ['offset', String(o)],
+      ['length', '0'],
+    ] as [string, string][],
+    why: 'zero length',
+  })),
+  fc.constant({
+    value: [
+      ['offset', '0'],
+      ['length', String((4 << 20) + 1)],
+    ] as [string, string][],
+    why: 'over 4 MiB',
+  }),
+  fc.constant({
+    value: [
+      ['offset', String(2 ** 53)],
+      ['length', '1'],
+    ] as [string, string][],
+    why: 'offset past 2^53',
+  }),
 );
 
 function queryFor(r: RouteSpec, mustBreak: boolean, t: Targets): fc.Arbitrary<Mutated<[string, string][]>> {
-  const spec: QuerySpec = r.query ?? { valid: fc.constant({}), mustHave: [], strict: r.service === 'api' && r.name !== 'volume.attach', counts: [] };
+  const spec: QuerySpec = r.query ?? {
+    valid: fc.constant({}),
+    mustHave: [],
+    strict: r.service === 'api' && r.name !== 'volume.attach',
+    counts: [],
+  };
   const q = queryOf(spec, mustBreak);
   const onFixture = t.params.id?.kind === 'own';
-  if (r.query?.mustHave.includes('length') && onFixture && !mustBreak) return fc.oneof({ arbitrary: q, weight: 8 }, { arbitrary: badRange, weight: 2 });
+  if (r.query?.mustHave.includes('length') && onFixture && !mustBreak)
+    return fc.oneof({ arbitrary: q, weight: 8 }, { arbitrary: badRange, weight: 2 });
   return q;
 }
 
@@ -171,24 +230,41 @@ function snapshotIdParam(mustBreak: boolean): fc.Arbitrary<string> {
 }
 
 function httpCase(index: number): fc.Arbitrary<HttpCase> {
-  return route.chain((r) => credentialOf(r).chain((credential) => targets(r, credential).chain((t) => {
-    const refused = refusalsOf(r, credential, t);
-    const mustBreak = r.guard === 'break' && credential === r.auth;
-    const hasInput = !!(r.json || r.binary || r.query);
-    const breakBody = mustBreak && !!(r.json || r.binary);
-    const breakQuery = mustBreak && !breakBody && !!r.query;
-    return fc.record({
-      body: bodyOf(r, breakBody),
-      query: queryFor(r, breakQuery, t),
-      snapshotId: snapshotIdParam(mustBreak && !hasInput),
-    }).map(({ body, query, snapshotId }): HttpCase => {
-      const why = [...refused, ...[body.why, query.why].filter((w): w is string => w !== null)];
-      if (r.name === 'sn.snapshot' && snapshotId !== 'snap-fuzz') why.push(`malformed snapshot id ${snapshotId}`);
-      const params = r.name === 'sn.snapshot' ? { ...t.params, snapshotId } : t.params;
-      return {
-        type: 'http', index, route: r.name, service: r.service, method: r.method, path: r.path, params, node: t.node,
-        query: encodeQuery(query.value), body: body.value, credential, expect: why.length ? 'invalid' : 'any', why,
-      };
-    });
-  })));
+  return route.chain((r) =>
+    credentialOf(r).chain((credential) =>
+      targets(r, credential).chain((t) => {
+        const refused = refusalsOf(r, credential, t);
+        const mustBreak = r.guard === 'break' && credential === r.auth;
+        const hasInput = !!(r.json || r.binary || r.query);
+        const breakBody = mustBreak && !!(r.json || r.binary);
+        const breakQuery = mustBreak && !breakBody && !!r.query;
+        return fc
+          .record({
+            body: bodyOf(r, breakBody),
+            query: queryFor(r, breakQuery, t),
+            snapshotId: snapshotIdParam(mustBreak && !hasInput),
+          })
+          .map(({ body, query, snapshotId }): HttpCase => {
+            const why = [...refused, ...[body.why, query.why].filter((w): w is string => w !== null)];
+            if (r.name === 'sn.snapshot' && snapshotId !== 'snap-fuzz') why.push(`malformed snapshot id ${snapshotId}`);
+            const params = r.name === 'sn.snapshot' ? { ...t.params, snapshotId } : t.params;
+            return {
+              type: 'http',
+              index,
+              route: r.name,
+              service: r.service,
+              method: r.method,
+              path: r.path,
+              params,
+              node: t.node,
+              query: encodeQuery(query.value),
+              body: body.value,
+              credential,
+              expect: why.length ? 'invalid' : 'any',
+              why,
+            };
+          });
+      }),
+    ),
+  );
 }

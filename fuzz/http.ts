@@ -12,7 +12,13 @@ const EARLY_ANSWER_WAIT_MS = 60;
 
 export type HttpOutcome = { kind: 'answer'; answer: HttpAnswer } | { kind: 'hang' } | { kind: 'error'; message: string };
 
-export function send(url: string, method: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number): Promise<HttpOutcome> {
+export function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  timeoutMs: number,
+): Promise<HttpOutcome> {
   return new Promise((resolve) => {
     const target = new URL(url);
     // The path as written: URL parsing would normalise '..' segments.
@@ -26,13 +32,23 @@ export function send(url: string, method: string, headers: Record<string, string
       resolve(outcome);
     };
     let answer: HttpAnswer | null = null;
-    const req = request({ host: target.hostname, port: target.port, method, path: rawPath, headers: { ...headers, 'content-length': String(body?.length ?? 0) }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      answer = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0) };
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ kind: 'answer', answer: { ...answer!, body: Buffer.concat(chunks) } }));
-      res.on('error', (err) => done({ kind: 'error', message: err.message }));
-    });
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method,
+        path: rawPath,
+        headers: { ...headers, 'content-length': String(body?.length ?? 0) },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        answer = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0) };
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done({ kind: 'answer', answer: { ...answer!, body: Buffer.concat(chunks) } }));
+        res.on('error', (err) => done({ kind: 'error', message: err.message }));
+      },
+    );
     const timer = setTimeout(() => done({ kind: 'hang' }), timeoutMs);
     // A server may answer (a 401, a 413) before the body is sent and close: the answer counts,
     // not the EPIPE of the rest of the upload.
@@ -54,7 +70,8 @@ export function errorShapeProblem(answer: HttpAnswer): string | null {
     return `not JSON: ${JSON.stringify(answer.body.toString('utf8').slice(0, 120))}`;
   }
   const error = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  if (!error || typeof error.code !== 'string' || typeof error.message !== 'string') return `not {error:{code,message}}: ${JSON.stringify(parsed).slice(0, 160)}`;
+  if (!error || typeof error.code !== 'string' || typeof error.message !== 'string')
+    return `not {error:{code,message}}: ${JSON.stringify(parsed).slice(0, 160)}`;
   if (Object.keys(parsed as object).length !== 1) return `extra top-level fields: ${Object.keys(parsed as object).join(',')}`;
   return null;
 }

@@ -85,10 +85,22 @@ function undecodablePath(c: HttpCase): boolean {
 }
 
 async function judgeAccepted(j: Judging, c: HttpCase, r: ResolvedHttp, a: HttpAnswer): Promise<void> {
-  if (c.expect === 'invalid') fail(j, c, c.why.some(isCredentialRefusal) ? 'authNotChecked' : 'acceptedInvalid', `${a.status} for: ${c.why.join('; ')}; answer ${bodyText(a)}`);
+  if (c.expect === 'invalid')
+    fail(
+      j,
+      c,
+      c.why.some(isCredentialRefusal) ? 'authNotChecked' : 'acceptedInvalid',
+      `${a.status} for: ${c.why.join('; ')}; answer ${bodyText(a)}`,
+    );
   if (r.read && j.w.model.has(r.read.volumeId)) {
     const mismatch = j.w.model.check(r.read.volumeId, r.read.offset, a.body);
-    if (mismatch) fail(j, c, 'byteMismatches', `read ${r.read.offset}+${r.read.length} of ${mismatch.volumeId}: got ${a.body.length} bytes, first difference at +${mismatch.at}`);
+    if (mismatch)
+      fail(
+        j,
+        c,
+        'byteMismatches',
+        `read ${r.read.offset}+${r.read.length} of ${mismatch.volumeId}: got ${a.body.length} bytes, first difference at +${mismatch.at}`,
+      );
   }
   if (r.write && c.expect === 'any') j.w.model.write(r.write.volumeId, r.write.offset, r.write.data);
   track(j, c, r, a);
@@ -123,7 +135,10 @@ async function checkListings(j: Judging, c: HttpCase, r: ResolvedHttp, a: HttpAn
   const ids = [...new Set((body?.volumes ?? body?.events ?? []).map((x) => x.volumeId))];
   if (!ids.length) return;
   const customer = r.actor === 'owner' ? j.w.owner.customerId : j.w.other.customerId;
-  const { rows } = await j.w.scratch.db.query<{ id: string }>('select id from volumes where id = any($1) and customer_id <> $2', [ids, customer]);
+  const { rows } = await j.w.scratch.db.query<{ id: string }>('select id from volumes where id = any($1) and customer_id <> $2', [
+    ids,
+    customer,
+  ]);
   if (rows.length) fail(j, c, 'crossTenantLeaks', `${c.route} lists volumes of another customer: ${rows.map((x) => x.id).join(', ')}`);
 }
 
@@ -135,6 +150,11 @@ async function judgeCrossTenant(j: Judging, c: HttpCase, a: HttpAnswer): Promise
   const b = outcome.answer;
   const same = a.status === b.status && errorCode(a) === errorCode(b);
   if (a.status < 300 || !same) {
-    fail(j, c, 'crossTenantLeaks', `another tenant's id: ${a.status} ${errorCode(a) ?? bodyText(a)}; a missing id: ${b.status} ${errorCode(b)}`);
+    fail(
+      j,
+      c,
+      'crossTenantLeaks',
+      `another tenant's id: ${a.status} ${errorCode(a) ?? bodyText(a)}; a missing id: ${b.status} ${errorCode(b)}`,
+    );
   }
 }

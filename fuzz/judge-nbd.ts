@@ -17,7 +17,9 @@ function fail(j: Judging, c: NbdCase, kind: Counter, detail: string): void {
 }
 
 export async function judgeNbd(j: Judging, c: NbdCase, before: Snapshot): Promise<Verdict> {
-  const primary = (await copiesOf(j.w, j.w.owner.volumes[c.volume.kind === 'own' ? c.volume.slot : 0]!)).find((x) => x.role === 'primary')?.nodeId;
+  const primary = (await copiesOf(j.w, j.w.owner.volumes[c.volume.kind === 'own' ? c.volume.slot : 0]!)).find(
+    (x) => x.role === 'primary',
+  )?.nodeId;
   const result = await runNbdCase(j.w, c, j.timeoutMs);
   j.report.requests++;
   j.report.nbdCases++;
@@ -32,7 +34,8 @@ export async function judgeNbd(j: Judging, c: NbdCase, before: Snapshot): Promis
   j.report.rejected++;
   const after = await j.probe.take();
   const diff = changed(before, after);
-  if (diff.length && result.ops.every((o) => o.outcome !== 'ok')) fail(j, c, 'stateChangesOnReject', `handshake ${result.handshake}; changed: ${diff.slice(0, 12).join(', ')}`);
+  if (diff.length && result.ops.every((o) => o.outcome !== 'ok'))
+    fail(j, c, 'stateChangesOnReject', `handshake ${result.handshake}; changed: ${diff.slice(0, 12).join(', ')}`);
   return { next: 'state', state: after };
 }
 
@@ -50,14 +53,21 @@ function judgeOp(j: Judging, c: NbdCase, r: NbdResult, step: NbdResult['ops'][nu
   const read = op.op === 'read' ? op : op.op === 'cmd' && op.command === NbdCmd.READ ? op : null;
   const validIo = (op.op === 'read' || op.op === 'write') && r.access !== null && (r.access === 'io' ? onPrimary : op.op === 'read');
   if (step.outcome !== 'ok') {
-    if (validIo && c.expect === 'any') fail(j, c, 'serverErrors', `${op.op} ${JSON.stringify({ ...op, bytes: undefined })} answered ${step.outcome} ${step.errno ?? ''}`);
+    if (validIo && c.expect === 'any')
+      fail(j, c, 'serverErrors', `${op.op} ${JSON.stringify({ ...op, bytes: undefined })} answered ${step.outcome} ${step.errno ?? ''}`);
     return step.outcome === 'closed' && op.op === 'write';
   }
   if (read) {
     if (!inRange(read.offset, read.length)) fail(j, c, 'acceptedInvalid', `read ${read.offset}+${read.length} past the end answered OK`);
     else if (j.w.model.has(r.volumeId) && step.data) {
       const m = j.w.model.check(r.volumeId, read.offset, step.data);
-      if (m) fail(j, c, 'byteMismatches', `NBD read ${read.offset}+${read.length} of ${r.volumeId} on ${r.nodeId}: first difference at +${m.at}`);
+      if (m)
+        fail(
+          j,
+          c,
+          'byteMismatches',
+          `NBD read ${read.offset}+${read.length} of ${r.volumeId} on ${r.nodeId}: first difference at +${m.at}`,
+        );
     }
   }
   if (op.op === 'write') {

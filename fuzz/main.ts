@@ -23,7 +23,8 @@ class UsageError extends Error {}
 
 function integer(flag: string, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text ?? '') || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not "${text}"`);
+  if (!/^\d+$/.test(text ?? '') || n < min || n > max)
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not "${text}"`);
   return n;
 }
 
@@ -41,8 +42,16 @@ function parse(): Args {
   });
   const requests = integer('--requests', values.requests, 1);
   const seed = values.seed === undefined ? randomInt(2 ** 31) : integer('--seed', values.seed, 0, 2 ** 32 - 1);
-  const indices = values.only === undefined ? Array.from({ length: requests }, (_, i) => i) : values.only.split(',').map((k) => integer('--only', k, 0));
-  return { seed, indices, timeoutMs: integer('--timeout-ms', values['timeout-ms'], 100), json: values.json, keep: values.keep, verbose: values.verbose || values.only !== undefined };
+  const indices =
+    values.only === undefined ? Array.from({ length: requests }, (_, i) => i) : values.only.split(',').map((k) => integer('--only', k, 0));
+  return {
+    seed,
+    indices,
+    timeoutMs: integer('--timeout-ms', values['timeout-ms'], 100),
+    json: values.json,
+    keep: values.keep,
+    verbose: values.verbose || values.only !== undefined,
+  };
 }
 
 async function main(): Promise<number> {
@@ -60,7 +69,13 @@ async function main(): Promise<number> {
     progress: (m) => console.error(`fuzz: ${m}`),
   });
   try {
-    const report = await runFuzz(world, { seed: args.seed, indices: args.indices, timeoutMs: args.timeoutMs, verbose: args.verbose, progress: (l) => console.error(l) });
+    const report = await runFuzz(world, {
+      seed: args.seed,
+      indices: args.indices,
+      timeoutMs: args.timeoutMs,
+      verbose: args.verbose,
+      progress: (l) => console.error(l),
+    });
     if (args.json) await writeFile(args.json, JSON.stringify(report, null, 2) + '\n');
     console.log(summaryLine(report));
     if (args.keep) console.log(`cluster dir (logs, data files, temporal.db): ${report.clusterDir}`);

@@ -3,8 +3,18 @@
 import { connect, type Socket } from 'node:net';
 import { mirrorToken, nodeToken, signGrant, volumeMirrorToken } from '../common/tokens.js';
 import {
-  ClientHandshakeDecoder, NbdCmd, NbdOpt, NbdRep, ReplyDecoder, encodeClientFlags, encodeExportNameOption, encodeGoOption, encodeOption, encodeRequest,
-  type ClientHandshakeEvent, type ReplyEvent,
+  ClientHandshakeDecoder,
+  NbdCmd,
+  NbdOpt,
+  NbdRep,
+  ReplyDecoder,
+  encodeClientFlags,
+  encodeExportNameOption,
+  encodeGoOption,
+  encodeOption,
+  encodeRequest,
+  type ClientHandshakeEvent,
+  type ReplyEvent,
 } from '../storage-node/protocol/nbd.js';
 import { expand } from './bytes.js';
 import type { ExportName, NbdCase, NbdOp } from './cases.js';
@@ -31,7 +41,10 @@ class Wire {
 
   constructor(readonly socket: Socket) {
     socket.on('data', (c: Buffer) => this.push(c));
-    socket.on('close', () => { this.closed = true; this.wake?.(); });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake?.();
+    });
     socket.on('error', () => undefined);
   }
 
@@ -58,7 +71,11 @@ class Wire {
       if (left <= 0) return 'hang';
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
-        this.wake = () => { clearTimeout(timer); this.wake = null; resolve(); };
+        this.wake = () => {
+          clearTimeout(timer);
+          this.wake = null;
+          resolve();
+        };
       });
     }
   }
@@ -80,10 +97,14 @@ function exportNameOf(w: World, name: ExportName, volumeId: string, nodeId: stri
       const mutated = valid.slice(0, at) + name.char + valid.slice(at + 1);
       return mutated === valid ? `${valid}x` : mutated;
     }
-    case 'raw': return name.text;
-    case 'volume-id': return volumeId;
-    case 'node-token': return nodeToken(w.clusterSecret, nodeId);
-    case 'mirror-token': return volumeMirrorToken(mirrorToken(w.clusterSecret, nodeId), volumeId, epoch);
+    case 'raw':
+      return name.text;
+    case 'volume-id':
+      return volumeId;
+    case 'node-token':
+      return nodeToken(w.clusterSecret, nodeId);
+    case 'mirror-token':
+      return volumeMirrorToken(mirrorToken(w.clusterSecret, nodeId), volumeId, epoch);
   }
 }
 
@@ -93,19 +114,36 @@ async function negotiate(wire: Wire, c: NbdCase, name: string, timeoutMs: number
   const decoder = new ClientHandshakeDecoder();
   const listed: string[] = [];
   const first = (want: (e: ClientHandshakeEvent) => boolean) => (chunk: Buffer) => decoder.push(chunk).find(want) ?? null;
-  const greeting = await wire.until(first((e) => e.type === 'greeting' || e.type === 'fatal'), timeoutMs);
+  const greeting = await wire.until(
+    first((e) => e.type === 'greeting' || e.type === 'fatal'),
+    timeoutMs,
+  );
   if (greeting === 'closed' || greeting === 'hang') return { state: greeting, listed, rest: Buffer.alloc(0) };
   wire.socket.write(encodeClientFlags());
-  const option = c.option === 'go' ? encodeGoOption(name) : c.option === 'info' ? encodeGoOption(name, [], NbdOpt.INFO)
-    : c.option === 'export-name' ? encodeExportNameOption(name) : c.option === 'list' ? encodeOption(NbdOpt.LIST)
-      : c.option === 'unknown-option' ? encodeOption(0x99, Buffer.from(name.slice(0, 64))) : expand({ seed: c.index, length: 40 });
+  const option =
+    c.option === 'go'
+      ? encodeGoOption(name)
+      : c.option === 'info'
+        ? encodeGoOption(name, [], NbdOpt.INFO)
+        : c.option === 'export-name'
+          ? encodeExportNameOption(name)
+          : c.option === 'list'
+            ? encodeOption(NbdOpt.LIST)
+            : c.option === 'unknown-option'
+              ? encodeOption(0x99, Buffer.from(name.slice(0, 64)))
+              : expand({ seed: c.index, length: 40 });
   if (c.option === 'export-name') decoder.expectExportNameReply(true);
   wire.socket.write(option);
   if (c.option === 'garbage') wire.socket.end();
-  const final = await wire.until(first((e) => {
-    if (e.type === 'option-reply' && e.reply === NbdRep.SERVER) listed.push(e.name ?? e.data.toString('utf8'));
-    return e.type === 'export' || e.type === 'fatal' || (e.type === 'option-reply' && e.reply !== NbdRep.INFO && e.reply !== NbdRep.SERVER);
-  }), timeoutMs);
+  const final = await wire.until(
+    first((e) => {
+      if (e.type === 'option-reply' && e.reply === NbdRep.SERVER) listed.push(e.name ?? e.data.toString('utf8'));
+      return (
+        e.type === 'export' || e.type === 'fatal' || (e.type === 'option-reply' && e.reply !== NbdRep.INFO && e.reply !== NbdRep.SERVER)
+      );
+    }),
+    timeoutMs,
+  );
   if (final === 'closed' || final === 'hang') return { state: final, listed, rest: Buffer.alloc(0) };
   const ready = final.type === 'export' || (final.type === 'option-reply' && final.reply === NbdRep.ACK && c.option === 'go');
   const answered = final.type === 'option-reply' && final.reply === NbdRep.ACK;
@@ -121,9 +159,12 @@ async function runOp(wire: Wire, op: NbdOp, handle: bigint, timeoutMs: number): 
     return { op, outcome: closed };
   }
   const data = op.op === 'write' ? expand(op.bytes) : undefined;
-  const header = op.op === 'read' ? { command: NbdCmd.READ, flags: 0, offset: op.offset, length: op.length }
-    : op.op === 'write' ? { command: NbdCmd.WRITE, flags: 0, offset: op.offset, length: data!.length }
-      : { command: op.command, flags: op.flags, offset: op.offset, length: op.length };
+  const header =
+    op.op === 'read'
+      ? { command: NbdCmd.READ, flags: 0, offset: op.offset, length: op.length }
+      : op.op === 'write'
+        ? { command: NbdCmd.WRITE, flags: 0, offset: op.offset, length: data!.length }
+        : { command: op.command, flags: op.flags, offset: op.offset, length: op.length };
   wire.socket.write(encodeRequest({ ...header, handle }, data));
   const reply = await wire.until((chunk) => replies.push(chunk)[0] ?? null, timeoutMs);
   if (reply === 'closed' || reply === 'hang') return { op, outcome: reply };

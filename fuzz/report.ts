@@ -1,7 +1,15 @@
 // The run's counters, its first failures (each with the command that replays it) and the summary line.
 
 export const COUNTERS = [
-  'serverErrors', 'hangs', 'stateChangesOnReject', 'crossTenantLeaks', 'byteMismatches', 'acceptedInvalid', 'authNotChecked', 'badErrorShapes', 'connectionErrors',
+  'serverErrors',
+  'hangs',
+  'stateChangesOnReject',
+  'crossTenantLeaks',
+  'byteMismatches',
+  'acceptedInvalid',
+  'authNotChecked',
+  'badErrorShapes',
+  'connectionErrors',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 

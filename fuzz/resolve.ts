@@ -29,7 +29,9 @@ export interface Copy {
 /** The inventory's copies of a volume (in service or otherwise), primary first. */
 export async function copiesOf(w: World, volumeId: string): Promise<Copy[]> {
   const { rows } = await w.scratch.db.query<Copy>(
-    `select node_id as "nodeId", role, epoch from replicas where volume_id = $1 and state <> 'deleted' order by role, node_id`, [volumeId]);
+    `select node_id as "nodeId", role, epoch from replicas where volume_id = $1 and state <> 'deleted' order by role, node_id`,
+    [volumeId],
+  );
   return rows;
 }
 
@@ -37,21 +39,31 @@ export const missingId = (prefix: string, index: number) => `${prefix}-fuzzmissi
 
 export function volumeIdOf(w: World, ref: VolumeRef, index: number, foreignAsMissing = false): string {
   switch (ref.kind) {
-    case 'own': return w.owner.volumes[ref.slot]!;
-    case 'foreign': return foreignAsMissing ? missingId('vol', index) : w.other.volumes[ref.slot]!;
-    case 'scratch': return w.created.volumes.at(-1) ?? missingId('vol', index);
-    case 'missing': return missingId('vol', index);
-    case 'hostile': return ref.raw;
+    case 'own':
+      return w.owner.volumes[ref.slot]!;
+    case 'foreign':
+      return foreignAsMissing ? missingId('vol', index) : w.other.volumes[ref.slot]!;
+    case 'scratch':
+      return w.created.volumes.at(-1) ?? missingId('vol', index);
+    case 'missing':
+      return missingId('vol', index);
+    case 'hostile':
+      return ref.raw;
   }
 }
 
 function snapshotIdOf(w: World, ref: SnapshotRef, index: number, foreignAsMissing: boolean): string {
   switch (ref.kind) {
-    case 'own': return w.owner.snapshot;
-    case 'latest': return w.created.snapshots.at(-1) ?? missingId('snap', index);
-    case 'foreign': return foreignAsMissing ? missingId('snap', index) : w.other.snapshot;
-    case 'missing': return missingId('snap', index);
-    case 'hostile': return ref.raw;
+    case 'own':
+      return w.owner.snapshot;
+    case 'latest':
+      return w.created.snapshots.at(-1) ?? missingId('snap', index);
+    case 'foreign':
+      return foreignAsMissing ? missingId('snap', index) : w.other.snapshot;
+    case 'missing':
+      return missingId('snap', index);
+    case 'hostile':
+      return ref.raw;
   }
 }
 
@@ -68,7 +80,15 @@ const otherNode = (w: World, nodeId: string) => {
   return w.nodes[(i + 1) % w.nodes.length]!.nodeId;
 };
 
-const GARBAGE = ['Bearer ', 'Bearer bsk_0000000000000000000000000000', 'Basic YWRtaW46YWRtaW4=', 'bearer x', `Bearer ${'a'.repeat(4000)}`, 'Bearer node-1.', 'Bearer \u00e9'];
+const GARBAGE = [
+  'Bearer ',
+  'Bearer bsk_0000000000000000000000000000',
+  'Basic YWRtaW46YWRtaW4=',
+  'bearer x',
+  `Bearer ${'a'.repeat(4000)}`,
+  'Bearer node-1.',
+  'Bearer \u00e9',
+];
 
 interface CredContext {
   w: World;
@@ -81,30 +101,47 @@ interface CredContext {
 function grant(ctx: CredContext, opts: { access?: GrantAccess; expiresAt?: number; key?: string; nodeId?: string }): string {
   const nodeId = opts.nodeId ?? ctx.nodeId;
   const key = opts.key ?? nodeToken(ctx.w.clusterSecret, nodeId);
-  return signGrant({ volumeId: ctx.volumeId, nodeId, access: opts.access ?? 'review', expiresAt: opts.expiresAt ?? Date.now() + 120_000 }, key);
+  return signGrant(
+    { volumeId: ctx.volumeId, nodeId, access: opts.access ?? 'review', expiresAt: opts.expiresAt ?? Date.now() + 120_000 },
+    key,
+  );
 }
 
 function secretOf(cred: Credential, ctx: CredContext): string | null {
   const { w } = ctx;
   const mirrorSecret = () => mirrorToken(w.clusterSecret, ctx.nodeId);
   switch (cred) {
-    case 'owner': return w.owner.apiKey;
-    case 'other-tenant': return w.other.apiKey;
-    case 'operator': return w.operatorToken;
-    case 'join': return w.joinToken;
-    case 'node-own': return nodeToken(w.clusterSecret, ctx.nodeId);
-    case 'node-other': return nodeToken(w.clusterSecret, otherNode(w, ctx.nodeId));
-    case 'mirror-right': return volumeMirrorToken(mirrorSecret(), ctx.volumeId, ctx.epoch);
+    case 'owner':
+      return w.owner.apiKey;
+    case 'other-tenant':
+      return w.other.apiKey;
+    case 'operator':
+      return w.operatorToken;
+    case 'join':
+      return w.joinToken;
+    case 'node-own':
+      return nodeToken(w.clusterSecret, ctx.nodeId);
+    case 'node-other':
+      return nodeToken(w.clusterSecret, otherNode(w, ctx.nodeId));
+    case 'mirror-right':
+      return volumeMirrorToken(mirrorSecret(), ctx.volumeId, ctx.epoch);
     case 'mirror-wrong-volume': {
       const others = w.owner.volumes.filter((v) => v !== ctx.volumeId);
       return volumeMirrorToken(mirrorSecret(), others[ctx.index % others.length]!, ctx.epoch);
     }
-    case 'grant-valid': return grant(ctx, {});
-    case 'grant-expired': return grant(ctx, { expiresAt: Date.now() - 1000 });
-    case 'grant-forged': return grant(ctx, { key: `${ctx.nodeId}.forged-key` });
-    case 'grant-other-node': return grant(ctx, { nodeId: otherNode(w, ctx.nodeId) });
-    case 'grant-io': return grant(ctx, { access: 'io' });
-    case 'none': case 'garbage': return null;
+    case 'grant-valid':
+      return grant(ctx, {});
+    case 'grant-expired':
+      return grant(ctx, { expiresAt: Date.now() - 1000 });
+    case 'grant-forged':
+      return grant(ctx, { key: `${ctx.nodeId}.forged-key` });
+    case 'grant-other-node':
+      return grant(ctx, { nodeId: otherNode(w, ctx.nodeId) });
+    case 'grant-io':
+      return grant(ctx, { access: 'io' });
+    case 'none':
+    case 'garbage':
+      return null;
   }
 }
 
@@ -117,9 +154,12 @@ function authorization(c: HttpCase, ctx: CredContext): string | null {
 
 function replication(b: Extract<Body, { kind: 'replication' }>, volumeId: string, epoch: number): Buffer {
   const payload = expand({ seed: b.bytes.seed, length: 4096 });
-  const valid = b.message === 'mirror' ? encodeMirror({ volumeId, epoch, seq: 1, offset: 0, payload })
-    : b.message === 'range' ? encodeRebuildRange({ volumeId, epoch, offset: 0, crcs: new Uint32Array(1), payload })
-      : encodeRebuildFinish({ volumeId, epoch, writeSeq: 1, baseSnapshotId: null, dirty: Buffer.alloc(32) });
+  const valid =
+    b.message === 'mirror'
+      ? encodeMirror({ volumeId, epoch, seq: 1, offset: 0, payload })
+      : b.message === 'range'
+        ? encodeRebuildRange({ volumeId, epoch, offset: 0, crcs: new Uint32Array(1), payload })
+        : encodeRebuildFinish({ volumeId, epoch, writeSeq: 1, baseSnapshotId: null, dirty: Buffer.alloc(32) });
   if (b.form === 'valid') return valid;
   if (b.form === 'truncated') return valid.subarray(0, b.bytes.length % (valid.length - 1));
   const garbage = expand(b.bytes);
@@ -133,7 +173,9 @@ function bodyBytes(c: HttpCase, ctx: CredContext, snapshots: { own: string; fore
   if (b.kind === 'bytes') return { bytes: expand(b.bytes), type: 'application/octet-stream' };
   if (b.kind === 'replication') return { bytes: replication(b, ctx.volumeId, ctx.epoch), type: 'application/octet-stream' };
   const text = JSON.stringify(b.value ?? null)
-    .replaceAll('@@SNAP_OWN@@', snapshots.own).replaceAll('@@SNAP_FOREIGN@@', snapshots.foreign).replaceAll('@@NODE_ID@@', ctx.nodeId);
+    .replaceAll('@@SNAP_OWN@@', snapshots.own)
+    .replaceAll('@@SNAP_FOREIGN@@', snapshots.foreign)
+    .replaceAll('@@NODE_ID@@', ctx.nodeId);
   return { bytes: Buffer.from(text), type: b.contentType ?? 'application/json' };
 }
 
@@ -195,8 +237,13 @@ export async function resolveHttp(w: World, c: HttpCase, foreignAsMissing = fals
   if (type) headers['content-type'] = type;
   const actor = c.credential === 'owner' ? 'owner' : c.credential === 'other-tenant' ? 'other' : null;
   return {
-    url: `${base}${pathOf(c, ids)}${c.query ? `?${c.query}` : ''}`, method: c.method, headers, body: bytes, actor,
-    crossTenant: c.service === 'api' && isCrossTenant(c, actor), ...modelAccess(c, volumeId, c.body.kind === 'bytes' ? bytes : undefined),
+    url: `${base}${pathOf(c, ids)}${c.query ? `?${c.query}` : ''}`,
+    method: c.method,
+    headers,
+    body: bytes,
+    actor,
+    crossTenant: c.service === 'api' && isCrossTenant(c, actor),
+    ...modelAccess(c, volumeId, c.body.kind === 'bytes' ? bytes : undefined),
   };
 }
 

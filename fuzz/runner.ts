@@ -55,7 +55,9 @@ async function settle(w: World, probe: StateProbe, progress: (line: string) => v
     const busy = await pendingWork(w);
     if (!busy && stable >= 2) return last;
     if (Date.now() > deadline) {
-      progress(`fuzz: the cluster did not settle in ${SETTLE_MS / 1000} s (${busy ?? `still changing: ${changed(last, await probe.take()).join(', ')}`}); going on`);
+      progress(
+        `fuzz: the cluster did not settle in ${SETTLE_MS / 1000} s (${busy ?? `still changing: ${changed(last, await probe.take()).join(', ')}`}); going on`,
+      );
       return probe.take();
     }
     await new Promise((r) => setTimeout(r, 150));
@@ -68,6 +70,7 @@ async function settle(w: World, probe: StateProbe, progress: (line: string) => v
 async function pendingWork(w: World): Promise<string | null> {
   const { rows } = await w.scratch.db.query<{ what: string }>(
     `select 'volume ' || id || ' ' || state as what from volumes where state in ('creating', 'deleting')
-     union all select 'snapshot ' || id as what from snapshots where state = 'pending' limit 5`);
+     union all select 'snapshot ' || id as what from snapshots where state = 'pending' limit 5`,
+  );
   return rows.length ? rows.map((r) => r.what).join(', ') : null;
 }

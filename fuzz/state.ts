@@ -29,16 +29,19 @@ export class StateProbe {
   /** Builds one query hashing every table of the inventory, each in a stable order. */
   async init(): Promise<void> {
     const { rows } = await this.db.query<{ table_name: string; column_name: string }>(
-      `select table_name, column_name from information_schema.columns where table_schema = 'public' order by table_name, ordinal_position`);
+      `select table_name, column_name from information_schema.columns where table_schema = 'public' order by table_name, ordinal_position`,
+    );
     const tables = new Map<string, string[]>();
     for (const r of rows) {
       if ((MOVING[r.table_name] ?? []).includes(r.column_name)) continue;
       tables.set(r.table_name, [...(tables.get(r.table_name) ?? []), r.column_name]);
     }
-    this.sql = [...tables].map(([table, columns]) => {
-      const cols = columns.map((c) => `"${c}"`).join(', ');
-      return `select '${table}' as t, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from (select ${cols} from "${table}") x`;
-    }).join(' union all ');
+    this.sql = [...tables]
+      .map(([table, columns]) => {
+        const cols = columns.map((c) => `"${c}"`).join(', ');
+        return `select '${table}' as t, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from (select ${cols} from "${table}") x`;
+      })
+      .join(' union all ');
   }
 
   async take(): Promise<Snapshot> {
@@ -80,7 +83,9 @@ export class StateProbe {
     const key = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
     const cached = this.fileCache.get(path);
     if (cached?.key === key) return cached.hash;
-    const hash = createHash('sha256').update(await readFile(path).catch(() => Buffer.alloc(0))).digest('hex');
+    const hash = createHash('sha256')
+      .update(await readFile(path).catch(() => Buffer.alloc(0)))
+      .digest('hex');
     this.fileCache.set(path, { key, hash });
     return hash;
   }

@@ -48,7 +48,12 @@ export interface WorldOptions {
 
 export async function startWorld(opts: WorldOptions): Promise<World> {
   const scratch = await startScratchCluster({
-    name: 'fuzz', adminDatabaseUrl: opts.adminDatabaseUrl, nodes: defaultTopology(NODE_COUNT), env: SHORT_TIMINGS, keepDir: opts.keepDir, progress: opts.progress,
+    name: 'fuzz',
+    adminDatabaseUrl: opts.adminDatabaseUrl,
+    nodes: defaultTopology(NODE_COUNT),
+    env: SHORT_TIMINGS,
+    keepDir: opts.keepDir,
+    progress: opts.progress,
   });
   try {
     return await populate(scratch, opts.progress);
@@ -110,7 +115,11 @@ async function nodesOf(scratch: ScratchCluster): Promise<NodeInfo[]> {
   const { rows } = await scratch.db.query<{ id: string; nbd_address: string }>('select id, nbd_address from nodes order by id');
   return rows.map((r) => {
     const at = r.nbd_address.lastIndexOf(':');
-    return { nodeId: r.id, url: scratch.cluster.nodeUrl(r.id), nbd: { host: r.nbd_address.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(r.nbd_address.slice(at + 1)) } };
+    return {
+      nodeId: r.id,
+      url: scratch.cluster.nodeUrl(r.id),
+      nbd: { host: r.nbd_address.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(r.nbd_address.slice(at + 1)) },
+    };
   });
 }
 

@@ -40,8 +40,13 @@ const PASS = 'gc/pass';
 const markerKey = (hash: string) => `gc/condemned/${hash}`;
 export const leaseKey = (captureId: string) => `leases/${captureId}`;
 
-interface Renewable { renewedAt: number }
-interface Pass { passId: string; waitingFor: string[] | null }
+interface Renewable {
+  renewedAt: number;
+}
+interface Pass {
+  passId: string;
+  waitingFor: string[] | null;
+}
 
 export async function readJson<T>(b: ObjectBackend, key: string): Promise<T | null> {
   const bytes = await b.get(key);
@@ -55,7 +60,10 @@ export async function collectGarbage(b: ObjectBackend, opts: GcOptions): Promise
   const passId = randomBytes(8).toString('hex');
   if (!(await acquireLock(b, passId, opts))) return 0;
   let renewing: Promise<unknown> = Promise.resolve();
-  const beat = setInterval(() => (renewing = b.put(LOCK, json({ passId, renewedAt: Date.now() })).catch(() => undefined)), opts.leaseTtlMs / 4);
+  const beat = setInterval(
+    () => (renewing = b.put(LOCK, json({ passId, renewedAt: Date.now() })).catch(() => undefined)),
+    opts.leaseTtlMs / 4,
+  );
   beat.unref();
   let ok = false;
   try {
@@ -106,7 +114,8 @@ async function pass(b: ObjectBackend, passId: string, opts: GcOptions): Promise<
   let freed = 0;
   for (const hash of candidates) {
     if (named.has(hash) || !(await b.exists(chunkKey(hash)))) continue;
-    if ((await readJson<{ passId: string }>(b, LOCK))?.passId !== passId) throw new Error(`garbage collection ${passId} lost its lock in ${b.where}`);
+    if ((await readJson<{ passId: string }>(b, LOCK))?.passId !== passId)
+      throw new Error(`garbage collection ${passId} lost its lock in ${b.where}`);
     await b.delete(chunkKey(hash));
     freed += 1;
   }
@@ -197,13 +206,16 @@ export class Capture {
 
   /** Waits while the chunk is condemned by a pass that does not wait for this capture. */
   private async clearOf(hash: string): Promise<void> {
-    await this.until(async () => {
-      if (!(await this.b.exists(markerKey(hash)))) return true;
-      const pass = await readJson<Pass>(this.b, PASS);
-      if (pass?.waitingFor?.includes(this.id)) return true;
-      if (stale(await readJson<Renewable>(this.b, LOCK), this.opts.leaseTtlMs)) await abandonPass(this.b);
-      return false;
-    }, `chunk ${hash.slice(0, 12)} condemned by a garbage collection`);
+    await this.until(
+      async () => {
+        if (!(await this.b.exists(markerKey(hash)))) return true;
+        const pass = await readJson<Pass>(this.b, PASS);
+        if (pass?.waitingFor?.includes(this.id)) return true;
+        if (stale(await readJson<Renewable>(this.b, LOCK), this.opts.leaseTtlMs)) await abandonPass(this.b);
+        return false;
+      },
+      `chunk ${hash.slice(0, 12)} condemned by a garbage collection`,
+    );
   }
 
   private async until(done: () => Promise<boolean>, what: string): Promise<void> {

@@ -5,7 +5,13 @@
 // S3 answers 200: the SDK waits for that answer, and S3 is read-after-write consistent for
 // PUT, DELETE and LIST (since December 2020), which the garbage collector's protocol needs.
 import {
-  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { ObjectBackend } from './objects.js';
 
@@ -30,9 +36,10 @@ export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client 
     forcePathStyle: endpoint !== undefined || env.AWS_S3_FORCE_PATH_STYLE === 'true',
     maxAttempts: 5,
     // Named explicitly so that an env other than process.env is honoured; else the SDK's default chain.
-    credentials: env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
-      : undefined,
+    credentials:
+      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+        : undefined,
   });
 }
 
@@ -93,7 +100,9 @@ export class S3Objects implements ObjectBackend {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.loc.bucket, Prefix: this.key(prefix), ContinuationToken: token }));
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.loc.bucket, Prefix: this.key(prefix), ContinuationToken: token }),
+      );
       for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key.slice(this.loc.prefix.length));
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);

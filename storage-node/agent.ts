@@ -37,7 +37,10 @@ export class ControlPlaneAgent {
   }
 
   async loadToken(): Promise<void> {
-    const saved = await readFile(this.tokenPath, 'utf8').then((t) => JSON.parse(t) as { nodeToken: string; mirrorToken: string }, () => null);
+    const saved = await readFile(this.tokenPath, 'utf8').then(
+      (t) => JSON.parse(t) as { nodeToken: string; mirrorToken: string },
+      () => null,
+    );
     this.token = saved?.nodeToken ?? null;
     this.mirrorToken = saved?.mirrorToken ?? null;
   }

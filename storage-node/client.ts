@@ -4,10 +4,28 @@
 import { requestBytes, requestJson, type RequestOptions } from '../common/http.js';
 import type { IoState, PeerRef } from '../common/types.js';
 import {
-  nodePath, type BlockRepair, type ConfigRequest, type CreateVolumeRequest, type NodeHealth, type NodeRoute, type RebuildTarget,
-  type RestoredReplica, type ScanReport, type ScannedReplica, type SnapshotSummary, type VolumeDigest, type VolumeStatus,
+  nodePath,
+  type BlockRepair,
+  type ConfigRequest,
+  type CreateVolumeRequest,
+  type NodeHealth,
+  type NodeRoute,
+  type RebuildTarget,
+  type RestoredReplica,
+  type ScanReport,
+  type ScannedReplica,
+  type SnapshotSummary,
+  type VolumeDigest,
+  type VolumeStatus,
 } from './contract.js';
-import { encodeMirror, encodeRebuildFinish, encodeRebuildRange, type MirrorWrite, type RebuildFinish, type RebuildRange } from './protocol/replication.js';
+import {
+  encodeMirror,
+  encodeRebuildFinish,
+  encodeRebuildRange,
+  type MirrorWrite,
+  type RebuildFinish,
+  type RebuildRange,
+} from './protocol/replication.js';
 
 export interface StorageNodeApi {
   health(): Promise<NodeHealth>;
@@ -56,13 +74,21 @@ export class HttpStorageNode implements StorageNodeApi {
   private options(route: NodeRoute, method: string, extra: RequestOptions = {}): RequestOptions {
     const key = this.opts.idempotencyKey;
     return {
-      method, token: this.token, ...extra,
+      method,
+      token: this.token,
+      ...extra,
       timeoutMs: this.opts.timeoutMs ?? extra.timeoutMs ?? LONG_TIMEOUT_MS[route] ?? DEFAULT_TIMEOUT_MS,
       headers: key ? { 'idempotency-key': key } : {},
     };
   }
 
-  private json<T>(route: NodeRoute, method: string, volumeId?: string, query?: Record<string, string | number>, extra?: RequestOptions): Promise<T> {
+  private json<T>(
+    route: NodeRoute,
+    method: string,
+    volumeId?: string,
+    query?: Record<string, string | number>,
+    extra?: RequestOptions,
+  ): Promise<T> {
     return requestJson<T>(this.url + nodePath(route, { id: volumeId }, query), this.options(route, method, extra));
   }
 
@@ -72,13 +98,17 @@ export class HttpStorageNode implements StorageNodeApi {
   status = (volumeId: string) => this.json<VolumeStatus>('volume', 'GET', volumeId);
   createVolume = (volumeId: string, input: CreateVolumeRequest) =>
     this.json<ScannedReplica>('volume', 'PUT', volumeId, {}, { body: input, timeoutMs: input.source ? FILL_FROM_SNAPSHOT_MS : undefined });
-  write = (volumeId: string, offset: number, data: Buffer) => this.json<{ writeSeq: number }>('data', 'PUT', volumeId, { offset }, { raw: data });
+  write = (volumeId: string, offset: number, data: Buffer) =>
+    this.json<{ writeSeq: number }>('data', 'PUT', volumeId, { offset }, { raw: data });
   configure = (volumeId: string, input: ConfigRequest, { failover = false }: { failover?: boolean } = {}) =>
     this.json<ScannedReplica>('config', 'POST', volumeId, failover ? { failover: 1 } : {}, { body: input });
   setIo = (volumeId: string, state: IoState) => this.json<ScannedReplica>('io', 'POST', volumeId, {}, { body: { state } });
-  enable = (volumeId: string, epoch: number, peer: PeerRef | null) => this.json<ScannedReplica>('enable', 'POST', volumeId, {}, { body: { epoch, peer } });
-  restore = (volumeId: string, repairs: BlockRepair[]) => this.json<RestoredReplica>('restore', 'POST', volumeId, {}, { body: { repairs } });
-  repair = (volumeId: string, repairs: BlockRepair[]) => this.json<{ repaired: number[] }>('repair', 'POST', volumeId, {}, { body: { repairs } });
+  enable = (volumeId: string, epoch: number, peer: PeerRef | null) =>
+    this.json<ScannedReplica>('enable', 'POST', volumeId, {}, { body: { epoch, peer } });
+  restore = (volumeId: string, repairs: BlockRepair[]) =>
+    this.json<RestoredReplica>('restore', 'POST', volumeId, {}, { body: { repairs } });
+  repair = (volumeId: string, repairs: BlockRepair[]) =>
+    this.json<{ repaired: number[] }>('repair', 'POST', volumeId, {}, { body: { repairs } });
   digest = (volumeId: string) => this.json<VolumeDigest>('digest', 'GET', volumeId);
   copyRange = (volumeId: string, t: RebuildTarget, offset: number, length: number) =>
     this.json<{ copiedBytes: number }>('copyRange', 'POST', volumeId, { ...target(t), offset, length });
@@ -115,12 +145,27 @@ const REBUILD_TIMEOUT_MS = 30_000;
 
 export const httpReplication: ReplicationPeer = {
   async mirror(peer, m) {
-    await requestJson(peer.url + nodePath('mirror', { id: m.volumeId }), { method: 'PUT', token: peer.token, raw: encodeMirror(m), timeoutMs: MIRROR_TIMEOUT_MS });
+    await requestJson(peer.url + nodePath('mirror', { id: m.volumeId }), {
+      method: 'PUT',
+      token: peer.token,
+      raw: encodeMirror(m),
+      timeoutMs: MIRROR_TIMEOUT_MS,
+    });
   },
   async rebuildRange(peer, m) {
-    await requestJson(peer.url + nodePath('rebuildRange', { id: m.volumeId }), { method: 'PUT', token: peer.token, raw: encodeRebuildRange(m), timeoutMs: REBUILD_TIMEOUT_MS });
+    await requestJson(peer.url + nodePath('rebuildRange', { id: m.volumeId }), {
+      method: 'PUT',
+      token: peer.token,
+      raw: encodeRebuildRange(m),
+      timeoutMs: REBUILD_TIMEOUT_MS,
+    });
   },
   async rebuildFinish(peer, m) {
-    await requestJson(peer.url + nodePath('rebuildFinish', { id: m.volumeId }), { method: 'POST', token: peer.token, raw: encodeRebuildFinish(m), timeoutMs: REBUILD_TIMEOUT_MS });
+    await requestJson(peer.url + nodePath('rebuildFinish', { id: m.volumeId }), {
+      method: 'POST',
+      token: peer.token,
+      raw: encodeRebuildFinish(m),
+      timeoutMs: REBUILD_TIMEOUT_MS,
+    });
   },
 };

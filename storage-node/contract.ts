@@ -2,7 +2,16 @@
 // with on the node, and the types of its request and answer. The node's handlers and every
 // client (control plane, activities, CLI, tests) import this one module.
 import { z } from 'zod';
-import { BLOCK_SIZE, type IoState, type PeerRef, type ReplicaMode, type ReplicaRole, type RestoredReplica, type ScanReport, type ScannedReplica } from '../common/types.js';
+import {
+  BLOCK_SIZE,
+  type IoState,
+  type PeerRef,
+  type ReplicaMode,
+  type ReplicaRole,
+  type RestoredReplica,
+  type ScanReport,
+  type ScannedReplica,
+} from '../common/types.js';
 import type { SnapshotSummary } from '../snapshot-store/manifest.js';
 
 export type { RestoredReplica, ScanReport, ScannedReplica, SnapshotSummary };
@@ -34,7 +43,11 @@ export const NODE_PATHS = {
 export type NodeRoute = keyof typeof NODE_PATHS;
 
 /** A path with its parameters filled in (encoded) and its query appended. */
-export function nodePath(route: NodeRoute, params: { id?: string; snapshotId?: string } = {}, query: Record<string, string | number> = {}): string {
+export function nodePath(
+  route: NodeRoute,
+  params: { id?: string; snapshotId?: string } = {},
+  query: Record<string, string | number> = {},
+): string {
   const path = NODE_PATHS[route].replace(/:(id|snapshotId)\b/g, (_m, name: 'id' | 'snapshotId') => encodeURIComponent(params[name] ?? ''));
   const search = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
   return search ? `${path}?${search}` : path;
@@ -75,7 +88,9 @@ export const ConfigBody = z.strictObject({ role, epoch, peer: PeerRefSchema.null
 export type ConfigRequest = z.infer<typeof ConfigBody>;
 
 export const IoBody = z.object({ state: z.enum(['enabled', 'paused']) satisfies z.ZodType<IoState> });
-export const EnableBody = z.strictObject({ epoch, peer: PeerRefSchema.nullish() }).transform((b) => ({ epoch: b.epoch, peer: b.peer ?? null }));
+export const EnableBody = z
+  .strictObject({ epoch, peer: PeerRefSchema.nullish() })
+  .transform((b) => ({ epoch: b.epoch, peer: b.peer ?? null }));
 
 /** One repaired block: its index and its 4 KiB of data, base64. */
 export interface BlockRepair {

@@ -14,7 +14,15 @@ export interface NodeMetrics {
 }
 
 function gauge(registry: Registry, name: string, help: string, collect: (g: Gauge) => void, labelNames: string[] = []): void {
-  new Gauge({ name, help, labelNames, registers: [registry], collect() { collect(this); } });
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      collect(this);
+    },
+  });
 }
 
 function heldTotals(store: NodeStore): { requests: number; bytes: number } {
@@ -35,10 +43,18 @@ function copiesBy(store: NodeStore, g: Gauge): void {
 export function nodeMetrics(nodeId: string, store: NodeStore, service: NodeService): NodeMetrics {
   const registry = newRegistry('storage-node');
   registry.setDefaultLabels({ process: 'storage-node', node: nodeId });
-  gauge(registry, 'blackstart_node_held_requests', 'Requests held (neither answered nor failed) by paused copies on this node', (g) => g.set(heldTotals(store).requests));
+  gauge(registry, 'blackstart_node_held_requests', 'Requests held (neither answered nor failed) by paused copies on this node', (g) =>
+    g.set(heldTotals(store).requests),
+  );
   gauge(registry, 'blackstart_node_held_bytes', 'Bytes of the requests held on this node', (g) => g.set(heldTotals(store).bytes));
-  gauge(registry, 'blackstart_node_copies', 'Volume copies on this node by I/O state, mode and role', (g) => copiesBy(store, g), ['io_state', 'mode', 'role']);
-  gauge(registry, 'blackstart_node_recovering', '1 while the node recovers from an unclean shutdown (I/O held, reporting)', (g) => g.set(service.recovering ? 1 : 0));
+  gauge(registry, 'blackstart_node_copies', 'Volume copies on this node by I/O state, mode and role', (g) => copiesBy(store, g), [
+    'io_state',
+    'mode',
+    'role',
+  ]);
+  gauge(registry, 'blackstart_node_recovering', '1 while the node recovers from an unclean shutdown (I/O held, reporting)', (g) =>
+    g.set(service.recovering ? 1 : 0),
+  );
   let connections = 0;
   gauge(registry, 'blackstart_node_nbd_connections', 'NBD connections transmitting to this node', (g) => g.set(connections));
   return {

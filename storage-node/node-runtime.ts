@@ -30,11 +30,16 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
   const metrics = nodeMetrics(config.nodeId, store, service);
   const server = await listen(createNodeApp(service, credentials, metrics.registry), config.port, config.bind);
   const url = config.advertiseUrl ?? `http://127.0.0.1:${boundPort(server)}`;
-  const nbd = await startNbdServer({ exports: metrics.countConnections(grantExports(service, () => agent?.token ?? null, config.fsync)) }, { port: config.nbdPort, host: config.bind });
+  const nbd = await startNbdServer(
+    { exports: metrics.countConnections(grantExports(service, () => agent?.token ?? null, config.fsync)) },
+    { port: config.nbdPort, host: config.bind },
+  );
   const nbdAddress = config.nbdAdvertise ?? hostPort(config.bind, nbd.port);
   agent = new ControlPlaneAgent({ ...config, url, nbdAddress }, service);
   await agent.loadToken();
-  console.log(`node ${config.nodeId} listening on ${url}, NBD on ${nbdAddress} (${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`);
+  console.log(
+    `node ${config.nodeId} listening on ${url}, NBD on ${nbdAddress} (${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`,
+  );
   await agent.register();
   agent.startHeartbeats();
   if (unclean) agent.startRecovery(true);

@@ -66,7 +66,8 @@ export class NodeService {
   configure = (volumeId: string, input: membership.ConfigInput, options: { failover?: boolean } = {}): Promise<ScannedReplica> =>
     membership.configure(this.ctx, volumeId, input, options);
   setIo = (volumeId: string, state: IoState): Promise<ScannedReplica> => membership.setIo(this.ctx, volumeId, state);
-  enable = (volumeId: string, epoch: number, peer: PeerRef | null): Promise<ScannedReplica> => membership.enable(this.ctx, volumeId, epoch, peer);
+  enable = (volumeId: string, epoch: number, peer: PeerRef | null): Promise<ScannedReplica> =>
+    membership.enable(this.ctx, volumeId, epoch, peer);
   delete = (volumeId: string): Promise<{ deleted: boolean }> => membership.deleteVolume(this.ctx, volumeId);
   status = (volumeId: string): VolumeStatus => membership.status(this.ctx, volumeId);
 
@@ -75,8 +76,10 @@ export class NodeService {
   scan = (crashed: boolean): Promise<ScanReport> => recovery.scan(this.ctx, crashed);
   resumeService = (): Promise<{ recovering: boolean }> => recovery.resumeService(this.ctx);
   restore = (volumeId: string, repairs: Map<number, Buffer>): Promise<RestoredReplica> => recovery.restore(this.ctx, volumeId, repairs);
-  repair = (volumeId: string, repairs: Map<number, Buffer>): Promise<{ repaired: number[] }> => recovery.repair(this.ctx, volumeId, repairs);
-  verifiedBlocks = (volumeId: string, first: number, count: number): Promise<Buffer> => recovery.verifiedBlocks(this.ctx, volumeId, first, count);
+  repair = (volumeId: string, repairs: Map<number, Buffer>): Promise<{ repaired: number[] }> =>
+    recovery.repair(this.ctx, volumeId, repairs);
+  verifiedBlocks = (volumeId: string, first: number, count: number): Promise<Buffer> =>
+    recovery.verifiedBlocks(this.ctx, volumeId, first, count);
   digest = (volumeId: string): Promise<VolumeDigest> => recovery.digest(this.ctx, volumeId);
 
   // Snapshots.
@@ -86,8 +89,10 @@ export class NodeService {
   // Rebuild.
   copyRange = (volumeId: string, target: RebuildTarget, offset: number, length: number): Promise<{ copiedBytes: number }> =>
     rebuild.copyRange(this.ctx, volumeId, target, offset, length);
-  finishRebuild = (volumeId: string, target: RebuildTarget): Promise<{ writeSeq: number }> => rebuild.finishRebuild(this.ctx, volumeId, target);
+  finishRebuild = (volumeId: string, target: RebuildTarget): Promise<{ writeSeq: number }> =>
+    rebuild.finishRebuild(this.ctx, volumeId, target);
   applyRebuildRange = (volumeId: string, epoch: number, offset: number, payload: Buffer, crcs: Uint32Array): Promise<void> =>
     rebuild.applyRebuildRange(this.ctx, volumeId, epoch, offset, payload, crcs);
-  completeRebuild = (volumeId: string, input: rebuild.RebuildCompletion): Promise<ScannedReplica> => rebuild.completeRebuild(this.ctx, volumeId, input);
+  completeRebuild = (volumeId: string, input: rebuild.RebuildCompletion): Promise<ScannedReplica> =>
+    rebuild.completeRebuild(this.ctx, volumeId, input);
 }

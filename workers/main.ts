@@ -31,7 +31,14 @@ runMain('worker', async () => {
   const activities = createActivities({ db, client, clusterSecret, peerWaitMs, reviewDeadlineMs, rebuildRangeBytes, snapshots });
   const workflowSource = existsSync(BUNDLE_PATH) ? { workflowBundle: { codePath: BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH };
 
-  const control = await Worker.create({ connection, namespace: config.namespace, taskQueue: CONTROL_TASK_QUEUE, activities, interceptors, ...workflowSource });
+  const control = await Worker.create({
+    connection,
+    namespace: config.namespace,
+    taskQueue: CONTROL_TASK_QUEUE,
+    activities,
+    interceptors,
+    ...workflowSource,
+  });
   const data = await Worker.create({
     connection,
     namespace: config.namespace,
@@ -49,7 +56,9 @@ runMain('worker', async () => {
     interceptors,
     maxConcurrentActivityTaskExecutions: config.snapshotConcurrency,
   });
-  console.log(`worker polling ${CONTROL_TASK_QUEUE}, ${DATA_TASK_QUEUE} (concurrency ${config.dataConcurrency}) and ${SNAPSHOT_TASK_QUEUE} (concurrency ${config.snapshotConcurrency})`);
+  console.log(
+    `worker polling ${CONTROL_TASK_QUEUE}, ${DATA_TASK_QUEUE} (concurrency ${config.dataConcurrency}) and ${SNAPSHOT_TASK_QUEUE} (concurrency ${config.snapshotConcurrency})`,
+  );
   await Promise.all([control.run(), data.run(), snapshotWork.run()]);
   await Promise.all([db.end(), clientConnection.close(), connection.close(), closeServer(metricsServer)]);
 });

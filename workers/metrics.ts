@@ -13,15 +13,22 @@ import { newRegistry } from '../common/metrics.js';
 /** A free loopback port for the SDK's exporter (which cannot report the one it bound). */
 export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = netServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    const s = netServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => resolve(port));
+      });
   });
 }
 
 export function activityMetrics(registry: Registry): ActivityInterceptorsFactory {
-  const inFlight = new Gauge({ name: 'blackstart_activities_in_flight', help: 'Activities running on this worker by type and task queue', labelNames: ['activity', 'task_queue'], registers: [registry] });
+  const inFlight = new Gauge({
+    name: 'blackstart_activities_in_flight',
+    help: 'Activities running on this worker by type and task queue',
+    labelNames: ['activity', 'task_queue'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'blackstart_activity_duration_seconds',
     help: 'Activity attempt durations by type and outcome',
@@ -54,7 +61,10 @@ export function activityMetrics(registry: Registry): ActivityInterceptorsFactory
 export async function serveWorkerMetrics(registry: Registry, port: number, bind: string, sdkPort: number): Promise<Server> {
   const app = express();
   app.get('/metrics', (_req, res, next) => {
-    const sdk = fetch(`http://127.0.0.1:${sdkPort}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
+    const sdk = fetch(`http://127.0.0.1:${sdkPort}/metrics`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.text(),
+      () => '',
+    );
     Promise.all([registry.metrics(), sdk]).then(([ours, theirs]) => void res.type(registry.contentType).send(`${ours}\n${theirs}`), next);
   });
   const server = await listen(app, port, bind);

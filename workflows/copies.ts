@@ -17,7 +17,12 @@ const probe = proxyActivities<Activities>(PROBE);
  * or the rebuild cannot finish; then the partial copy is abandoned and the source mirrors to
  * nobody again.
  */
-export async function addCopy(volumeId: string, source: string, epoch: number, { otherZone }: { otherZone: boolean }): Promise<{ target: string; resumedFrom: number } | null> {
+export async function addCopy(
+  volumeId: string,
+  source: string,
+  epoch: number,
+  { otherZone }: { otherZone: boolean },
+): Promise<{ target: string; resumedFrom: number } | null> {
   const plan = await control.planCopy({ volumeId, source, otherZone });
   if (!plan) return null;
   try {
@@ -32,7 +37,12 @@ export async function addCopy(volumeId: string, source: string, epoch: number, {
 }
 
 /** Records, takes and completes one snapshot; null (and the record in `error`) when it failed. */
-export async function takeSnapshot(volumeId: string, snapshotId: string, kind: SnapshotKind, nodeId?: string): Promise<SnapshotSummary | null> {
+export async function takeSnapshot(
+  volumeId: string,
+  snapshotId: string,
+  kind: SnapshotKind,
+  nodeId?: string,
+): Promise<SnapshotSummary | null> {
   await control.beginSnapshot({ snapshotId, volumeId, kind });
   const source = nodeId ?? (await control.snapshotSource({ volumeId }));
   try {
@@ -41,7 +51,10 @@ export async function takeSnapshot(volumeId: string, snapshotId: string, kind: S
     await control.recordSnapshot({ snapshotId, summary });
     return summary;
   } catch (err) {
-    await control.recordSnapshotFailed({ snapshotId, error: (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message });
+    await control.recordSnapshotFailed({
+      snapshotId,
+      error: (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message,
+    });
     return null;
   }
 }

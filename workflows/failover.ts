@@ -40,7 +40,10 @@ export async function failOver(volumeId: string, leavingNodeId: string): Promise
  * `giveUp`, a node that does not answer is given up on too: its copy, left behind, is stale
  * by the time the node reports again, and is deleted then.
  */
-export async function deleteUnlessRefused(ref: { nodeId: string; volumeId: string; reason: string }, { giveUp = false }: { giveUp?: boolean } = {}): Promise<boolean> {
+export async function deleteUnlessRefused(
+  ref: { nodeId: string; volumeId: string; reason: string },
+  { giveUp = false }: { giveUp?: boolean } = {},
+): Promise<boolean> {
   try {
     await (giveUp ? bounded : control).deleteCopy(ref);
     return true;
@@ -48,7 +51,10 @@ export async function deleteUnlessRefused(ref: { nodeId: string; volumeId: strin
     const cause = err instanceof ActivityFailure ? err.cause : undefined;
     const refused = cause instanceof ApplicationFailure && cause.type === 'UnsafeDeletion';
     if (!refused && !(giveUp && err instanceof ActivityFailure)) throw err;
-    log.warn(refused ? 'deletion refused by the safety re-check; copy kept' : 'node did not answer; copy left for later', { ...ref, message: cause?.message });
+    log.warn(refused ? 'deletion refused by the safety re-check; copy kept' : 'node did not answer; copy left for later', {
+      ...ref,
+      message: cause?.message,
+    });
     return false;
   }
 }

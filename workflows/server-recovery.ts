@@ -38,7 +38,10 @@ export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{
   enter('notice', `Waiting for ${nodeId}'s recovery report (its scan of every copy)`);
   await condition(() => scan !== null);
 
-  enter('investigation', `Classifying ${scan!.replicas.length} copies against the inventory: stale, orphan, duplicate, rejoin or candidate`);
+  enter(
+    'investigation',
+    `Classifying ${scan!.replicas.length} copies against the inventory: stale, orphan, duplicate, rejoin or candidate`,
+  );
   const copies = await control.investigate({ nodeId, scan: scan! });
 
   enter('recovery', `Deleting the copies no one needs, offering candidates to their volume recoveries, then resuming ${nodeId}'s service`);

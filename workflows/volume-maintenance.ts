@@ -20,10 +20,15 @@ export interface VolumeRebuildInput {
   epoch: number;
 }
 
-export async function volumeRebuild({ volumeId, source, epoch }: VolumeRebuildInput): Promise<{ secondary: string | null; resumedFrom: number }> {
+export async function volumeRebuild({
+  volumeId,
+  source,
+  epoch,
+}: VolumeRebuildInput): Promise<{ secondary: string | null; resumedFrom: number }> {
   upsertSearchAttributes([{ key: VolumeIdKey, value: volumeId }]);
   const copy = await addCopy(volumeId, source, epoch, { otherZone: false });
-  if (!copy || !(await control.recordRebuilt({ volumeId, nodeId: copy.target, epoch }))) return { secondary: null, resumedFrom: copy?.resumedFrom ?? 0 };
+  if (!copy || !(await control.recordRebuilt({ volumeId, nodeId: copy.target, epoch })))
+    return { secondary: null, resumedFrom: copy?.resumedFrom ?? 0 };
   return { secondary: copy.target, resumedFrom: copy.resumedFrom };
 }
 

@@ -1,7 +1,12 @@
 // Runs the volume recovery machine's commands: each becomes an activity, a timer, a signal or a
 // search attribute, and its outcome the event the machine waits for.
 import {
-  ApplicationFailure, condition, getExternalWorkflowHandle, proxyActivities, upsertSearchAttributes, uuid4,
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  upsertSearchAttributes,
+  uuid4,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { copyResolvedSignal, RecoveryPhaseKey, VolumeIdKey } from '../common/messages.js';
@@ -20,33 +25,60 @@ const DONE: ResultEvent = { type: 'stepDone' };
 export function commandRunner(volumeId: string, state: () => VolumeRecoveryState): (command: Command) => Promise<ResultEvent> {
   const runners: Runners = {
     setPhase: async ({ phase }) => {
-      upsertSearchAttributes([{ key: RecoveryPhaseKey, value: phase }, { key: VolumeIdKey, value: volumeId }]);
+      upsertSearchAttributes([
+        { key: RecoveryPhaseKey, value: phase },
+        { key: VolumeIdKey, value: volumeId },
+      ]);
       return DONE;
     },
-    waitForPeers: async ({ timeoutMs }) => ({ type: (await condition(() => peersReported(state()), timeoutMs)) ? 'peersReported' : 'peerWaitElapsed' }),
-    waitForDecision: async ({ deadline }) =>
-      ({ type: (await condition(() => decisionWakes(state()), Math.max(0, deadline - Date.now()))) ? 'decisionWoken' : 'deadlinePassed' }),
+    waitForPeers: async ({ timeoutMs }) => ({
+      type: (await condition(() => peersReported(state()), timeoutMs)) ? 'peersReported' : 'peerWaitElapsed',
+    }),
+    waitForDecision: async ({ deadline }) => ({
+      type: (await condition(() => decisionWakes(state()), Math.max(0, deadline - Date.now()))) ? 'decisionWoken' : 'deadlinePassed',
+    }),
     checkIncident: async ({ epoch }) => ({ type: 'incidentChecked', current: await control.incidentIsCurrent({ volumeId, epoch }) }),
-    restoreCopy: async ({ nodeId, repairFrom }) => ({ type: 'restored', replica: await data.restoreCopy({ nodeId, volumeId, repairFrom }) }),
+    restoreCopy: async ({ nodeId, repairFrom }) => ({
+      type: 'restored',
+      replica: await data.restoreCopy({ nodeId, volumeId, repairFrom }),
+    }),
     recordRestored: async ({ nodeId, writeSeq }) => done(control.recordRestored({ volumeId, nodeId, writeSeq })),
     recordUnrecoverable: async ({ nodeId, blocks }) => done(control.recordUnrecoverable({ volumeId, nodeId, blocks })),
-    deleteCopy: async ({ nodeId, reason }) => ({ type: 'copyDeleted', deleted: await deleteUnlessRefused({ nodeId, volumeId, reason }, { giveUp: true }) }),
+    deleteCopy: async ({ nodeId, reason }) => ({
+      type: 'copyDeleted',
+      deleted: await deleteUnlessRefused({ nodeId, volumeId, reason }, { giveUp: true }),
+    }),
     notify: async ({ serverRecoveryId, outcome }) =>
-      done(getExternalWorkflowHandle(serverRecoveryId).signal(copyResolvedSignal, { volumeId, outcome })
-        .catch(() => undefined)), // that server recovery already ended: nothing waits for this copy
+      done(
+        getExternalWorkflowHandle(serverRecoveryId)
+          .signal(copyResolvedSignal, { volumeId, outcome })
+          .catch(() => undefined),
+      ), // that server recovery already ended: nothing waits for this copy
     readSettings: async () => ({ type: 'settingsRead', autoEnableIo: (await control.volumeSettings({ volumeId })).autoEnableIo }),
-    takeSnapshot: async ({ snapshotId, nodeId }) => ({ type: 'snapshotTaken', ok: (await takeSnapshot(volumeId, snapshotId, 'review', nodeId)) !== null }),
+    takeSnapshot: async ({ snapshotId, nodeId }) => ({
+      type: 'snapshotTaken',
+      ok: (await takeSnapshot(volumeId, snapshotId, 'review', nodeId)) !== null,
+    }),
     joinAsSecondary: async ({ nodeId, epoch }) =>
-      probeLonger.joinAsSecondary({ nodeId, volumeId, epoch }).then((): ResultEvent => ({ type: 'twinJoined' }), (): ResultEvent => ({ type: 'twinTimedOut' })),
+      probeLonger.joinAsSecondary({ nodeId, volumeId, epoch }).then(
+        (): ResultEvent => ({ type: 'twinJoined' }),
+        (): ResultEvent => ({ type: 'twinTimedOut' }),
+      ),
     enableCopy: async ({ nodeId, epoch, secondary }) => done(control.enableCopy({ nodeId, volumeId, epoch, secondary })),
-    recordEnabled: async (c) => done(control.recordEnabled({ volumeId, nodeId: c.nodeId, epoch: c.epoch, auto: c.auto, proof: c.proof, secondary: c.secondary })),
+    recordEnabled: async (c) =>
+      done(control.recordEnabled({ volumeId, nodeId: c.nodeId, epoch: c.epoch, auto: c.auto, proof: c.proof, secondary: c.secondary })),
     rebuildSecondary: async ({ source, epoch }) => done(rebuildSecondary(volumeId, source, epoch)),
     archive: async ({ nodeId, by }) => archive(volumeId, nodeId, by),
     deleteVolume: async ({ by }) => done(deleteVolume(volumeId, by)),
-    addCopy: async ({ source, epoch }) => ({ type: 'copyAdded', target: (await addCopy(volumeId, source, epoch, { otherZone: true }))?.target ?? null }),
+    addCopy: async ({ source, epoch }) => ({
+      type: 'copyAdded',
+      target: (await addCopy(volumeId, source, epoch, { otherZone: true }))?.target ?? null,
+    }),
     recordTransferred: async ({ nodeId, epoch, by }) => done(control.recordTransferred({ volumeId, nodeId, epoch, by })),
-    repairCopy: async ({ nodeId, from, blocks }) =>
-      ({ type: 'lateRepaired', repaired: (await data.repairCopy({ nodeId, volumeId, repairFrom: [{ nodeId: from, blocks }] })).repaired }),
+    repairCopy: async ({ nodeId, from, blocks }) => ({
+      type: 'lateRepaired',
+      repaired: (await data.repairCopy({ nodeId, volumeId, repairFrom: [{ nodeId: from, blocks }] })).repaired,
+    }),
     recordLateRepair: async ({ nodeId, from, blocks }) => done(control.recordLateRepair({ volumeId, nodeId, from, blocks })),
   };
   return (command) => (runners[command.type] as (c: Command) => Promise<ResultEvent>)(command);

@@ -2,10 +2,29 @@
 // common/rules/volume-recovery.ts; this workflow feeds it signals, Updates, timers and activity
 // results as events, and runs the commands it answers with (volume-recovery-commands.ts).
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
-import { candidateSignal, decideUpdate, phaseQuery, volumeStatusQuery, type DecisionRequest, type DecisionResult } from '../common/messages.js';
 import {
-  decisionAnswer, decisionOf, outcome, rejectDecision, reportedPhase, snapshotAnswer, start, step, volumeStatus,
-  type Command, type ExternalEvent, type RecoveryOutcome, type ResultEvent, type VolumeRecoveryState,
+  candidateSignal,
+  decideUpdate,
+  phaseQuery,
+  volumeStatusQuery,
+  type DecisionRequest,
+  type DecisionResult,
+} from '../common/messages.js';
+import {
+  decisionAnswer,
+  decisionOf,
+  outcome,
+  rejectDecision,
+  reportedPhase,
+  snapshotAnswer,
+  start,
+  step,
+  volumeStatus,
+  type Command,
+  type ExternalEvent,
+  type RecoveryOutcome,
+  type ResultEvent,
+  type VolumeRecoveryState,
 } from '../common/rules/volume-recovery.js';
 import { commandRunner } from './volume-recovery-commands.js';
 
@@ -40,7 +59,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<Recove
     },
   });
 
-  for (let command = first.commands[0]; command; ) command = dispatch(await run(command))[0];
+  for (let command = first.commands[0]; command;) command = dispatch(await run(command))[0];
   return outcome(state)!;
 
   async function snapshotDecision({ snapshotId }: DecisionRequest): Promise<DecisionResult> {

@@ -66,7 +66,13 @@ export async function endEvent(db: Db | Tx, volumeId: string, code: string, desc
 }
 
 /** Records a finished event (start = end): a failover, a deletion, an automatic decision. */
-export async function recordEvent(db: Db | Tx, volumeId: string, code: string, description: string, proof: string | null = null): Promise<void> {
+export async function recordEvent(
+  db: Db | Tx,
+  volumeId: string,
+  code: string,
+  description: string,
+  proof: string | null = null,
+): Promise<void> {
   await db.query(
     `with ev as (
        insert into volume_events (volume_id, code, description, proof, ended_at) values ($1, $2, $3, $4, now())

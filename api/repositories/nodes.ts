@@ -84,7 +84,10 @@ export async function findSilentNodes(db: Db, timeoutMs: number): Promise<NodeRo
 
 /** Marks a node down for incident `incident`, unless it moved on meanwhile. */
 export async function markNodeDown(db: Db, id: string, incident: number): Promise<void> {
-  await db.query(`update nodes set state = 'down', incident = $2 where id = $1 and state = 'in-service' and incident = $2 - 1`, [id, incident]);
+  await db.query(`update nodes set state = 'down', incident = $2 where id = $1 and state = 'in-service' and incident = $2 - 1`, [
+    id,
+    incident,
+  ]);
 }
 
 /** Admission: the node is recovering now, and out of the admission queue. */

@@ -25,7 +25,14 @@ export async function claimDueNotifications(db: Db, limit: number, leaseMs: numb
      returning n.id, n.event_id, n.payload, n.attempts, w.url, w.secret`,
     [limit, leaseMs],
   );
-  return rows.map((r) => ({ id: Number(r.id), eventId: Number(r.event_id), payload: r.payload, attempts: r.attempts, url: r.url, secret: r.secret }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    eventId: Number(r.event_id),
+    payload: r.payload,
+    attempts: r.attempts,
+    url: r.url,
+    secret: r.secret,
+  }));
 }
 
 export async function markDelivered(db: Db, id: number): Promise<void> {

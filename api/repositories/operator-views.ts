@@ -3,7 +3,12 @@
 import { INCONSISTENCY_EVENT } from './events.js';
 import type { Db } from './db.js';
 
-export interface OpenReviewRow { volumeId: string; customerId: string; sizeBytes: number; waitingSince: Date }
+export interface OpenReviewRow {
+  volumeId: string;
+  customerId: string;
+  sizeBytes: number;
+  waitingSince: Date;
+}
 
 /** Every volume whose review waits for its owner, oldest first. */
 export async function openReviews(db: Db): Promise<OpenReviewRow[]> {

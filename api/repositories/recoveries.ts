@@ -21,7 +21,12 @@ function toRow(r: Record<string, unknown>): RecoveryRow {
   };
 }
 
-export async function insertRecovery(tx: Tx, nodeId: string, replicas: number, workflowIdFor: (id: number) => string): Promise<RecoveryRow> {
+export async function insertRecovery(
+  tx: Tx,
+  nodeId: string,
+  replicas: number,
+  workflowIdFor: (id: number) => string,
+): Promise<RecoveryRow> {
   const { rows } = await tx.query(`select nextval('recovery_events_id_seq') as id`);
   const id = Number(rows[0].id);
   const inserted = await tx.query(
@@ -34,10 +39,9 @@ export async function insertRecovery(tx: Tx, nodeId: string, replicas: number, w
 
 /** The node's incident still before its return to service, if any. */
 export async function openRecoveryFor(db: Db | Tx, nodeId: string): Promise<RecoveryRow | null> {
-  const { rows } = await db.query(
-    'select * from recovery_events where node_id = $1 and in_service_at is null order by id desc limit 1',
-    [nodeId],
-  );
+  const { rows } = await db.query('select * from recovery_events where node_id = $1 and in_service_at is null order by id desc limit 1', [
+    nodeId,
+  ]);
   return rows[0] ? toRow(rows[0]) : null;
 }
 

@@ -17,8 +17,7 @@ export async function readThrottle(db: Db | Tx, defaults: ThrottleSettings): Pro
 }
 
 export async function writeThrottle(db: Db, value: ThrottleSettings): Promise<void> {
-  await db.query(
-    `insert into settings (key, value) values ('throttle', $1) on conflict (key) do update set value = excluded.value`,
-    [JSON.stringify(value)],
-  );
+  await db.query(`insert into settings (key, value) values ('throttle', $1) on conflict (key) do update set value = excluded.value`, [
+    JSON.stringify(value),
+  ]);
 }

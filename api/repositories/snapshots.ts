@@ -41,7 +41,10 @@ function toRow(r: Record<string, unknown>): SnapshotRow {
   };
 }
 
-export async function insertSnapshot(db: Db | Tx, s: { id: string; volumeId: string; customerId: string; kind: SnapshotKind; sizeBytes: number }): Promise<void> {
+export async function insertSnapshot(
+  db: Db | Tx,
+  s: { id: string; volumeId: string; customerId: string; kind: SnapshotKind; sizeBytes: number },
+): Promise<void> {
   await db.query(
     `insert into snapshots (id, volume_id, customer_id, kind, state, size_bytes) values ($1, $2, $3, $4, 'pending', $5) on conflict (id) do nothing`,
     [s.id, s.volumeId, s.customerId, s.kind, s.sizeBytes],
@@ -49,7 +52,9 @@ export async function insertSnapshot(db: Db | Tx, s: { id: string; volumeId: str
 }
 
 export async function completeSnapshot(
-  db: Db | Tx, id: string, m: { epoch: number; writeSeq: number; digest: string; parentId: string | null; uploadedChunks: number },
+  db: Db | Tx,
+  id: string,
+  m: { epoch: number; writeSeq: number; digest: string; parentId: string | null; uploadedChunks: number },
 ): Promise<void> {
   await db.query(
     `update snapshots set state = 'completed', epoch = $2, write_seq = $3, digest = $4, parent_id = $5, uploaded_chunks = $6, completed_at = now()

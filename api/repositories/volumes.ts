@@ -84,7 +84,14 @@ export async function insertVolume(
 }
 
 /** A new copy (a rebuild target); a node that once held a deleted copy may hold the volume again. */
-export async function upsertReplica(db: Db | Tx, volumeId: string, nodeId: string, role: ReplicaRole, epoch: number, state: ReplicaState): Promise<void> {
+export async function upsertReplica(
+  db: Db | Tx,
+  volumeId: string,
+  nodeId: string,
+  role: ReplicaRole,
+  epoch: number,
+  state: ReplicaState,
+): Promise<void> {
   await db.query(
     `insert into replicas (volume_id, node_id, role, epoch, state) values ($1, $2, $3, $4, $5)
      on conflict (volume_id, node_id) do update set role = $3, epoch = $4, state = $5, write_seq = 0, updated_at = now()`,
@@ -125,7 +132,9 @@ export async function lockVolume(tx: Tx, id: string): Promise<VolumeRow | null> 
 }
 
 export async function listVolumes(db: Db, customerId: string): Promise<VolumeRow[]> {
-  const { rows } = await db.query(`select * from volumes where customer_id = $1 and state <> 'deleted' order by created_at, id`, [customerId]);
+  const { rows } = await db.query(`select * from volumes where customer_id = $1 and state <> 'deleted' order by created_at, id`, [
+    customerId,
+  ]);
   return rows.map(toVolume);
 }
 
@@ -160,11 +169,20 @@ export async function inventoryFor(db: Db, volumeIds: string[]): Promise<Map<str
 }
 
 export async function memberVolumesOnNode(db: Db, nodeId: string): Promise<string[]> {
-  const { rows } = await db.query('select volume_id from replicas where node_id = $1 and state = any($2) order by volume_id', [nodeId, MEMBER_STATES]);
+  const { rows } = await db.query('select volume_id from replicas where node_id = $1 and state = any($2) order by volume_id', [
+    nodeId,
+    MEMBER_STATES,
+  ]);
   return rows.map((r) => r.volume_id as string);
 }
 
-export async function setReplicaState(db: Db | Tx, volumeId: string, nodeId: string, state: ReplicaState, writeSeq?: number): Promise<void> {
+export async function setReplicaState(
+  db: Db | Tx,
+  volumeId: string,
+  nodeId: string,
+  state: ReplicaState,
+  writeSeq?: number,
+): Promise<void> {
   await db.query(
     `update replicas set state = $3, write_seq = coalesce($4, write_seq), updated_at = now() where volume_id = $1 and node_id = $2`,
     [volumeId, nodeId, state, writeSeq ?? null],
@@ -195,19 +213,30 @@ export async function setVolumeEpoch(tx: Tx, volumeId: string, epoch: number, io
   await tx.query('update volumes set epoch = $2, io_state = $3 where id = $1', [volumeId, epoch, ioState]);
 }
 
-export async function setReplicaMembership(tx: Tx, volumeId: string, nodeId: string, role: ReplicaRole, epoch: number, state: ReplicaState): Promise<void> {
-  await tx.query(
-    'update replicas set role = $3, epoch = $4, state = $5, updated_at = now() where volume_id = $1 and node_id = $2',
-    [volumeId, nodeId, role, epoch, state],
-  );
+export async function setReplicaMembership(
+  tx: Tx,
+  volumeId: string,
+  nodeId: string,
+  role: ReplicaRole,
+  epoch: number,
+  state: ReplicaState,
+): Promise<void> {
+  await tx.query('update replicas set role = $3, epoch = $4, state = $5, updated_at = now() where volume_id = $1 and node_id = $2', [
+    volumeId,
+    nodeId,
+    role,
+    epoch,
+    state,
+  ]);
 }
 
 /** Every other member leaves the volume: stale copies are deleted when their node reports. */
 export async function retireOtherMembers(tx: Tx, volumeId: string, keepNodeId: string): Promise<void> {
-  await tx.query(
-    `update replicas set state = 'stale', updated_at = now() where volume_id = $1 and node_id <> $2 and state = any($3)`,
-    [volumeId, keepNodeId, MEMBER_STATES],
-  );
+  await tx.query(`update replicas set state = 'stale', updated_at = now() where volume_id = $1 and node_id <> $2 and state = any($3)`, [
+    volumeId,
+    keepNodeId,
+    MEMBER_STATES,
+  ]);
 }
 
 /** A recovering copy serves again as it was; false when a failover made it stale meanwhile. */
@@ -230,5 +259,8 @@ export async function markRebuilt(db: Db, volumeId: string, nodeId: string, epoc
 
 /** A rebuild that cannot finish: its partial copy leaves the membership. */
 export async function abandonRebuild(db: Db, volumeId: string, nodeId: string): Promise<void> {
-  await db.query(`update replicas set state = 'stale', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'rebuilding'`, [volumeId, nodeId]);
+  await db.query(`update replicas set state = 'stale', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'rebuilding'`, [
+    volumeId,
+    nodeId,
+  ]);
 }

@@ -25,16 +25,23 @@ async function proxiedReviewRead(deps: Deps, owner: string, volumeId: string, of
     return await reviewRead(grant.nodeUrl, volumeId, grant.grant, offset, length);
   } catch (err) {
     if (err instanceof HttpError && err.status < 500) throw new AppError(err.status === 403 ? 409 : err.status, err.code, err.message);
-    throw new AppError(503, 'node-unavailable', `the node holding the copy did not answer: ${(err as Error).message}`, { 'retry-after': '5' });
+    throw new AppError(503, 'node-unavailable', `the node holding the copy did not answer: ${(err as Error).message}`, {
+      'retry-after': '5',
+    });
   }
 }
 
 export function consoleRoutes(deps: Deps): Router {
   const r = Router();
-  r.get('/v1/volumes/:id/review-data', customerAuth(deps.db, deps.dataPath.requests), query(ReadQuery), handle((req, res) => {
-    const { offset, length } = parsedQuery<z.infer<typeof ReadQuery>>(res);
-    return proxiedReviewRead(deps, customerId(res), req.params.id!, offset, length);
-  }));
+  r.get(
+    '/v1/volumes/:id/review-data',
+    customerAuth(deps.db, deps.dataPath.requests),
+    query(ReadQuery),
+    handle((req, res) => {
+      const { offset, length } = parsedQuery<z.infer<typeof ReadQuery>>(res);
+      return proxiedReviewRead(deps, customerId(res), req.params.id!, offset, length);
+    }),
+  );
   if (existsSync(CONSOLE_DIR)) {
     r.use('/console', express.static(CONSOLE_DIR, { index: 'index.html', maxAge: 0 }));
     // The console routes in the browser (#/…): every other /console path is the app.

@@ -8,6 +8,9 @@ import { handle } from './handler.js';
 export function eventRoutes(deps: Deps): Router {
   const r = Router();
   r.use('/v1/events', customerAuth(deps.db, deps.dataPath.requests));
-  r.get('/v1/events', handle((req, res) => eventFeed(deps, customerId(res), EventFeedQuery.parse(req.query))));
+  r.get(
+    '/v1/events',
+    handle((req, res) => eventFeed(deps, customerId(res), EventFeedQuery.parse(req.query))),
+  );
   return r;
 }

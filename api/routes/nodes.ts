@@ -10,8 +10,25 @@ export function nodeRoutes(deps: Deps): Router {
   const r = Router();
   const json = express.json({ limit: '8mb' });
   const asNode = nodeAuth(deps.config.clusterSecret);
-  r.post('/v1/nodes/register', joinAuth(deps.config.clusterSecret), json, handle((req) => registerNode(deps, RegisterBody.parse(req.body), req.header('x-node-token'))));
-  r.post('/v1/nodes/:nodeId/heartbeat', asNode, query(), json, handle((req) => heartbeat(deps, req.params.nodeId!, HeartbeatBody.parse(req.body))));
-  r.post('/v1/nodes/:nodeId/recovery-reports', asNode, query(), json, handle((req) => admitReport(deps, req.params.nodeId!, ScanReportBody.parse(req.body)), 202));
+  r.post(
+    '/v1/nodes/register',
+    joinAuth(deps.config.clusterSecret),
+    json,
+    handle((req) => registerNode(deps, RegisterBody.parse(req.body), req.header('x-node-token'))),
+  );
+  r.post(
+    '/v1/nodes/:nodeId/heartbeat',
+    asNode,
+    query(),
+    json,
+    handle((req) => heartbeat(deps, req.params.nodeId!, HeartbeatBody.parse(req.body))),
+  );
+  r.post(
+    '/v1/nodes/:nodeId/recovery-reports',
+    asNode,
+    query(),
+    json,
+    handle((req) => admitReport(deps, req.params.nodeId!, ScanReportBody.parse(req.body)), 202),
+  );
   return r;
 }

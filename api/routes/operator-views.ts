@@ -19,9 +19,29 @@ export function operatorViewRoutes(deps: Deps): Router {
   const r = Router();
   const ui = temporalUiUrl();
   const auth = operatorAuth(deps.config.operatorToken);
-  r.get('/v1/operator/recovery-workflows', auth, query(WorkflowsQuery), handle((_req, res) => recoveryWorkflows(deps, parsedQuery<z.infer<typeof WorkflowsQuery>>(res).limit, ui)));
-  r.get('/v1/operator/breaker', auth, query(), handle(() => breakerView(deps)));
-  r.get('/v1/operator/review-queue', auth, query(), handle(() => reviewQueue(deps)));
-  r.get('/v1/operator/node-copies', auth, query(), handle(() => nodeCopies(deps)));
+  r.get(
+    '/v1/operator/recovery-workflows',
+    auth,
+    query(WorkflowsQuery),
+    handle((_req, res) => recoveryWorkflows(deps, parsedQuery<z.infer<typeof WorkflowsQuery>>(res).limit, ui)),
+  );
+  r.get(
+    '/v1/operator/breaker',
+    auth,
+    query(),
+    handle(() => breakerView(deps)),
+  );
+  r.get(
+    '/v1/operator/review-queue',
+    auth,
+    query(),
+    handle(() => reviewQueue(deps)),
+  );
+  r.get(
+    '/v1/operator/node-copies',
+    auth,
+    query(),
+    handle(() => nodeCopies(deps)),
+  );
   return r;
 }

@@ -6,7 +6,10 @@ import { z } from 'zod';
 export const NoQuery = z.strictObject({});
 
 /** A non-negative integer written plainly in decimal ("", "-1", "0.5", "1e3", "0x10" are refused). */
-export const Count = z.string().regex(/^\d{1,15}$/, 'must be a non-negative integer').transform(Number);
+export const Count = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a non-negative integer')
+  .transform(Number);
 
 /** Validates `req.query` with `schema` before the handler; the parsed value is in `res.locals.query`. */
 export function query(schema: z.ZodType = NoQuery) {

@@ -9,8 +9,21 @@ import { query } from './query.js';
 export function webhookRoutes(deps: Deps): Router {
   const r = Router();
   r.use('/v1/webhook', customerAuth(deps.db, deps.dataPath.requests));
-  r.put('/v1/webhook', query(), express.json({ limit: '16kb' }), handle((req, res) => setWebhook(deps, customerId(res), WebhookBody.parse(req.body))));
-  r.get('/v1/webhook', query(), handle((_req, res) => showWebhook(deps, customerId(res))));
-  r.delete('/v1/webhook', query(), handle((_req, res) => removeWebhook(deps, customerId(res))));
+  r.put(
+    '/v1/webhook',
+    query(),
+    express.json({ limit: '16kb' }),
+    handle((req, res) => setWebhook(deps, customerId(res), WebhookBody.parse(req.body))),
+  );
+  r.get(
+    '/v1/webhook',
+    query(),
+    handle((_req, res) => showWebhook(deps, customerId(res))),
+  );
+  r.delete(
+    '/v1/webhook',
+    query(),
+    handle((_req, res) => removeWebhook(deps, customerId(res))),
+  );
   return r;
 }

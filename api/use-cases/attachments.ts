@@ -27,19 +27,30 @@ export interface AttachmentView {
   } | null;
 }
 
-export async function attachVolume(deps: Deps, customerId: string, volumeId: string, body: z.infer<typeof AttachBody>): Promise<AttachmentView> {
+export async function attachVolume(
+  deps: Deps,
+  customerId: string,
+  volumeId: string,
+  body: z.infer<typeof AttachBody>,
+): Promise<AttachmentView> {
   const volume = usable(await requireVolume(deps, customerId, volumeId));
   const primary = await primaryOf(deps.db, volumeId);
   const access: GrantAccess = body.review ? 'review' : 'io';
   const view = { volumeId, sizeBytes: volume.sizeBytes, ioState: volume.ioState, access, readOnly: access === 'review' };
   if (!primary?.nodeNbdAddress) return { ...view, serving: null };
   const expiresAt = Date.now() + deps.config.reviewGrantTtlMs;
-  const exportName = signGrant({ volumeId, nodeId: primary.nodeId, access, expiresAt }, nodeToken(deps.config.clusterSecret, primary.nodeId));
+  const exportName = signGrant(
+    { volumeId, nodeId: primary.nodeId, access, expiresAt },
+    nodeToken(deps.config.clusterSecret, primary.nodeId),
+  );
   return {
     ...view,
     serving: {
-      nodeId: primary.nodeId, nodeBootId: primary.nodeBootId, epoch: primary.epoch,
-      nbd: { ...splitAddress(primary), exportName }, expiresAt: new Date(expiresAt).toISOString(),
+      nodeId: primary.nodeId,
+      nodeBootId: primary.nodeBootId,
+      epoch: primary.epoch,
+      nbd: { ...splitAddress(primary), exportName },
+      expiresAt: new Date(expiresAt).toISOString(),
     },
   };
 }
@@ -48,7 +59,11 @@ export async function attachVolume(deps: Deps, customerId: string, volumeId: str
 function usable(volume: VolumeRow): VolumeRow {
   if (volume.state === 'deleting') throw new AppError(410, 'volume-deleted', `volume ${volume.id} was deleted`);
   if (volume.state === 'archived') {
-    throw new AppError(410, 'volume-archived', `volume ${volume.id} was archived to snapshot ${volume.archiveSnapshotId}; create a volume from it to use its data`);
+    throw new AppError(
+      410,
+      'volume-archived',
+      `volume ${volume.id} was archived to snapshot ${volume.archiveSnapshotId}; create a volume from it to use its data`,
+    );
   }
   if (volume.state !== 'available' && volume.state !== 'in-use') {
     throw new AppError(409, 'volume-not-ready', `volume ${volume.id} is ${volume.state}; it cannot be attached`);

@@ -5,7 +5,13 @@
 // (a day restriction only ever widens a gap, so this never accepts a tighter schedule).
 
 const MACROS: Record<string, number> = {
-  '@yearly': 365 * 86400, '@annually': 365 * 86400, '@monthly': 28 * 86400, '@weekly': 7 * 86400, '@daily': 86400, '@midnight': 86400, '@hourly': 3600,
+  '@yearly': 365 * 86400,
+  '@annually': 365 * 86400,
+  '@monthly': 28 * 86400,
+  '@weekly': 7 * 86400,
+  '@daily': 86400,
+  '@midnight': 86400,
+  '@hourly': 3600,
 };
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const DAY_FIELD = /^[0-9A-Za-z*?,/-]{1,40}$/;

@@ -68,16 +68,29 @@ async function follow(deps: Deps, watch: WatchHandle, volumeId: string, op: IoOp
 }
 
 function checkServable(volumeId: string, volume: Route['volume']): void {
-  if (!volume || volume.state === 'deleted' || volume.state === 'deleting') throw new AppError(410, 'volume-deleted', `volume ${volumeId} was deleted`);
+  if (!volume || volume.state === 'deleted' || volume.state === 'deleting')
+    throw new AppError(410, 'volume-deleted', `volume ${volumeId} was deleted`);
   if (volume.state === 'archived') {
-    throw new AppError(409, 'volume-archived', `volume ${volumeId} was archived to snapshot ${volume.archiveSnapshotId}; create a volume from it to read its data`);
+    throw new AppError(
+      409,
+      'volume-archived',
+      `volume ${volumeId} was archived to snapshot ${volume.archiveSnapshotId}; create a volume from it to read its data`,
+    );
   }
   // No copy serves a volume whose creation failed or has not finished: waiting would be forever.
-  if (volume.state === 'error' || volume.state === 'creating') throw new AppError(409, 'volume-not-ready', `volume ${volumeId} is ${volume.state}`);
+  if (volume.state === 'error' || volume.state === 'creating')
+    throw new AppError(409, 'volume-not-ready', `volume ${volumeId} is ${volume.state}`);
 }
 
 /** One attempt on `primary`; null when it should be retried (held copy moved, node gone...). */
-async function attemptOn(deps: Deps, watch: WatchHandle, volumeId: string, primary: ReplicaRow, op: IoOp, signal: AbortSignal): Promise<Buffer | null> {
+async function attemptOn(
+  deps: Deps,
+  watch: WatchHandle,
+  volumeId: string,
+  primary: ReplicaRow,
+  op: IoOp,
+  signal: AbortSignal,
+): Promise<Buffer | null> {
   const attempt = new AbortController();
   const stopWatching = watch.onLoad((now) => moved(primary, now) && attempt.abort());
   try {

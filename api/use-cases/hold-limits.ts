@@ -51,10 +51,20 @@ export class HoldLimits {
   private check(u: Usage, bytes: number, maxRequests: number, maxBytes: number, what: string): void {
     const headers = { 'retry-after': String(this.retryAfterSeconds) };
     if (u.requests >= maxRequests) {
-      throw new AppError(429, 'too-many-requests', `${what} has ${u.requests} I/O requests in flight, the most allowed; retry later`, headers);
+      throw new AppError(
+        429,
+        'too-many-requests',
+        `${what} has ${u.requests} I/O requests in flight, the most allowed; retry later`,
+        headers,
+      );
     }
     if (u.bytes + bytes > maxBytes) {
-      throw new AppError(429, 'too-many-bytes', `${what} has ${u.bytes} bytes of I/O in flight; at most ${maxBytes} may be; retry later`, headers);
+      throw new AppError(
+        429,
+        'too-many-bytes',
+        `${what} has ${u.bytes} bytes of I/O in flight; at most ${maxBytes} may be; retry later`,
+        headers,
+      );
     }
   }
 

@@ -36,7 +36,11 @@ export const RegisterBody = z.strictObject({
     .optional(),
 });
 
-export const HeartbeatBody = z.strictObject({ usedBytes: z.number().int().nonnegative(), recovering: z.boolean(), bootId: z.string().max(64) });
+export const HeartbeatBody = z.strictObject({
+  usedBytes: z.number().int().nonnegative(),
+  recovering: z.boolean(),
+  bootId: z.string().max(64),
+});
 
 export const ScanReportBody = z.strictObject({
   nodeId: NodeId,
@@ -71,7 +75,12 @@ export async function registerNode(deps: Deps, body: z.infer<typeof RegisterBody
   }
   const address = { id: body.nodeId, url: body.url, nbdAddress: body.nbdAddress ?? '' };
   const node = await upsertNode(deps.db, address, body.domainPath, body.capacityBytes, deps.config.heartbeatTimeoutMs);
-  return { nodeId: node.id, state: node.state, nodeToken: nodeToken(clusterSecret, node.id), mirrorToken: mirrorToken(clusterSecret, node.id) };
+  return {
+    nodeId: node.id,
+    state: node.state,
+    nodeToken: nodeToken(clusterSecret, node.id),
+    mirrorToken: mirrorToken(clusterSecret, node.id),
+  };
 }
 
 /** A node the control plane has declared down is told to recover before it serves again. */
@@ -92,7 +101,11 @@ export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport):
   if (!(await getNode(deps.db, nodeId))) throw notFound(`node ${nodeId}`);
   const bytes = Buffer.byteLength(JSON.stringify(scan));
   if (bytes > deps.config.maxReportBytes) {
-    throw new AppError(413, 'report-too-large', `the report is ${bytes} bytes; a workflow signal carries at most ${deps.config.maxReportBytes}`);
+    throw new AppError(
+      413,
+      'report-too-large',
+      `the report is ${bytes} bytes; a workflow signal carries at most ${deps.config.maxReportBytes}`,
+    );
   }
   const recovery = await admit(deps, nodeId, scan);
   if (!recovery) {

@@ -29,7 +29,10 @@ export async function fleet(deps: Deps) {
     lastHeartbeat: n.lastHeartbeat.toISOString(),
   }));
   const byState = (s: string) => nodes.filter((n) => n.state === s).length;
-  return { nodes, summary: { total: nodes.length, inService: byState('in-service'), down: byState('down'), recovering: byState('recovering') } };
+  return {
+    nodes,
+    summary: { total: nodes.length, inService: byState('in-service'), down: byState('down'), recovering: byState('recovering') },
+  };
 }
 
 export async function recoveries(deps: Deps, limit: number) {

@@ -20,7 +20,11 @@ export interface Quota {
 export async function effectiveQuota(deps: Deps, db: Db | Tx, customerId: string): Promise<Quota> {
   const set = await getQuotaLimits(db, customerId);
   const d = deps.config.quotaDefaults;
-  return { maxVolumes: set.maxVolumes ?? d.maxVolumes, maxBytes: set.maxBytes ?? d.maxBytes, maxSnapshots: set.maxSnapshots ?? d.maxSnapshots };
+  return {
+    maxVolumes: set.maxVolumes ?? d.maxVolumes,
+    maxBytes: set.maxBytes ?? d.maxBytes,
+    maxSnapshots: set.maxSnapshots ?? d.maxSnapshots,
+  };
 }
 
 /** Throws 403 unless the customer has room for `more` on top of what it holds. Call inside the transaction that adds it. */
@@ -29,7 +33,11 @@ export async function requireRoom(deps: Deps, db: Db | Tx, customerId: string, m
   const used = await quotaUsage(db, customerId);
   const over = (what: string, have: number, add: number | undefined, limit: number) => {
     if (add && have + add > limit) {
-      throw new AppError(403, 'quota-exceeded', `this would make ${have + add} ${what}; the quota allows ${limit} (ask an operator to raise it)`);
+      throw new AppError(
+        403,
+        'quota-exceeded',
+        `this would make ${have + add} ${what}; the quota allows ${limit} (ask an operator to raise it)`,
+      );
     }
   };
   over('volumes', used.volumes, more.volumes, quota.maxVolumes);
@@ -39,7 +47,8 @@ export async function requireRoom(deps: Deps, db: Db | Tx, customerId: string, m
 
 /** A customer that exists; an id that cannot be one (a NUL byte, which Postgres text refuses) is not found. */
 async function requireCustomer(deps: Deps, customerId: string): Promise<void> {
-  if (!/^[\w-]{1,128}$/.test(customerId) || !(await customerExists(deps.db, customerId))) throw notFound(`customer ${customerId.slice(0, 200)}`);
+  if (!/^[\w-]{1,128}$/.test(customerId) || !(await customerExists(deps.db, customerId)))
+    throw notFound(`customer ${customerId.slice(0, 200)}`);
 }
 
 export async function showQuota(deps: Deps, customerId: string) {
@@ -52,6 +61,10 @@ export async function setQuota(deps: Deps, customerId: string, body: z.infer<typ
   await requireCustomer(deps, customerId);
   const current = await getQuotaLimits(deps.db, customerId);
   const pick = (k: keyof typeof current) => (body[k] === undefined ? current[k] : (body[k] ?? null));
-  await setQuotaLimits(deps.db, customerId, { maxVolumes: pick('maxVolumes'), maxBytes: pick('maxBytes'), maxSnapshots: pick('maxSnapshots') });
+  await setQuotaLimits(deps.db, customerId, {
+    maxVolumes: pick('maxVolumes'),
+    maxBytes: pick('maxBytes'),
+    maxSnapshots: pick('maxSnapshots'),
+  });
   return showQuota(deps, customerId);
 }

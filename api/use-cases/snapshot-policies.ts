@@ -9,11 +9,18 @@ import { minCronSpacingSeconds } from './cron-spacing.js';
 import type { Deps } from './deps.js';
 import { requireVolume } from './volumes.js';
 
-export const SnapshotPolicyBody = z.strictObject({
-  intervalSeconds: z.number().int().positive().max(366 * 86400).optional(),
-  cron: z.string().min(6).max(100).optional(),
-  retention: z.number().int().min(1).max(1000),
-}).refine((b) => (b.intervalSeconds === undefined) !== (b.cron === undefined), { message: 'give exactly one of intervalSeconds and cron' });
+export const SnapshotPolicyBody = z
+  .strictObject({
+    intervalSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(366 * 86400)
+      .optional(),
+    cron: z.string().min(6).max(100).optional(),
+    retention: z.number().int().min(1).max(1000),
+  })
+  .refine((b) => (b.intervalSeconds === undefined) !== (b.cron === undefined), { message: 'give exactly one of intervalSeconds and cron' });
 
 type PolicyBody = z.infer<typeof SnapshotPolicyBody>;
 
@@ -33,9 +40,11 @@ export async function putSnapshotPolicy(deps: Deps, customerId: string, volumeId
     await handle.update((previous) => ({ ...previous, spec, action: { ...previous.action, ...action }, memo: { policy: body } }));
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw new AppError(400, 'invalid-request', (err as Error).message);
-    await deps.temporal.schedule.create({ scheduleId, spec, action, memo: { policy: body }, policies: { overlap: ScheduleOverlapPolicy.SKIP } }).catch((e: Error) => {
-      throw new AppError(400, 'invalid-request', e.message);
-    });
+    await deps.temporal.schedule
+      .create({ scheduleId, spec, action, memo: { policy: body }, policies: { overlap: ScheduleOverlapPolicy.SKIP } })
+      .catch((e: Error) => {
+        throw new AppError(400, 'invalid-request', e.message);
+      });
   }
   return getSnapshotPolicy(deps, customerId, volumeId);
 }
@@ -48,18 +57,26 @@ function checkSpacing(body: PolicyBody, min: number): void {
   }
   const spacing = minCronSpacingSeconds(body.cron!);
   if (spacing === null) {
-    throw new AppError(400, 'invalid-request', 'cron must be five fields (minute hour day month weekday), an @-macro such as @daily, or "@every <n>s|m|h|d"');
+    throw new AppError(
+      400,
+      'invalid-request',
+      'cron must be five fields (minute hour day month weekday), an @-macro such as @daily, or "@every <n>s|m|h|d"',
+    );
   }
-  if (spacing < min) throw new AppError(400, 'invalid-request', `cron runs as often as every ${spacing} s; snapshots may be at most one per ${min} s`);
+  if (spacing < min)
+    throw new AppError(400, 'invalid-request', `cron runs as often as every ${spacing} s; snapshots may be at most one per ${min} s`);
 }
 
 export async function getSnapshotPolicy(deps: Deps, customerId: string, volumeId: string) {
   await requireVolume(deps, customerId, volumeId);
   const scheduleId = snapshotPolicyScheduleId(volumeId);
-  const schedule = await deps.temporal.schedule.getHandle(scheduleId).describe().catch((err: unknown) => {
-    if (err instanceof ScheduleNotFoundError) throw notFound(`snapshot policy of ${volumeId}`);
-    throw err;
-  });
+  const schedule = await deps.temporal.schedule
+    .getHandle(scheduleId)
+    .describe()
+    .catch((err: unknown) => {
+      if (err instanceof ScheduleNotFoundError) throw notFound(`snapshot policy of ${volumeId}`);
+      throw err;
+    });
   const policy = (schedule.memo?.policy ?? {}) as Partial<PolicyBody>;
   return {
     volumeId,
@@ -74,9 +91,12 @@ export async function getSnapshotPolicy(deps: Deps, customerId: string, volumeId
 
 export async function deleteSnapshotPolicy(deps: Deps, customerId: string, volumeId: string) {
   await requireVolume(deps, customerId, volumeId);
-  await deps.temporal.schedule.getHandle(snapshotPolicyScheduleId(volumeId)).delete().catch((err: unknown) => {
-    if (err instanceof ScheduleNotFoundError) throw notFound(`snapshot policy of ${volumeId}`);
-    throw err;
-  });
+  await deps.temporal.schedule
+    .getHandle(snapshotPolicyScheduleId(volumeId))
+    .delete()
+    .catch((err: unknown) => {
+      if (err instanceof ScheduleNotFoundError) throw notFound(`snapshot policy of ${volumeId}`);
+      throw err;
+    });
   return { volumeId, deleted: true };
 }

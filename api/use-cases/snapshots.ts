@@ -6,7 +6,17 @@ import type { SnapshotStore } from '../../snapshot-store/store.js';
 import { volumeSnapshot } from '../../workflows/volume-maintenance.js';
 import { AppError, notFound } from '../errors.js';
 import type { Db } from '../repositories/db.js';
-import { countRequestedSnapshots, discardPendingSnapshot, failSnapshot, getCustomerSnapshot, getSnapshot, insertSnapshot, listSnapshots, markSnapshotDeleted, type SnapshotRow } from '../repositories/snapshots.js';
+import {
+  countRequestedSnapshots,
+  discardPendingSnapshot,
+  failSnapshot,
+  getCustomerSnapshot,
+  getSnapshot,
+  insertSnapshot,
+  listSnapshots,
+  markSnapshotDeleted,
+  type SnapshotRow,
+} from '../repositories/snapshots.js';
 import { archivedVolumeOf } from '../repositories/volumes.js';
 import type { Deps } from './deps.js';
 import { requireRoom } from './quotas.js';
@@ -35,18 +45,31 @@ function newSnapshotId(): string {
 
 export async function createSnapshot(deps: Deps, customerId: string, volumeId: string) {
   const volume = await requireVolume(deps, customerId, volumeId);
-  if (volume.state === 'archived') throw new AppError(409, 'archived', `volume ${volumeId} is archived; its archive snapshot is ${volume.archiveSnapshotId}`);
+  if (volume.state === 'archived')
+    throw new AppError(409, 'archived', `volume ${volumeId} is archived; its archive snapshot is ${volume.archiveSnapshotId}`);
   const limit = deps.config.maxManualSnapshotsPerVolume;
   if ((await countRequestedSnapshots(deps.db, volumeId)) >= limit) {
-    throw new AppError(409, 'too-many-snapshots', `volume ${volumeId} has ${limit} snapshots taken on request, the most allowed; delete one first`);
+    throw new AppError(
+      409,
+      'too-many-snapshots',
+      `volume ${volumeId} has ${limit} snapshots taken on request, the most allowed; delete one first`,
+    );
   }
   const underReview = volume.ioState === 'paused';
   if (underReview && !(await awaitsDecision(deps, volume))) {
-    throw new AppError(409, 'not-ready', `volume ${volumeId} is paused and no review awaits a decision; try again shortly`, { 'retry-after': '5' });
+    throw new AppError(409, 'not-ready', `volume ${volumeId} is paused and no review awaits a decision; try again shortly`, {
+      'retry-after': '5',
+    });
   }
   await requireRoom(deps, deps.db, customerId, { snapshots: 1 });
   const snapshotId = newSnapshotId();
-  await insertSnapshot(deps.db, { id: snapshotId, volumeId, customerId, kind: underReview ? 'review' : 'manual', sizeBytes: volume.sizeBytes });
+  await insertSnapshot(deps.db, {
+    id: snapshotId,
+    volumeId,
+    customerId,
+    kind: underReview ? 'review' : 'manual',
+    sizeBytes: volume.sizeBytes,
+  });
   if (underReview) {
     await decide(deps, volume, { action: 'snapshot', snapshotId }, 'accepted').catch(async (err: unknown) => {
       // Refused (a review that moved on meanwhile): the request changes nothing, so its record goes.
@@ -55,15 +78,17 @@ export async function createSnapshot(deps: Deps, customerId: string, volumeId: s
       throw err;
     });
   } else {
-    await deps.temporal.workflow.start(volumeSnapshot, {
-      workflowId: snapshotWorkflowId(snapshotId),
-      taskQueue: CONTROL_TASK_QUEUE,
-      args: [{ volumeId, snapshotId, kind: 'manual' }],
-      staticSummary: `Snapshot ${snapshotId} of ${volumeId} (on request)`,
-    }).catch(async (err: unknown) => {
-      await failSnapshot(deps.db, snapshotId, `could not start: ${(err as Error).message}`);
-      throw err;
-    });
+    await deps.temporal.workflow
+      .start(volumeSnapshot, {
+        workflowId: snapshotWorkflowId(snapshotId),
+        taskQueue: CONTROL_TASK_QUEUE,
+        args: [{ volumeId, snapshotId, kind: 'manual' }],
+        staticSummary: `Snapshot ${snapshotId} of ${volumeId} (on request)`,
+      })
+      .catch(async (err: unknown) => {
+        await failSnapshot(deps.db, snapshotId, `could not start: ${(err as Error).message}`);
+        throw err;
+      });
   }
   return snapshotView((await getSnapshot(deps.db, snapshotId))!);
 }
@@ -87,7 +112,8 @@ export async function deleteSnapshot(deps: Deps, customerId: string, snapshotId:
   const snapshot = await requireSnapshot(deps, customerId, snapshotId);
   if (snapshot.state === 'pending') throw new AppError(409, 'snapshot-pending', `snapshot ${snapshotId} is still being taken`);
   const archived = await archivedVolumeOf(deps.db, snapshotId);
-  if (archived) throw new AppError(409, 'archive-snapshot', `snapshot ${snapshotId} holds archived volume ${archived}; delete that volume first`);
+  if (archived)
+    throw new AppError(409, 'archive-snapshot', `snapshot ${snapshotId} holds archived volume ${archived}; delete that volume first`);
   return { snapshotId, deleted: true, ...(await removeSnapshot(deps.db, deps.snapshots, snapshot)) };
 }
 

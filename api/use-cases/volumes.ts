@@ -1,10 +1,21 @@
 // Customer volume stories: create (placed across failure domains), describe, status in the
 // shape of EBS DescribeVolumeStatus, enable I/O after a recovery, review grants.
 import { randomBytes } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
+} from '@temporalio/client';
 import { z } from 'zod';
 import {
-  CONTROL_TASK_QUEUE, decideUpdate, volumeDeletionId, volumeRecoveryId, volumeStatusQuery, type DecisionRequest, type DecisionResult,
+  CONTROL_TASK_QUEUE,
+  decideUpdate,
+  volumeDeletionId,
+  volumeRecoveryId,
+  volumeStatusQuery,
+  type DecisionRequest,
+  type DecisionResult,
 } from '../../common/messages.js';
 import { isHealthy } from '../../common/rules/health.js';
 import { placeReplicas } from '../../common/rules/placement.js';
@@ -17,18 +28,31 @@ import { INCONSISTENCY_EVENT, listEvents, type VolumeEventRow } from '../reposit
 import { getCustomerSnapshot } from '../repositories/snapshots.js';
 import { placementCandidates } from '../repositories/nodes.js';
 import {
-  getCustomerVolume, getVolume, insertVolume, listVolumes, primaryOf, replicasOf, setAutoEnableIo, setVolumeState, type VolumeRow,
+  getCustomerVolume,
+  getVolume,
+  insertVolume,
+  listVolumes,
+  primaryOf,
+  replicasOf,
+  setAutoEnableIo,
+  setVolumeState,
+  type VolumeRow,
 } from '../repositories/volumes.js';
 import { lockCustomer } from '../repositories/quotas.js';
 import type { Deps } from './deps.js';
 import { requireRoom } from './quotas.js';
 
-export const CreateVolumeBody = z.strictObject({
-  sizeBytes: z.number().int().positive().multipleOf(BLOCK_SIZE).optional(),
-  autoEnableIo: z.boolean().default(false),
-  /** Create the volume from this snapshot (its size unless sizeBytes says the same). */
-  snapshotId: z.string().regex(/^[\w-]{1,80}$/).optional(),
-}).refine((b) => b.sizeBytes !== undefined || b.snapshotId !== undefined, { message: 'sizeBytes or snapshotId is required' });
+export const CreateVolumeBody = z
+  .strictObject({
+    sizeBytes: z.number().int().positive().multipleOf(BLOCK_SIZE).optional(),
+    autoEnableIo: z.boolean().default(false),
+    /** Create the volume from this snapshot (its size unless sizeBytes says the same). */
+    snapshotId: z
+      .string()
+      .regex(/^[\w-]{1,80}$/)
+      .optional(),
+  })
+  .refine((b) => b.sizeBytes !== undefined || b.snapshotId !== undefined, { message: 'sizeBytes or snapshotId is required' });
 
 export const PatchVolumeBody = z.strictObject({ autoEnableIo: z.boolean() });
 
@@ -64,7 +88,8 @@ export async function createVolume(deps: Deps, customerId: string, body: z.infer
     throw new AppError(400, 'invalid-request', `sizeBytes must be at most ${deps.config.maxVolumeBytes}`);
   }
   const placement = placeReplicas(await placementCandidates(deps.db), sizeBytes);
-  if (!placement) throw new AppError(503, 'insufficient-capacity', 'no two power domains have room for this volume', { 'retry-after': '30' });
+  if (!placement)
+    throw new AppError(503, 'insufficient-capacity', 'no two power domains have room for this volume', { 'retry-after': '30' });
   const [primary, secondary] = placement;
   const id = `vol-${randomBytes(8).toString('hex')}`;
   const row = { id, customerId, sizeBytes, autoEnableIo: body.autoEnableIo, sourceSnapshotId: source?.id ?? null };
@@ -122,14 +147,22 @@ export async function volumeStatus(deps: Deps, customerId: string, volumeId: str
   const serving = (await replicasOf(deps.db, volumeId)).filter(isHealthy).length;
   const events = await listEvents(deps.db, volumeId);
   const pending = events.find((e) => e.code === INCONSISTENCY_EVENT && !e.endedAt);
-  const review = pending ? await deps.temporal.workflow.getHandle(volumeRecoveryId(volumeId, volume.epoch)).query(volumeStatusQuery).catch(() => null) : null;
+  const review = pending
+    ? await deps.temporal.workflow
+        .getHandle(volumeRecoveryId(volumeId, volume.epoch))
+        .query(volumeStatusQuery)
+        .catch(() => null)
+    : null;
   const ioEnabled = volume.ioState === 'enabled';
   const status = !ioEnabled || serving === 0 ? 'impaired' : serving < 2 ? 'warning' : 'ok';
   return {
     volumeId,
     volumeStatus: { status, details: [{ name: 'io-enabled', status: ioEnabled ? 'passed' : 'failed' }], servingCopies: serving },
     events: events.map(eventView),
-    actions: pending && review?.awaitingDecision !== false ? REVIEW_ACTIONS.map((a) => ({ ...a, eventId: `evt-${pending.id}`, eventType: pending.code })) : [],
+    actions:
+      pending && review?.awaitingDecision !== false
+        ? REVIEW_ACTIONS.map((a) => ({ ...a, eventId: `evt-${pending.id}`, eventType: pending.code }))
+        : [],
     ...(review?.reviewDeadline ? { reviewDeadline: review.reviewDeadline } : {}),
   };
 }
@@ -166,15 +199,22 @@ export async function deleteCustomerVolume(deps: Deps, customerId: string, volum
     return { volumeId, state: 'deleted', ...(await decide(deps, volume, { action: 'delete' })) };
   }
   if ((await replicasOf(deps.db, volumeId)).some((r) => ['recovering', 'candidate', 'restored'].includes(r.state))) {
-    throw new AppError(409, 'recovering', `volume ${volumeId} is being recovered; delete it once its review asks for a decision`, { 'retry-after': '5' });
+    throw new AppError(409, 'recovering', `volume ${volumeId} is being recovered; delete it once its review asks for a decision`, {
+      'retry-after': '5',
+    });
   }
   await setVolumeState(deps.db, volumeId, 'deleting');
-  await deps.temporal.workflow.start(volumeDeletion, {
-    workflowId: volumeDeletionId(volumeId), taskQueue: CONTROL_TASK_QUEUE, args: [{ volumeId }], workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    staticSummary: `Delete ${volumeId}: every copy, space reclaimed`,
-  }).catch((err: unknown) => {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  });
+  await deps.temporal.workflow
+    .start(volumeDeletion, {
+      workflowId: volumeDeletionId(volumeId),
+      taskQueue: CONTROL_TASK_QUEUE,
+      args: [{ volumeId }],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      staticSummary: `Delete ${volumeId}: every copy, space reclaimed`,
+    })
+    .catch((err: unknown) => {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    });
   return { volumeId, state: 'deleting' };
 }
 
@@ -182,7 +222,12 @@ export async function deleteCustomerVolume(deps: Deps, customerId: string, volum
  * A decision for the volume's recovery, through its validated Update; 409 when none waits or
  * the workflow rejects it. Answered once carried out, or with `accepted` once validated.
  */
-export async function decide(deps: Deps, volume: VolumeRow, request: DecisionRequest, until: 'done' | 'accepted' = 'done'): Promise<DecisionResult> {
+export async function decide(
+  deps: Deps,
+  volume: VolumeRow,
+  request: DecisionRequest,
+  until: 'done' | 'accepted' = 'done',
+): Promise<DecisionResult> {
   const volumeId = volume.id;
   const handle = deps.temporal.workflow.getHandle(volumeRecoveryId(volumeId, volume.epoch));
   try {
@@ -193,14 +238,18 @@ export async function decide(deps: Deps, volume: VolumeRow, request: DecisionReq
     return await handle.executeUpdate(decideUpdate, { args: [request] });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new AppError(409, 'not-ready', (err.cause as Error)?.message ?? err.message);
-    if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'no-recovery', `volume ${volumeId} has no recovery awaiting a decision`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new AppError(409, 'no-recovery', `volume ${volumeId} has no recovery awaiting a decision`);
     throw err;
   }
 }
 
 export async function awaitsDecision(deps: Deps, volume: VolumeRow): Promise<boolean> {
   if (volume.ioState !== 'paused') return false;
-  const status = await deps.temporal.workflow.getHandle(volumeRecoveryId(volume.id, volume.epoch)).query(volumeStatusQuery).catch(() => null);
+  const status = await deps.temporal.workflow
+    .getHandle(volumeRecoveryId(volume.id, volume.epoch))
+    .query(volumeStatusQuery)
+    .catch(() => null);
   return status?.phase === 'configuration';
 }
 
@@ -210,6 +259,9 @@ export async function reviewGrant(deps: Deps, customerId: string, volumeId: stri
   const primary = await primaryOf(deps.db, volumeId);
   if (!primary) throw new AppError(409, 'no-copy', `volume ${volumeId} has no copy to review right now`);
   const expiresAt = Date.now() + deps.config.reviewGrantTtlMs;
-  const grant = signGrant({ volumeId, nodeId: primary.nodeId, access: 'review', expiresAt }, nodeToken(deps.config.clusterSecret, primary.nodeId));
+  const grant = signGrant(
+    { volumeId, nodeId: primary.nodeId, access: 'review', expiresAt },
+    nodeToken(deps.config.clusterSecret, primary.nodeId),
+  );
   return { volumeId, nodeId: primary.nodeId, nodeUrl: primary.nodeUrl, grant, expiresAt: new Date(expiresAt).toISOString() };
 }

@@ -5,12 +5,7 @@ import type { Classification, InventoryVolume, ScannedReplica } from '../types.j
  * A node that did not crash (it was only declared down) lost nothing: its current copies
  * rejoin as they were. After a crash, a current copy with no healthy peer is a candidate.
  */
-export function classifyReplica(
-  nodeId: string,
-  copy: ScannedReplica,
-  volume: InventoryVolume | undefined,
-  crashed = true,
-): Classification {
+export function classifyReplica(nodeId: string, copy: ScannedReplica, volume: InventoryVolume | undefined, crashed = true): Classification {
   if (!volume || volume.deleted) return 'orphan';
   const self = volume.members.find((m) => m.nodeId === nodeId);
   if (!self || copy.epoch < volume.epoch) return 'stale';

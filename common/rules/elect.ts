@@ -21,8 +21,11 @@ export function compareAuthority(a: CandidateReport, b: CandidateReport): number
  */
 export function supersedes(late: CandidateReport, winner: CandidateReport): boolean {
   const order = compareAuthority(late, winner);
-  const tieBreakOnly = late.replica.rebuilding === winner.replica.rebuilding && late.replica.epoch === winner.replica.epoch &&
-    late.replica.writeSeq === winner.replica.writeSeq && late.replica.badBlocks.length === winner.replica.badBlocks.length;
+  const tieBreakOnly =
+    late.replica.rebuilding === winner.replica.rebuilding &&
+    late.replica.epoch === winner.replica.epoch &&
+    late.replica.writeSeq === winner.replica.writeSeq &&
+    late.replica.badBlocks.length === winner.replica.badBlocks.length;
   return order < 0 && !tieBreakOnly;
 }
 

@@ -12,7 +12,13 @@ export type RepairSource = { from: 'peer'; nodeId: string } | { from: 'snapshot'
 export function planRepairs(winner: CandidateReport, others: CandidateReport[]): Map<number, RepairSource> {
   const dirty = new Set(winner.replica.dirtyBadBlocks);
   const twins = others
-    .filter((o) => o.nodeId !== winner.nodeId && !o.replica.rebuilding && o.replica.epoch === winner.replica.epoch && o.replica.writeSeq === winner.replica.writeSeq)
+    .filter(
+      (o) =>
+        o.nodeId !== winner.nodeId &&
+        !o.replica.rebuilding &&
+        o.replica.epoch === winner.replica.epoch &&
+        o.replica.writeSeq === winner.replica.writeSeq,
+    )
     .map((o) => ({ nodeId: o.nodeId, bad: new Set(o.replica.badBlocks) }))
     .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
   const plan = new Map<number, RepairSource>();

@@ -28,7 +28,11 @@ export function placeAwayFrom(from: FailureDomain, nodes: PlacementNode[], sizeB
 
 /** A transfer's destination: a node in another zone (or data center) than `from`. */
 export function placeInOtherZone(from: FailureDomain, nodes: PlacementNode[], sizeBytes: number): PlacementNode | null {
-  return placeAwayFrom(from, nodes.filter((n) => separation(n.domain, from) >= 3), sizeBytes);
+  return placeAwayFrom(
+    from,
+    nodes.filter((n) => separation(n.domain, from) >= 3),
+    sizeBytes,
+  );
 }
 
 function byFreeSpace(a: PlacementNode, b: PlacementNode): number {

@@ -40,7 +40,5 @@ export function proveBySnapshot(winner: CandidateReport, snapshot: SnapshotRef |
 
 /** Copies worth digesting for a proof: those at the winner's (epoch, writeSeq). */
 export function twinsOf(winner: CandidateReport, candidates: CandidateReport[]): CandidateReport[] {
-  return candidates.filter(
-    (c) => c.replica.epoch === winner.replica.epoch && c.replica.writeSeq === winner.replica.writeSeq,
-  );
+  return candidates.filter((c) => c.replica.epoch === winner.replica.epoch && c.replica.writeSeq === winner.replica.writeSeq);
 }

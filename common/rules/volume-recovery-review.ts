@@ -38,8 +38,20 @@ export function decide(review: Review, outcome: Omit<Decision, 'id'>): Decision 
 }
 
 export const REVIEW_STEPS: Handlers<
-  'reviewRound' | 'takeSnapshots' | 'decideOrWait' | 'waitForDecision' | 'carryOut' | 'joinTwin' | 'enable' | 'afterEnable' |
-  'archive' | 'transfer' | 'dropOldCopy' | 'finishDecision' | 'closeReview' | 'settleRest'
+  | 'reviewRound'
+  | 'takeSnapshots'
+  | 'decideOrWait'
+  | 'waitForDecision'
+  | 'carryOut'
+  | 'joinTwin'
+  | 'enable'
+  | 'afterEnable'
+  | 'archive'
+  | 'transfer'
+  | 'dropOldCopy'
+  | 'finishDecision'
+  | 'closeReview'
+  | 'settleRest'
 > = {
   /** With a proof and no decision yet, the volume's autoEnableIo setting decides. */
   reviewRound: {
@@ -85,7 +97,11 @@ export const REVIEW_STEPS: Handlers<
       const epoch = s.setup.epoch + 1;
       if (action === 'enable-io') steps.push({ t: 'joinTwin', epoch });
       else if (action === 'archive' || action === 'transfer') steps.push({ t: action });
-      else steps.push({ t: 'effect', command: { type: 'deleteVolume', by: byWhom(deciding(s)) } }, { t: 'finishDecision', result: { action: 'delete', alreadyApplied: false } });
+      else
+        steps.push(
+          { t: 'effect', command: { type: 'deleteVolume', by: byWhom(deciding(s)) } },
+          { t: 'finishDecision', result: { action: 'delete', alreadyApplied: false } },
+        );
       next(s, ...steps);
     },
   },
@@ -98,8 +114,14 @@ export const REVIEW_STEPS: Handlers<
     },
     result(s, { epoch }, event) {
       const standby = authority(s).standby!;
-      if (expect(event, 'twinJoined', 'twinTimedOut').type === 'twinJoined') return next(s, { t: 'enable', epoch, secondary: standby.nodeId });
-      next(s, { t: 'discard', nodeId: standby.nodeId, reason: 'the kept twin did not answer' }, { t: 'forgetStandby' }, { t: 'enable', epoch });
+      if (expect(event, 'twinJoined', 'twinTimedOut').type === 'twinJoined')
+        return next(s, { t: 'enable', epoch, secondary: standby.nodeId });
+      next(
+        s,
+        { t: 'discard', nodeId: standby.nodeId, reason: 'the kept twin did not answer' },
+        { t: 'forgetStandby' },
+        { t: 'enable', epoch },
+      );
     },
   },
   /** The node enables first at epoch+1 (held I/O released), then the inventory records it. */
@@ -107,19 +129,25 @@ export const REVIEW_STEPS: Handlers<
     perform(s, { epoch, secondary }) {
       const { winner, proof } = authority(s);
       const auto = deciding(s).by === 'proof';
-      next(s,
+      next(
+        s,
         { t: 'effect', command: { type: 'enableCopy', nodeId: winner.nodeId, epoch, secondary } },
         { t: 'effect', command: { type: 'recordEnabled', nodeId: winner.nodeId, epoch, auto, proof, secondary } },
-        { t: 'afterEnable', epoch });
+        { t: 'afterEnable', epoch },
+      );
     },
   },
   afterEnable: {
     perform(s, { epoch }) {
       const { winner, standby } = authority(s);
       const result: DecisionResult = { action: 'enable-io', epoch, nodeId: winner.nodeId, alreadyApplied: false };
-      next(s,
-        standby ? { t: 'resolve', nodeId: standby.nodeId, outcome: 'kept as the secondary' } : { t: 'effect', command: { type: 'rebuildSecondary', source: winner.nodeId, epoch } },
-        { t: 'finishDecision', result });
+      next(
+        s,
+        standby
+          ? { t: 'resolve', nodeId: standby.nodeId, outcome: 'kept as the secondary' }
+          : { t: 'effect', command: { type: 'rebuildSecondary', source: winner.nodeId, epoch } },
+        { t: 'finishDecision', result },
+      );
     },
   },
   /** Archive: a snapshot of the copy, durable in the store, then every copy deleted. */
@@ -138,12 +166,14 @@ export const REVIEW_STEPS: Handlers<
       const { target } = expect(event, 'copyAdded');
       if (!target) return failDecision(s, `no node in another zone could take ${s.setup.volumeId}`);
       const epoch = s.setup.epoch + 1;
-      next(s,
+      next(
+        s,
         { t: 'effect', command: { type: 'enableCopy', nodeId: target, epoch } },
         { t: 'effect', command: { type: 'recordTransferred', nodeId: target, epoch, by: 'customer' } },
         { t: 'dropOldCopy', nodeId: authority(s).winner.nodeId, reason: `transferred to ${target}` },
         { t: 'effect', command: { type: 'rebuildSecondary', source: target, epoch } },
-        { t: 'finishDecision', result: { action: 'transfer', epoch, nodeId: target, alreadyApplied: false } });
+        { t: 'finishDecision', result: { action: 'transfer', epoch, nodeId: target, alreadyApplied: false } },
+      );
     },
   },
   dropOldCopy: {
@@ -162,7 +192,9 @@ export const REVIEW_STEPS: Handlers<
       const { winner } = authority(s);
       const { action } = deciding(s);
       const waitForTwin = winner.replica.unrecoverableBlocks.length > 0 && action === 'enable-io';
-      next(s, { t: 'resolve', nodeId: winner.nodeId, outcome: action }, ...(waitForTwin ? [{ t: 'waitForPeers' } as const] : []), { t: 'settleRest' });
+      next(s, { t: 'resolve', nodeId: winner.nodeId, outcome: action }, ...(waitForTwin ? [{ t: 'waitForPeers' } as const] : []), {
+        t: 'settleRest',
+      });
     },
   },
   settleRest: {

@@ -5,7 +5,16 @@ import { allPeersReported, electAuthoritative, supersedes } from './elect.js';
 import { blocksByPeer, planRepairs } from './merge.js';
 import { proveBySnapshot, proveNoDataLoss, twinsOf } from './proof.js';
 import type { CandidateReport } from '../types.js';
-import type { Authority, Command, Decision, ResultEvent, Review, Task, VolumeRecoveryState as State, Winner } from './volume-recovery-types.js';
+import type {
+  Authority,
+  Command,
+  Decision,
+  ResultEvent,
+  Review,
+  Task,
+  VolumeRecoveryState as State,
+  Winner,
+} from './volume-recovery-types.js';
 
 export type Handler<T extends Task> = {
   perform(s: State, task: T): Command | void;
@@ -37,12 +46,17 @@ export function outcomeOf(s: State, nodeId: string): string | undefined {
 }
 
 export function peersReported(s: State): boolean {
-  return allPeersReported(s.setup.expectedNodes, s.copies.candidates.map((c) => c.nodeId));
+  return allPeersReported(
+    s.setup.expectedNodes,
+    s.copies.candidates.map((c) => c.nodeId),
+  );
 }
 
 function unsettled(s: State): CandidateReport[] {
   const { winner, standby } = authority(s);
-  return s.copies.candidates.filter((c) => c.nodeId !== winner.nodeId && c.nodeId !== standby?.nodeId && outcomeOf(s, c.nodeId) === undefined);
+  return s.copies.candidates.filter(
+    (c) => c.nodeId !== winner.nodeId && c.nodeId !== standby?.nodeId && outcomeOf(s, c.nodeId) === undefined,
+  );
 }
 
 export function hasUnsettled(s: State): boolean {
@@ -52,8 +66,14 @@ export function hasUnsettled(s: State): boolean {
 /** A copy with the same bytes as the restored winner: the same generation and digest, nothing bad on either. */
 export function identical(copy: CandidateReport, winner: Winner): boolean {
   const { epoch, writeSeq, digest, badBlocks, rebuilding } = copy.replica;
-  return !rebuilding && epoch === winner.replica.epoch && writeSeq === winner.replica.writeSeq && digest === winner.replica.digest &&
-    badBlocks.length === 0 && winner.replica.badBlocks.length === 0;
+  return (
+    !rebuilding &&
+    epoch === winner.replica.epoch &&
+    writeSeq === winner.replica.writeSeq &&
+    digest === winner.replica.digest &&
+    badBlocks.length === 0 &&
+    winner.replica.badBlocks.length === 0
+  );
 }
 
 /**
@@ -61,7 +81,12 @@ export function identical(copy: CandidateReport, winner: Winner): boolean {
  * CRC check; I/O has been held since, so they still hold) against the winner's merged digest.
  */
 export function prove(winner: Winner, twins: CandidateReport[]): string | null {
-  const digest = (c: CandidateReport) => ({ nodeId: c.nodeId, epoch: c.replica.epoch, writeSeq: c.replica.writeSeq, digest: c.replica.digest });
+  const digest = (c: CandidateReport) => ({
+    nodeId: c.nodeId,
+    epoch: c.replica.epoch,
+    writeSeq: c.replica.writeSeq,
+    digest: c.replica.digest,
+  });
   return proveNoDataLoss(winner, [digest(winner), ...twins.filter((t) => t.nodeId !== winner.nodeId).map(digest)]);
 }
 
@@ -73,8 +98,20 @@ function expect<T extends ResultEvent['type']>(event: ResultEvent, ...types: T[]
 export { expect as expectResult };
 
 export const RECOVERY_STEPS: Handlers<
-  'enter' | 'effect' | 'waitForPeers' | 'checkIncident' | 'discardEach' | 'discard' | 'resolve' | 'notifyOffers' | 'restore' |
-  'settle' | 'settleOne' | 'dropStandbyUnlessIdentical' | 'forgetStandby' | 'repairFromLate'
+  | 'enter'
+  | 'effect'
+  | 'waitForPeers'
+  | 'checkIncident'
+  | 'discardEach'
+  | 'discard'
+  | 'resolve'
+  | 'notifyOffers'
+  | 'restore'
+  | 'settle'
+  | 'settleOne'
+  | 'dropStandbyUnlessIdentical'
+  | 'forgetStandby'
+  | 'repairFromLate'
 > = {
   enter: {
     perform(s, { phase }) {
@@ -98,8 +135,19 @@ export const RECOVERY_STEPS: Handlers<
   discardEach: {
     perform(s, { index }) {
       const copy = s.copies.candidates[index];
-      if (copy) return next(s, { t: 'discard', nodeId: copy.nodeId, reason: 'superseded: the volume serves from another copy' }, { t: 'discardEach', index: index + 1 });
-      s.stage = { phase: 'done', reported: 'recovery', authority: null, review: null, outcome: { winner: 'none', decision: 'superseded', epoch: s.setup.epoch } };
+      if (copy)
+        return next(
+          s,
+          { t: 'discard', nodeId: copy.nodeId, reason: 'superseded: the volume serves from another copy' },
+          { t: 'discardEach', index: index + 1 },
+        );
+      s.stage = {
+        phase: 'done',
+        reported: 'recovery',
+        authority: null,
+        review: null,
+        outcome: { winner: 'none', decision: 'superseded', epoch: s.setup.epoch },
+      };
     },
   },
   discard: {
@@ -194,11 +242,21 @@ export const RECOVERY_STEPS: Handlers<
       const { repaired } = expect(event, 'lateRepaired');
       const { winner } = authority(s);
       winner.replica.unrecoverableBlocks = (lost ?? []).filter((b) => !repaired.includes(b));
-      if (repaired.length > 0) next(s, { t: 'effect', command: { type: 'recordLateRepair', nodeId: winner.nodeId, from: copy.nodeId, blocks: repaired } });
+      if (repaired.length > 0)
+        next(s, { t: 'effect', command: { type: 'recordLateRepair', nodeId: winner.nodeId, from: copy.nodeId, blocks: repaired } });
     },
   },
 };
 
 function openReview(deadline: number): Review {
-  return { deadline, announcedDeadline: deadline, decision: null, nextDecisionId: 1, result: null, failure: null, snapshotQueue: [], snapshots: {} };
+  return {
+    deadline,
+    announcedDeadline: deadline,
+    decision: null,
+    nextDecisionId: 1,
+    result: null,
+    failure: null,
+    snapshotQueue: [],
+    snapshots: {},
+  };
 }

@@ -7,7 +7,16 @@
 import { DECISION_ACTIONS, type DecisionRequest, type DecisionResult, type RecoveryPhase, type VolumeRecoveryStatus } from '../messages.js';
 import { decide, REVIEW_STEPS } from './volume-recovery-review.js';
 import { decisionOf, hasUnsettled, next, outcomeOf, RECOVERY_STEPS, reviewOf, type Handler } from './volume-recovery-steps.js';
-import type { Command, ExternalEvent, RecoveryEvent, RecoveryOutcome, RecoverySetup, ResultEvent, Task, VolumeRecoveryState as State } from './volume-recovery-types.js';
+import type {
+  Command,
+  ExternalEvent,
+  RecoveryEvent,
+  RecoveryOutcome,
+  RecoverySetup,
+  ResultEvent,
+  Task,
+  VolumeRecoveryState as State,
+} from './volume-recovery-types.js';
 import { RESULTS } from './volume-recovery-types.js';
 
 export type * from './volume-recovery-types.js';
@@ -26,10 +35,17 @@ function handler(task: Task): Handler<Task> {
 
 export function start(setup: RecoverySetup, at: number): Transition {
   const s: State = {
-    setup, now: at, stage: { phase: 'investigation' }, copies: { candidates: [], offers: [], settled: [] },
-    agenda: [{ t: 'waitForPeers' }, { t: 'enter', phase: 'recovery' }, { t: 'checkIncident' }], inFlight: null,
+    setup,
+    now: at,
+    stage: { phase: 'investigation' },
+    copies: { candidates: [], offers: [], settled: [] },
+    agenda: [{ t: 'waitForPeers' }, { t: 'enter', phase: 'recovery' }, { t: 'checkIncident' }],
+    inFlight: null,
   };
-  s.inFlight = { task: { t: 'effect', command: { type: 'setPhase', phase: 'investigation' } }, command: { type: 'setPhase', phase: 'investigation' } };
+  s.inFlight = {
+    task: { t: 'effect', command: { type: 'setPhase', phase: 'investigation' } },
+    command: { type: 'setPhase', phase: 'investigation' },
+  };
   return { state: s, commands: [s.inFlight.command] };
 }
 
@@ -67,7 +83,9 @@ function absorb(s: State, event: ExternalEvent): Command[] {
       const at = s.copies.candidates.findIndex((c) => c.nodeId === report.nodeId);
       if (at >= 0) s.copies.candidates[at] = report;
       else s.copies.candidates.push(report);
-      const offers = s.copies.offers.find((o) => o.nodeId === report.nodeId) ?? s.copies.offers[s.copies.offers.push({ nodeId: report.nodeId, serverRecoveryIds: [] }) - 1]!;
+      const offers =
+        s.copies.offers.find((o) => o.nodeId === report.nodeId) ??
+        s.copies.offers[s.copies.offers.push({ nodeId: report.nodeId, serverRecoveryIds: [] }) - 1]!;
       if (!offers.serverRecoveryIds.includes(report.serverRecoveryId)) offers.serverRecoveryIds.push(report.serverRecoveryId);
       const outcome = outcomeOf(s, report.nodeId);
       return outcome === undefined ? [] : [{ type: 'notify', serverRecoveryId: report.serverRecoveryId, outcome }];
@@ -79,7 +97,8 @@ function absorb(s: State, event: ExternalEvent): Command[] {
     }
     case 'snapshotRequested': {
       const review = reviewOf(s);
-      if (review && !(event.snapshotId in review.snapshots) && !review.snapshotQueue.includes(event.snapshotId)) review.snapshotQueue.push(event.snapshotId);
+      if (review && !(event.snapshotId in review.snapshots) && !review.snapshotQueue.includes(event.snapshotId))
+        review.snapshotQueue.push(event.snapshotId);
       return [];
     }
   }
@@ -109,7 +128,8 @@ export function rejectDecision(s: State, request: DecisionRequest): string | nul
   if (request.action === 'snapshot' && !/^[\w-]{1,80}$/.test(request.snapshotId ?? '')) return 'a snapshot decision needs a snapshot id';
   const decision = decisionOf(s);
   if (decision && request.action === 'snapshot') return `volume ${volumeId} is already being decided (${decision.action})`;
-  if (decision && decision.action !== request.action) return `volume ${volumeId} is already being decided: ${decision.action} (${decision.by})`;
+  if (decision && decision.action !== request.action)
+    return `volume ${volumeId} is already being decided: ${decision.action} (${decision.by})`;
   return null;
 }
 
@@ -131,8 +151,11 @@ export function volumeStatus(s: State): VolumeRecoveryStatus {
   const review = reviewOf(s);
   const decision = review?.decision ?? null;
   return {
-    phase: reportedPhase(s), volumeId: s.setup.volumeId, candidates: s.copies.candidates.map((c) => c.nodeId),
-    winner: authority?.winner.nodeId ?? null, proof: authority?.proof ?? null,
+    phase: reportedPhase(s),
+    volumeId: s.setup.volumeId,
+    candidates: s.copies.candidates.map((c) => c.nodeId),
+    winner: authority?.winner.nodeId ?? null,
+    proof: authority?.proof ?? null,
     awaitingDecision: reportedPhase(s) === 'configuration' && decision === null,
     decision: decision && { action: decision.action, by: decision.by },
     reviewDeadline: review ? new Date(review.announcedDeadline).toISOString() : null,

@@ -27,7 +27,11 @@ export type NodeCopies = z.infer<typeof R.NodeCopies>;
 type ErrorBody = z.infer<typeof R.ApiErrorBody>;
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -23,8 +23,17 @@ function useHash(): string {
   return hash;
 }
 
-const CUSTOMER_NAV = [['/volumes', 'Volumes'], ['/events', 'Events'], ['/webhook', 'Webhook']];
-const OPERATOR_NAV = [['/operator/fleet', 'Fleet'], ['/operator/recoveries', 'Recoveries'], ['/operator/admission', 'Admission'], ['/operator/reviews', 'Review queue']];
+const CUSTOMER_NAV = [
+  ['/volumes', 'Volumes'],
+  ['/events', 'Events'],
+  ['/webhook', 'Webhook'],
+];
+const OPERATOR_NAV = [
+  ['/operator/fleet', 'Fleet'],
+  ['/operator/recoveries', 'Recoveries'],
+  ['/operator/admission', 'Admission'],
+  ['/operator/reviews', 'Review queue'],
+];
 
 function customerPage(session: Session, path: string) {
   const api = customerApi(session.token);
@@ -57,16 +66,37 @@ function App() {
   useEffect(() => document.getElementById('main')?.focus(), [path]);
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <header>
         <span class="brand">Blackstart</span>
         <nav aria-label="Main">
           <ul>
-            {nav.map(([href, label]) => <li key={href}><a href={`#${href}`} aria-current={path.startsWith(href!) ? 'page' : undefined}>{label}</a></li>)}
-            <li><a href="/docs">API reference</a></li>
+            {nav.map(([href, label]) => (
+              <li key={href}>
+                <a href={`#${href}`} aria-current={path.startsWith(href!) ? 'page' : undefined}>
+                  {label}
+                </a>
+              </li>
+            ))}
+            <li>
+              <a href="/docs">API reference</a>
+            </li>
           </ul>
         </nav>
-        {session && <button type="button" onClick={() => signIn(null)}>Sign out ({session.role})</button>}
+        {session && (
+          <button type="button" onClick={() => signIn(null)}>
+            Sign out ({session.role})
+          </button>
+        )}
       </header>
       <main id="main" tabIndex={-1}>
         {!session ? <SignIn onSignIn={signIn} /> : session.role === 'operator' ? operatorPage(session, path) : customerPage(session, path)}

@@ -1,6 +1,9 @@
 // Who is signed in: a customer API key or the operator token, kept for this browser tab only.
 export type Role = 'customer' | 'operator';
-export interface Session { role: Role; token: string }
+export interface Session {
+  role: Role;
+  token: string;
+}
 
 const KEY = 'blackstart.session';
 

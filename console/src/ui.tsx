@@ -4,7 +4,11 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
 
-export interface Loaded<T> { data: T | null; error: unknown; reload: () => void }
+export interface Loaded<T> {
+  data: T | null;
+  error: unknown;
+  reload: () => void;
+}
 
 /** Loads now and every `everyMs` while `active` (pages poll while a recovery runs). */
 export function usePoll<T>(load: () => Promise<T>, key: string, everyMs: number | null): Loaded<T> {
@@ -14,7 +18,10 @@ export function usePoll<T>(load: () => Promise<T>, key: string, everyMs: number 
   const reload = useCallback(() => setTick((t) => t + 1), []);
   useEffect(() => {
     let live = true;
-    load().then((d) => live && (setData(d), setError(null)), (e: unknown) => live && setError(e));
+    load().then(
+      (d) => live && (setData(d), setError(null)),
+      (e: unknown) => live && setError(e),
+    );
     return () => void (live = false);
   }, [key, tick]);
   useEffect(() => {
@@ -37,7 +44,12 @@ export function explain(error: unknown): string {
 
 export function ErrorNote({ error, what }: { error: unknown; what?: string }) {
   if (!error) return null;
-  return <p class="note error" role="alert">{what ? `Could not ${what}. ` : ''}{explain(error)}</p>;
+  return (
+    <p class="note error" role="alert">
+      {what ? `Could not ${what}. ` : ''}
+      {explain(error)}
+    </p>
+  );
 }
 
 export function Empty({ children }: { children: ComponentChildren }) {
@@ -45,14 +57,20 @@ export function Empty({ children }: { children: ComponentChildren }) {
 }
 
 export function Loading({ what }: { what: string }) {
-  return <p class="note" aria-live="polite">Loading {what}…</p>;
+  return (
+    <p class="note" aria-live="polite">
+      Loading {what}…
+    </p>
+  );
 }
 
 export function Bar({ value, max, label }: { value: number; max: number; label: string }) {
   const pct = max > 0 ? Math.round((100 * value) / max) : 0;
   return (
     <div class="bar-wrap">
-      <span>{label}: {value} of {max}</span>
+      <span>
+        {label}: {value} of {max}
+      </span>
       <div class="bar" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={max} aria-valuenow={value}>
         <div class="bar-fill" style={{ width: `${pct}%` }} />
       </div>
@@ -65,7 +83,13 @@ export function Badge({ tone, children }: { tone: 'ok' | 'warn' | 'bad' | 'info'
 }
 
 /** A button that asks first: the dialog says what will happen; the answer or the refusal is shown after. */
-export function ConfirmButton(props: { label: string; title: string; explain: string; disabledReason?: string | null; run: () => Promise<string> }) {
+export function ConfirmButton(props: {
+  label: string;
+  title: string;
+  explain: string;
+  disabledReason?: string | null;
+  run: () => Promise<string>;
+}) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [busy, setBusy] = useState(false);
   const [answer, setAnswer] = useState<{ ok: boolean; text: string } | null>(null);
@@ -84,17 +108,34 @@ export function ConfirmButton(props: { label: string; title: string; explain: st
   const id = `why-${props.label.replace(/\W+/g, '-').toLowerCase()}`;
   return (
     <div class="decision">
-      <button type="button" disabled={!!props.disabledReason || busy} aria-describedby={props.disabledReason ? id : undefined} onClick={() => dialog.current?.showModal()}>
+      <button
+        type="button"
+        disabled={!!props.disabledReason || busy}
+        aria-describedby={props.disabledReason ? id : undefined}
+        onClick={() => dialog.current?.showModal()}
+      >
         {busy ? `${props.label}…` : props.label}
       </button>
-      {props.disabledReason && <small id={id} class="why">{props.disabledReason}</small>}
-      {answer && <p class={`note ${answer.ok ? 'done' : 'error'}`} role="status">{answer.text}</p>}
+      {props.disabledReason && (
+        <small id={id} class="why">
+          {props.disabledReason}
+        </small>
+      )}
+      {answer && (
+        <p class={`note ${answer.ok ? 'done' : 'error'}`} role="status">
+          {answer.text}
+        </p>
+      )}
       <dialog ref={dialog} aria-labelledby={`${id}-title`}>
         <h2 id={`${id}-title`}>{props.title}</h2>
         <p>{props.explain}</p>
         <div class="row">
-          <button type="button" class="primary" onClick={() => void go()}>{props.label}</button>
-          <button type="button" onClick={() => dialog.current?.close()}>Cancel</button>
+          <button type="button" class="primary" onClick={() => void go()}>
+            {props.label}
+          </button>
+          <button type="button" onClick={() => dialog.current?.close()}>
+            Cancel
+          </button>
         </div>
       </dialog>
     </div>

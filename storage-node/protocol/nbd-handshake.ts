@@ -14,23 +14,60 @@
 // Nothing throws out of push(): malformed input is an OptionError (answer it) or NbdFatal (close).
 import { ByteQueue, fatal, type NbdFatal, type OptionError } from './nbd-bytes.js';
 import {
-  ClientFlag, EXPORT_NAME_REPLY_BYTES, EXPORT_NAME_ZEROES, GREETING_BYTES, HandshakeFlag, KNOWN_OPTIONS, MAX_STRING_BYTES,
-  NbdInfo, NbdMagic, NbdOpt, NbdRep, OPTION_HEADER_BYTES, OPTION_REPLY_HEADER_BYTES,
+  ClientFlag,
+  EXPORT_NAME_REPLY_BYTES,
+  EXPORT_NAME_ZEROES,
+  GREETING_BYTES,
+  HandshakeFlag,
+  KNOWN_OPTIONS,
+  MAX_STRING_BYTES,
+  NbdInfo,
+  NbdMagic,
+  NbdOpt,
+  NbdRep,
+  OPTION_HEADER_BYTES,
+  OPTION_REPLY_HEADER_BYTES,
 } from './nbd-constants.js';
 
-export interface ClientFlags { type: 'client-flags'; flags: number; noZeroes: boolean }
-export interface NbdOption { type: 'option'; option: number; data: Buffer }
+export interface ClientFlags {
+  type: 'client-flags';
+  flags: number;
+  noZeroes: boolean;
+}
+export interface NbdOption {
+  type: 'option';
+  option: number;
+  data: Buffer;
+}
 export type ServerHandshakeEvent = ClientFlags | NbdOption | OptionError | NbdFatal;
 
-export interface BlockSizes { min: number; preferred: number; max: number }
+export interface BlockSizes {
+  min: number;
+  preferred: number;
+  max: number;
+}
 export type InfoReply =
   | { type: 'export'; size: number; flags: number }
   | { type: 'block-size'; sizes: BlockSizes }
   | { type: 'name' | 'description'; text: string }
   | { type: 'unknown'; infoType: number };
-export interface Greeting { type: 'greeting'; handshakeFlags: number }
-export interface OptionReply { type: 'option-reply'; option: number; reply: number; data: Buffer; info?: InfoReply; name?: string }
-export interface ExportNameReply { type: 'export'; size: number; flags: number }
+export interface Greeting {
+  type: 'greeting';
+  handshakeFlags: number;
+}
+export interface OptionReply {
+  type: 'option-reply';
+  option: number;
+  reply: number;
+  data: Buffer;
+  info?: InfoReply;
+  name?: string;
+}
+export interface ExportNameReply {
+  type: 'export';
+  size: number;
+  flags: number;
+}
 export type ClientHandshakeEvent = Greeting | OptionReply | ExportNameReply | NbdFatal;
 
 export const SERVER_HANDSHAKE_FLAGS = HandshakeFlag.FIXED_NEWSTYLE | HandshakeFlag.NO_ZEROES;
@@ -70,7 +107,9 @@ export class ServerHandshakeDecoder {
 
   /** The stream ended: bytes left over mean it was cut mid-message. */
   end(): NbdFatal | null {
-    return this.queue.length > 0 && this.state !== 'failed' ? fatal('truncated', `stream ended inside a message (${this.queue.length} bytes left)`) : null;
+    return this.queue.length > 0 && this.state !== 'failed'
+      ? fatal('truncated', `stream ended inside a message (${this.queue.length} bytes left)`)
+      : null;
   }
 
   private drain(): ServerHandshakeEvent[] {
@@ -108,11 +147,18 @@ export class ServerHandshakeDecoder {
     if (header.readBigUInt64BE(0) !== NbdMagic.IHAVEOPT) return fatal('bad-magic', 'option does not start with IHAVEOPT');
     const option = header.readUInt32BE(8);
     const length = header.readUInt32BE(12);
-    if (length > this.opts.maxOptionBytes) return fatal('too-long', `option ${option} carries ${length} bytes (at most ${this.opts.maxOptionBytes})`);
+    if (length > this.opts.maxOptionBytes)
+      return fatal('too-long', `option ${option} carries ${length} bytes (at most ${this.opts.maxOptionBytes})`);
     if (this.queue.length < OPTION_HEADER_BYTES + length) return null;
     const data = this.queue.take(OPTION_HEADER_BYTES + length)!.subarray(OPTION_HEADER_BYTES);
     if (!KNOWN_OPTIONS.has(option)) {
-      return { type: 'option-error', code: 'unknown-option', option, reply: NbdRep.ERR_UNSUP, message: `option ${option} is not supported` };
+      return {
+        type: 'option-error',
+        code: 'unknown-option',
+        option,
+        reply: NbdRep.ERR_UNSUP,
+        message: `option ${option} is not supported`,
+      };
     }
     return { type: 'option', option, data: Buffer.from(data) };
   }
@@ -120,12 +166,19 @@ export class ServerHandshakeDecoder {
 
 /** NBD_OPT_GO / NBD_OPT_INFO data: 32-bit name length, name, 16-bit count, 16-bit info types. */
 export function parseGoData(option: number, data: Buffer): { name: string; infos: number[] } | OptionError {
-  const invalid = (message: string): OptionError => ({ type: 'option-error', code: 'bad-option-data', option, reply: NbdRep.ERR_INVALID, message });
+  const invalid = (message: string): OptionError => ({
+    type: 'option-error',
+    code: 'bad-option-data',
+    option,
+    reply: NbdRep.ERR_INVALID,
+    message,
+  });
   if (data.length < 6) return invalid('option data shorter than 6 bytes');
   const nameLength = data.readUInt32BE(0);
   if (nameLength > data.length - 6 || nameLength > MAX_STRING_BYTES) return invalid('export name length past the option data');
   const count = data.readUInt16BE(4 + nameLength);
-  if (data.length !== 6 + nameLength + 2 * count) return invalid(`option data is ${data.length} bytes, expected ${6 + nameLength + 2 * count}`);
+  if (data.length !== 6 + nameLength + 2 * count)
+    return invalid(`option data is ${data.length} bytes, expected ${6 + nameLength + 2 * count}`);
   const infos: number[] = [];
   for (let i = 0; i < count; i++) infos.push(data.readUInt16BE(6 + nameLength + 2 * i));
   return { name: data.toString('utf8', 4, 4 + nameLength), infos };
@@ -228,7 +281,8 @@ export class ClientHandshakeDecoder {
     for (let event = this.next(); event; event = this.next()) {
       out.push(event);
       if (event.type === 'fatal') this.state = 'failed';
-      if (event.type === 'export' || (event.type === 'option-reply' && event.option === NbdOpt.GO && event.reply === NbdRep.ACK)) this.state = 'paused';
+      if (event.type === 'export' || (event.type === 'option-reply' && event.option === NbdOpt.GO && event.reply === NbdRep.ACK))
+        this.state = 'paused';
     }
     return out;
   }
@@ -244,7 +298,9 @@ export class ClientHandshakeDecoder {
   }
 
   end(): NbdFatal | null {
-    return this.queue.length > 0 && this.state !== 'failed' ? fatal('truncated', `stream ended inside a message (${this.queue.length} bytes left)`) : null;
+    return this.queue.length > 0 && this.state !== 'failed'
+      ? fatal('truncated', `stream ended inside a message (${this.queue.length} bytes left)`)
+      : null;
   }
 
   private next(): ClientHandshakeEvent | null {

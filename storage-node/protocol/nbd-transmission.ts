@@ -96,7 +96,9 @@ export class RequestDecoder {
   }
 
   end(): NbdFatal | null {
-    return this.queue.length > 0 && !this.failed ? fatal('truncated', `stream ended inside a request (${this.queue.length} bytes left)`) : null;
+    return this.queue.length > 0 && !this.failed
+      ? fatal('truncated', `stream ended inside a request (${this.queue.length} bytes left)`)
+      : null;
   }
 
   private next(): RequestEvent | null {
@@ -113,7 +115,9 @@ export class RequestDecoder {
     const bytes = this.queue.take(REQUEST_BYTES + payloadBytes)!;
     const rawOffset = header.readBigUInt64BE(16);
     const req: NbdRequest = {
-      type: 'request', command, length,
+      type: 'request',
+      command,
+      length,
       flags: header.readUInt16BE(4),
       handle: header.readBigUInt64BE(8),
       offset: rawOffset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(rawOffset),
@@ -123,8 +127,14 @@ export class RequestDecoder {
   }
 
   private check(req: NbdRequest, rawOffset: bigint): RequestError | null {
-    const refuse = (code: RequestError['code'], errno: number, message: string): RequestError =>
-      ({ type: 'request-error', code, command: req.command, handle: req.handle, errno, message });
+    const refuse = (code: RequestError['code'], errno: number, message: string): RequestError => ({
+      type: 'request-error',
+      code,
+      command: req.command,
+      handle: req.handle,
+      errno,
+      message,
+    });
     if (!KNOWN_COMMANDS.has(req.command)) return refuse('unknown-command', NbdErrno.EINVAL, `unknown command ${req.command}`);
     if ((req.flags & ~(ALLOWED_FLAGS[req.command] ?? CmdFlag.FUA)) !== 0) {
       return refuse('bad-flags', NbdErrno.EINVAL, `flags 0x${req.flags.toString(16)} not valid for command ${req.command}`);
@@ -161,7 +171,9 @@ export class ReplyDecoder {
   }
 
   end(): NbdFatal | null {
-    return this.queue.length > 0 && !this.failed ? fatal('truncated', `stream ended inside a reply (${this.queue.length} bytes left)`) : null;
+    return this.queue.length > 0 && !this.failed
+      ? fatal('truncated', `stream ended inside a reply (${this.queue.length} bytes left)`)
+      : null;
   }
 
   private next(): ReplyEvent | null {

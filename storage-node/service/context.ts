@@ -61,9 +61,16 @@ export class NodeContext {
   describe(hosted: HostedVolume, verified: Pick<Verification, 'badBlocks' | 'digest'> = { badBlocks: [], digest: '' }): ScannedReplica {
     const { meta, dirty } = hosted.volume;
     return {
-      volumeId: meta.volumeId, sizeBytes: meta.sizeBytes, role: meta.role, epoch: meta.epoch, writeSeq: hosted.volume.writeSeq,
-      badBlocks: verified.badBlocks, dirtyBadBlocks: verified.badBlocks.filter((b) => dirty.get(b)), digest: verified.digest,
-      baseSnapshotId: meta.baseSnapshotId ?? null, rebuilding: meta.mode === 'rebuilding',
+      volumeId: meta.volumeId,
+      sizeBytes: meta.sizeBytes,
+      role: meta.role,
+      epoch: meta.epoch,
+      writeSeq: hosted.volume.writeSeq,
+      badBlocks: verified.badBlocks,
+      dirtyBadBlocks: verified.badBlocks.filter((b) => dirty.get(b)),
+      digest: verified.digest,
+      baseSnapshotId: meta.baseSnapshotId ?? null,
+      rebuilding: meta.mode === 'rebuilding',
     };
   }
 }

@@ -11,10 +11,14 @@ const MIRROR_RETRY_MS = 100;
 export async function read(ctx: NodeContext, volumeId: string, offset: number, length: number): Promise<Buffer> {
   const hosted = ctx.hosted(volumeId);
   const span = ctx.span(hosted, offset, length);
-  return hosted.gate.admit(async () => {
-    requirePrimary(hosted);
-    return hosted.volume.read(span);
-  }, length, 'shared');
+  return hosted.gate.admit(
+    async () => {
+      requirePrimary(hosted);
+      return hosted.volume.read(span);
+    },
+    length,
+    'shared',
+  );
 }
 
 /** Review read: no gate, so it works while I/O is held. The grant was checked by the caller. */
@@ -43,13 +47,24 @@ export async function flush(ctx: NodeContext, volumeId: string): Promise<void> {
 }
 
 /** The secondary's half of a write: applied only in sequence, at the sender's epoch. */
-export async function applyMirror(ctx: NodeContext, volumeId: string, epoch: number, seq: number, offset: number, payload: Buffer): Promise<number> {
+export async function applyMirror(
+  ctx: NodeContext,
+  volumeId: string,
+  epoch: number,
+  seq: number,
+  offset: number,
+  payload: Buffer,
+): Promise<number> {
   const hosted = ctx.hosted(volumeId);
   const span = ctx.span(hosted, offset, payload.length);
   return hosted.gate.serial(async () => {
     const { volume } = hosted;
     if (epoch !== volume.meta.epoch || volume.meta.role !== 'secondary') {
-      throw new NodeError(409, 'stale-epoch', `mirror at epoch ${epoch} refused: copy is ${volume.meta.role} at epoch ${volume.meta.epoch}`);
+      throw new NodeError(
+        409,
+        'stale-epoch',
+        `mirror at epoch ${epoch} refused: copy is ${volume.meta.role} at epoch ${volume.meta.epoch}`,
+      );
     }
     if (seq <= volume.writeSeq) return volume.writeSeq;
     if (volume.meta.mode === 'rebuilding') {

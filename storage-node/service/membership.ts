@@ -15,12 +15,22 @@ export interface ConfigInput {
  * Membership change from the control plane; never goes back to an older epoch. A recovering
  * node, or a copy held for its volume's recovery, refuses a promotion (`configureRefusal`).
  */
-export async function configure(ctx: NodeContext, volumeId: string, input: ConfigInput, { failover = false }: { failover?: boolean } = {}): Promise<ScannedReplica> {
+export async function configure(
+  ctx: NodeContext,
+  volumeId: string,
+  input: ConfigInput,
+  { failover = false }: { failover?: boolean } = {},
+): Promise<ScannedReplica> {
   const copy = ctx.store.get(volumeId)?.volume.meta;
   const refusal = configureRefusal({ nodeRecovering: ctx.recovering, failover, scanned: ctx.verified.has(volumeId), copy });
-  if (refusal === 'node-recovering') throw new NodeError(503, 'node-recovering', `node ${ctx.nodeId} is recovering; its copies cannot take over`);
+  if (refusal === 'node-recovering')
+    throw new NodeError(503, 'node-recovering', `node ${ctx.nodeId} is recovering; its copies cannot take over`);
   if (refusal === 'copy-recovering') {
-    throw new NodeError(409, 'copy-recovering', `the copy of ${volumeId} on ${ctx.nodeId} is held for its volume's recovery; it cannot take over in a failover`);
+    throw new NodeError(
+      409,
+      'copy-recovering',
+      `the copy of ${volumeId} on ${ctx.nodeId} is held for its volume's recovery; it cannot take over in a failover`,
+    );
   }
   return applyConfig(ctx, volumeId, input);
 }
@@ -66,7 +76,11 @@ export function status(ctx: NodeContext, volumeId: string): VolumeStatus {
   const hosted = ctx.hosted(volumeId);
   const { meta } = hosted.volume;
   return {
-    ...meta, peer: meta.peer?.nodeId ?? null, writeSeq: hosted.volume.writeSeq, heldRequests: hosted.gate.heldCount,
-    dirtyBlocks: hosted.volume.dirty.count(), baseSnapshotId: meta.baseSnapshotId ?? null,
+    ...meta,
+    peer: meta.peer?.nodeId ?? null,
+    writeSeq: hosted.volume.writeSeq,
+    heldRequests: hosted.gate.heldCount,
+    dirtyBlocks: hosted.volume.dirty.count(),
+    baseSnapshotId: meta.baseSnapshotId ?? null,
   };
 }

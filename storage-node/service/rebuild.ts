@@ -11,7 +11,13 @@ import { NodeError, type NodeContext } from './context.js';
  * mirrored): copies one range, ordered with writes so a copied range never overwrites a newer
  * mirrored write. All-zero ranges are skipped (the new copy is sparse).
  */
-export async function copyRange(ctx: NodeContext, volumeId: string, target: RebuildTarget, offset: number, length: number): Promise<{ copiedBytes: number }> {
+export async function copyRange(
+  ctx: NodeContext,
+  volumeId: string,
+  target: RebuildTarget,
+  offset: number,
+  length: number,
+): Promise<{ copiedBytes: number }> {
   const hosted = ctx.hosted(volumeId);
   const span = ctx.span(hosted, offset, length);
   return hosted.gate.serial(async () => {
@@ -31,7 +37,11 @@ export async function finishRebuild(ctx: NodeContext, volumeId: string, target: 
     const peer = rebuildPeer(hosted, target);
     const { volume } = hosted;
     await ctx.peers.rebuildFinish(peer, {
-      volumeId, epoch: volume.meta.epoch, writeSeq: volume.writeSeq, dirty: Buffer.from(volume.dirty.bytes), baseSnapshotId: volume.meta.baseSnapshotId ?? null,
+      volumeId,
+      epoch: volume.meta.epoch,
+      writeSeq: volume.writeSeq,
+      dirty: Buffer.from(volume.dirty.bytes),
+      baseSnapshotId: volume.meta.baseSnapshotId ?? null,
     });
     return { writeSeq: volume.writeSeq };
   });
@@ -41,13 +51,24 @@ export async function finishRebuild(ctx: NodeContext, volumeId: string, target: 
 function rebuildPeer(hosted: HostedVolume, target: RebuildTarget): PeerRef {
   const { peer, role, volumeId, epoch } = hosted.volume.meta;
   if (role !== 'primary' || peer?.nodeId !== target.nodeId || epoch !== target.epoch) {
-    throw new NodeError(409, 'not-rebuilding-target', `this copy of ${volumeId} does not rebuild ${target.nodeId} at epoch ${target.epoch}`);
+    throw new NodeError(
+      409,
+      'not-rebuilding-target',
+      `this copy of ${volumeId} does not rebuild ${target.nodeId} at epoch ${target.epoch}`,
+    );
   }
   return peer;
 }
 
 /** The new secondary's side: a copied range at the volume's epoch, with the source's stored CRCs (a block bad there stays bad here). */
-export async function applyRebuildRange(ctx: NodeContext, volumeId: string, epoch: number, offset: number, payload: Buffer, crcs: Uint32Array): Promise<void> {
+export async function applyRebuildRange(
+  ctx: NodeContext,
+  volumeId: string,
+  epoch: number,
+  offset: number,
+  payload: Buffer,
+  crcs: Uint32Array,
+): Promise<void> {
   const hosted = rebuilding(ctx, volumeId, epoch);
   const span = ctx.span(hosted, offset, payload.length);
   if (span.offset % BLOCK_SIZE !== 0 || payload.length % BLOCK_SIZE !== 0 || crcs.length !== payload.length / BLOCK_SIZE) {

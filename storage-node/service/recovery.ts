@@ -42,21 +42,33 @@ export async function restore(ctx: NodeContext, volumeId: string, repairs: Map<n
   const hosted = ctx.hosted(volumeId);
   hosted.gate.pause();
   await hosted.volume.saveMeta({ mode: 'restored', ioState: 'paused', role: 'primary', peer: null });
-  return ctx.join(`restore:${volumeId}`, () => hosted.gate.serial(async () => {
-    const { volume } = hosted;
-    // I/O has been held since the recovery scan, so its verification still holds.
-    const scanned = ctx.verified.get(volumeId) ?? (await volume.verify());
-    const base = volume.meta.baseSnapshotId ? await ctx.snapshots.getManifest(volumeId, volume.meta.baseSnapshotId) : null;
-    const merged = await mergeRestore(volume, ctx.snapshots, base ?? (volume.meta.baseSnapshotId ? 'lost' : 'zeros'), scanned, repairs);
-    ctx.verified.set(volumeId, merged);
-    ctx.unrepaired.set(volumeId, new Set(merged.badBlocks));
-    const { repairedFromPeer, repairedFromSnapshot, blocksFromBase } = merged;
-    await ctx.store.logOperation('restore', volumeId, { writeSeq: volume.writeSeq, startedAt, repairedFromPeer, repairedFromSnapshot, unrecoverable: merged.badBlocks.length });
-    return {
-      ...ctx.describe(hosted, merged), repairedFromPeer, repairedFromSnapshot, blocksFromBase, unrecoverableBlocks: merged.badBlocks,
-      base: base ? { snapshotId: base.snapshotId, writeSeq: base.writeSeq, digest: base.digest } : null,
-    };
-  }));
+  return ctx.join(`restore:${volumeId}`, () =>
+    hosted.gate.serial(async () => {
+      const { volume } = hosted;
+      // I/O has been held since the recovery scan, so its verification still holds.
+      const scanned = ctx.verified.get(volumeId) ?? (await volume.verify());
+      const base = volume.meta.baseSnapshotId ? await ctx.snapshots.getManifest(volumeId, volume.meta.baseSnapshotId) : null;
+      const merged = await mergeRestore(volume, ctx.snapshots, base ?? (volume.meta.baseSnapshotId ? 'lost' : 'zeros'), scanned, repairs);
+      ctx.verified.set(volumeId, merged);
+      ctx.unrepaired.set(volumeId, new Set(merged.badBlocks));
+      const { repairedFromPeer, repairedFromSnapshot, blocksFromBase } = merged;
+      await ctx.store.logOperation('restore', volumeId, {
+        writeSeq: volume.writeSeq,
+        startedAt,
+        repairedFromPeer,
+        repairedFromSnapshot,
+        unrecoverable: merged.badBlocks.length,
+      });
+      return {
+        ...ctx.describe(hosted, merged),
+        repairedFromPeer,
+        repairedFromSnapshot,
+        blocksFromBase,
+        unrecoverableBlocks: merged.badBlocks,
+        base: base ? { snapshotId: base.snapshotId, writeSeq: base.writeSeq, digest: base.digest } : null,
+      };
+    }),
+  );
 }
 
 /**

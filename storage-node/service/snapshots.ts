@@ -22,7 +22,11 @@ export async function createVolume(ctx: NodeContext, input: CreateVolumeInput): 
   const existing = ctx.store.get(input.volumeId);
   const source = input.source ? await ctx.snapshots.getManifest(input.source.volumeId, input.source.snapshotId) : null;
   if (input.source && (!source || source.sizeBytes !== input.sizeBytes)) {
-    throw new NodeError(404, 'snapshot-not-found', `snapshot ${input.source.snapshotId} of ${input.source.volumeId} (${input.sizeBytes} bytes) is not in the store`);
+    throw new NodeError(
+      404,
+      'snapshot-not-found',
+      `snapshot ${input.source.snapshotId} of ${input.source.volumeId} (${input.sizeBytes} bytes) is not in the store`,
+    );
   }
   if (existing) return source ? hydrate(ctx, existing, source) : ctx.describe(existing);
   if (ctx.recovering) throw new NodeError(503, 'node-recovering', 'node is recovering; no new volumes yet');
@@ -32,13 +36,22 @@ export async function createVolume(ctx: NodeContext, input: CreateVolumeInput): 
   }
   const { volumeId, sizeBytes, role, epoch, peer } = input;
   const hosted = await ctx.store.create({
-    volumeId, sizeBytes, role, epoch, peer,
+    volumeId,
+    sizeBytes,
+    role,
+    epoch,
+    peer,
     ioState: 'enabled',
     mode: input.rebuilding ? 'rebuilding' : 'normal',
     createdAt: new Date().toISOString(),
     baseSnapshotId: null,
   });
-  await ctx.store.logOperation('create', volumeId, { role, epoch, source: input.source?.snapshotId ?? null, rebuilding: !!input.rebuilding });
+  await ctx.store.logOperation('create', volumeId, {
+    role,
+    epoch,
+    source: input.source?.snapshotId ?? null,
+    rebuilding: !!input.rebuilding,
+  });
   return source ? hydrate(ctx, hosted, source) : ctx.describe(hosted);
 }
 
@@ -57,9 +70,15 @@ async function hydrate(ctx: NodeContext, hosted: HostedVolume, manifest: Snapsho
  */
 export async function snapshot(ctx: NodeContext, volumeId: string, snapshotId: string): Promise<SnapshotSummary> {
   const hosted = ctx.hosted(volumeId);
-  return ctx.join(`snapshot:${snapshotId}`, () => hosted.gate.serial(async () => {
-    const manifest = await captureSnapshot(hosted.volume, ctx.snapshots, snapshotId);
-    await ctx.store.logOperation('snapshot', volumeId, { snapshotId, writeSeq: manifest.writeSeq, uploadedChunks: manifest.uploadedChunks });
-    return summarize(manifest);
-  }));
+  return ctx.join(`snapshot:${snapshotId}`, () =>
+    hosted.gate.serial(async () => {
+      const manifest = await captureSnapshot(hosted.volume, ctx.snapshots, snapshotId);
+      await ctx.store.logOperation('snapshot', volumeId, {
+        snapshotId,
+        writeSeq: manifest.writeSeq,
+        uploadedChunks: manifest.uploadedChunks,
+      });
+      return summarize(manifest);
+    }),
+  );
 }

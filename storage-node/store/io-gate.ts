@@ -99,7 +99,8 @@ export class IoGate {
   private checkRoom(bytes: number): void {
     const { maxHeldRequests, maxHeldBytes } = this.bounds;
     if (this.held.length >= maxHeldRequests) throw new TooManyHeldError(`the volume holds ${this.held.length} requests, its bound`);
-    if (this.heldBytes + bytes > maxHeldBytes) throw new TooManyHeldError(`the volume holds ${this.heldBytes} bytes of requests; the bound is ${maxHeldBytes}`);
+    if (this.heldBytes + bytes > maxHeldBytes)
+      throw new TooManyHeldError(`the volume holds ${this.heldBytes} bytes of requests; the bound is ${maxHeldBytes}`);
   }
 
   /** Control-plane and replication work: ordered with I/O, alone, never held. */

@@ -25,7 +25,13 @@ type Base = SnapshotManifest | 'zeros' | 'lost';
  * changed blocks are written, so a bad block nobody could repair keeps its failing CRC.
  * Idempotent: a second run changes nothing.
  */
-export async function mergeRestore(volume: Volume, store: SnapshotStore, base: Base, scan: Verification, repairs: Map<number, Buffer>): Promise<MergeOutcome> {
+export async function mergeRestore(
+  volume: Volume,
+  store: SnapshotStore,
+  base: Base,
+  scan: Verification,
+  repairs: Map<number, Buffer>,
+): Promise<MergeOutcome> {
   const bad = new Set(scan.badBlocks);
   const chunkHashes = [...scan.chunkHashes];
   const outcome = { repairedFromPeer: 0, repairedFromSnapshot: 0, blocksFromBase: 0 };
@@ -61,7 +67,14 @@ export async function mergeRestore(volume: Volume, store: SnapshotStore, base: B
 
 /** Which blocks of one chunk come from a peer, which from the base, and which stay bad. */
 function planChunk(
-  volume: Volume, base: Base, c: number, first: number, last: number, hash: string, bad: Set<number>, repairs: Map<number, Buffer>,
+  volume: Volume,
+  base: Base,
+  c: number,
+  first: number,
+  last: number,
+  hash: string,
+  bad: Set<number>,
+  repairs: Map<number, Buffer>,
 ): { fromPeer: number[]; fromBase: number[]; stillBad: number[] } {
   const plan = { fromPeer: [] as number[], fromBase: [] as number[], stillBad: [] as number[] };
   const differsFromBase = typeof base === 'object' && hash !== base.chunks[c];
@@ -70,7 +83,8 @@ function planChunk(
   for (let b = first; b <= last; b++) {
     const clean = !volume.dirty.get(b);
     if (bad.has(b) && repairs.has(b)) plan.fromPeer.push(b);
-    else if (clean && base !== 'lost' && (bad.has(b) || (differsFromBase && baseCrcs?.[b - first] !== volume.crcOf(b)))) plan.fromBase.push(b);
+    else if (clean && base !== 'lost' && (bad.has(b) || (differsFromBase && baseCrcs?.[b - first] !== volume.crcOf(b))))
+      plan.fromBase.push(b);
     else if (bad.has(b)) plan.stillBad.push(b);
   }
   return plan;

@@ -27,7 +27,12 @@ export async function captureSnapshot(volume: Volume, store: SnapshotStore, snap
     for (let c = 0; c < chunkCount(sizeBytes); c++) {
       const inherited = parent?.chunks[c];
       const inheritedCrcs = parent?.blockCrcs?.[c];
-      if (inherited && inheritedCrcs && !volume.dirty.anyInRange(c * CHUNK_BLOCKS, (c + 1) * CHUNK_BLOCKS - 1) && (await capture.reuse(inherited))) {
+      if (
+        inherited &&
+        inheritedCrcs &&
+        !volume.dirty.anyInRange(c * CHUNK_BLOCKS, (c + 1) * CHUNK_BLOCKS - 1) &&
+        (await capture.reuse(inherited))
+      ) {
         chunks.push(inherited);
         blockCrcs.push(inheritedCrcs);
         continue;
@@ -42,8 +47,18 @@ export async function captureSnapshot(volume: Volume, store: SnapshotStore, snap
       chunks.push(hash);
     }
     const manifest: SnapshotManifest = {
-      snapshotId, volumeId, parentId: parent?.snapshotId ?? null, sizeBytes, chunkBytes: CHUNK_BYTES,
-      chunks, blockCrcs, epoch, writeSeq: volume.writeSeq, digest: volumeDigest(chunks), uploadedChunks, createdAt: new Date().toISOString(),
+      snapshotId,
+      volumeId,
+      parentId: parent?.snapshotId ?? null,
+      sizeBytes,
+      chunkBytes: CHUNK_BYTES,
+      chunks,
+      blockCrcs,
+      epoch,
+      writeSeq: volume.writeSeq,
+      digest: volumeDigest(chunks),
+      uploadedChunks,
+      createdAt: new Date().toISOString(),
     };
     if (!(await capture.commit(manifest))) await restoreMissingChunks(volume, store, capture, chunks);
     await volume.saveMeta({ baseSnapshotId: snapshotId });
@@ -62,7 +77,8 @@ async function restoreMissingChunks(volume: Volume, store: SnapshotStore, captur
   for (let c = 0; c < chunks.length; c++) {
     if (await store.hasChunk(chunks[c]!)) continue;
     const bytes = await volume.readChunk(c);
-    if (chunkHash(bytes) !== chunks[c]) throw new Error(`chunk ${c} of ${volume.meta.volumeId} vanished from the store and its blocks changed`);
+    if (chunkHash(bytes) !== chunks[c])
+      throw new Error(`chunk ${c} of ${volume.meta.volumeId} vanished from the store and its blocks changed`);
     await capture.put(chunks[c]!, bytes);
   }
 }
@@ -74,7 +90,12 @@ function blockCrcsOfBytes(bytes: Buffer): Uint32Array {
 }
 
 /** Fills a new, empty volume with a snapshot's bytes; it starts clean, with the snapshot as base. */
-export async function hydrateFromSnapshot(volume: Volume, store: SnapshotStore, manifest: SnapshotManifest, onChunk: (done: number) => void = () => undefined): Promise<void> {
+export async function hydrateFromSnapshot(
+  volume: Volume,
+  store: SnapshotStore,
+  manifest: SnapshotManifest,
+  onChunk: (done: number) => void = () => undefined,
+): Promise<void> {
   const zero = chunkHash(Buffer.alloc(manifest.chunkBytes));
   for (let c = 0; c < manifest.chunks.length; c++) {
     const hash = manifest.chunks[c]!;

@@ -7,8 +7,19 @@ import type { Registry } from 'prom-client';
 import { httpLatency, metricsHandler } from '../../common/metrics.js';
 import { epochOfMirrorToken, safeEqual, verifyGrant } from '../../common/tokens.js';
 import {
-  BlocksQuery, ConfigBody, ConfigQuery, CopyRangeQuery, CreateVolumeBody, EnableBody, IoBody, NODE_PATHS as P, RangeQuery,
-  RebuildTargetQuery, RepairsBody, SnapshotIdParam, WriteQuery,
+  BlocksQuery,
+  ConfigBody,
+  ConfigQuery,
+  CopyRangeQuery,
+  CreateVolumeBody,
+  EnableBody,
+  IoBody,
+  NODE_PATHS as P,
+  RangeQuery,
+  RebuildTargetQuery,
+  RepairsBody,
+  SnapshotIdParam,
+  WriteQuery,
 } from '../contract.js';
 import { MAX_IO_BYTES } from '../protocol/block-range.js';
 import { MAX_FINISH_BYTES, MAX_MESSAGE_BYTES, MessageKind, decodeReplication, type ReplicationMessage } from '../protocol/replication.js';
@@ -67,21 +78,33 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
 /** Block I/O with the node token, and review reads with a grant signed with it. */
 function mountDataPath(app: express.Express, service: NodeService, credentials: () => NodeCredentials, auth: Middleware): void {
   const raw = express.raw({ type: () => true, limit: MAX_IO_BYTES });
-  app.get(P.data, auth, send((req) => {
-    const { offset, length } = q(RangeQuery, req);
-    return service.read(id(req), offset, length);
-  }));
-  app.put(P.data, auth, raw, send(async (req) => ({ writeSeq: await service.write(id(req), q(WriteQuery, req).offset, body(req)) })));
-  app.get(P.review, send(async (req) => {
-    const token = credentials().token;
-    if (!token) throw new NodeError(503, 'not-registered', 'node has not loaded its token yet; no grant can be checked');
-    const grant = verifyGrant(req.headers.authorization?.replace(/^Grant /, '') ?? '', token, 'review');
-    if (!grant || grant.volumeId !== id(req) || grant.nodeId !== service.nodeId) {
-      throw new NodeError(403, 'bad-grant', 'a valid review grant for this volume on this node is required');
-    }
-    const { offset, length } = q(RangeQuery, req);
-    return service.reviewRead(id(req), offset, length);
-  }));
+  app.get(
+    P.data,
+    auth,
+    send((req) => {
+      const { offset, length } = q(RangeQuery, req);
+      return service.read(id(req), offset, length);
+    }),
+  );
+  app.put(
+    P.data,
+    auth,
+    raw,
+    send(async (req) => ({ writeSeq: await service.write(id(req), q(WriteQuery, req).offset, body(req)) })),
+  );
+  app.get(
+    P.review,
+    send(async (req) => {
+      const token = credentials().token;
+      if (!token) throw new NodeError(503, 'not-registered', 'node has not loaded its token yet; no grant can be checked');
+      const grant = verifyGrant(req.headers.authorization?.replace(/^Grant /, '') ?? '', token, 'review');
+      if (!grant || grant.volumeId !== id(req) || grant.nodeId !== service.nodeId) {
+        throw new NodeError(403, 'bad-grant', 'a valid review grant for this volume on this node is required');
+      }
+      const { offset, length } = q(RangeQuery, req);
+      return service.reviewRead(id(req), offset, length);
+    }),
+  );
 }
 
 /** What the control plane and the activities call, with the node token. */
@@ -93,34 +116,99 @@ function mountControl(app: express.Express, service: NodeService, auth: Middlewa
    * mutations set a target state, so re-applying them is itself idempotent — and right after
    * a crash that reset the node's in-memory state.
    */
-  const once = (fn: Handler): Handler => (req, res) => service.store.once(idempotencyKey(req), () => fn(req, res));
-  app.get(P.scan, auth, send(() => service.scan(service.recovering)));
-  app.post(P.resumeService, auth, send(() => service.resumeService()));
-  app.get(P.volume, auth, send(async (req) => service.status(id(req))));
-  app.put(P.volume, auth, json, send(once((req) => service.createVolume({ ...parse(CreateVolumeBody, req.body, 'bad-request'), volumeId: id(req) }))));
+  const once =
+    (fn: Handler): Handler =>
+    (req, res) =>
+      service.store.once(idempotencyKey(req), () => fn(req, res));
+  app.get(
+    P.scan,
+    auth,
+    send(() => service.scan(service.recovering)),
+  );
+  app.post(
+    P.resumeService,
+    auth,
+    send(() => service.resumeService()),
+  );
+  app.get(
+    P.volume,
+    auth,
+    send(async (req) => service.status(id(req))),
+  );
+  app.put(
+    P.volume,
+    auth,
+    json,
+    send(once((req) => service.createVolume({ ...parse(CreateVolumeBody, req.body, 'bad-request'), volumeId: id(req) }))),
+  );
   app.delete(P.volume, auth, send(once((req) => service.delete(id(req)))));
-  app.post(P.config, auth, json, send((req) => service.configure(id(req), parse(ConfigBody, req.body, 'bad-request'), { failover: q(ConfigQuery, req).failover })));
-  app.post(P.io, auth, json, send((req) => service.setIo(id(req), parse(IoBody, req.body ?? {}, 'bad-io-state').state)));
-  app.post(P.enable, auth, json, send((req) => {
-    const { epoch, peer } = parse(EnableBody, req.body, 'bad-request');
-    return service.enable(id(req), epoch, peer);
-  }));
-  app.post(P.restore, auth, repairsJson, send((req) => service.restore(id(req), parse(RepairsBody, req.body ?? {}, 'bad-repairs'))));
-  app.post(P.repair, auth, repairsJson, send((req) => service.repair(id(req), parse(RepairsBody, req.body ?? {}, 'bad-repairs'))));
-  app.get(P.blocks, auth, send((req) => {
-    const { first, count } = q(BlocksQuery, req);
-    return service.verifiedBlocks(id(req), first, count);
-  }));
-  app.get(P.digest, auth, send((req) => service.digest(id(req))));
-  app.post(P.snapshot, auth, send((req) => service.snapshot(id(req), parse(SnapshotIdParam, req.params.snapshotId, 'bad-snapshot-id'))));
-  app.post(P.copyRange, auth, send((req) => {
-    const { target, epoch, offset, length } = q(CopyRangeQuery, req);
-    return service.copyRange(id(req), { nodeId: target, epoch }, offset, length);
-  }));
-  app.post(P.finishRebuild, auth, send((req) => {
-    const { target, epoch } = q(RebuildTargetQuery, req);
-    return service.finishRebuild(id(req), { nodeId: target, epoch });
-  }));
+  app.post(
+    P.config,
+    auth,
+    json,
+    send((req) => service.configure(id(req), parse(ConfigBody, req.body, 'bad-request'), { failover: q(ConfigQuery, req).failover })),
+  );
+  app.post(
+    P.io,
+    auth,
+    json,
+    send((req) => service.setIo(id(req), parse(IoBody, req.body ?? {}, 'bad-io-state').state)),
+  );
+  app.post(
+    P.enable,
+    auth,
+    json,
+    send((req) => {
+      const { epoch, peer } = parse(EnableBody, req.body, 'bad-request');
+      return service.enable(id(req), epoch, peer);
+    }),
+  );
+  app.post(
+    P.restore,
+    auth,
+    repairsJson,
+    send((req) => service.restore(id(req), parse(RepairsBody, req.body ?? {}, 'bad-repairs'))),
+  );
+  app.post(
+    P.repair,
+    auth,
+    repairsJson,
+    send((req) => service.repair(id(req), parse(RepairsBody, req.body ?? {}, 'bad-repairs'))),
+  );
+  app.get(
+    P.blocks,
+    auth,
+    send((req) => {
+      const { first, count } = q(BlocksQuery, req);
+      return service.verifiedBlocks(id(req), first, count);
+    }),
+  );
+  app.get(
+    P.digest,
+    auth,
+    send((req) => service.digest(id(req))),
+  );
+  app.post(
+    P.snapshot,
+    auth,
+    send((req) => service.snapshot(id(req), parse(SnapshotIdParam, req.params.snapshotId, 'bad-snapshot-id'))),
+  );
+  app.post(
+    P.copyRange,
+    auth,
+    send((req) => {
+      const { target, epoch, offset, length } = q(CopyRangeQuery, req);
+      return service.copyRange(id(req), { nodeId: target, epoch }, offset, length);
+    }),
+  );
+  app.post(
+    P.finishRebuild,
+    auth,
+    send((req) => {
+      const { target, epoch } = q(RebuildTargetQuery, req);
+      return service.finishRebuild(id(req), { nodeId: target, epoch });
+    }),
+  );
 }
 
 /**
@@ -136,41 +224,60 @@ function mountReplication(app: express.Express, service: NodeService, credential
     res.locals.mirrorEpoch = epoch;
     next();
   };
-  const message = <K extends MessageKind>(kind: K) => (req: Request, res: Response): Extract<ReplicationMessage, { kind: K }> => {
-    const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const decoded = decodeReplication(req.params.id!, bytes);
-    if (!decoded.ok) throw new NodeError(400, 'bad-message', decoded.error);
-    if (decoded.message.kind !== kind) throw new NodeError(400, 'bad-message', `this endpoint takes message kind ${kind}`);
-    if (decoded.message.epoch !== res.locals.mirrorEpoch) {
-      throw new NodeError(403, 'wrong-epoch', `the mirror token is for epoch ${res.locals.mirrorEpoch}, not ${decoded.message.epoch}`);
-    }
-    return decoded.message as Extract<ReplicationMessage, { kind: K }>;
-  };
+  const message =
+    <K extends MessageKind>(kind: K) =>
+    (req: Request, res: Response): Extract<ReplicationMessage, { kind: K }> => {
+      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const decoded = decodeReplication(req.params.id!, bytes);
+      if (!decoded.ok) throw new NodeError(400, 'bad-message', decoded.error);
+      if (decoded.message.kind !== kind) throw new NodeError(400, 'bad-message', `this endpoint takes message kind ${kind}`);
+      if (decoded.message.epoch !== res.locals.mirrorEpoch) {
+        throw new NodeError(403, 'wrong-epoch', `the mirror token is for epoch ${res.locals.mirrorEpoch}, not ${decoded.message.epoch}`);
+      }
+      return decoded.message as Extract<ReplicationMessage, { kind: K }>;
+    };
   const mirror = message(MessageKind.Mirror);
   const range = message(MessageKind.RebuildRange);
   const finish = message(MessageKind.RebuildFinish);
   const binary = (limit: number) => express.raw({ type: () => true, limit });
 
-  app.put(P.mirror, mirrorAuth, binary(MAX_MESSAGE_BYTES), send(async (req, res) => {
-    const m = mirror(req, res);
-    return { writeSeq: await service.applyMirror(m.volumeId, m.epoch, m.seq, m.offset, m.payload) };
-  }));
-  app.put(P.rebuildRange, mirrorAuth, binary(MAX_MESSAGE_BYTES), send(async (req, res) => {
-    const m = range(req, res);
-    await service.applyRebuildRange(m.volumeId, m.epoch, m.offset, m.payload, m.crcs);
-    return { ok: true };
-  }));
-  app.post(P.rebuildFinish, mirrorAuth, binary(MAX_FINISH_BYTES), send((req, res) => service.completeRebuild(req.params.id!, finish(req, res))));
+  app.put(
+    P.mirror,
+    mirrorAuth,
+    binary(MAX_MESSAGE_BYTES),
+    send(async (req, res) => {
+      const m = mirror(req, res);
+      return { writeSeq: await service.applyMirror(m.volumeId, m.epoch, m.seq, m.offset, m.payload) };
+    }),
+  );
+  app.put(
+    P.rebuildRange,
+    mirrorAuth,
+    binary(MAX_MESSAGE_BYTES),
+    send(async (req, res) => {
+      const m = range(req, res);
+      await service.applyRebuildRange(m.volumeId, m.epoch, m.offset, m.payload, m.crcs);
+      return { ok: true };
+    }),
+  );
+  app.post(
+    P.rebuildFinish,
+    mirrorAuth,
+    binary(MAX_FINISH_BYTES),
+    send((req, res) => service.completeRebuild(req.params.id!, finish(req, res))),
+  );
 }
 
 /** Answers the handler's result: bytes as octet-stream, anything else as JSON. */
 function send(fn: (req: Request, res: Response) => unknown) {
   return (req: Request, res: Response, next: NextFunction) => {
-    Promise.resolve().then(() => fn(req, res)).then((body) => {
-      if (res.headersSent) return;
-      if (Buffer.isBuffer(body)) res.type('application/octet-stream').send(body);
-      else res.json(body);
-    }, next);
+    Promise.resolve()
+      .then(() => fn(req, res))
+      .then((body) => {
+        if (res.headersSent) return;
+        if (Buffer.isBuffer(body)) res.type('application/octet-stream').send(body);
+        else res.json(body);
+      }, next);
   };
 }
 

@@ -24,9 +24,15 @@ export const BLOCK_SIZES: BlockSizes = { min: 1, preferred: 4096, max: MAX_IO_BY
  * the volume's requests one at a time; a write is in the file before it is answered, and FLUSH
  * (and FUA) fdatasync the volume's files, so they cover every write answered on any connection.
  */
-const IO_FLAGS = TransmissionFlag.HAS_FLAGS | TransmissionFlag.SEND_FLUSH | TransmissionFlag.SEND_FUA | TransmissionFlag.SEND_TRIM
-  | TransmissionFlag.SEND_WRITE_ZEROES | TransmissionFlag.CAN_MULTI_CONN;
-const REVIEW_FLAGS = TransmissionFlag.HAS_FLAGS | TransmissionFlag.READ_ONLY | TransmissionFlag.SEND_FLUSH | TransmissionFlag.CAN_MULTI_CONN;
+const IO_FLAGS =
+  TransmissionFlag.HAS_FLAGS |
+  TransmissionFlag.SEND_FLUSH |
+  TransmissionFlag.SEND_FUA |
+  TransmissionFlag.SEND_TRIM |
+  TransmissionFlag.SEND_WRITE_ZEROES |
+  TransmissionFlag.CAN_MULTI_CONN;
+const REVIEW_FLAGS =
+  TransmissionFlag.HAS_FLAGS | TransmissionFlag.READ_ONLY | TransmissionFlag.SEND_FLUSH | TransmissionFlag.CAN_MULTI_CONN;
 
 /**
  * Connections one volume may have open on a node. With each connection's own bound (256
@@ -102,8 +108,11 @@ export async function runCommand(backend: NbdBackend, exp: GrantExport, req: Nbd
 
 /** Also a full hold: the client's side re-sends its requests after reconnecting, so none is failed. */
 function movedAway(err: unknown): boolean {
-  return err instanceof VolumeDeletedError || err instanceof TooManyHeldError ||
-    (err instanceof NodeError && (err.code === 'not-primary' || err.code === 'volume-not-found'));
+  return (
+    err instanceof VolumeDeletedError ||
+    err instanceof TooManyHeldError ||
+    (err instanceof NodeError && (err.code === 'not-primary' || err.code === 'volume-not-found'))
+  );
 }
 
 async function dispatch(backend: NbdBackend, exp: GrantExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
@@ -130,7 +139,9 @@ async function dispatch(backend: NbdBackend, exp: GrantExport, req: NbdRequest, 
 
 async function read(backend: NbdBackend, exp: GrantExport, req: NbdRequest): Promise<Buffer> {
   if (req.length === 0) return Buffer.alloc(0);
-  return exp.access === 'io' ? backend.read(exp.volumeId, req.offset, req.length) : backend.reviewRead(exp.volumeId, req.offset, req.length);
+  return exp.access === 'io'
+    ? backend.read(exp.volumeId, req.offset, req.length)
+    : backend.reviewRead(exp.volumeId, req.offset, req.length);
 }
 
 /** FUA: the write is durable before it is answered (writes already fdatasync when NODE_FSYNC is on). */
@@ -143,7 +154,6 @@ async function durable(backend: NbdBackend, exp: GrantExport, req: NbdRequest, f
  * Every write answered so far made durable, whatever NODE_FSYNC says: the volume's files are
  * synced in the gate's order (after the writes before it), never held while the volume is paused.
  */
-
 
 /** TRIM and WRITE_ZEROES are writes of zeroes, in pieces the write path accepts, so they are mirrored and sequenced. */
 async function writeZeroes(backend: NbdBackend, volumeId: string, offset: number, length: number): Promise<void> {

@@ -5,9 +5,25 @@
 // endpoint's one forwarded volume (attach/). The wire format lives in protocol/nbd*.ts.
 import { createServer, type Server, type Socket } from 'node:net';
 import {
-  NbdCmd, NbdInfo, NbdOpt, NbdRep, RequestDecoder, ServerHandshakeDecoder, encodeExportNameReply, encodeGreeting, encodeInfoBlockSize,
-  encodeInfoExport, encodeOptionError, encodeOptionReply, encodeRepServer, encodeSimpleReply, parseGoData,
-  type BlockSizes, type NbdRequest, type RequestEvent, type ServerHandshakeEvent,
+  NbdCmd,
+  NbdInfo,
+  NbdOpt,
+  NbdRep,
+  RequestDecoder,
+  ServerHandshakeDecoder,
+  encodeExportNameReply,
+  encodeGreeting,
+  encodeInfoBlockSize,
+  encodeInfoExport,
+  encodeOptionError,
+  encodeOptionReply,
+  encodeRepServer,
+  encodeSimpleReply,
+  parseGoData,
+  type BlockSizes,
+  type NbdRequest,
+  type RequestEvent,
+  type ServerHandshakeEvent,
 } from '../protocol/nbd.js';
 
 /** What a name opens: its size and transmission flags (plus whatever its owner needs to run commands). */
@@ -53,7 +69,13 @@ export interface RunningNbdServer {
 export type ListenOn = { port: number; host: string } | { path: string };
 
 type Limits = Required<Omit<NbdServerOptions, 'exports'>>;
-const DEFAULTS: Limits = { maxInFlight: 256, maxInFlightBytes: 64 * 1024 * 1024, maxOptionBytes: 8192, maxOptions: 64, handshakeTimeoutMs: 30_000 };
+const DEFAULTS: Limits = {
+  maxInFlight: 256,
+  maxInFlightBytes: 64 * 1024 * 1024,
+  maxOptionBytes: 8192,
+  maxOptions: 64,
+  handshakeTimeoutMs: 30_000,
+};
 
 export function startNbdServer(opts: NbdServerOptions, on: ListenOn): Promise<RunningNbdServer> {
   const limits = { ...DEFAULTS, ...stripUndefined(opts) } as Limits;
@@ -70,10 +92,11 @@ export function startNbdServer(opts: NbdServerOptions, on: ListenOn): Promise<Ru
       const address = server.address();
       resolve({
         port: typeof address === 'object' && address ? address.port : 0,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done());
-          for (const socket of sockets) socket.destroy();
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            for (const socket of sockets) socket.destroy();
+          }),
       });
     };
     if ('path' in on) server.listen(on.path, listening);
@@ -201,7 +224,8 @@ class NbdConnection {
       return this.onHandshake(this.handshake.resume());
     }
     this.socket.write(encodeInfoExport(option, exp.size, exp.flags));
-    if (parsed.infos.includes(NbdInfo.BLOCK_SIZE) || option === NbdOpt.GO) this.socket.write(encodeInfoBlockSize(option, this.opts.exports.blockSizes));
+    if (parsed.infos.includes(NbdInfo.BLOCK_SIZE) || option === NbdOpt.GO)
+      this.socket.write(encodeInfoBlockSize(option, this.opts.exports.blockSizes));
     this.socket.write(encodeOptionReply(option, NbdRep.ACK));
     if (option === NbdOpt.GO) this.transmit(exp);
     else this.onHandshake(this.handshake.resume());

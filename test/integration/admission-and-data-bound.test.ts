@@ -3,7 +3,15 @@
 // others finish; restores run on the data queue and never exceed its concurrency bound.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxOverlap } from '../../bench/progress.js';
-import { allAutoEnabled, eventually, operationsOf, pattern, startTestCluster, volumesWithData, type TestCluster } from '../support/test-cluster.js';
+import {
+  allAutoEnabled,
+  eventually,
+  operationsOf,
+  pattern,
+  startTestCluster,
+  volumesWithData,
+  type TestCluster,
+} from '../support/test-cluster.js';
 
 const DATA_CONCURRENCY = 2;
 

@@ -49,23 +49,43 @@ describe('the API in-process', () => {
       return query(...args);
     }) as typeof db.query;
 
-    node = createServer((_req, res) => held.push({ end: () => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.alloc(4096)) }));
+    node = createServer((_req, res) =>
+      held.push({ end: () => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.alloc(4096)) }),
+    );
     await new Promise<void>((r) => node.listen(0, '127.0.0.1', r));
     const nodeUrl = `http://127.0.0.1:${(node.address() as AddressInfo).port}`;
     const domain = (p: string) => ({ dc: 'dc1', zone: 'az1', router: 'r1', power: p, host: p });
     await upsertNode(db, { id: 'node-a', url: nodeUrl, nbdAddress: '' }, domain('p1'), 1 << 30, 60_000);
     await upsertNode(db, { id: 'node-b', url: 'http://127.0.0.1:1', nbdAddress: '' }, domain('p2'), 1 << 30, 60_000);
     await createCustomer(db, 'cust-1', 'one', 'bsk_component-key');
-    await inTransaction(db, (tx) => insertVolume(tx, { id: 'vol-1', customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null }, 'node-a', 'node-b'));
+    await inTransaction(db, (tx) =>
+      insertVolume(
+        tx,
+        { id: 'vol-1', customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null },
+        'node-a',
+        'node-b',
+      ),
+    );
     await setVolumeState(db, 'vol-1', 'available');
 
     const config = loadApiConfig({
-      DATABASE_URL: dbUrl.toString(), CLUSTER_SECRET: SECRET, OPERATOR_TOKEN: 'an-operator-token-of-some-length', SNAPSHOT_STORE: '/nowhere',
-      IO_MAX_INFLIGHT_PER_VOLUME: '20', RETRY_AFTER_SECONDS: '7',
+      DATABASE_URL: dbUrl.toString(),
+      CLUSTER_SECRET: SECRET,
+      OPERATOR_TOKEN: 'an-operator-token-of-some-length',
+      SNAPSHOT_STORE: '/nowhere',
+      IO_MAX_INFLIGHT_PER_VOLUME: '20',
+      RETRY_AFTER_SECONDS: '7',
     });
-    const refusingTemporal = { workflow: { signalWithStart: () => Promise.reject(new Error('Temporal refused the signal')) } } as unknown as Client;
+    const refusingTemporal = {
+      workflow: { signalWithStart: () => Promise.reject(new Error('Temporal refused the signal')) },
+    } as unknown as Client;
     const deps: Deps = {
-      db, config, temporal: refusingTemporal, nodes: {} as NodeClient, snapshots: {} as SnapshotStore, dataPath: createDataPathState(db, config),
+      db,
+      config,
+      temporal: refusingTemporal,
+      nodes: {} as NodeClient,
+      snapshots: {} as SnapshotStore,
+      dataPath: createDataPathState(db, config),
     };
     api = createApp(deps).listen(0, '127.0.0.1');
     await new Promise((r) => api.once('listening', r));
@@ -109,7 +129,9 @@ describe('the API in-process', () => {
   it('admits no recovery when its workflow cannot be signalled: nothing is committed, no slot is held', async () => {
     const scan = { nodeId: 'node-a', scannedAt: new Date().toISOString(), crashed: true, replicas: [] };
     const res = await fetch(`${url}/v1/nodes/node-a/recovery-reports`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${nodeToken(SECRET, 'node-a')}` }, body: JSON.stringify(scan),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${nodeToken(SECRET, 'node-a')}` },
+      body: JSON.stringify(scan),
     });
     expect(res.status).toBe(500);
     expect((await db.query('select count(*)::int as n from recovery_events')).rows[0].n).toBe(0);

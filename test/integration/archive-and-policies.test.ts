@@ -8,7 +8,9 @@ const SIZE = 8 * CHUNK_BYTES;
 
 describe('archives, deletion and snapshot policies', () => {
   let t: TestCluster;
-  beforeAll(async () => (t = await startTestCluster('archive', { env: { REVIEW_DEADLINE_MS: '4000', MIN_SNAPSHOT_INTERVAL_SECONDS: '1' } })));
+  beforeAll(
+    async () => (t = await startTestCluster('archive', { env: { REVIEW_DEADLINE_MS: '4000', MIN_SNAPSHOT_INTERVAL_SECONDS: '1' } })),
+  );
   afterAll(() => t?.stop());
 
   async function powerLossOf(volumeId: string): Promise<string[]> {
@@ -24,11 +26,17 @@ describe('archives, deletion and snapshot policies', () => {
     await t.customer.write(volumeId, 1024, data);
     const nodes = await powerLossOf(volumeId);
 
-    const archived = await eventually('the volume archived', async () => {
-      const v = await t.customer.volume(volumeId);
-      return v.state === 'archived' && v;
-    }, 90_000);
-    expect(reviewEvent(await t.customer.status(volumeId)).description).toBe(`Archived to snapshot ${archived.archiveSnapshotId} (review deadline passed)`);
+    const archived = await eventually(
+      'the volume archived',
+      async () => {
+        const v = await t.customer.volume(volumeId);
+        return v.state === 'archived' && v;
+      },
+      90_000,
+    );
+    expect(reviewEvent(await t.customer.status(volumeId)).description).toBe(
+      `Archived to snapshot ${archived.archiveSnapshotId} (review deadline passed)`,
+    );
     const archive = await t.customer.snapshot(archived.archiveSnapshotId!);
     expect(archive).toMatchObject({ kind: 'archive', state: 'completed', writeSeq: 1 });
     await eventually('every copy deleted', async () => (await copiesOf(t, volumeId)).length === 0);

@@ -50,10 +50,19 @@ describe('bad input', () => {
   });
 
   it('answers an oversized body with 413', async () => {
-    const res = await call('/v1/volumes', { method: 'POST', token: key, body: JSON.stringify({ sizeBytes: 4096, pad: 'x'.repeat(64 * 1024) }) });
+    const res = await call('/v1/volumes', {
+      method: 'POST',
+      token: key,
+      body: JSON.stringify({ sizeBytes: 4096, pad: 'x'.repeat(64 * 1024) }),
+    });
     expect(res.status).toBe(413);
     expect(res.body.error?.code).toBe('payload-too-large');
-    const write = await call(`/v1/volumes/${volumeId}/data?offset=0`, { method: 'PUT', token: key, body: Buffer.alloc(5 * 1024 * 1024), type: 'application/octet-stream' });
+    const write = await call(`/v1/volumes/${volumeId}/data?offset=0`, {
+      method: 'PUT',
+      token: key,
+      body: Buffer.alloc(5 * 1024 * 1024),
+      type: 'application/octet-stream',
+    });
     expect(write.status).toBe(413);
   });
 
@@ -61,7 +70,9 @@ describe('bad input', () => {
     expect((await call('/v1/volumes')).status).toBe(401);
     expect((await call('/v1/volumes', { token: 'bsk_not-a-key' })).status).toBe(401);
     expect((await call('/v1/operator/fleet', { token: key })).status).toBe(401);
-    expect((await call('/v1/nodes/node-a/heartbeat', { method: 'POST', token: 'garbage', body: '{"usedBytes":0,"recovering":false}' })).status).toBe(401);
+    expect(
+      (await call('/v1/nodes/node-a/heartbeat', { method: 'POST', token: 'garbage', body: '{"usedBytes":0,"recovering":false}' })).status,
+    ).toBe(401);
   });
 
   it("hides another customer's volume: 404 for every verb", async () => {

@@ -19,12 +19,26 @@ describe('chaos: random seeded faults against the real local cluster', () => {
   });
 
   it('loses no acknowledged write, deletes no last copy, leaves no workflow stuck and drops no held request', async () => {
-    const report = await runChaos({ seed: SEED, indices: INDICES, adminDatabaseUrl: adminDatabaseUrl(), keepDir: Boolean(process.env.KEEP_TEST_DIRS) });
-    const { scenarios, completed, lostAcknowledgedWrites, lastCopyDeletions, stuckWorkflows, heldRequestsDropped, unreadableWrites } = report;
+    const report = await runChaos({
+      seed: SEED,
+      indices: INDICES,
+      adminDatabaseUrl: adminDatabaseUrl(),
+      keepDir: Boolean(process.env.KEEP_TEST_DIRS),
+    });
+    const { scenarios, completed, lostAcknowledgedWrites, lastCopyDeletions, stuckWorkflows, heldRequestsDropped, unreadableWrites } =
+      report;
     expect(
       { scenarios, completed, lostAcknowledgedWrites, lastCopyDeletions, stuckWorkflows, heldRequestsDropped, unreadableWrites },
       JSON.stringify(report.results.filter(failed), null, 2),
-    ).toEqual({ scenarios: 4, completed: 4, lostAcknowledgedWrites: 0, lastCopyDeletions: 0, stuckWorkflows: 0, heldRequestsDropped: 0, unreadableWrites: 0 });
+    ).toEqual({
+      scenarios: 4,
+      completed: 4,
+      lostAcknowledgedWrites: 0,
+      lastCopyDeletions: 0,
+      stuckWorkflows: 0,
+      heldRequestsDropped: 0,
+      unreadableWrites: 0,
+    });
     console.log(`[figures] chaos seed=${SEED} ${INDICES.length} scenarios: ${report.secondsPerScenario.toFixed(1)} s per scenario`);
   }, 600_000);
 });

@@ -55,7 +55,10 @@ describe('the web console', () => {
   const go = async (page: Page, hash: string, heading: string | RegExp) => {
     await page.goto(`${t.cluster.apiUrl}/console/#${hash}`);
     await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
-    await page.getByText(/^Loading /).first().waitFor({ state: 'detached', timeout: 15_000 });
+    await page
+      .getByText(/^Loading /)
+      .first()
+      .waitFor({ state: 'detached', timeout: 15_000 });
   };
 
   it('when both copies lose power, then the customer reviews the data and enables I/O, and the held write completes only then', async () => {
@@ -66,7 +69,11 @@ describe('the web console', () => {
     expect(await customer.getByRole('button', { name: 'Archive', exact: true }).isDisabled()).toBe(true);
 
     const killed = await powerOffBothCopies(t, volumeId);
-    await eventually('the operator seeing the nodes down', async () => (await operator.locator('li.node-down').count()) >= killed.length, 30_000);
+    await eventually(
+      'the operator seeing the nodes down',
+      async () => (await operator.locator('li.node-down').count()) >= killed.length,
+      30_000,
+    );
     await shoot(operator, 'operator-fleet-outage');
     await restoreAndAwaitReview(t, volumeId, killed);
 
@@ -81,7 +88,11 @@ describe('the web console', () => {
     await go(customer, `/volumes/${volumeId}/review`, `Review ${volumeId}`);
     await customer.getByRole('button', { name: 'Show' }).click();
     // the hex view's text column, 16 bytes a line
-    await customer.locator('pre.hex').getByText('|Blackstart revie|', { exact: false }).first().waitFor()
+    await customer
+      .locator('pre.hex')
+      .getByText('|Blackstart revie|', { exact: false })
+      .first()
+      .waitFor()
       .catch(async (err: unknown) => {
         await screenshot(customer, 'failed-review');
         throw err;
@@ -96,7 +107,10 @@ describe('the web console', () => {
     await customer.getByRole('button', { name: 'Enable I/O', exact: true }).first().click();
     await shoot(customer, 'customer-confirm-enable');
     await customer.locator('dialog[open]').getByRole('button', { name: 'Enable I/O' }).click();
-    await customer.getByText(/IO Enabled/).first().waitFor({ timeout: 60_000 });
+    await customer
+      .getByText(/IO Enabled/)
+      .first()
+      .waitFor({ timeout: 60_000 });
     expect((await held).writeSeq).toBeGreaterThan(0);
     expect(settledAt).toBeGreaterThanOrEqual(clickedAt);
     await customer.getByText('IO Enabled', { exact: true }).first().waitFor({ timeout: 10_000 });
@@ -105,7 +119,11 @@ describe('the web console', () => {
 
   it('when the nodes are back, then the operator sees them in service, the phases and the workflow link', async () => {
     await go(operator, '/operator/fleet', 'Fleet');
-    await eventually('every node in service', async () => (await operator.locator('li.node-down, li.node-recovering').count()) === 0, 30_000);
+    await eventually(
+      'every node in service',
+      async () => (await operator.locator('li.node-down, li.node-recovering').count()) === 0,
+      30_000,
+    );
     await shoot(operator, 'operator-fleet');
 
     const winner = (await copiesOf(t, volumeId)).find((c) => c.role === 'primary')!.nodeId;
@@ -113,7 +131,9 @@ describe('the web console', () => {
     await go(operator, '/operator/recoveries', 'Recoveries');
     const link = operator.locator(`a[href*="/workflows/${encodeURIComponent(recovery.workflowId)}/"]`);
     await link.first().waitFor();
-    expect(await link.first().getAttribute('href')).toMatch(new RegExp(`^${TEMPORAL_UI}/namespaces/default/workflows/${recovery.workflowId}/[0-9a-f-]+/history$`));
+    expect(await link.first().getAttribute('href')).toMatch(
+      new RegExp(`^${TEMPORAL_UI}/namespaces/default/workflows/${recovery.workflowId}/[0-9a-f-]+/history$`),
+    );
     expect(await operator.locator('.phases').first().textContent()).toContain('configuration');
     await shoot(operator, 'operator-recoveries');
 

@@ -26,7 +26,13 @@ describe('the fuzz', () => {
 
   it(`finds no 5xx, hang, change on reject, cross-tenant leak or byte mismatch in ${REQUESTS} requests (seed ${SEED})`, async () => {
     const lines: string[] = [];
-    const report = await runFuzz(w, { seed: SEED, indices: Array.from({ length: REQUESTS }, (_, i) => i), timeoutMs: 10_000, verbose: false, progress: (l) => lines.push(l) });
+    const report = await runFuzz(w, {
+      seed: SEED,
+      indices: Array.from({ length: REQUESTS }, (_, i) => i),
+      timeoutMs: 10_000,
+      verbose: false,
+      progress: (l) => lines.push(l),
+    });
     console.log(summaryLine(report));
     expect(report.requests).toBe(REQUESTS);
     expect(report.accepted).toBeGreaterThan(REQUESTS / 10);
@@ -38,13 +44,21 @@ describe('the fuzz', () => {
     const customer = { authorization: `Bearer ${w.owner.apiKey}` };
     const operator = { authorization: `Bearer ${w.operatorToken}` };
     const cases: [string, string, Record<string, string>][] = [
-      ['POST', '/v1/volumes/%00/review-grants', customer], ['GET', '/v1/volumes/vol-%00', customer], ['GET', '/v1/volumes/%00/snapshots', customer],
-      ['PUT', '/v1/volumes/%00/snapshot-policy', customer], ['GET', '/v1/volumes/%00/data?offset=0&length=1', customer],
-      ['GET', '/v1/snapshots/snap-%00', customer], ['DELETE', '/v1/snapshots/%00', customer],
-      ['GET', '/v1/operator/customers/%00/quota', operator], ['PUT', '/v1/operator/customers/%00/quota', operator],
+      ['POST', '/v1/volumes/%00/review-grants', customer],
+      ['GET', '/v1/volumes/vol-%00', customer],
+      ['GET', '/v1/volumes/%00/snapshots', customer],
+      ['PUT', '/v1/volumes/%00/snapshot-policy', customer],
+      ['GET', '/v1/volumes/%00/data?offset=0&length=1', customer],
+      ['GET', '/v1/snapshots/snap-%00', customer],
+      ['DELETE', '/v1/snapshots/%00', customer],
+      ['GET', '/v1/operator/customers/%00/quota', operator],
+      ['PUT', '/v1/operator/customers/%00/quota', operator],
     ];
     for (const [method, path, headers] of cases) {
-      const body = method === 'PUT' ? JSON.stringify(path.includes('quota') ? { maxVolumes: 5 } : { intervalSeconds: 86400, retention: 1 }) : undefined;
+      const body =
+        method === 'PUT'
+          ? JSON.stringify(path.includes('quota') ? { maxVolumes: 5 } : { intervalSeconds: 86400, retention: 1 })
+          : undefined;
       const res = await fetch(`${w.apiUrl}${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, body });
       expect(res.status, `${method} ${path}`).toBe(404);
       expect(((await res.json()) as { error: { code: string } }).error.code, `${method} ${path}`).toBe('not-found');

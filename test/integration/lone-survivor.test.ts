@@ -4,7 +4,16 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { volumeRecoveryId, volumeStatusQuery } from '../../common/messages.js';
-import { copiesOf, eventually, nodeView, pattern, REVIEW_ACTION_CODES, startTestCluster, TEST_TIMINGS, type TestCluster } from '../support/test-cluster.js';
+import {
+  copiesOf,
+  eventually,
+  nodeView,
+  pattern,
+  REVIEW_ACTION_CODES,
+  startTestCluster,
+  TEST_TIMINGS,
+  type TestCluster,
+} from '../support/test-cluster.js';
 
 describe('one copy returns, its peer never does', () => {
   let t: TestCluster;

@@ -2,7 +2,15 @@
 // the fleet goes silent at once, nothing is failed over; the nodes are waited for. When they
 // report, their copies are recovered, not thrown away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copiesOf, eventually, pattern, startTestCluster, TEST_TIMINGS, volumesWithData, type TestCluster } from '../support/test-cluster.js';
+import {
+  copiesOf,
+  eventually,
+  pattern,
+  startTestCluster,
+  TEST_TIMINGS,
+  volumesWithData,
+  type TestCluster,
+} from '../support/test-cluster.js';
 
 describe('half the fleet loses power at once', () => {
   let t: TestCluster;
@@ -24,10 +32,16 @@ describe('half the fleet loses power at once', () => {
 
     await Promise.all(killed.map((n) => t.cluster.startNode(n)));
     await eventually('every node back in service', async () => (await t.operator.fleet()).summary.inService === 6, 90_000);
-    await eventually('every volume serving', async () => {
-      for (const v of volumes) if ((await t.customer.volume(v)).ioState !== 'enabled' || (await copiesOf(t, v)).some((c) => c.state !== 'in-service')) return false;
-      return true;
-    }, 90_000);
+    await eventually(
+      'every volume serving',
+      async () => {
+        for (const v of volumes)
+          if ((await t.customer.volume(v)).ioState !== 'enabled' || (await copiesOf(t, v)).some((c) => c.state !== 'in-service'))
+            return false;
+        return true;
+      },
+      90_000,
+    );
     for (const v of volumes) expect(await t.customer.read(v, 0, 5000)).toEqual(pattern(v, 5000));
   });
 });

@@ -33,7 +33,11 @@ describe('metrics scraped by prometheus', () => {
 
   it('when every process is scraped, then our metrics and the Temporal SDK metrics are there', async () => {
     await eventually('every target up', async () => (await value('count(up == 1)')) === 2 + t.cluster.opts.nodes.length, 30_000);
-    await eventually('the SDK metrics from the worker', async () => ((await value('count({job="worker", __name__=~"temporal_.+"})')) ?? 0) > 0, 30_000);
+    await eventually(
+      'the SDK metrics from the worker',
+      async () => ((await value('count({job="worker", __name__=~"temporal_.+"})')) ?? 0) > 0,
+      30_000,
+    );
     expect(await value('sum(blackstart_nodes{state="in-service"})')).toBe(t.cluster.opts.nodes.length);
     expect(await value('count(blackstart_http_request_duration_seconds_bucket{job="api"})')).toBeGreaterThan(0);
   });
@@ -42,7 +46,11 @@ describe('metrics scraped by prometheus', () => {
     const volumeId = (await t.customer.createVolume(1024 * 1024)).volumeId;
     await t.customer.write(volumeId, 0, pattern('before', 8192));
     const killed = await powerOffBothCopies(t, volumeId);
-    await eventually('the down nodes seen by prometheus', async () => ((await value('count(up{job="storage-nodes"} == 0)')) ?? 0) >= killed.length, 30_000);
+    await eventually(
+      'the down nodes seen by prometheus',
+      async () => ((await value('count(up{job="storage-nodes"} == 0)')) ?? 0) >= killed.length,
+      30_000,
+    );
     const { winner } = await restoreAndAwaitReview(t, volumeId, killed);
 
     const held = t.customer.write(volumeId, 0, pattern('held', 4096));
@@ -62,8 +70,22 @@ describe('metrics scraped by prometheus', () => {
 async function saveScrape(t: TestCluster, winner: string, workerPort: number): Promise<void> {
   const out = join('test-results', 'metrics');
   await mkdir(out, { recursive: true });
-  const pick = (text: string) => text.split('\n').filter((l) => !/blackstart_(nodejs|process)_/.test(l) && /^(# (HELP|TYPE) )?(blackstart_(node|recover|replica|nodes|admission|mass|failover|webhook|server|activit)|temporal_(workflow|activity)_)/.test(l)).join('\n');
-  const sources = { api: `${t.cluster.apiUrl}/metrics`, worker: `http://127.0.0.1:${workerPort}/metrics`, [winner]: `${t.cluster.nodeUrl(winner)}/metrics` };
+  const pick = (text: string) =>
+    text
+      .split('\n')
+      .filter(
+        (l) =>
+          !/blackstart_(nodejs|process)_/.test(l) &&
+          /^(# (HELP|TYPE) )?(blackstart_(node|recover|replica|nodes|admission|mass|failover|webhook|server|activit)|temporal_(workflow|activity)_)/.test(
+            l,
+          ),
+      )
+      .join('\n');
+  const sources = {
+    api: `${t.cluster.apiUrl}/metrics`,
+    worker: `http://127.0.0.1:${workerPort}/metrics`,
+    [winner]: `${t.cluster.nodeUrl(winner)}/metrics`,
+  };
   for (const [name, url] of Object.entries(sources)) {
     await writeFile(join(out, `during-recovery-${name}.txt`), pick(await (await fetch(url)).text()));
   }

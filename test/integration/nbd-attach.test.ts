@@ -35,7 +35,13 @@ describe('a volume attached as an NBD block device', () => {
       expect(compared.stdout).toContain('Images are identical');
 
       expect(await nbdInfo(attached.uri)).toMatchObject({
-        'export-size': SIZE, is_read_only: false, can_flush: true, can_fua: true, can_trim: true, can_zero: true, can_multi_conn: true,
+        'export-size': SIZE,
+        is_read_only: false,
+        can_flush: true,
+        can_fua: true,
+        can_trim: true,
+        can_zero: true,
+        can_multi_conn: true,
       });
 
       const copy = join(dir, 'copy.img');
@@ -44,7 +50,9 @@ describe('a volume attached as an NBD block device', () => {
       const other = join(dir, 'other.img');
       await writeFile(other, randomBytes(SIZE));
       expect(await runTool('nbdcopy', [other, attached.uri])).toMatchObject({ code: 0 });
-      expect((await runTool('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', other, attached.uri])).stdout).toContain('Images are identical');
+      expect((await runTool('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', other, attached.uri])).stdout).toContain(
+        'Images are identical',
+      );
     } finally {
       await attached.stop();
     }

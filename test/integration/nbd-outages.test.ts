@@ -56,7 +56,9 @@ describe('attached block clients through outages', () => {
     const enabledAt = Date.now();
     await t.customer.enableIo(volumeId);
     const done = await held.done;
-    console.log(`[figures] qemu-io write held ${((Date.now() - heldSince) / 1000).toFixed(1)} s through the outage and review, answered ${Date.now() - enabledAt} ms after enable-io was sent`);
+    console.log(
+      `[figures] qemu-io write held ${((Date.now() - heldSince) / 1000).toFixed(1)} s through the outage and review, answered ${Date.now() - enabledAt} ms after enable-io was sent`,
+    );
     expect(done.code).toBe(0);
     expect(done.stdout).toContain('wrote 4096/4096 bytes at offset 0');
     const after = await qemuIo(uri, ['read -P 0x5a 0 4k', 'read -P 0xab 4k 60k']).done;
@@ -68,8 +70,18 @@ describe('attached block clients through outages', () => {
     const { volumeId, uri } = await attachNew(false, 32 * MiB);
     const primary = (await copiesOf(t, volumeId)).find((c) => c.role === 'primary')!.nodeId;
     const fio = startTool('fio', [
-      '--name=pattern', '--ioengine=nbd', `--uri=${uri}`, '--rw=write', '--bs=16k', '--size=32M', '--iodepth=4',
-      '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--verify_state_save=0', '--output-format=json',
+      '--name=pattern',
+      '--ioengine=nbd',
+      `--uri=${uri}`,
+      '--rw=write',
+      '--bs=16k',
+      '--size=32M',
+      '--iodepth=4',
+      '--verify=crc32c',
+      '--do_verify=1',
+      '--verify_fatal=1',
+      '--verify_state_save=0',
+      '--output-format=json',
     ]);
     await new Promise((r) => setTimeout(r, 1500));
     expect(fio.settled).toBe(false);
@@ -83,9 +95,12 @@ describe('attached block clients through outages', () => {
     // the client saw the failover as latency: some write waited out the heartbeat timeout
     const maxWriteMs = job.write.clat_ns.max / 1e6;
     expect(maxWriteMs).toBeGreaterThan(1000);
-    console.log(`[figures] fio through the primary's SIGKILL: ${job.write.total_ios} writes, 0 errors, max write latency ${maxWriteMs.toFixed(0)} ms, verified ${job.read.total_ios} reads`);
+    console.log(
+      `[figures] fio through the primary's SIGKILL: ${job.write.total_ios} writes, 0 errors, max write latency ${maxWriteMs.toFixed(0)} ms, verified ${job.read.total_ios} reads`,
+    );
     await eventually('the survivor serving as primary', async () =>
-      (await copiesOf(t, volumeId)).some((c) => c.role === 'primary' && c.nodeId !== primary && c.state === 'in-service'));
+      (await copiesOf(t, volumeId)).some((c) => c.role === 'primary' && c.nodeId !== primary && c.state === 'in-service'),
+    );
     await t.cluster.startNode(primary);
   });
 

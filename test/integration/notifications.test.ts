@@ -48,7 +48,13 @@ describe('customer notifications', () => {
       ],
       // two nodes: one silent node is half the fleet, which the mass-outage breaker would hold;
       // the receivers listen on loopback, which webhooks may reach only when an operator allows it
-      env: { WEBHOOK_ALLOW_HOSTS: '127.0.0.1', MASS_OUTAGE_SHARE: '1', WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_BASE_MS: String(RETRY_BASE_MS), WEBHOOK_TIMEOUT_MS: '1000' },
+      env: {
+        WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+        MASS_OUTAGE_SHARE: '1',
+        WEBHOOK_POLL_MS: '50',
+        WEBHOOK_RETRY_BASE_MS: String(RETRY_BASE_MS),
+        WEBHOOK_TIMEOUT_MS: '1000',
+      },
     });
     api = t.cluster.apiUrl;
     other = t.operator.withToken((await t.operator.createCustomer('other')).apiKey);
@@ -62,14 +68,21 @@ describe('customer notifications', () => {
   });
 
   async function putWebhook(token: string, body: string) {
-    const res = await fetch(`${api}/v1/webhook`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+    const res = await fetch(`${api}/v1/webhook`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body,
+    });
     return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
   }
 
   it('rejects a bad webhook URL with 400 and stores nothing', async () => {
     for (const body of [
-      { url: 'ftp://example.com/hook' }, { url: 'not a url' }, { url: `https://example.com/${'a'.repeat(2048)}` },
-      { url: 'https://example.com/hook', secret: 'mine' }, {},
+      { url: 'ftp://example.com/hook' },
+      { url: 'not a url' },
+      { url: `https://example.com/${'a'.repeat(2048)}` },
+      { url: 'https://example.com/hook', secret: 'mine' },
+      {},
     ]) {
       const res = await putWebhook(t.customer.token, JSON.stringify(body));
       expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);
@@ -103,7 +116,9 @@ describe('customer notifications', () => {
 
     for (const r of receipts) {
       expect(r.headers['content-type']).toBe('application/json');
-      expect(verifyWebhook(secret, String(r.headers['x-blackstart-timestamp']), r.body, String(r.headers['x-blackstart-signature']))).toBe(true);
+      expect(verifyWebhook(secret, String(r.headers['x-blackstart-timestamp']), r.body, String(r.headers['x-blackstart-signature']))).toBe(
+        true,
+      );
       expect(r.body).toBe(receipts[0]!.body);
     }
     const payload = JSON.parse(receipts[0]!.body) as Record<string, unknown>;
@@ -119,7 +134,10 @@ describe('customer notifications', () => {
 
     // the hanging receiver was tried and timed out, and held up neither this delivery nor the API
     const stuck = await eventually('a timed-out attempt', async () => {
-      const { rows } = await t.db.query(`select n.attempts, n.last_error from notifications n join volume_events e on e.id = n.event_id where e.volume_id = $1`, [theirs]);
+      const { rows } = await t.db.query(
+        `select n.attempts, n.last_error from notifications n join volume_events e on e.id = n.event_id where e.volume_id = $1`,
+        [theirs],
+      );
       return rows[0]?.attempts >= 1 && rows[0];
     });
     expect(stuck.last_error).toMatch(/no answer within 1000 ms/);
@@ -130,8 +148,12 @@ describe('customer notifications', () => {
   });
 
   it("lists each customer's events in its feed, never another's", async () => {
-    const { volumes: [mine] } = await t.customer.listVolumes();
-    const { volumes: [theirs] } = await other.listVolumes();
+    const {
+      volumes: [mine],
+    } = await t.customer.listVolumes();
+    const {
+      volumes: [theirs],
+    } = await other.listVolumes();
     const feed = await t.customer.events();
     expect(feed.events.map((e) => [e.volumeId, e.code])).toEqual([[mine!.volumeId, 'failover']]);
     expect(feed.next).toBe(feed.events[0]!.eventId);

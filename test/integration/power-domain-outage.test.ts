@@ -6,7 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverRecoveryId } from '../../common/messages.js';
-import { copiesOf, eventually, nodeView, pattern, powerOf, startTestCluster, type TestCluster, reviewEvent } from '../support/test-cluster.js';
+import {
+  copiesOf,
+  eventually,
+  nodeView,
+  pattern,
+  powerOf,
+  startTestCluster,
+  type TestCluster,
+  reviewEvent,
+} from '../support/test-cluster.js';
 
 describe('both power domains holding a volume fail and return', () => {
   let t: TestCluster;
@@ -33,7 +42,11 @@ describe('both power domains holding a volume fail and return', () => {
     const status = await t.customer.status(volumeId);
     expect(status.volumeStatus.status).toBe('impaired');
     expect(status.volumeStatus.details).toEqual([{ name: 'io-enabled', status: 'failed' }]);
-    expect(reviewEvent(status)).toMatchObject({ eventType: 'potential-data-inconsistency', description: 'Awaiting Action: Enable IO', notAfter: null });
+    expect(reviewEvent(status)).toMatchObject({
+      eventType: 'potential-data-inconsistency',
+      description: 'Awaiting Action: Enable IO',
+      notAfter: null,
+    });
     const restoredAt = Date.parse(reviewEvent(status).notBefore);
 
     // the elected copy is restored; its identical twin is kept, not deleted, to become its secondary
@@ -55,9 +68,11 @@ describe('both power domains holding a volume fail and return', () => {
 
     // the Temporal CLI finds the node's recovery in the configuration phase
     const recovery = (await t.operator.recoveries()).recoveries.find((r) => r.nodeId === winner)!;
-    const listed = execFileSync(process.env.TEMPORAL_CLI!, [
-      'workflow', 'list', '--address', t.cluster.temporalAddress, '--query', 'RecoveryPhase="configuration"',
-    ], { encoding: 'utf8' });
+    const listed = execFileSync(
+      process.env.TEMPORAL_CLI!,
+      ['workflow', 'list', '--address', t.cluster.temporalAddress, '--query', 'RecoveryPhase="configuration"'],
+      { encoding: 'utf8' },
+    );
     expect(listed).toContain(recovery.workflowId);
 
     // enable-io releases the held write, which then completes
@@ -70,7 +85,12 @@ describe('both power domains holding a volume fail and return', () => {
 
     // the twin joined as the secondary before the held write was released: it has that write too
     const [primaryView, secondaryView] = await Promise.all([nodeView(t, winner, volumeId), nodeView(t, twin.nodeId, volumeId)]);
-    expect(secondaryView).toMatchObject({ role: 'secondary', epoch: enabled.epoch, writeSeq: primaryView.writeSeq, digest: primaryView.digest });
+    expect(secondaryView).toMatchObject({
+      role: 'secondary',
+      epoch: enabled.epoch,
+      writeSeq: primaryView.writeSeq,
+      digest: primaryView.digest,
+    });
 
     const final = await t.customer.status(volumeId);
     expect(final.actions).toEqual([]);
@@ -82,8 +102,10 @@ describe('both power domains holding a volume fail and return', () => {
     const phases = await recordedPhases(t, recovery.workflowId);
     expect(phases).toEqual(['notice', 'investigation', 'recovery', 'configuration']);
 
-    const inService = await eventually('the recovery marked in service', async () =>
-      (await t.operator.recoveries()).recoveries.find((r) => r.workflowId === recovery.workflowId)?.inServiceAt);
+    const inService = await eventually(
+      'the recovery marked in service',
+      async () => (await t.operator.recoveries()).recoveries.find((r) => r.workflowId === recovery.workflowId)?.inServiceAt,
+    );
     console.log(
       `[figures] node restart -> back in service ${((Date.parse(inService) - restartedAt) / 1000).toFixed(2)} s; ` +
         `report admitted -> volume restored ${((restoredAt - Date.parse(recovery.admittedAt)) / 1000).toFixed(2)} s; ` +

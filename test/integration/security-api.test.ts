@@ -23,17 +23,32 @@ describe('the API under abuse', () => {
   afterAll(() => t?.stop());
 
   async function call(path: string, init: { method?: string; token?: string; body?: unknown } = {}) {
-    const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${init.token ?? t.customer.token}` };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${init.token ?? t.customer.token}`,
+    };
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     const res = await fetch(`${api}${path}`, { method: init.method ?? 'GET', headers, body });
-    return { status: res.status, headers: res.headers, body: (await res.json()) as { error?: { code: string; message: string } } & Record<string, unknown> };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: (await res.json()) as { error?: { code: string; message: string } } & Record<string, unknown>,
+    };
   }
   const count = async (table: string) => (await t.db.query(`select count(*)::int as n from ${table}`)).rows[0].n as number;
 
   it('refuses webhook URLs that reach internal addresses, in every spelling, and stores nothing', async () => {
     for (const url of [
-      'http://127.0.0.1/hook', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]/hook', 'http://0/hook', 'http://0.0.0.0/hook',
-      'http://10.1.2.3/hook', 'http://192.168.0.1/hook', 'http://[::ffff:127.0.0.1]/hook', 'http://localhost:8080/hook', 'http://2130706433/',
+      'http://127.0.0.1/hook',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://[::1]/hook',
+      'http://0/hook',
+      'http://0.0.0.0/hook',
+      'http://10.1.2.3/hook',
+      'http://192.168.0.1/hook',
+      'http://[::ffff:127.0.0.1]/hook',
+      'http://localhost:8080/hook',
+      'http://2130706433/',
     ]) {
       const res = await call('/v1/webhook', { method: 'PUT', body: { url } });
       expect(res.status, url).toBe(400);
@@ -46,11 +61,19 @@ describe('the API under abuse', () => {
     const { volumeId } = await t.customer.createVolume(64 * 1024);
     const operator = t.operator.token;
     for (const [path, token] of [
-      ['/v1/operator/recoveries?limit=-1', operator], ['/v1/operator/recoveries?limit=0.5', operator], ['/v1/operator/recoveries?limit=0', operator],
-      ['/v1/operator/recoveries?limit=', operator], ['/v1/operator/recoveries?limit=1e2', operator], ['/v1/operator/fleet?x=1', operator],
-      ['/v1/events?after=', undefined], ['/v1/events?limit=%20', undefined], ['/v1/volumes?all=true', undefined],
-      [`/v1/volumes/${volumeId}?x=1`, undefined], [`/v1/volumes/${volumeId}/data?offset=0x10&length=4096`, undefined],
-      [`/v1/volumes/${volumeId}/data?offset=0&length=4096&length=8192`, undefined], [`/v1/volumes/${volumeId}/snapshots?limit=1`, undefined],
+      ['/v1/operator/recoveries?limit=-1', operator],
+      ['/v1/operator/recoveries?limit=0.5', operator],
+      ['/v1/operator/recoveries?limit=0', operator],
+      ['/v1/operator/recoveries?limit=', operator],
+      ['/v1/operator/recoveries?limit=1e2', operator],
+      ['/v1/operator/fleet?x=1', operator],
+      ['/v1/events?after=', undefined],
+      ['/v1/events?limit=%20', undefined],
+      ['/v1/volumes?all=true', undefined],
+      [`/v1/volumes/${volumeId}?x=1`, undefined],
+      [`/v1/volumes/${volumeId}/data?offset=0x10&length=4096`, undefined],
+      [`/v1/volumes/${volumeId}/data?offset=0&length=4096&length=8192`, undefined],
+      [`/v1/volumes/${volumeId}/snapshots?limit=1`, undefined],
     ] as const) {
       const res = await call(path, { token });
       expect(res.status, path).toBe(400);
@@ -90,8 +113,16 @@ describe('the API under abuse', () => {
   it('refuses a recovery report larger than a workflow signal can carry with 413, and admits nothing', async () => {
     const token = nodeToken(t.cluster.layout.clusterSecret, 'node-a');
     const replica = (i: number) => ({
-      volumeId: `vol-big-${i}`, sizeBytes: 4096 * 1_000_000, role: 'primary', epoch: 1, writeSeq: 1,
-      badBlocks: Array.from({ length: 300_000 }, (_, b) => b), dirtyBadBlocks: [], digest: '0'.repeat(64), baseSnapshotId: null, rebuilding: false,
+      volumeId: `vol-big-${i}`,
+      sizeBytes: 4096 * 1_000_000,
+      role: 'primary',
+      epoch: 1,
+      writeSeq: 1,
+      badBlocks: Array.from({ length: 300_000 }, (_, b) => b),
+      dirtyBadBlocks: [],
+      digest: '0'.repeat(64),
+      baseSnapshotId: null,
+      rebuilding: false,
     });
     const scan = { nodeId: 'node-a', scannedAt: new Date().toISOString(), crashed: true, replicas: [replica(1), replica(2)] };
     const res = await call('/v1/nodes/node-a/recovery-reports', { method: 'POST', token, body: scan });
@@ -104,8 +135,14 @@ describe('the API under abuse', () => {
   it('holds every form of snapshot schedule to the least spacing, and creates no Schedule when it refuses', async () => {
     const { volumeId } = await t.customer.createVolume(64 * 1024);
     for (const policy of [
-      { cron: '@every 1s', retention: 2 }, { cron: '* * * * *', retention: 2 }, { cron: '*/4 * * * *', retention: 2 }, { cron: '0,1 3 * * *', retention: 2 },
-      { cron: '@every 299s', retention: 2 }, { cron: '* * * * * *', retention: 2 }, { cron: 'CRON_TZ=UTC 0 * * * *', retention: 2 }, { intervalSeconds: 60, retention: 2 },
+      { cron: '@every 1s', retention: 2 },
+      { cron: '* * * * *', retention: 2 },
+      { cron: '*/4 * * * *', retention: 2 },
+      { cron: '0,1 3 * * *', retention: 2 },
+      { cron: '@every 299s', retention: 2 },
+      { cron: '* * * * * *', retention: 2 },
+      { cron: 'CRON_TZ=UTC 0 * * * *', retention: 2 },
+      { intervalSeconds: 60, retention: 2 },
     ]) {
       const res = await call(`/v1/volumes/${volumeId}/snapshot-policy`, { method: 'PUT', body: policy });
       expect(res.status, JSON.stringify(policy)).toBe(400);
@@ -125,7 +162,9 @@ describe('the API under abuse', () => {
     expect(refused.body.error?.code).toBe('too-many-snapshots');
     expect((await t.db.query('select count(*)::int as n from snapshots where volume_id = $1', [volumeId])).rows[0].n).toBe(2);
 
-    await eventually('snapshots completed', async () => (await Promise.all(taken.map((id) => t.customer.snapshot(id)))).every((s) => s.state === 'completed'));
+    await eventually('snapshots completed', async () =>
+      (await Promise.all(taken.map((id) => t.customer.snapshot(id)))).every((s) => s.state === 'completed'),
+    );
     const connection = await Connection.connect({ address: t.cluster.temporalAddress });
     try {
       const history = await new Client({ connection }).workflow.getHandle(snapshotWorkflowId(taken[0]!)).fetchHistory();
@@ -138,13 +177,17 @@ describe('the API under abuse', () => {
 
   it('holds a customer to its operator-set quota with 403 quota-exceeded, changing nothing, and frees what an error volume held', async () => {
     const { customerId, apiKey } = await t.operator.createCustomer('quota');
-    const op = (path: string, method = 'GET', body?: unknown) => call(`/v1/operator/customers/${customerId}/quota${path}`, { method, token: t.operator.token, body });
+    const op = (path: string, method = 'GET', body?: unknown) =>
+      call(`/v1/operator/customers/${customerId}/quota${path}`, { method, token: t.operator.token, body });
     expect((await op('', 'PUT', { maxVolumes: -1 })).status).toBe(400);
     expect((await op('', 'PUT', { maxBytes: 1.5 })).status).toBe(400);
     expect((await call('/v1/operator/customers/cust-nobody/quota', { token: t.operator.token })).status).toBe(404);
     expect((await call(`/v1/operator/customers/${customerId}/quota`, { token: apiKey })).status).toBe(401);
     const set = await op('', 'PUT', { maxVolumes: 2, maxBytes: 131072, maxSnapshots: 1 });
-    expect(set.body).toMatchObject({ quota: { maxVolumes: 2, maxBytes: 131072, maxSnapshots: 1 }, usage: { volumes: 0, bytes: 0, snapshots: 0 } });
+    expect(set.body).toMatchObject({
+      quota: { maxVolumes: 2, maxBytes: 131072, maxSnapshots: 1 },
+      usage: { volumes: 0, bytes: 0, snapshots: 0 },
+    });
 
     const create = (sizeBytes: number) => call('/v1/volumes', { method: 'POST', token: apiKey, body: { sizeBytes } });
     const first = (await create(65536)).body.volumeId as string;
@@ -162,7 +205,8 @@ describe('the API under abuse', () => {
     expect((await t.db.query('select count(*)::int as n from snapshots where volume_id = $1', [second])).rows[0].n).toBe(0);
 
     // a volume whose creation failed holds neither quota nor node space
-    const allocated = async () => (await t.operator.fleet()).nodes.reduce((sum, n) => sum + (n as { allocatedBytes?: number }).allocatedBytes!, 0);
+    const allocated = async () =>
+      (await t.operator.fleet()).nodes.reduce((sum, n) => sum + (n as { allocatedBytes?: number }).allocatedBytes!, 0);
     const before = await allocated();
     await t.db.query(`update volumes set state = 'error' where id = $1`, [second]);
     expect(await allocated()).toBe(before - 2 * 65536);

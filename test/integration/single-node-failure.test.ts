@@ -46,7 +46,10 @@ describe('a single node loses power', () => {
     // when the node reports, then every copy it held is stale and deleted, and it is back in service
     await eventually('the node back in service', async () => {
       const { nodes } = await t.operator.fleet();
-      return nodes.find((n) => n.nodeId === victim)?.state === 'in-service' && (await t.operator.recoveries()).recoveries.some((r) => r.nodeId === victim && r.inServiceAt);
+      return (
+        nodes.find((n) => n.nodeId === victim)?.state === 'in-service' &&
+        (await t.operator.recoveries()).recoveries.some((r) => r.nodeId === victim && r.inServiceAt)
+      );
     });
     const deleted = (await operationsOf(t, victim)).filter((o) => o.op === 'delete').map((o) => o.volumeId);
     expect(deleted.sort()).toEqual([...affected].sort());
@@ -56,7 +59,9 @@ describe('a single node loses power', () => {
     for (const [i, v] of volumes.entries()) {
       const { volumeStatus } = await t.customer.status(v);
       expect(volumeStatus.status).not.toBe('impaired');
-      expect(await t.customer.read(v, 0, 8192)).toEqual(Buffer.concat([pattern(`before-${i}`, 8192).subarray(0, 4096), pattern(`during-${i}`, 4096)]));
+      expect(await t.customer.read(v, 0, 8192)).toEqual(
+        Buffer.concat([pattern(`before-${i}`, 8192).subarray(0, 4096), pattern(`during-${i}`, 4096)]),
+      );
     }
   });
 

@@ -4,7 +4,14 @@ import { CHUNK_BYTES } from '../../common/chunks.js';
 import { BLOCK_SIZE } from '../../common/types.js';
 import { parseDomainPath } from '../../common/failure-domain.js';
 import {
-  copiesOf, corrupt, eventually, operationsOf, pattern, reviewEvent, startTestCluster, type TestCluster,
+  copiesOf,
+  corrupt,
+  eventually,
+  operationsOf,
+  pattern,
+  reviewEvent,
+  startTestCluster,
+  type TestCluster,
 } from '../support/test-cluster.js';
 
 const SIZE = 16 * CHUNK_BYTES;

@@ -3,7 +3,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { volumeRebuildId } from '../../common/messages.js';
-import { allAutoEnabled, copiesOf, eventually, nodeView, operationsOf, pattern, powerOf, startTestCluster, volumesWithData, type TestCluster } from '../support/test-cluster.js';
+import {
+  allAutoEnabled,
+  copiesOf,
+  eventually,
+  nodeView,
+  operationsOf,
+  pattern,
+  powerOf,
+  startTestCluster,
+  volumesWithData,
+  type TestCluster,
+} from '../support/test-cluster.js';
 
 describe('the worker dies in the middle of a data-center recovery', () => {
   let t: TestCluster;
@@ -55,7 +66,8 @@ describe('the worker dies in the middle of rebuilding a secondary', () => {
   it('resumes the copy from its last heartbeat and ends with two identical copies', async () => {
     const size = 24 * 1024 * 1024;
     const { volumeId } = await t.customer.createVolume(size);
-    for (let off = 0; off < size; off += 4 * 1024 * 1024) await t.customer.write(volumeId, off, pattern(`${volumeId}-${off}`, 4 * 1024 * 1024));
+    for (let off = 0; off < size; off += 4 * 1024 * 1024)
+      await t.customer.write(volumeId, off, pattern(`${volumeId}-${off}`, 4 * 1024 * 1024));
     // the secondary's node dies for good: the volume fails over (epoch 2) and a new secondary is rebuilt
     const secondary = (await copiesOf(t, volumeId)).find((c) => c.role === 'secondary')!.nodeId;
     await t.cluster.killNode(secondary);

@@ -22,7 +22,13 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-export interface AxeFinding { page: string; id: string; impact: string; help: string; nodes: string[] }
+export interface AxeFinding {
+  page: string;
+  id: string;
+  impact: string;
+  help: string;
+  nodes: string[];
+}
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -30,8 +36,19 @@ const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 export async function axeScan(page: Page, name: string): Promise<AxeFinding[]> {
   await page.addScriptTag({ path: AXE });
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return (await axe.run(document)).violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (ctx: Document) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }>;
+        };
+      }
+    ).axe;
+    return (await axe.run(document)).violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => n.target.join(' ')),
+    }));
   });
   return violations.map((v) => ({ page: name, ...v }));
 }

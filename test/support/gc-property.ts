@@ -51,20 +51,36 @@ async function drive(s: fc.Scheduler, io: { inFlight: number }, work: Promise<un
 }
 
 /** What snapshot-io's captureSnapshot does, on a volume whose chunk i holds `content[i]`. */
-export async function modelCapture(store: ObjectSnapshotStore, volumeId: string, snapshotId: string, content: number[], slow: () => Promise<void> = async () => undefined): Promise<SnapshotManifest> {
+export async function modelCapture(
+  store: ObjectSnapshotStore,
+  volumeId: string,
+  snapshotId: string,
+  content: number[],
+  slow: () => Promise<void> = async () => undefined,
+): Promise<SnapshotManifest> {
   const capture = await store.beginCapture(volumeId, snapshotId);
   try {
     const parent = (await store.listManifests(volumeId)).at(-1) ?? null;
     const chunks: string[] = [];
     for (const value of content) {
       const hash = chunkHash(bytesOf(value));
-      if (!(parent?.chunks.includes(hash) && (await capture.reuse(hash))) && !(await capture.reuse(hash))) await capture.put(hash, bytesOf(value));
+      if (!(parent?.chunks.includes(hash) && (await capture.reuse(hash))) && !(await capture.reuse(hash)))
+        await capture.put(hash, bytesOf(value));
       chunks.push(hash);
       await slow(); // reading a large volume takes a while: other requests get many turns meanwhile
     }
     const manifest: SnapshotManifest = {
-      snapshotId, volumeId, parentId: parent?.snapshotId ?? null, sizeBytes: chunks.length * 64, chunkBytes: 64, chunks,
-      epoch: 1, writeSeq: 0, digest: '0'.repeat(64), uploadedChunks: 0, createdAt: new Date().toISOString(),
+      snapshotId,
+      volumeId,
+      parentId: parent?.snapshotId ?? null,
+      sizeBytes: chunks.length * 64,
+      chunkBytes: 64,
+      chunks,
+      epoch: 1,
+      writeSeq: 0,
+      digest: '0'.repeat(64),
+      uploadedChunks: 0,
+      createdAt: new Date().toISOString(),
     };
     if (!(await capture.commit(manifest))) {
       for (const value of content) await capture.put(chunkHash(bytesOf(value)), bytesOf(value));
@@ -95,10 +111,16 @@ export async function checkStore(objects: ObjectBackend, store: ObjectSnapshotSt
   if (unnamed.length) throw new Error(`${unnamed.length} chunks no manifest names survived a pass`);
 }
 
-type Op = { kind: 'capture'; volume: number; writes: [number, number][]; slowness: number } | { kind: 'delete'; volume: number; nth: number };
+type Op =
+  { kind: 'capture'; volume: number; writes: [number, number][]; slowness: number } | { kind: 'delete'; volume: number; nth: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('capture' as const), volume: fc.nat(1), slowness: fc.nat(12), writes: fc.array(fc.tuple(fc.nat(CHUNKS - 1), fc.nat(30)), { maxLength: 2 }) }),
+  fc.record({
+    kind: fc.constant('capture' as const),
+    volume: fc.nat(1),
+    slowness: fc.nat(12),
+    writes: fc.array(fc.tuple(fc.nat(CHUNKS - 1), fc.nat(30)), { maxLength: 2 }),
+  }),
   fc.record({ kind: fc.constant('delete' as const), volume: fc.nat(1), nth: fc.nat(1) }),
 );
 
@@ -112,7 +134,10 @@ export function gcProperty(fresh: () => Promise<ObjectBackend>, numRuns: number)
       const store = new ObjectSnapshotStore(scheduled(objects, s, io), gc);
       // Each volume starts with a snapshot whose chunks later captures reuse while deletions run.
       const setup = new ObjectSnapshotStore(objects, gc);
-      const contents = [[0, 1, 2], [2, 3, 0]];
+      const contents = [
+        [0, 1, 2],
+        [2, 3, 0],
+      ];
       for (const [v, content] of contents.entries()) await modelCapture(setup, `v${v}`, 's0', content);
       let next = 1;
       const run = ops.map(async (op) => {

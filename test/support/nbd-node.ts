@@ -37,7 +37,9 @@ export async function startNbdNode(opts: { fsync?: boolean; maxInFlight?: number
   await store.claimIdentity(NODE_ID);
   const service = new NodeService(NODE_ID, store, 1 << 30, openSnapshotStore(join(dir, 'snapshots')));
   const node: NbdNode = {
-    dir, service, token: TOKEN,
+    dir,
+    service,
+    token: TOKEN,
     server: null as unknown as RunningNbdServer,
     async create(volumeId, sizeBytes, role = 'primary') {
       await service.createVolume({ volumeId, sizeBytes, role, epoch: 1, peer: null });
@@ -48,7 +50,9 @@ export async function startNbdNode(opts: { fsync?: boolean; maxInFlight?: number
     uri: (name) => `nbd://127.0.0.1:${node.server.port}/${name}`,
     data: (volumeId) => readFile(join(dir, 'data', 'volumes', volumeId, 'data')),
     async hash(volumeId) {
-      return createHash('sha256').update(await node.data(volumeId)).digest('hex');
+      return createHash('sha256')
+        .update(await node.data(volumeId))
+        .digest('hex');
     },
     async stop() {
       await node.server.close();
@@ -67,7 +71,11 @@ export async function startNbdNode(opts: { fsync?: boolean; maxInFlight?: number
  * Sends `bytes` (in the given pieces) over one TCP connection, half-closes unless `keepOpen`,
  * and collects what the server sends until it closes (or `timeoutMs`).
  */
-export function exchange(port: number, pieces: Buffer[], opts: { timeoutMs?: number; keepOpen?: boolean } = {}): Promise<{ received: Buffer; closedByServer: boolean }> {
+export function exchange(
+  port: number,
+  pieces: Buffer[],
+  opts: { timeoutMs?: number; keepOpen?: boolean } = {},
+): Promise<{ received: Buffer; closedByServer: boolean }> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const received: Buffer[] = [];

@@ -34,7 +34,14 @@ export function startTool(command: string, args: string[], env: NodeJS.ProcessEn
       resolve({ code, stdout, stderr });
     });
   });
-  return { child, done, get settled() { return settled; }, output: () => stdout + stderr };
+  return {
+    child,
+    done,
+    get settled() {
+      return settled;
+    },
+    output: () => stdout + stderr,
+  };
 }
 
 /** Runs a client to completion (killed after `timeoutMs`). */
@@ -55,10 +62,20 @@ export interface AttachedVolume {
 }
 
 /** `blackstart attach VOLUME --socket PATH [--review]` with the given customer API key. */
-export async function attachVolume(t: TestCluster, volumeId: string, apiKey: string, opts: { review?: boolean } = {}): Promise<AttachedVolume> {
+export async function attachVolume(
+  t: TestCluster,
+  volumeId: string,
+  apiKey: string,
+  opts: { review?: boolean } = {},
+): Promise<AttachedVolume> {
   const socket = join(await mkdtemp(join(tmpdir(), 'attach-')), 'nbd.sock');
   const args = ['dist/cli/main.js', 'attach', volumeId, '--socket', socket, ...(opts.review ? ['--review'] : [])];
-  const tool = startTool(process.execPath, args, { ...process.env, BLACKSTART_API_URL: t.cluster.apiUrl, BLACKSTART_API_KEY: apiKey, BLACKSTART_OPERATOR_TOKEN: '' });
+  const tool = startTool(process.execPath, args, {
+    ...process.env,
+    BLACKSTART_API_URL: t.cluster.apiUrl,
+    BLACKSTART_API_KEY: apiKey,
+    BLACKSTART_OPERATOR_TOKEN: '',
+  });
   const deadline = Date.now() + 20_000;
   while (!/attached .* at (\S+)/.test(tool.output())) {
     if (tool.settled) throw new Error(`attach exited: ${tool.output()}`);
@@ -78,7 +95,9 @@ export async function attachVolume(t: TestCluster, volumeId: string, apiKey: str
 /** `blackstart attach` expected to fail: its exit code and message. */
 export async function attachFails(t: TestCluster, volumeId: string, apiKey: string): Promise<ToolResult> {
   const tool = startTool(process.execPath, ['dist/cli/main.js', 'attach', volumeId, '--port', '0'], {
-    ...process.env, BLACKSTART_API_URL: t.cluster.apiUrl, BLACKSTART_API_KEY: apiKey,
+    ...process.env,
+    BLACKSTART_API_URL: t.cluster.apiUrl,
+    BLACKSTART_API_KEY: apiKey,
   });
   const timer = setTimeout(() => tool.child.kill('SIGKILL'), 20_000);
   const result = await tool.done;

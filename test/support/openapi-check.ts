@@ -31,15 +31,19 @@ export function checkResponse(method: string, url: string, status: number, conte
   const pathname = new URL(url, 'http://x').pathname;
   const found = operationFor(method, pathname);
   if (!found) throw new Error(`OpenAPI: no operation for ${method} ${pathname}`);
-  const response = (found.op.responses[String(status)] ?? found.op.responses.default) as { content?: Record<string, { schema: Json }> } | undefined;
+  const response = (found.op.responses[String(status)] ?? found.op.responses.default) as
+    { content?: Record<string, { schema: Json }> } | undefined;
   if (!response) throw new Error(`OpenAPI: ${method} ${found.template} does not list status ${status}`);
   const media = Object.keys(response.content ?? {})[0];
   if (!media) return;
-  if (!contentType.startsWith(media)) throw new Error(`OpenAPI: ${method} ${found.template} ${status} is ${contentType}, the document says ${media}`);
+  if (!contentType.startsWith(media))
+    throw new Error(`OpenAPI: ${method} ${found.template} ${status} is ${contentType}, the document says ${media}`);
   if (media !== 'application/json') return;
   const validate = validatorFor(`${method} ${found.template} ${status}`, response.content![media]!.schema);
   if (!validate(body)) {
-    throw new Error(`OpenAPI: ${method} ${found.template} ${status} does not match: ${ajv.errorsText(validate.errors)}; body ${JSON.stringify(body).slice(0, 400)}`);
+    throw new Error(
+      `OpenAPI: ${method} ${found.template} ${status} does not match: ${ajv.errorsText(validate.errors)}; body ${JSON.stringify(body).slice(0, 400)}`,
+    );
   }
 }
 

@@ -33,7 +33,11 @@ export async function startPrometheus(t: TestCluster, workerMetricsPort: number,
   const proc = new ManagedProcess({
     name: 'prometheus',
     command: 'prometheus',
-    args: [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`],
+    args: [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
     env: {},
     logDir: dir,
   });

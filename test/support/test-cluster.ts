@@ -44,7 +44,10 @@ export async function eventually<T>(what: string, check: () => Promise<T | false
 }
 
 /** The nodes holding a volume's copies according to the inventory, primary first. */
-export async function copiesOf(t: TestCluster, volumeId: string): Promise<{ nodeId: string; role: string; state: string; epoch: number }[]> {
+export async function copiesOf(
+  t: TestCluster,
+  volumeId: string,
+): Promise<{ nodeId: string; role: string; state: string; epoch: number }[]> {
   const { rows } = await t.db.query(
     `select node_id as "nodeId", role, state, epoch from replicas where volume_id = $1 and state <> 'deleted' order by role, node_id`,
     [volumeId],
@@ -63,13 +66,25 @@ export async function nodeView(t: TestCluster, nodeId: string, volumeId: string)
 }
 
 /** The node's append-only log of effective mutations. */
-export async function operationsOf(t: TestCluster, nodeId: string): Promise<{ op: string; volumeId: string; at: string; startedAt?: string }[]> {
+export async function operationsOf(
+  t: TestCluster,
+  nodeId: string,
+): Promise<{ op: string; volumeId: string; at: string; startedAt?: string }[]> {
   const text = await readFile(join(t.cluster.opts.dir, 'nodes', nodeId, 'operations.jsonl'), 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** Creates volumes and writes `dataBytes` of each one's own pattern at offset 0. */
-export async function volumesWithData(t: TestCluster, count: number, sizeBytes: number, dataBytes: number, autoEnableIo: boolean): Promise<string[]> {
+export async function volumesWithData(
+  t: TestCluster,
+  count: number,
+  sizeBytes: number,
+  dataBytes: number,
+  autoEnableIo: boolean,
+): Promise<string[]> {
   const volumes: string[] = [];
   for (let i = 0; i < count; i++) {
     const { volumeId } = await t.customer.createVolume(sizeBytes, autoEnableIo);
@@ -81,13 +96,17 @@ export async function volumesWithData(t: TestCluster, count: number, sizeBytes: 
 
 /** Waits until every volume's recovery ended in "IO Auto-Enabled". */
 export async function allAutoEnabled(t: TestCluster, volumes: string[], timeoutMs: number): Promise<void> {
-  await eventually('every volume auto-enabled', async () => {
-    for (const v of volumes) {
-      const { events } = await t.customer.status(v);
-      if (!events.some((e) => e.description === 'IO Auto-Enabled' && e.notAfter)) return false;
-    }
-    return true;
-  }, timeoutMs);
+  await eventually(
+    'every volume auto-enabled',
+    async () => {
+      for (const v of volumes) {
+        const { events } = await t.customer.status(v);
+        if (!events.some((e) => e.description === 'IO Auto-Enabled' && e.notAfter)) return false;
+      }
+      return true;
+    },
+    timeoutMs,
+  );
 }
 
 export function pattern(seed: string, length: number): Buffer {
@@ -112,7 +131,12 @@ export async function corrupt(t: TestCluster, nodeId: string, volumeId: string, 
   try {
     const bytes = Buffer.alloc(length);
     await file.read(bytes, 0, length, offset);
-    await file.write(bytes.map((b) => b ^ 0x5a), 0, length, offset);
+    await file.write(
+      bytes.map((b) => b ^ 0x5a),
+      0,
+      length,
+      offset,
+    );
   } finally {
     await file.close();
   }

@@ -31,7 +31,10 @@ export async function startWorkflowEnv(): Promise<TestWorkflowEnvironment> {
 }
 
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_SOURCE, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } });
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_SOURCE,
+    logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
+  });
 }
 
 export type Call = { name: string; input: unknown };
@@ -40,15 +43,25 @@ export type MockActivities = Partial<Record<keyof Activities, (input: never) => 
 /** Every call to a mocked activity, in order; an activity without a mock fails the test loudly. */
 export function recorded(mocks: MockActivities): { activities: Record<string, (input: unknown) => Promise<unknown>>; calls: Call[] } {
   const calls: Call[] = [];
-  const activities = Object.fromEntries(Object.entries(mocks).map(([name, fn]) => [name, async (input: unknown) => {
-    calls.push({ name, input });
-    return (fn as (i: unknown) => Promise<unknown>)(input);
-  }]));
+  const activities = Object.fromEntries(
+    Object.entries(mocks).map(([name, fn]) => [
+      name,
+      async (input: unknown) => {
+        calls.push({ name, input });
+        return (fn as (i: unknown) => Promise<unknown>)(input);
+      },
+    ]),
+  );
   return { activities, calls };
 }
 
 /** A control worker (workflows and control activities) and a data worker, running until `body` ends. */
-export async function withWorkers<T>(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap, activities: object, body: () => Promise<T>): Promise<T> {
+export async function withWorkers<T>(
+  env: TestWorkflowEnvironment,
+  bundle: WorkflowBundleWithSourceMap,
+  activities: object,
+  body: () => Promise<T>,
+): Promise<T> {
   const options = { connection: env.nativeConnection, activities, shutdownGraceTime: '1 second' as const };
   const control = await Worker.create({ ...options, taskQueue: CONTROL_TASK_QUEUE, workflowBundle: bundle });
   const data = await Worker.create({ ...options, taskQueue: DATA_TASK_QUEUE });

@@ -62,7 +62,13 @@ describe('chaos scenarios', () => {
     for (const [index, expected] of Object.entries(before)) {
       const s = scenarioFor(1, Number(index), TIMINGS);
       const held = s.heldWrite && { offset: s.heldWrite.offset, length: s.heldWrite.length };
-      expect({ fault: s.fault, crash: s.crash?.process, held, writes: s.volumes.map((v) => v.writes.length), returnDelaysMs: s.returnDelaysMs }).toEqual(expected);
+      expect({
+        fault: s.fault,
+        crash: s.crash?.process,
+        held,
+        writes: s.volumes.map((v) => v.writes.length),
+        returnDelaysMs: s.returnDelaysMs,
+      }).toEqual(expected);
     }
   });
 

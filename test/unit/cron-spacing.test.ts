@@ -22,8 +22,21 @@ describe('cron spacing', () => {
   });
 
   it('refuses forms whose spacing it cannot read', () => {
-    for (const expr of ['* * * * * *', '@every 1.5s', '@every 1ms', 'CRON_TZ=UTC 0 * * * *', '60 * * * *', '* 24 * * *', '5-1 * * * *',
-      '*/0 * * * *', '@reboot', 'H * * * *', '', '* * * *', '@every']) {
+    for (const expr of [
+      '* * * * * *',
+      '@every 1.5s',
+      '@every 1ms',
+      'CRON_TZ=UTC 0 * * * *',
+      '60 * * * *',
+      '* 24 * * *',
+      '5-1 * * * *',
+      '*/0 * * * *',
+      '@reboot',
+      'H * * * *',
+      '',
+      '* * * *',
+      '@every',
+    ]) {
       expect(minCronSpacingSeconds(expr), expr).toBeNull();
     }
   });

@@ -24,9 +24,18 @@ const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true 
   volumes: Record<string, unknown>;
   networks: Record<string, { internal?: boolean } | null>;
 };
-const sample = { CLUSTER_SECRET: 'a-cluster-secret-of-some-length', OPERATOR_TOKEN: 'an-operator-token-of-some-length', JOIN_TOKEN: 'join' };
+const sample = {
+  CLUSTER_SECRET: 'a-cluster-secret-of-some-length',
+  OPERATOR_TOKEN: 'an-operator-token-of-some-length',
+  JOIN_TOKEN: 'join',
+};
 const interpolate = (env: Record<string, string> = {}) =>
-  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{(\w+)[^}]*\}/g, (_, name: string) => sample[name as keyof typeof sample] ?? '')]));
+  Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [
+      k,
+      String(v).replace(/\$\{(\w+)[^}]*\}/g, (_, name: string) => sample[name as keyof typeof sample] ?? ''),
+    ]),
+  );
 
 /** "127.0.0.1:8233:8080" → "127.0.0.1:8233"; "8080:8080" → "8080" (every interface). */
 const hostPort = (p: string) => p.split(':').slice(0, -1).join(':');
@@ -52,7 +61,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it("gives each Blackstart service an environment its configuration loader accepts", () => {
+  it('gives each Blackstart service an environment its configuration loader accepts', () => {
     expect(() => loadApiConfig(interpolate(services.api!.environment))).not.toThrow();
     expect(() => loadWorkerConfig(interpolate(services.worker!.environment))).not.toThrow();
     const nodes = Object.entries(services).filter(([, s]) => s.command?.[1] === 'dist/storage-node/main.js');
@@ -65,7 +74,8 @@ describe('docker-compose.yml', () => {
       for (const p of s.ports ?? []) expect(p, `${name} publishes ${p}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
     }
     for (const [name, s] of Object.entries(services)) {
-      for (const p of s.ports ?? []) expect(p.split(':').at(-1), `${name} publishes a Temporal port`).not.toMatch(/^(7233|7234|7235|7239|6933|6934|6935|6939)$/);
+      for (const p of s.ports ?? [])
+        expect(p.split(':').at(-1), `${name} publishes a Temporal port`).not.toMatch(/^(7233|7234|7235|7239|6933|6934|6935|6939)$/);
     }
     expect(services.temporal!.ports ?? []).toEqual([]);
     expect(services.temporal!.networks).toEqual(['internal']);
@@ -76,20 +86,32 @@ describe('docker-compose.yml', () => {
   it('requires mutual TLS on the Temporal frontend, and every client presents a certificate', () => {
     const server = services.temporal!.environment!;
     expect(server.TEMPORAL_TLS_REQUIRE_CLIENT_AUTH).toBe('true');
-    for (const v of ['TEMPORAL_TLS_SERVER_CERT', 'TEMPORAL_TLS_SERVER_KEY', 'TEMPORAL_TLS_FRONTEND_CERT', 'TEMPORAL_TLS_FRONTEND_KEY', 'TEMPORAL_TLS_CLIENT1_CA_CERT']) {
+    for (const v of [
+      'TEMPORAL_TLS_SERVER_CERT',
+      'TEMPORAL_TLS_SERVER_KEY',
+      'TEMPORAL_TLS_FRONTEND_CERT',
+      'TEMPORAL_TLS_FRONTEND_KEY',
+      'TEMPORAL_TLS_CLIENT1_CA_CERT',
+    ]) {
       expect(server[v], v).toMatch(/^\/certs\//);
     }
-    for (const [name, s] of Object.entries(services).filter(([n, s]) => n !== 'temporal' && (isTemporal(s) || ['api', 'worker'].includes(n)))) {
-      for (const v of ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA']) expect(s.environment?.[v], `${name} ${v}`).toMatch(/^\/certs\//);
+    for (const [name, s] of Object.entries(services).filter(
+      ([n, s]) => n !== 'temporal' && (isTemporal(s) || ['api', 'worker'].includes(n)),
+    )) {
+      for (const v of ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA'])
+        expect(s.environment?.[v], `${name} ${v}`).toMatch(/^\/certs\//);
       expect(s.volumes, name).toContain('./certs:/certs:ro');
     }
     expect(loadApiConfig(interpolate(services.api!.environment)).temporalTls).toEqual({
-      cert: '/certs/client.pem', key: '/certs/client.key', ca: '/certs/ca.pem', serverName: 'temporal',
+      cert: '/certs/client.pem',
+      key: '/certs/client.key',
+      ca: '/certs/ca.pem',
+      serverName: 'temporal',
     });
     expect(loadWorkerConfig(interpolate(services.worker!.environment)).temporalTls?.cert).toBe('/certs/client.pem');
   });
 
-  it('listens beyond the container\'s loopback where another container or a customer must reach it', () => {
+  it("listens beyond the container's loopback where another container or a customer must reach it", () => {
     expect(services.api!.environment?.API_BIND).toBe('0.0.0.0');
     const nodes = Object.values(services).filter((s) => s.command?.[1] === 'dist/storage-node/main.js');
     for (const s of nodes) expect(s.environment?.NODE_BIND).toBe('0.0.0.0');

@@ -82,10 +82,7 @@ describe('the I/O gate', () => {
   it('holds reads too while paused, and releases them after the writes held before them', async () => {
     const gate = new IoGate(true);
     const log: string[] = [];
-    const held = [
-      gate.admit(async () => void log.push('w1')),
-      gate.admit(async () => void log.push('r1'), 0, 'shared'),
-    ];
+    const held = [gate.admit(async () => void log.push('w1')), gate.admit(async () => void log.push('r1'), 0, 'shared')];
     await tick();
     expect(log).toEqual([]);
     gate.open();

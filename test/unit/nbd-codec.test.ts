@@ -3,16 +3,45 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  ClientHandshakeDecoder, CmdFlag, NbdCmd, NbdErrno, NbdInfo, NbdOpt, NbdRep, ReplyDecoder, RequestDecoder, ServerHandshakeDecoder,
-  TransmissionFlag, encodeClientFlags, encodeExportNameOption, encodeExportNameReply, encodeGoOption, encodeGreeting,
-  encodeInfoBlockSize, encodeInfoExport, encodeOption, encodeOptionError, encodeOptionReply, encodeRepServer, encodeRequest,
-  encodeSimpleReply, parseGoData,
+  ClientHandshakeDecoder,
+  CmdFlag,
+  NbdCmd,
+  NbdErrno,
+  NbdInfo,
+  NbdOpt,
+  NbdRep,
+  ReplyDecoder,
+  RequestDecoder,
+  ServerHandshakeDecoder,
+  TransmissionFlag,
+  encodeClientFlags,
+  encodeExportNameOption,
+  encodeExportNameReply,
+  encodeGoOption,
+  encodeGreeting,
+  encodeInfoBlockSize,
+  encodeInfoExport,
+  encodeOption,
+  encodeOptionError,
+  encodeOptionReply,
+  encodeRepServer,
+  encodeRequest,
+  encodeSimpleReply,
+  parseGoData,
 } from '../../storage-node/protocol/nbd.js';
 
 // ---- a byte builder; every integer big-endian ("network byte order", spec: Conventions) ----
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
-const u64 = (n: bigint | number) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+};
+const u64 = (n: bigint | number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+};
 const wire = (...parts: (Buffer | string)[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
 
 const NBDMAGIC = u64(0x4e42444d41474943n); // spec "Newstyle negotiation": ASCII 'NBDMAGIC'
@@ -96,8 +125,9 @@ describe('the server side of the handshake', () => {
     // NBD_INFO_EXPORT: 16-bit type, 64-bit size, 16-bit flags; length 12
     expect(encodeInfoExport(NbdOpt.GO, 1 << 20, 0x13)).toEqual(wire(REP_MAGIC, u32(7), u32(3), u32(12), u16(0), u64(1 << 20), u16(0x13)));
     // NBD_INFO_BLOCK_SIZE: 16-bit type, three 32-bit sizes; length 14
-    expect(encodeInfoBlockSize(NbdOpt.GO, { min: 1, preferred: 4096, max: 1 << 22 }))
-      .toEqual(wire(REP_MAGIC, u32(7), u32(3), u32(14), u16(3), u32(1), u32(4096), u32(1 << 22)));
+    expect(encodeInfoBlockSize(NbdOpt.GO, { min: 1, preferred: 4096, max: 1 << 22 })).toEqual(
+      wire(REP_MAGIC, u32(7), u32(3), u32(14), u16(3), u32(1), u32(4096), u32(1 << 22)),
+    );
     expect(encodeOptionError(NbdOpt.GO, NbdRep.ERR_UNKNOWN, 'no')).toEqual(wire(REP_MAGIC, u32(7), u32(0x80000006), u32(2), 'no'));
     // spec "Newstyle negotiation": 64-bit size, 16-bit flags, 124 zeroes unless NO_ZEROES
     expect(encodeExportNameReply(4096, 1, false)).toEqual(wire(u64(4096), u16(1), Buffer.alloc(124)));
@@ -120,8 +150,13 @@ describe('the client side of the handshake', () => {
   });
 
   it('decodes the greeting and the replies to GO at every split, then pauses', () => {
-    const bytes = wire(encodeGreeting(), encodeInfoExport(NbdOpt.GO, 8192, 0x1ff), encodeInfoBlockSize(NbdOpt.GO, { min: 1, preferred: 4096, max: 4096 }),
-      encodeOptionReply(NbdOpt.GO, NbdRep.ACK), encodeSimpleReply(9n, 0));
+    const bytes = wire(
+      encodeGreeting(),
+      encodeInfoExport(NbdOpt.GO, 8192, 0x1ff),
+      encodeInfoBlockSize(NbdOpt.GO, { min: 1, preferred: 4096, max: 4096 }),
+      encodeOptionReply(NbdOpt.GO, NbdRep.ACK),
+      encodeSimpleReply(9n, 0),
+    );
     const whole = new ClientHandshakeDecoder().push(bytes);
     expect(whole).toEqual([
       { type: 'greeting', handshakeFlags: 3 },
@@ -151,16 +186,21 @@ describe('the client side of the handshake', () => {
     const g = encodeGreeting();
     expect(new ClientHandshakeDecoder().push(wire(g, Buffer.alloc(20)))[1]).toMatchObject({ code: 'bad-magic' });
     expect(new ClientHandshakeDecoder().push(wire(g, encodeOptionReply(7, NbdRep.INFO, u16(0))))[1]).toMatchObject({ code: 'bad-reply' });
-    expect(new ClientHandshakeDecoder({ maxReplyBytes: 4 }).push(wire(g, encodeOptionError(7, NbdRep.ERR_UNKNOWN, 'long message')))[1])
-      .toMatchObject({ code: 'too-long' });
+    expect(
+      new ClientHandshakeDecoder({ maxReplyBytes: 4 }).push(wire(g, encodeOptionError(7, NbdRep.ERR_UNKNOWN, 'long message')))[1],
+    ).toMatchObject({ code: 'too-long' });
   });
 });
 
 describe('transmission requests', () => {
   it('decodes READ, WRITE with its payload, FLUSH and DISC at every split', () => {
     const payload = Buffer.from('0123456789');
-    const bytes = wire(request(NbdCmd.READ, 1n, 4096, 512), request(NbdCmd.WRITE, 2n, 10, 10, CmdFlag.FUA, payload),
-      request(NbdCmd.FLUSH, 3n, 0, 0), request(NbdCmd.DISC, 0xffffffffffffffffn, 0, 0));
+    const bytes = wire(
+      request(NbdCmd.READ, 1n, 4096, 512),
+      request(NbdCmd.WRITE, 2n, 10, 10, CmdFlag.FUA, payload),
+      request(NbdCmd.FLUSH, 3n, 0, 0),
+      request(NbdCmd.DISC, 0xffffffffffffffffn, 0, 0),
+    );
     const whole = requestDecoder().push(bytes);
     expect(whole).toEqual([
       { type: 'request', command: NbdCmd.READ, flags: 0, handle: 1n, offset: 4096, length: 512 },
@@ -177,24 +217,33 @@ describe('transmission requests', () => {
   });
 
   it('answers bad requests with the errno the spec names, and goes on', () => {
-    const events = requestDecoder().push(wire(
-      request(99, 1n, 0, 0), // unknown command → EINVAL
-      request(NbdCmd.READ, 2n, 0, 8, 1 << 6), // undocumented flag → EINVAL
-      request(NbdCmd.READ, 3n, (1 << 20) - 4, 8), // read past the end → EINVAL
-      request(NbdCmd.WRITE, 4n, 1 << 20, 2, 0, Buffer.from('zz')), // write past the end → ENOSPC
-      request(NbdCmd.WRITE_ZEROES, 5n, 1n << 60n, 1), // offset past 2^53 → ENOSPC
-      request(NbdCmd.READ, 6n, 0, 8192), // read longer than the maximum payload → EINVAL
-      request(NbdCmd.READ, 7n, 0, 1),
-    ));
+    const events = requestDecoder().push(
+      wire(
+        request(99, 1n, 0, 0), // unknown command → EINVAL
+        request(NbdCmd.READ, 2n, 0, 8, 1 << 6), // undocumented flag → EINVAL
+        request(NbdCmd.READ, 3n, (1 << 20) - 4, 8), // read past the end → EINVAL
+        request(NbdCmd.WRITE, 4n, 1 << 20, 2, 0, Buffer.from('zz')), // write past the end → ENOSPC
+        request(NbdCmd.WRITE_ZEROES, 5n, 1n << 60n, 1), // offset past 2^53 → ENOSPC
+        request(NbdCmd.READ, 6n, 0, 8192), // read longer than the maximum payload → EINVAL
+        request(NbdCmd.READ, 7n, 0, 1),
+      ),
+    );
     expect(events.map((e) => (e.type === 'request-error' ? [e.code, e.handle, e.errno] : e.type))).toEqual([
-      ['unknown-command', 1n, NbdErrno.EINVAL], ['bad-flags', 2n, NbdErrno.EINVAL], ['out-of-range', 3n, NbdErrno.EINVAL],
-      ['out-of-range', 4n, NbdErrno.ENOSPC], ['out-of-range', 5n, NbdErrno.ENOSPC], ['too-long', 6n, NbdErrno.EINVAL], 'request',
+      ['unknown-command', 1n, NbdErrno.EINVAL],
+      ['bad-flags', 2n, NbdErrno.EINVAL],
+      ['out-of-range', 3n, NbdErrno.EINVAL],
+      ['out-of-range', 4n, NbdErrno.ENOSPC],
+      ['out-of-range', 5n, NbdErrno.ENOSPC],
+      ['too-long', 6n, NbdErrno.EINVAL],
+      'request',
     ]);
   });
 
   it('closes on a bad magic or a write longer than the maximum payload, and ignores what follows', () => {
     const d = requestDecoder();
-    expect(d.push(wire(request(NbdCmd.WRITE, 1n, 0, 4097), request(NbdCmd.READ, 2n, 0, 1)))).toEqual([expect.objectContaining({ type: 'fatal', code: 'too-long' })]);
+    expect(d.push(wire(request(NbdCmd.WRITE, 1n, 0, 4097), request(NbdCmd.READ, 2n, 0, 1)))).toEqual([
+      expect.objectContaining({ type: 'fatal', code: 'too-long' }),
+    ]);
     expect(d.push(request(NbdCmd.READ, 3n, 0, 1))).toEqual([]);
     expect(requestDecoder().push(wire(u32(0x25609514), Buffer.alloc(24)))).toEqual([expect.objectContaining({ code: 'bad-magic' })]);
   });
@@ -213,7 +262,10 @@ describe('transmission requests', () => {
 });
 
 describe('transmission replies', () => {
-  const inFlight = new Map<bigint, number>([[1n, 4], [2n, 0]]);
+  const inFlight = new Map<bigint, number>([
+    [1n, 4],
+    [2n, 0],
+  ]);
   const lookup = (h: bigint) => inFlight.get(h);
 
   it('decodes simple replies, READ data by the length asked, at every split', () => {
@@ -251,56 +303,84 @@ describe('round trips and fuzz', () => {
   });
 
   it('requests the client encodes decode to the same requests on the server, however TCP cuts them', () => {
-    fc.assert(fc.property(fc.array(validRequest, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 6 }), (reqs, cuts) => {
-      const bytes = wire(...reqs.map((r) => encodeRequest(r, r.command === NbdCmd.WRITE ? Buffer.alloc(r.length, 7) : undefined)));
-      const d = requestDecoder();
-      const events = chunks(bytes, cuts).flatMap((c) => d.push(c));
-      expect(events).toEqual(reqs.map((r) => ({ type: 'request', ...r, ...(r.command === NbdCmd.WRITE && r.length ? { payload: Buffer.alloc(r.length, 7) } : {}) })));
-      expect(d.end()).toBeNull();
-    }));
+    fc.assert(
+      fc.property(fc.array(validRequest, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 6 }), (reqs, cuts) => {
+        const bytes = wire(...reqs.map((r) => encodeRequest(r, r.command === NbdCmd.WRITE ? Buffer.alloc(r.length, 7) : undefined)));
+        const d = requestDecoder();
+        const events = chunks(bytes, cuts).flatMap((c) => d.push(c));
+        expect(events).toEqual(
+          reqs.map((r) => ({
+            type: 'request',
+            ...r,
+            ...(r.command === NbdCmd.WRITE && r.length ? { payload: Buffer.alloc(r.length, 7) } : {}),
+          })),
+        );
+        expect(d.end()).toBeNull();
+      }),
+    );
   });
 
   it('replies the server encodes decode on the client', () => {
-    fc.assert(fc.property(fc.array(fc.tuple(handle, fc.integer({ min: 0, max: 64 }), fc.constantFrom(0, NbdErrno.EIO)), { maxLength: 8 }), (replies) => {
-      const lengths = new Map(replies.map(([h, n]) => [h, n]));
-      const bytes = wire(...replies.map(([h, , errno]) => wire(encodeSimpleReply(h, errno), errno ? '' : Buffer.alloc(lengths.get(h)!, 1))));
-      const events = new ReplyDecoder((h) => lengths.get(h)).push(bytes);
-      expect(events.map((e) => (e.type === 'reply' ? [e.handle, e.errno, e.data?.length ?? 0] : e))).toEqual(
-        replies.map(([h, , errno]) => [h, errno, errno ? 0 : lengths.get(h)!]));
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(handle, fc.integer({ min: 0, max: 64 }), fc.constantFrom(0, NbdErrno.EIO)), { maxLength: 8 }),
+        (replies) => {
+          const lengths = new Map(replies.map(([h, n]) => [h, n]));
+          const bytes = wire(
+            ...replies.map(([h, , errno]) => wire(encodeSimpleReply(h, errno), errno ? '' : Buffer.alloc(lengths.get(h)!, 1))),
+          );
+          const events = new ReplyDecoder((h) => lengths.get(h)).push(bytes);
+          expect(events.map((e) => (e.type === 'reply' ? [e.handle, e.errno, e.data?.length ?? 0] : e))).toEqual(
+            replies.map(([h, , errno]) => [h, errno, errno ? 0 : lengths.get(h)!]),
+          );
+        },
+      ),
+    );
   });
 
   it('random bytes, bad magics and unknown options never throw out of the server handshake decoder', () => {
     const valid = wire(u32(3), option(NbdOpt.INFO, goData('g', [3])), option(NbdOpt.LIST), option(77, Buffer.from('x')));
-    fc.assert(fc.property(mutated(valid), fc.array(fc.nat(), { maxLength: 5 }), (bytes, cuts) => {
-      const d = new ServerHandshakeDecoder({ maxOptionBytes: 64 });
-      const events = chunks(bytes, cuts).flatMap((c) => [...d.push(c), ...d.resume()]);
-      for (const e of events) expect(['client-flags', 'option', 'option-error', 'fatal']).toContain(e.type);
-      for (const e of events) if (e.type === 'option' && (e.option === NbdOpt.GO || e.option === NbdOpt.INFO)) parseGoData(e.option, e.data);
-      d.end();
-    }));
+    fc.assert(
+      fc.property(mutated(valid), fc.array(fc.nat(), { maxLength: 5 }), (bytes, cuts) => {
+        const d = new ServerHandshakeDecoder({ maxOptionBytes: 64 });
+        const events = chunks(bytes, cuts).flatMap((c) => [...d.push(c), ...d.resume()]);
+        for (const e of events) expect(['client-flags', 'option', 'option-error', 'fatal']).toContain(e.type);
+        for (const e of events)
+          if (e.type === 'option' && (e.option === NbdOpt.GO || e.option === NbdOpt.INFO)) parseGoData(e.option, e.data);
+        d.end();
+      }),
+    );
   });
 
   it('random and mutated request streams never throw, and every bad request is an error value', () => {
-    const valid = wire(request(NbdCmd.WRITE, 1n, 0, 16, 0, Buffer.alloc(16, 5)), request(NbdCmd.READ, 2n, 512, 512), request(NbdCmd.TRIM, 3n, 0, 4096));
-    fc.assert(fc.property(mutated(valid), fc.array(fc.nat(), { maxLength: 5 }), (bytes, cuts) => {
-      const d = requestDecoder();
-      const events = chunks(bytes, cuts).flatMap((c) => d.push(c));
-      for (const e of events) {
-        if (e.type !== 'request') continue;
-        expect(e.offset + e.length).toBeLessThanOrEqual(1 << 20);
-        expect(e.payload?.length ?? 0).toBe(e.command === NbdCmd.WRITE ? e.length : 0);
-      }
-      d.end();
-    }), { numRuns: 500 });
+    const valid = wire(
+      request(NbdCmd.WRITE, 1n, 0, 16, 0, Buffer.alloc(16, 5)),
+      request(NbdCmd.READ, 2n, 512, 512),
+      request(NbdCmd.TRIM, 3n, 0, 4096),
+    );
+    fc.assert(
+      fc.property(mutated(valid), fc.array(fc.nat(), { maxLength: 5 }), (bytes, cuts) => {
+        const d = requestDecoder();
+        const events = chunks(bytes, cuts).flatMap((c) => d.push(c));
+        for (const e of events) {
+          if (e.type !== 'request') continue;
+          expect(e.offset + e.length).toBeLessThanOrEqual(1 << 20);
+          expect(e.payload?.length ?? 0).toBe(e.command === NbdCmd.WRITE ? e.length : 0);
+        }
+        d.end();
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('random bytes never throw out of the client decoders', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, withGreeting) => {
-      const buf = withGreeting ? wire(encodeGreeting(), Buffer.from(bytes)) : Buffer.from(bytes);
-      new ClientHandshakeDecoder().push(buf);
-      new ReplyDecoder(() => 8).push(buf);
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, withGreeting) => {
+        const buf = withGreeting ? wire(encodeGreeting(), Buffer.from(bytes)) : Buffer.from(bytes);
+        new ClientHandshakeDecoder().push(buf);
+        new ReplyDecoder(() => 8).push(buf);
+      }),
+    );
   });
 
   it('every transmission flag value round-trips through NBD_INFO_EXPORT', () => {
@@ -323,5 +403,9 @@ function mutated(valid: Buffer): fc.Arbitrary<Buffer> {
     for (const [at, byte] of edits) copy[at % copy.length] = byte;
     return copy;
   });
-  return fc.oneof(flips, fc.nat({ max: valid.length }).map((n) => valid.subarray(0, n)), fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)));
+  return fc.oneof(
+    flips,
+    fc.nat({ max: valid.length }).map((n) => valid.subarray(0, n)),
+    fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+  );
 }

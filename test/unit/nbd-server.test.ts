@@ -22,7 +22,15 @@ describe('the storage node NBD server with real clients', () => {
 
   it('nbdinfo shows the size and flags; a review export is read-only', async () => {
     const io = await nbdInfo(node.uri(node.grant('vol-a', 'io')));
-    expect(io).toMatchObject({ 'export-size': 8 * MiB, is_read_only: false, can_flush: true, can_fua: true, can_trim: true, can_zero: true, can_multi_conn: true });
+    expect(io).toMatchObject({
+      'export-size': 8 * MiB,
+      is_read_only: false,
+      can_flush: true,
+      can_fua: true,
+      can_trim: true,
+      can_zero: true,
+      can_multi_conn: true,
+    });
     expect(io).toMatchObject({ block_size_minimum: 1, block_size_preferred: 4096, block_size_maximum: 4 * MiB });
     const review = await nbdInfo(node.uri(node.grant('vol-a', 'review')));
     expect(review).toMatchObject({ 'export-size': 8 * MiB, is_read_only: true });
@@ -30,7 +38,14 @@ describe('the storage node NBD server with real clients', () => {
 
   it('qemu-io writes, then reads the same bytes back, across a block boundary', async () => {
     const uri = node.uri(node.grant('vol-a', 'io'));
-    const r = await qemuIo(uri, ['write -P 0xab 3000 10000', 'write -z 5000 100', 'read -P 0xab 3000 2000', 'read -P 0 5000 100', 'read -P 0xab 5100 7900', 'flush']).done;
+    const r = await qemuIo(uri, [
+      'write -P 0xab 3000 10000',
+      'write -z 5000 100',
+      'read -P 0xab 3000 2000',
+      'read -P 0 5000 100',
+      'read -P 0xab 5100 7900',
+      'flush',
+    ]).done;
     expect(r.stdout + r.stderr).not.toMatch(/error|fail|mismatch/i);
     expect(r.code).toBe(0);
     const data = await node.data('vol-a');

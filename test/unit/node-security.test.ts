@@ -37,7 +37,10 @@ describe('a storage node over HTTP', () => {
   });
 
   async function serve(credentials: NodeCredentials): Promise<HttpStorageNode> {
-    server = await listen(createNodeApp(service, () => credentials), 0);
+    server = await listen(
+      createNodeApp(service, () => credentials),
+      0,
+    );
     url = `http://127.0.0.1:${boundPort(server)}`;
     return new HttpStorageNode(url, credentials.token ?? '');
   }
@@ -85,10 +88,16 @@ describe('a storage node over HTTP', () => {
     });
 
     it('then a body that is not a replication message is a 400, and input is checked by the contract', async () => {
-      const res = await fetch(`${url}/v1/volumes/vol-a/mirror`, { method: 'PUT', headers: { authorization: `Bearer ${tokenA}` }, body: 'hello' });
+      const res = await fetch(`${url}/v1/volumes/vol-a/mirror`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${tokenA}` },
+        body: 'hello',
+      });
       expect(res.status).toBe(400);
       expect(status(await node.read('vol-a', -1 as number, 10).catch((e) => e))).toBe('400 bad-parameter');
-      expect(status(await node.configure('vol-a', { role: 'owner' as 'primary', epoch: 2, peer: null }).catch((e) => e))).toBe('400 bad-request');
+      expect(status(await node.configure('vol-a', { role: 'owner' as 'primary', epoch: 2, peer: null }).catch((e) => e))).toBe(
+        '400 bad-request',
+      );
     });
   });
 

@@ -8,7 +8,10 @@ import { buildOpenApiDocument, openApiPath } from '../../api/openapi.js';
 import type { Deps } from '../../api/use-cases/deps.js';
 import { checkResponse } from '../support/openapi-check.js';
 
-interface Layer { route?: { path: unknown; methods: Record<string, boolean> }; handle: { stack?: Layer[] } }
+interface Layer {
+  route?: { path: unknown; methods: Record<string, boolean> };
+  handle: { stack?: Layer[] };
+}
 
 /** Every (method, path) the express app routes, walking nested routers. */
 function appRoutes(app: express.Express): string[] {
@@ -40,14 +43,26 @@ describe('the OpenAPI document', () => {
   it('when the app has a route, then the document describes it, and the other way round', () => {
     const routed = new Set(appRoutes(createApp(stubDeps)));
     const documented = new Set(Object.entries(doc.paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m} ${p}`)));
-    expect([...routed].filter((r) => !documented.has(r)), 'routes missing from the document').toEqual([]);
-    expect([...documented].filter((r) => !routed.has(r) && !r.startsWith('get /console')), 'documented but not routed').toEqual([]);
+    expect(
+      [...routed].filter((r) => !documented.has(r)),
+      'routes missing from the document',
+    ).toEqual([]);
+    expect(
+      [...documented].filter((r) => !routed.has(r) && !r.startsWith('get /console')),
+      'documented but not routed',
+    ).toEqual([]);
   });
 
   it('when an answer does not match its schema, then the response check fails', () => {
-    expect(() => checkResponse('GET', '/v1/operator/throttle', 200, 'application/json', { maxConcurrentRecoveries: 5, massOutageShare: 0.3 })).not.toThrow();
-    expect(() => checkResponse('GET', '/v1/operator/throttle', 200, 'application/json', { maxConcurrentRecoveries: 5, massOutageShare: 0.3, port: 1 })).toThrow(/does not match/);
-    expect(() => checkResponse('GET', '/v1/volumes/vol-1', 404, 'application/json', { error: { code: 'not-found', message: 'x' } })).not.toThrow();
+    expect(() =>
+      checkResponse('GET', '/v1/operator/throttle', 200, 'application/json', { maxConcurrentRecoveries: 5, massOutageShare: 0.3 }),
+    ).not.toThrow();
+    expect(() =>
+      checkResponse('GET', '/v1/operator/throttle', 200, 'application/json', { maxConcurrentRecoveries: 5, massOutageShare: 0.3, port: 1 }),
+    ).toThrow(/does not match/);
+    expect(() =>
+      checkResponse('GET', '/v1/volumes/vol-1', 404, 'application/json', { error: { code: 'not-found', message: 'x' } }),
+    ).not.toThrow();
     expect(() => checkResponse('GET', '/v1/volumes/vol-1', 404, 'application/json', { message: 'x' })).toThrow(/does not match/);
     expect(() => checkResponse('GET', '/v1/nowhere', 200, 'application/json', {})).toThrow(/no operation/);
   });

@@ -9,7 +9,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleWorkflows, quietRuntime } from '../support/workflow-env.js';
 
 const DIR = fileURLToPath(new URL('../histories/', import.meta.url));
-const FILES = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const History = temporal.api.history.v1.History;
 const REQUIRED = ['serverRecovery', 'volumeRecovery', 'nodeFailover', 'volumeRebuild'];
 
@@ -26,7 +28,10 @@ describe('replay of recorded histories', () => {
   });
 
   it('replays every recorded history without a nondeterminism error', async () => {
-    const histories = FILES.map((file) => ({ workflowId: file, history: History.fromObject(JSON.parse(readFileSync(`${DIR}${file}`, 'utf8')) as object) })); // as record-histories.ts wrote it
+    const histories = FILES.map((file) => ({
+      workflowId: file,
+      history: History.fromObject(JSON.parse(readFileSync(`${DIR}${file}`, 'utf8')) as object),
+    })); // as record-histories.ts wrote it
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);

@@ -4,12 +4,25 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BLOCK_SIZE } from '../../common/types.js';
 import {
-  HEADER_BYTES, MessageKind, REPLICATION_MAGIC, decodeReplication, encodeMirror, encodeRebuildFinish, encodeRebuildRange, volumeTag,
+  HEADER_BYTES,
+  MessageKind,
+  REPLICATION_MAGIC,
+  decodeReplication,
+  encodeMirror,
+  encodeRebuildFinish,
+  encodeRebuildRange,
+  volumeTag,
   type ReplicationMessage,
 } from '../../storage-node/protocol/replication.js';
 
 const mirror = { volumeId: 'vol-a', epoch: 3, seq: 41, offset: 5000, payload: Buffer.from('hello') };
-const range = { volumeId: 'vol-a', epoch: 2, offset: 2 * BLOCK_SIZE, crcs: new Uint32Array([0x01020304, 0xdeadbeef]), payload: Buffer.alloc(2 * BLOCK_SIZE, 7) };
+const range = {
+  volumeId: 'vol-a',
+  epoch: 2,
+  offset: 2 * BLOCK_SIZE,
+  crcs: new Uint32Array([0x01020304, 0xdeadbeef]),
+  payload: Buffer.alloc(2 * BLOCK_SIZE, 7),
+};
 const finish = { volumeId: 'vol-a', epoch: 2, writeSeq: 99, baseSnapshotId: 'snap-1', dirty: Buffer.from([1, 0, 128]) };
 
 /** The header as the format comment specifies it, written field by field. */
@@ -25,7 +38,9 @@ describe('the replication codec', () => {
   it('writes a mirrored write big-endian: header, seq, offset, length, payload', () => {
     const bytes = encodeMirror(mirror);
     expect(bytes.subarray(0, HEADER_BYTES)).toEqual(expectedHeader(1, 'vol-a', 3));
-    expect(bytes.subarray(HEADER_BYTES).toString('hex')).toBe('0000000000000029' + '0000000000001388' + '00000005' + Buffer.from('hello').toString('hex'));
+    expect(bytes.subarray(HEADER_BYTES).toString('hex')).toBe(
+      '0000000000000029' + '0000000000001388' + '00000005' + Buffer.from('hello').toString('hex'),
+    );
     expect(bytes.readUInt32BE(0)).toBe(REPLICATION_MAGIC);
   });
 
@@ -36,10 +51,19 @@ describe('the replication codec', () => {
 
   it('round-trips each message kind', () => {
     expect(decodeReplication('vol-a', encodeMirror(mirror))).toEqual({ ok: true, message: { kind: MessageKind.Mirror, ...mirror } });
-    expect(decodeReplication('vol-a', encodeRebuildRange(range))).toEqual({ ok: true, message: { kind: MessageKind.RebuildRange, ...range } });
-    expect(decodeReplication('vol-a', encodeRebuildFinish(finish))).toEqual({ ok: true, message: { kind: MessageKind.RebuildFinish, ...finish } });
+    expect(decodeReplication('vol-a', encodeRebuildRange(range))).toEqual({
+      ok: true,
+      message: { kind: MessageKind.RebuildRange, ...range },
+    });
+    expect(decodeReplication('vol-a', encodeRebuildFinish(finish))).toEqual({
+      ok: true,
+      message: { kind: MessageKind.RebuildFinish, ...finish },
+    });
     const noBase = { ...finish, baseSnapshotId: null, dirty: Buffer.alloc(0) };
-    expect(decodeReplication('vol-a', encodeRebuildFinish(noBase))).toEqual({ ok: true, message: { kind: MessageKind.RebuildFinish, ...noBase } });
+    expect(decodeReplication('vol-a', encodeRebuildFinish(noBase))).toEqual({
+      ok: true,
+      message: { kind: MessageKind.RebuildFinish, ...noBase },
+    });
   });
 
   it('refuses a message sent to another volume', () => {
@@ -70,24 +94,32 @@ describe('the replication codec', () => {
 
   it('returns an error value for random bytes, and for random mutations of valid messages, never throws', () => {
     const valid = [encodeMirror(mirror), encodeRebuildRange(range), encodeRebuildFinish(finish)];
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
-      const decoded = decodeReplication('vol-a', Buffer.from(bytes));
-      expect(decoded.ok).toBe(false);
-    }), { numRuns: 2000 });
-    fc.assert(fc.property(fc.constantFrom(...valid), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat({ max: 40 }), (whole, at, value, cut) => {
-      const b = Buffer.from(whole.subarray(0, Math.max(0, whole.length - cut)));
-      if (b.length > 0) b[at % b.length] = value;
-      const decoded = decodeReplication('vol-a', b);
-      if (decoded.ok) expect(decodeReplication('vol-a', reencode(decoded.message))).toEqual(decoded);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const decoded = decodeReplication('vol-a', Buffer.from(bytes));
+        expect(decoded.ok).toBe(false);
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...valid), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat({ max: 40 }), (whole, at, value, cut) => {
+        const b = Buffer.from(whole.subarray(0, Math.max(0, whole.length - cut)));
+        if (b.length > 0) b[at % b.length] = value;
+        const decoded = decodeReplication('vol-a', b);
+        if (decoded.ok) expect(decodeReplication('vol-a', reencode(decoded.message))).toEqual(decoded);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('round-trips any well-formed message', () => {
     const u = fc.nat({ max: Number.MAX_SAFE_INTEGER });
-    fc.assert(fc.property(u, u, u, fc.uint8Array({ minLength: 1, maxLength: 64 }), (epoch, seq, offset, payload) => {
-      const m = { volumeId: 'v', epoch, seq, offset, payload: Buffer.from(payload) };
-      expect(decodeReplication('v', encodeMirror(m))).toEqual({ ok: true, message: { kind: MessageKind.Mirror, ...m } });
-    }));
+    fc.assert(
+      fc.property(u, u, u, fc.uint8Array({ minLength: 1, maxLength: 64 }), (epoch, seq, offset, payload) => {
+        const m = { volumeId: 'v', epoch, seq, offset, payload: Buffer.from(payload) };
+        expect(decodeReplication('v', encodeMirror(m))).toEqual({ ok: true, message: { kind: MessageKind.Mirror, ...m } });
+      }),
+    );
   });
 });
 

@@ -5,7 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { admitsRecovery } from '../../common/rules/admission.js';
 import { configureRefusal, failoverSurvivor, holdsFailover, volumeIncidentIsCurrent } from '../../common/rules/failover.js';
 import { isHealthy, isMember } from '../../common/rules/health.js';
-import { MEMBER_STATES, NODE_TRANSITIONS, REPLICA_TRANSITIONS, VOLUME_TRANSITIONS, type NodeState, type ReplicaState, type VolumeState } from '../../common/states.js';
+import {
+  MEMBER_STATES,
+  NODE_TRANSITIONS,
+  REPLICA_TRANSITIONS,
+  VOLUME_TRANSITIONS,
+  type NodeState,
+  type ReplicaState,
+  type VolumeState,
+} from '../../common/states.js';
 
 const replicaStates = Object.keys(REPLICA_TRANSITIONS) as ReplicaState[];
 const nodeStates = Object.keys(NODE_TRANSITIONS) as NodeState[];
@@ -16,45 +24,57 @@ const arbCopy = fc.record({
   nodeFresh: fc.boolean(),
 });
 const arbCopies = fc.uniqueArray(arbCopy, { maxLength: 4, selector: (c) => c.nodeId });
-const arbVolume = fc.option(fc.record({ state: fc.constantFrom(...(Object.keys(VOLUME_TRANSITIONS) as VolumeState[])), epoch: fc.integer({ min: 1, max: 3 }) }));
+const arbVolume = fc.option(
+  fc.record({ state: fc.constantFrom(...(Object.keys(VOLUME_TRANSITIONS) as VolumeState[])), epoch: fc.integer({ min: 1, max: 3 }) }),
+);
 
 describe('replica health', () => {
   it('is serving on a fresh node in service, and only a member is ever healthy', () => {
-    fc.assert(fc.property(arbCopy, (c) => {
-      expect(isMember(c)).toBe(MEMBER_STATES.includes(c.state));
-      expect(isHealthy(c)).toBe(c.state === 'in-service' && c.nodeState === 'in-service' && c.nodeFresh);
-      if (isHealthy(c)) expect(isMember(c)).toBe(true);
-    }));
+    fc.assert(
+      fc.property(arbCopy, (c) => {
+        expect(isMember(c)).toBe(MEMBER_STATES.includes(c.state));
+        expect(isHealthy(c)).toBe(c.state === 'in-service' && c.nodeState === 'in-service' && c.nodeFresh);
+        if (isHealthy(c)) expect(isMember(c)).toBe(true);
+      }),
+    );
   });
 });
 
 describe('failover survivor', () => {
   it('is a healthy member on another node, found whenever the leaving copy is a member and one exists', () => {
-    fc.assert(fc.property(arbCopies, fc.constantFrom('n1', 'n2', 'n3', 'n4'), (copies, leaving) => {
-      const survivor = failoverSurvivor(copies, leaving);
-      const self = copies.find((c) => c.nodeId === leaving);
-      const possible = !!self && isMember(self) && copies.some((c) => c.nodeId !== leaving && isMember(c) && isHealthy(c));
-      expect(survivor !== null).toBe(possible);
-      if (survivor) {
-        expect(survivor.nodeId).not.toBe(leaving);
-        expect(isMember(survivor) && isHealthy(survivor)).toBe(true);
-      }
-    }));
+    fc.assert(
+      fc.property(arbCopies, fc.constantFrom('n1', 'n2', 'n3', 'n4'), (copies, leaving) => {
+        const survivor = failoverSurvivor(copies, leaving);
+        const self = copies.find((c) => c.nodeId === leaving);
+        const possible = !!self && isMember(self) && copies.some((c) => c.nodeId !== leaving && isMember(c) && isHealthy(c));
+        expect(survivor !== null).toBe(possible);
+        if (survivor) {
+          expect(survivor.nodeId).not.toBe(leaving);
+          expect(isMember(survivor) && isHealthy(survivor)).toBe(true);
+        }
+      }),
+    );
   });
 });
 
 describe('volume incident', () => {
   it('is current only for a live volume at its epoch that no member serves', () => {
-    fc.assert(fc.property(arbVolume, fc.integer({ min: 1, max: 3 }), arbCopies, (volume, epoch, copies) => {
-      const serving = copies.some((c) => isMember(c) && isHealthy(c));
-      expect(volumeIncidentIsCurrent(volume, epoch, copies)).toBe(!!volume && volume.state !== 'deleted' && volume.epoch === epoch && !serving);
-    }));
+    fc.assert(
+      fc.property(arbVolume, fc.integer({ min: 1, max: 3 }), arbCopies, (volume, epoch, copies) => {
+        const serving = copies.some((c) => isMember(c) && isHealthy(c));
+        expect(volumeIncidentIsCurrent(volume, epoch, copies)).toBe(
+          !!volume && volume.state !== 'deleted' && volume.epoch === epoch && !serving,
+        );
+      }),
+    );
   });
 
   it('is overtaken whenever a failover could find a survivor', () => {
-    fc.assert(fc.property(arbVolume, arbCopies, fc.constantFrom('n1', 'n2'), (volume, copies, leaving) => {
-      if (failoverSurvivor(copies, leaving)) expect(volumeIncidentIsCurrent(volume, volume?.epoch ?? 1, copies)).toBe(false);
-    }));
+    fc.assert(
+      fc.property(arbVolume, arbCopies, fc.constantFrom('n1', 'n2'), (volume, copies, leaving) => {
+        if (failoverSurvivor(copies, leaving)) expect(volumeIncidentIsCurrent(volume, volume?.epoch ?? 1, copies)).toBe(false);
+      }),
+    );
   });
 });
 
@@ -63,40 +83,61 @@ describe("the node's refusal to configure", () => {
     nodeRecovering: fc.boolean(),
     failover: fc.boolean(),
     scanned: fc.boolean(),
-    copy: fc.option(fc.record({ ioState: fc.constantFrom('enabled', 'paused' as const), mode: fc.constantFrom('normal', 'restored', 'rebuilding' as const) }), { nil: undefined }),
+    copy: fc.option(
+      fc.record({
+        ioState: fc.constantFrom('enabled', 'paused' as const),
+        mode: fc.constantFrom('normal', 'restored', 'rebuilding' as const),
+      }),
+      { nil: undefined },
+    ),
   });
 
   it('refuses everything on a recovering node, and a failover of any copy held for recovery', () => {
-    fc.assert(fc.property(arbView, (v) => {
-      const refusal = configureRefusal(v);
-      if (v.nodeRecovering) expect(refusal).toBe('node-recovering');
-      else if (!v.failover) expect(refusal).toBeNull();
-      else expect(refusal === null).toBe(!v.scanned && v.copy?.ioState === 'enabled' && v.copy.mode === 'normal');
-    }));
+    fc.assert(
+      fc.property(arbView, (v) => {
+        const refusal = configureRefusal(v);
+        if (v.nodeRecovering) expect(refusal).toBe('node-recovering');
+        else if (!v.failover) expect(refusal).toBeNull();
+        else expect(refusal === null).toBe(!v.scanned && v.copy?.ioState === 'enabled' && v.copy.mode === 'normal');
+      }),
+    );
   });
 });
 
 describe('mass-outage breaker', () => {
   it('holds more as more nodes are unreachable, and never for one node while the share covers one', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 200 }), fc.nat(200), fc.nat(200), fc.double({ min: 0, max: 1, noNaN: true }), (total, a, b, share) => {
-      const [few, many] = a <= b ? [a, b] : [b, a];
-      if (holdsFailover({ suspects: few, down: 0, total }, share)) expect(holdsFailover({ suspects: many, down: 0, total }, share)).toBe(true);
-      expect(holdsFailover({ suspects: few, down: many, total }, share)).toBe(holdsFailover({ suspects: many, down: few, total }, share));
-      if (share * total >= 1) expect(holdsFailover({ suspects: 1, down: 0, total }, share)).toBe(false);
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.nat(200),
+        fc.nat(200),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (total, a, b, share) => {
+          const [few, many] = a <= b ? [a, b] : [b, a];
+          if (holdsFailover({ suspects: few, down: 0, total }, share))
+            expect(holdsFailover({ suspects: many, down: 0, total }, share)).toBe(true);
+          expect(holdsFailover({ suspects: few, down: many, total }, share)).toBe(
+            holdsFailover({ suspects: many, down: few, total }, share),
+          );
+          if (share * total >= 1) expect(holdsFailover({ suspects: 1, down: 0, total }, share)).toBe(false);
+        },
+      ),
+    );
   });
 });
 
 describe('admission bound', () => {
   it('never lets more than the bound recover at once, and admits while below it', () => {
-    fc.assert(fc.property(fc.nat(10), fc.array(fc.boolean(), { maxLength: 60 }), (max, arrivals) => {
-      let recovering = 0;
-      for (const arrives of arrivals) {
-        if (!arrives) recovering = Math.max(0, recovering - 1);
-        else if (admitsRecovery(recovering, max)) recovering++;
-        else expect(recovering).toBe(max);
-        expect(recovering).toBeLessThanOrEqual(max);
-      }
-    }));
+    fc.assert(
+      fc.property(fc.nat(10), fc.array(fc.boolean(), { maxLength: 60 }), (max, arrivals) => {
+        let recovering = 0;
+        for (const arrives of arrivals) {
+          if (!arrives) recovering = Math.max(0, recovering - 1);
+          else if (admitsRecovery(recovering, max)) recovering++;
+          else expect(recovering).toBe(max);
+          expect(recovering).toBeLessThanOrEqual(max);
+        }
+      }),
+    );
   });
 });

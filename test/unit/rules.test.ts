@@ -9,20 +9,43 @@ import { placeInOtherZone, placeReplicas, samePowerDomain, separation, type Plac
 import { proveBySnapshot, proveNoDataLoss } from '../../common/rules/proof.js';
 import type { CandidateReport, InventoryVolume, ScannedReplica } from '../../common/types.js';
 
-const copy = (over: Partial<ScannedReplica> = {}): ScannedReplica => ({ volumeId: 'v', sizeBytes: 4096, role: 'primary', epoch: 1, writeSeq: 5, badBlocks: [], dirtyBadBlocks: [], digest: 'abc', baseSnapshotId: null, rebuilding: false, ...over });
-const candidate = (nodeId: string, over: Partial<ScannedReplica> = {}): CandidateReport => ({ nodeId, serverRecoveryId: `sr-${nodeId}`, replica: copy(over) });
-const arbCandidate = fc.record({
-  nodeId: fc.constantFrom('n1', 'n2', 'n3', 'n4'),
-  epoch: fc.integer({ min: 1, max: 4 }),
-  writeSeq: fc.integer({ min: 0, max: 20 }),
-  bad: fc.integer({ min: 0, max: 3 }),
-}).map((c) => candidate(c.nodeId, { epoch: c.epoch, writeSeq: c.writeSeq, badBlocks: Array.from({ length: c.bad }, (_, i) => i) }));
+const copy = (over: Partial<ScannedReplica> = {}): ScannedReplica => ({
+  volumeId: 'v',
+  sizeBytes: 4096,
+  role: 'primary',
+  epoch: 1,
+  writeSeq: 5,
+  badBlocks: [],
+  dirtyBadBlocks: [],
+  digest: 'abc',
+  baseSnapshotId: null,
+  rebuilding: false,
+  ...over,
+});
+const candidate = (nodeId: string, over: Partial<ScannedReplica> = {}): CandidateReport => ({
+  nodeId,
+  serverRecoveryId: `sr-${nodeId}`,
+  replica: copy(over),
+});
+const arbCandidate = fc
+  .record({
+    nodeId: fc.constantFrom('n1', 'n2', 'n3', 'n4'),
+    epoch: fc.integer({ min: 1, max: 4 }),
+    writeSeq: fc.integer({ min: 0, max: 20 }),
+    bad: fc.integer({ min: 0, max: 3 }),
+  })
+  .map((c) => candidate(c.nodeId, { epoch: c.epoch, writeSeq: c.writeSeq, badBlocks: Array.from({ length: c.bad }, (_, i) => i) }));
 const arbCandidates = fc.uniqueArray(arbCandidate, { minLength: 1, maxLength: 4, selector: (c) => c.nodeId });
 
 describe('classification', () => {
   const volume = (over: Partial<InventoryVolume> = {}): InventoryVolume => ({
-    volumeId: 'v', deleted: false, epoch: 2,
-    members: [{ nodeId: 'a', role: 'primary', epoch: 2, healthy: false }, { nodeId: 'b', role: 'secondary', epoch: 2, healthy: false }],
+    volumeId: 'v',
+    deleted: false,
+    epoch: 2,
+    members: [
+      { nodeId: 'a', role: 'primary', epoch: 2, healthy: false },
+      { nodeId: 'b', role: 'secondary', epoch: 2, healthy: false },
+    ],
     ...over,
   });
 
@@ -42,7 +65,12 @@ describe('classification', () => {
   });
 
   it('calls a current copy with a healthy peer a duplicate, and without one a candidate', () => {
-    const healthyPeer = volume({ members: [{ nodeId: 'a', role: 'primary', epoch: 2, healthy: false }, { nodeId: 'b', role: 'secondary', epoch: 2, healthy: true }] });
+    const healthyPeer = volume({
+      members: [
+        { nodeId: 'a', role: 'primary', epoch: 2, healthy: false },
+        { nodeId: 'b', role: 'secondary', epoch: 2, healthy: true },
+      ],
+    });
     expect(classifyReplica('a', copy({ epoch: 2 }), healthyPeer)).toBe('duplicate');
     expect(classifyReplica('a', copy({ epoch: 2 }), volume())).toBe('candidate');
   });
@@ -50,13 +78,17 @@ describe('classification', () => {
 
 describe('election', () => {
   it('never loses the copy with the highest (epoch, writeSeq)', () => {
-    fc.assert(fc.property(arbCandidates, (cs) => {
-      const { winner, losers } = electAuthoritative(cs)!;
-      const best = cs.reduce((m, c) => (c.replica.epoch > m.replica.epoch || (c.replica.epoch === m.replica.epoch && c.replica.writeSeq > m.replica.writeSeq) ? c : m));
-      expect([winner.replica.epoch, winner.replica.writeSeq]).toEqual([best.replica.epoch, best.replica.writeSeq]);
-      expect(losers).toHaveLength(cs.length - 1);
-      expect(losers).not.toContain(winner);
-    }));
+    fc.assert(
+      fc.property(arbCandidates, (cs) => {
+        const { winner, losers } = electAuthoritative(cs)!;
+        const best = cs.reduce((m, c) =>
+          c.replica.epoch > m.replica.epoch || (c.replica.epoch === m.replica.epoch && c.replica.writeSeq > m.replica.writeSeq) ? c : m,
+        );
+        expect([winner.replica.epoch, winner.replica.writeSeq]).toEqual([best.replica.epoch, best.replica.writeSeq]);
+        expect(losers).toHaveLength(cs.length - 1);
+        expect(losers).not.toContain(winner);
+      }),
+    );
   });
 
   it('prefers fewer bad blocks between equal generations', () => {
@@ -64,17 +96,21 @@ describe('election', () => {
   });
 
   it('is independent of arrival order', () => {
-    fc.assert(fc.property(arbCandidates, (cs) => {
-      expect(electAuthoritative([...cs].reverse())!.winner).toEqual(electAuthoritative(cs)!.winner);
-    }));
+    fc.assert(
+      fc.property(arbCandidates, (cs) => {
+        expect(electAuthoritative([...cs].reverse())!.winner).toEqual(electAuthoritative(cs)!.winner);
+      }),
+    );
   });
 
   it('lets a late copy take over only when it holds strictly more', () => {
     expect(supersedes(candidate('n1'), candidate('n2'))).toBe(false);
     expect(supersedes(candidate('n3', { writeSeq: 6 }), candidate('n2'))).toBe(true);
-    fc.assert(fc.property(arbCandidate, arbCandidate, (a, b) => {
-      if (supersedes(a, b)) expect(compareAuthority(a, b)).toBeLessThan(0);
-    }));
+    fc.assert(
+      fc.property(arbCandidate, arbCandidate, (a, b) => {
+        if (supersedes(a, b)) expect(compareAuthority(a, b)).toBeLessThan(0);
+      }),
+    );
   });
 
   it('waits until every expected holder reported', () => {
@@ -99,31 +135,45 @@ describe('proof of no data loss', () => {
 });
 
 describe('placement', () => {
-  const arbNodes = fc.uniqueArray(
-    fc.record({ n: fc.integer({ min: 0, max: 30 }), power: fc.integer({ min: 0, max: 3 }), router: fc.integer({ min: 0, max: 1 }), free: fc.integer({ min: 0, max: 100 }) }),
-    { selector: (x) => x.n, maxLength: 12 },
-  ).map((xs): PlacementNode[] => xs.map((x) => ({
-    nodeId: `n${x.n}`, freeBytes: x.free,
-    domain: { dc: 'dc1', zone: `z${x.router}`, router: `r${x.router}`, power: `p${x.power}`, host: `h${x.n}` },
-  })));
+  const arbNodes = fc
+    .uniqueArray(
+      fc.record({
+        n: fc.integer({ min: 0, max: 30 }),
+        power: fc.integer({ min: 0, max: 3 }),
+        router: fc.integer({ min: 0, max: 1 }),
+        free: fc.integer({ min: 0, max: 100 }),
+      }),
+      { selector: (x) => x.n, maxLength: 12 },
+    )
+    .map((xs): PlacementNode[] =>
+      xs.map((x) => ({
+        nodeId: `n${x.n}`,
+        freeBytes: x.free,
+        domain: { dc: 'dc1', zone: `z${x.router}`, router: `r${x.router}`, power: `p${x.power}`, host: `h${x.n}` },
+      })),
+    );
 
   it('never puts both copies in one power domain, and finds a pair whenever one exists', () => {
-    fc.assert(fc.property(arbNodes, fc.integer({ min: 1, max: 60 }), (nodes, size) => {
-      const placed = placeReplicas(nodes, size);
-      const fit = nodes.filter((n) => n.freeBytes >= size);
-      const pairExists = fit.some((a) => fit.some((b) => !samePowerDomain(a.domain, b.domain)));
-      expect(placed !== null).toBe(pairExists);
-      if (!placed) return;
-      const [p, s] = placed;
-      expect(samePowerDomain(p.domain, s.domain)).toBe(false);
-      expect(p.freeBytes).toBeGreaterThanOrEqual(size);
-      expect(s.freeBytes).toBeGreaterThanOrEqual(size);
-    }));
+    fc.assert(
+      fc.property(arbNodes, fc.integer({ min: 1, max: 60 }), (nodes, size) => {
+        const placed = placeReplicas(nodes, size);
+        const fit = nodes.filter((n) => n.freeBytes >= size);
+        const pairExists = fit.some((a) => fit.some((b) => !samePowerDomain(a.domain, b.domain)));
+        expect(placed !== null).toBe(pairExists);
+        if (!placed) return;
+        const [p, s] = placed;
+        expect(samePowerDomain(p.domain, s.domain)).toBe(false);
+        expect(p.freeBytes).toBeGreaterThanOrEqual(size);
+        expect(s.freeBytes).toBeGreaterThanOrEqual(size);
+      }),
+    );
   });
 
   it('prefers another router when one has room', () => {
     const node = (id: string, router: string, power: string, free: number): PlacementNode => ({
-      nodeId: id, freeBytes: free, domain: { dc: 'dc1', zone: 'z1', router, power, host: id },
+      nodeId: id,
+      freeBytes: free,
+      domain: { dc: 'dc1', zone: 'z1', router, power, host: id },
     });
     const [p, s] = placeReplicas([node('a', 'r1', 'p1', 100), node('b', 'r1', 'p2', 90), node('c', 'r2', 'p3', 10)], 5)!;
     expect([p.nodeId, s.nodeId]).toEqual(['a', 'c']);
@@ -131,7 +181,13 @@ describe('placement', () => {
 });
 
 describe('the deletion re-check', () => {
-  const c = (nodeId: string, over: Partial<{ member: boolean; healthy: boolean; restored: boolean }> = {}) => ({ nodeId, member: true, healthy: false, restored: false, ...over });
+  const c = (nodeId: string, over: Partial<{ member: boolean; healthy: boolean; restored: boolean }> = {}) => ({
+    nodeId,
+    member: true,
+    healthy: false,
+    restored: false,
+    ...over,
+  });
 
   it('never deletes a member copy unless another member is healthy or restored', () => {
     expect(mayDeleteCopy(false, 'a', [c('a'), c('b')])).toBe(false);
@@ -146,24 +202,31 @@ describe('the deletion re-check', () => {
   });
 
   it('always leaves at least one member copy standing', () => {
-    const arb = fc.uniqueArray(fc.record({ nodeId: fc.constantFrom('a', 'b', 'c'), member: fc.boolean(), healthy: fc.boolean(), restored: fc.boolean() }), { selector: (x) => x.nodeId, minLength: 1 });
-    fc.assert(fc.property(arb, (copies) => {
-      const members = copies.filter((x) => x.member);
-      for (const m of members) {
-        if (mayDeleteCopy(false, m.nodeId, copies)) {
-          expect(members.some((o) => o.nodeId !== m.nodeId && (o.healthy || o.restored))).toBe(true);
+    const arb = fc.uniqueArray(
+      fc.record({ nodeId: fc.constantFrom('a', 'b', 'c'), member: fc.boolean(), healthy: fc.boolean(), restored: fc.boolean() }),
+      { selector: (x) => x.nodeId, minLength: 1 },
+    );
+    fc.assert(
+      fc.property(arb, (copies) => {
+        const members = copies.filter((x) => x.member);
+        for (const m of members) {
+          if (mayDeleteCopy(false, m.nodeId, copies)) {
+            expect(members.some((o) => o.nodeId !== m.nodeId && (o.healthy || o.restored))).toBe(true);
+          }
         }
-      }
-    }));
+      }),
+    );
   });
 });
 
 describe('copies whose rebuild did not finish', () => {
   it('never win an election against a complete copy, whatever their generation', () => {
-    fc.assert(fc.property(arbCandidates, fc.integer({ min: 0, max: 3 }), (cs, pick) => {
-      const half = cs.map((c, i) => (i === pick % cs.length ? c : { ...c, replica: { ...c.replica, rebuilding: true } }));
-      expect(electAuthoritative(half)!.winner.replica.rebuilding).toBe(false);
-    }));
+    fc.assert(
+      fc.property(arbCandidates, fc.integer({ min: 0, max: 3 }), (cs, pick) => {
+        const half = cs.map((c, i) => (i === pick % cs.length ? c : { ...c, replica: { ...c.replica, rebuilding: true } }));
+        expect(electAuthoritative(half)!.winner.replica.rebuilding).toBe(false);
+      }),
+    );
   });
 
   it('never repair a block', () => {
@@ -173,53 +236,66 @@ describe('copies whose rebuild did not finish', () => {
 });
 
 describe('merge planning', () => {
-  const arbMerge = fc.record({
-    winnerBad: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
-    dirty: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 16 }),
-    peers: fc.uniqueArray(fc.record({
-      nodeId: fc.constantFrom('p1', 'p2', 'p3'),
-      sameGeneration: fc.boolean(),
-      bad: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
-    }), { maxLength: 3, selector: (p) => p.nodeId }),
-  }).map(({ winnerBad, dirty, peers }) => ({
-    winner: candidate('w', { badBlocks: winnerBad, dirtyBadBlocks: winnerBad.filter((b) => dirty.includes(b)) }),
-    others: peers.map((p) => candidate(p.nodeId, { writeSeq: p.sameGeneration ? 5 : 4, badBlocks: p.bad })),
-  }));
+  const arbMerge = fc
+    .record({
+      winnerBad: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
+      dirty: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 16 }),
+      peers: fc.uniqueArray(
+        fc.record({
+          nodeId: fc.constantFrom('p1', 'p2', 'p3'),
+          sameGeneration: fc.boolean(),
+          bad: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
+        }),
+        { maxLength: 3, selector: (p) => p.nodeId },
+      ),
+    })
+    .map(({ winnerBad, dirty, peers }) => ({
+      winner: candidate('w', { badBlocks: winnerBad, dirtyBadBlocks: winnerBad.filter((b) => dirty.includes(b)) }),
+      others: peers.map((p) => candidate(p.nodeId, { writeSeq: p.sameGeneration ? 5 : 4, badBlocks: p.bad })),
+    }));
 
   it('gives every bad block of the elected copy exactly one source', () => {
-    fc.assert(fc.property(arbMerge, ({ winner, others }) => {
-      expect([...planRepairs(winner, others).keys()].sort((a, b) => a - b)).toEqual([...winner.replica.badBlocks].sort((a, b) => a - b));
-    }));
+    fc.assert(
+      fc.property(arbMerge, ({ winner, others }) => {
+        expect([...planRepairs(winner, others).keys()].sort((a, b) => a - b)).toEqual([...winner.replica.badBlocks].sort((a, b) => a - b));
+      }),
+    );
   });
 
   it('takes a block from a peer only at the same (epoch, writeSeq) and only where its CRC verifies', () => {
-    fc.assert(fc.property(arbMerge, ({ winner, others }) => {
-      for (const [block, source] of planRepairs(winner, others)) {
-        if (source.from !== 'peer') continue;
-        const peer = others.find((o) => o.nodeId === source.nodeId)!;
-        expect([peer.replica.epoch, peer.replica.writeSeq]).toEqual([winner.replica.epoch, winner.replica.writeSeq]);
-        expect(peer.replica.badBlocks).not.toContain(block);
-      }
-    }));
+    fc.assert(
+      fc.property(arbMerge, ({ winner, others }) => {
+        for (const [block, source] of planRepairs(winner, others)) {
+          if (source.from !== 'peer') continue;
+          const peer = others.find((o) => o.nodeId === source.nodeId)!;
+          expect([peer.replica.epoch, peer.replica.writeSeq]).toEqual([winner.replica.epoch, winner.replica.writeSeq]);
+          expect(peer.replica.badBlocks).not.toContain(block);
+        }
+      }),
+    );
   });
 
   it('never takes a block written since the snapshot from the snapshot', () => {
-    fc.assert(fc.property(arbMerge, ({ winner, others }) => {
-      for (const [block, source] of planRepairs(winner, others)) {
-        if (source.from === 'snapshot') expect(winner.replica.dirtyBadBlocks).not.toContain(block);
-      }
-    }));
+    fc.assert(
+      fc.property(arbMerge, ({ winner, others }) => {
+        for (const [block, source] of planRepairs(winner, others)) {
+          if (source.from === 'snapshot') expect(winner.replica.dirtyBadBlocks).not.toContain(block);
+        }
+      }),
+    );
   });
 
   it('calls a block unrecoverable only when it was written since and no twin holds it intact', () => {
-    fc.assert(fc.property(arbMerge, ({ winner, others }) => {
-      for (const [block, source] of planRepairs(winner, others)) {
-        if (source.from !== 'unrecoverable') continue;
-        expect(winner.replica.dirtyBadBlocks).toContain(block);
-        const twins = others.filter((o) => o.replica.writeSeq === winner.replica.writeSeq && o.replica.epoch === winner.replica.epoch);
-        expect(twins.every((t) => t.replica.badBlocks.includes(block))).toBe(true);
-      }
-    }));
+    fc.assert(
+      fc.property(arbMerge, ({ winner, others }) => {
+        for (const [block, source] of planRepairs(winner, others)) {
+          if (source.from !== 'unrecoverable') continue;
+          expect(winner.replica.dirtyBadBlocks).toContain(block);
+          const twins = others.filter((o) => o.replica.writeSeq === winner.replica.writeSeq && o.replica.epoch === winner.replica.epoch);
+          expect(twins.every((t) => t.replica.badBlocks.includes(block))).toBe(true);
+        }
+      }),
+    );
   });
 });
 
@@ -240,20 +316,31 @@ describe('proof by snapshot', () => {
 
 describe('transfer placement', () => {
   const node = (nodeId: string, zone: string, power: string, freeBytes = 100): PlacementNode => ({
-    nodeId, freeBytes, domain: { dc: 'dc1', zone, router: `${zone}-r1`, power, host: nodeId },
+    nodeId,
+    freeBytes,
+    domain: { dc: 'dc1', zone, router: `${zone}-r1`, power, host: nodeId },
   });
 
   it('always lands in another zone, or nowhere', () => {
-    fc.assert(fc.property(
-      fc.array(fc.record({ zone: fc.constantFrom('z1', 'z2', 'z3'), power: fc.constantFrom('p1', 'p2'), free: fc.integer({ min: 0, max: 200 }) }), { maxLength: 8 }),
-      (specs) => {
-        const nodes = specs.map((s, i) => node(`n${i}`, s.zone, `${s.zone}-${s.power}`, s.free));
-        const from = node('src', 'z1', 'z1-p1').domain;
-        const target = placeInOtherZone(from, nodes, 100);
-        const possible = nodes.some((n) => n.domain.zone !== 'z1' && n.freeBytes >= 100);
-        expect(target === null).toBe(!possible);
-        if (target) expect(separation(target.domain, from)).toBeGreaterThanOrEqual(3);
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            zone: fc.constantFrom('z1', 'z2', 'z3'),
+            power: fc.constantFrom('p1', 'p2'),
+            free: fc.integer({ min: 0, max: 200 }),
+          }),
+          { maxLength: 8 },
+        ),
+        (specs) => {
+          const nodes = specs.map((s, i) => node(`n${i}`, s.zone, `${s.zone}-${s.power}`, s.free));
+          const from = node('src', 'z1', 'z1-p1').domain;
+          const target = placeInOtherZone(from, nodes, 100);
+          const possible = nodes.some((n) => n.domain.zone !== 'z1' && n.freeBytes >= 100);
+          expect(target === null).toBe(!possible);
+          if (target) expect(separation(target.domain, from)).toBeGreaterThanOrEqual(3);
+        },
+      ),
+    );
   });
 });

@@ -17,8 +17,17 @@ async function freshDir(): Promise<FsObjects> {
 }
 const fast = { pollMs: 2, maxWaitMs: 5_000 };
 const manifestOf = (volumeId: string, snapshotId: string, chunks: string[]) => ({
-  snapshotId, volumeId, parentId: null, sizeBytes: 64 * chunks.length, chunkBytes: 64, chunks,
-  epoch: 1, writeSeq: 0, digest: '0'.repeat(64), uploadedChunks: 0, createdAt: new Date().toISOString(),
+  snapshotId,
+  volumeId,
+  parentId: null,
+  sizeBytes: 64 * chunks.length,
+  chunkBytes: 64,
+  chunks,
+  epoch: 1,
+  writeSeq: 0,
+  digest: '0'.repeat(64),
+  uploadedChunks: 0,
+  createdAt: new Date().toISOString(),
 });
 
 describe('snapshot garbage collection (filesystem)', () => {

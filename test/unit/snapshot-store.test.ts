@@ -16,7 +16,16 @@ import { captureSnapshot, hydrateFromSnapshot } from '../../storage-node/store/s
 import { Volume, type VolumeMeta } from '../../storage-node/store/volume.js';
 
 const SIZE = 8 * CHUNK_BYTES;
-const meta = (volumeId: string): VolumeMeta => ({ volumeId, sizeBytes: SIZE, role: 'primary', epoch: 1, peer: null, ioState: 'enabled', mode: 'normal', createdAt: 'now' });
+const meta = (volumeId: string): VolumeMeta => ({
+  volumeId,
+  sizeBytes: SIZE,
+  role: 'primary',
+  epoch: 1,
+  peer: null,
+  ioState: 'enabled',
+  mode: 'normal',
+  createdAt: 'now',
+});
 const span = (offset: number, length: number) => checkRange(offset, length, SIZE) as Exclude<ReturnType<typeof checkRange>, string>;
 const write = (v: Volume, offset: number, byte: number, length = BLOCK_SIZE) => v.write(span(offset, length), Buffer.alloc(length, byte));
 

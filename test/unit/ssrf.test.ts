@@ -9,15 +9,46 @@ import { isForbiddenAddress } from '../../common/webhooks.js';
 
 const none = new Set<string>();
 const FORBIDDEN_URLS = [
-  'http://127.0.0.1/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://0/', 'http://0.0.0.0/', 'http://10.1.2.3/',
-  'http://192.168.0.1/', 'http://172.16.5.4/', 'http://[::ffff:127.0.0.1]/', 'http://[fd00::1]/', 'http://[fe80::1]/', 'http://224.0.0.1/',
-  'http://2130706433/', 'http://0x7f.1/', 'http://localhost:8080/', 'https://LOCALHOST/',
+  'http://127.0.0.1/',
+  'http://169.254.169.254/latest/meta-data',
+  'http://[::1]/',
+  'http://0/',
+  'http://0.0.0.0/',
+  'http://10.1.2.3/',
+  'http://192.168.0.1/',
+  'http://172.16.5.4/',
+  'http://[::ffff:127.0.0.1]/',
+  'http://[fd00::1]/',
+  'http://[fe80::1]/',
+  'http://224.0.0.1/',
+  'http://2130706433/',
+  'http://0x7f.1/',
+  'http://localhost:8080/',
+  'https://LOCALHOST/',
 ];
 
 describe('webhook targets', () => {
   it('classifies loopback, link-local, private, unique-local, unspecified, multicast and mapped addresses as internal', () => {
-    for (const a of ['127.0.0.1', '127.9.9.9', '169.254.169.254', '::1', '::', '0.0.0.0', '10.1.2.3', '192.168.0.1', '172.31.0.1', '100.64.0.1',
-      '::ffff:127.0.0.1', '::ffff:8.8.8.8', 'fd12::1', 'fe80::1', 'ff02::1', '239.1.1.1', '64:ff9b::7f00:1', 'not-an-ip']) {
+    for (const a of [
+      '127.0.0.1',
+      '127.9.9.9',
+      '169.254.169.254',
+      '::1',
+      '::',
+      '0.0.0.0',
+      '10.1.2.3',
+      '192.168.0.1',
+      '172.31.0.1',
+      '100.64.0.1',
+      '::ffff:127.0.0.1',
+      '::ffff:8.8.8.8',
+      'fd12::1',
+      'fe80::1',
+      'ff02::1',
+      '239.1.1.1',
+      '64:ff9b::7f00:1',
+      'not-an-ip',
+    ]) {
       expect(isForbiddenAddress(a), a).toBe(true);
     }
     for (const a of ['8.8.8.8', '93.184.216.34', '2606:4700::1111']) expect(isForbiddenAddress(a), a).toBe(false);
@@ -30,7 +61,10 @@ describe('webhook targets', () => {
   });
 
   it('refuses a name when any of its addresses is internal', async () => {
-    const resolver: Resolver = async () => [{ address: '93.184.216.34', family: 4 }, { address: '10.0.0.1', family: 4 }];
+    const resolver: Resolver = async () => [
+      { address: '93.184.216.34', family: 4 },
+      { address: '10.0.0.1', family: 4 },
+    ];
     await expect(resolveWebhookTarget(new URL('https://mixed.example/'), none, resolver)).rejects.toThrow(/10\.0\.0\.1/);
   });
 
@@ -58,8 +92,12 @@ describe('webhook delivery', () => {
 
   it('refuses to post to an internal address that is not allowed, and sends nothing', async () => {
     const before = received.length;
-    await expect(postWebhook(`http://127.0.0.1:${port}/hook`, { ...delivery, allowHosts: none })).rejects.toBeInstanceOf(WebhookTargetError);
-    await expect(postWebhook(`http://localhost:${port}/hook`, { ...delivery, allowHosts: none })).rejects.toBeInstanceOf(WebhookTargetError);
+    await expect(postWebhook(`http://127.0.0.1:${port}/hook`, { ...delivery, allowHosts: none })).rejects.toBeInstanceOf(
+      WebhookTargetError,
+    );
+    await expect(postWebhook(`http://localhost:${port}/hook`, { ...delivery, allowHosts: none })).rejects.toBeInstanceOf(
+      WebhookTargetError,
+    );
     expect(received.length).toBe(before);
   });
 
@@ -67,7 +105,11 @@ describe('webhook delivery', () => {
     let lookups = 0;
     // the second answer would be a rebinding; the delivery must never ask again
     const resolver: Resolver = async () => (lookups++ === 0 ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '10.9.9.9', family: 4 }]);
-    const status = await postWebhook(`http://hooks.internal:${port}/hook`, { ...delivery, allowHosts: new Set(['hooks.internal']), resolver });
+    const status = await postWebhook(`http://hooks.internal:${port}/hook`, {
+      ...delivery,
+      allowHosts: new Set(['hooks.internal']),
+      resolver,
+    });
     expect(status).toBe(204);
     expect(lookups).toBe(1);
     expect(received.at(-1)?.host).toBe(`hooks.internal:${port}`);

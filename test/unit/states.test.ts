@@ -14,8 +14,9 @@ const tables = [
 /** The states the last migration touching `table`'s state check allows. */
 function schemaStates(table: string): string[] {
   const sql = MIGRATIONS.map((m) => m.sql).join('\n');
-  const checks = [...sql.matchAll(/(create table (\w+)|alter table (\w+))[^;]*?check \(state in \(([^)]*)\)\)/g)]
-    .filter((m) => (m[2] ?? m[3]) === table);
+  const checks = [...sql.matchAll(/(create table (\w+)|alter table (\w+))[^;]*?check \(state in \(([^)]*)\)\)/g)].filter(
+    (m) => (m[2] ?? m[3]) === table,
+  );
   return [...checks.at(-1)![4]!.matchAll(/'([^']+)'/g)].map((m) => m[1]!);
 }
 
@@ -35,7 +36,7 @@ describe.each(tables)('$name state table', ({ name, table, start }) => {
 
   it('reaches every state from where rows start', () => {
     const seen = new Set(start);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const from of [...seen]) for (const to of table[from]!) if (!seen.has(to)) grew = seen.add(to).size > 0;
     }
@@ -43,14 +44,20 @@ describe.each(tables)('$name state table', ({ name, table, start }) => {
   });
 
   it('canTransition answers the table, and allows re-writing the same state', () => {
-    fc.assert(fc.property(fc.constantFrom(...states), fc.constantFrom(...states), (from, to) => {
-      expect(canTransition(table, from, to)).toBe(from === to || table[from]!.includes(to));
-    }));
+    fc.assert(
+      fc.property(fc.constantFrom(...states), fc.constantFrom(...states), (from, to) => {
+        expect(canTransition(table, from, to)).toBe(from === to || table[from]!.includes(to));
+      }),
+    );
   });
 });
 
 describe('replica membership', () => {
   it('keeps every state but stale and deleted', () => {
-    expect([...MEMBER_STATES].sort()).toEqual(Object.keys(REPLICA_TRANSITIONS).filter((s) => s !== 'stale' && s !== 'deleted').sort());
+    expect([...MEMBER_STATES].sort()).toEqual(
+      Object.keys(REPLICA_TRANSITIONS)
+        .filter((s) => s !== 'stale' && s !== 'deleted')
+        .sort(),
+    );
   });
 });

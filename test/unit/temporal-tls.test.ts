@@ -10,7 +10,12 @@ import { ConfigError } from '../../common/config.js';
 import { temporalConnectOptions } from '../../common/temporal-tls.js';
 import { loadWorkerConfig } from '../../workers/config.js';
 
-const base = { DATABASE_URL: 'postgres://x', CLUSTER_SECRET: 'a-cluster-secret-of-some-length', OPERATOR_TOKEN: 'an-operator-token-of-some-length', SNAPSHOT_STORE: '/s' };
+const base = {
+  DATABASE_URL: 'postgres://x',
+  CLUSTER_SECRET: 'a-cluster-secret-of-some-length',
+  OPERATOR_TOKEN: 'an-operator-token-of-some-length',
+  SNAPSHOT_STORE: '/s',
+};
 
 describe('mutual TLS to Temporal', () => {
   it('is off without the variables: a plain address, as the dev server wants', () => {
@@ -29,7 +34,13 @@ describe('mutual TLS to Temporal', () => {
   it('connects with the client certificate pair, the CA and the server name', () => {
     const dir = mkdtempSync(join(tmpdir(), 'temporal-tls-'));
     execFileSync('bash', ['scripts/temporal-certs.sh', dir], { stdio: 'ignore' });
-    const env = { ...base, TEMPORAL_TLS_CERT: join(dir, 'client.pem'), TEMPORAL_TLS_KEY: join(dir, 'client.key'), TEMPORAL_TLS_CA: join(dir, 'ca.pem'), TEMPORAL_TLS_SERVER_NAME: 'temporal' };
+    const env = {
+      ...base,
+      TEMPORAL_TLS_CERT: join(dir, 'client.pem'),
+      TEMPORAL_TLS_KEY: join(dir, 'client.key'),
+      TEMPORAL_TLS_CA: join(dir, 'ca.pem'),
+      TEMPORAL_TLS_SERVER_NAME: 'temporal',
+    };
     const { temporalAddress, temporalTls } = loadWorkerConfig({ ...env, TEMPORAL_ADDRESS: 'temporal:7233' });
     const options = temporalConnectOptions(temporalAddress, temporalTls);
     expect(options).toEqual({

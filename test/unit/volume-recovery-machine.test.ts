@@ -5,31 +5,60 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FinalAction } from '../../common/messages.js';
 import {
-  decisionAnswer, decisionWakes, outcome, peersReported, rejectDecision, start, step, volumeStatus,
-  type Command, type RecoverySetup, type ResultEvent, type VolumeRecoveryState,
+  decisionAnswer,
+  decisionWakes,
+  outcome,
+  peersReported,
+  rejectDecision,
+  start,
+  step,
+  volumeStatus,
+  type Command,
+  type RecoverySetup,
+  type ResultEvent,
+  type VolumeRecoveryState,
 } from '../../common/rules/volume-recovery.js';
 import type { CandidateReport, RestoredReplica, ScannedReplica } from '../../common/types.js';
 
 const NODES = ['n1', 'n2', 'n3', 'n4'];
-const setup = (expectedNodes: string[]): RecoverySetup => ({ volumeId: 'v', epoch: 2, expectedNodes, peerWaitMs: 1_000, reviewDeadlineMs: 10_000 });
+const setup = (expectedNodes: string[]): RecoverySetup => ({
+  volumeId: 'v',
+  epoch: 2,
+  expectedNodes,
+  peerWaitMs: 1_000,
+  reviewDeadlineMs: 10_000,
+});
 
 /** Each node's copy, as its scan found it: it holds I/O from then on, so every offer repeats it. */
-const arbReplica = fc.record({
-  epoch: fc.integer({ min: 1, max: 2 }),
-  writeSeq: fc.integer({ min: 0, max: 3 }),
-  bad: fc.subarray([0, 1, 2]),
-  dirty: fc.subarray([0, 1, 2]),
-  digest: fc.constantFrom('a', 'b'),
-  rebuilding: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
-}).map((r): ScannedReplica => ({
-  volumeId: 'v', sizeBytes: 4096 * 4, role: 'primary', epoch: r.epoch, writeSeq: r.writeSeq, badBlocks: r.bad,
-  dirtyBadBlocks: r.bad.filter((b) => r.dirty.includes(b)), digest: r.digest, baseSnapshotId: null, rebuilding: r.rebuilding,
-}));
+const arbReplica = fc
+  .record({
+    epoch: fc.integer({ min: 1, max: 2 }),
+    writeSeq: fc.integer({ min: 0, max: 3 }),
+    bad: fc.subarray([0, 1, 2]),
+    dirty: fc.subarray([0, 1, 2]),
+    digest: fc.constantFrom('a', 'b'),
+    rebuilding: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
+  })
+  .map((r): ScannedReplica => ({
+    volumeId: 'v',
+    sizeBytes: 4096 * 4,
+    role: 'primary',
+    epoch: r.epoch,
+    writeSeq: r.writeSeq,
+    badBlocks: r.bad,
+    dirtyBadBlocks: r.bad.filter((b) => r.dirty.includes(b)),
+    digest: r.digest,
+    baseSnapshotId: null,
+    rebuilding: r.rebuilding,
+  }));
 const arbFleet = fc.tuple(arbReplica, arbReplica, arbReplica, arbReplica);
 /** A node offers its copy once per crash: each offer comes from another server recovery. */
 const arbOffer = fc.record({ node: fc.integer({ min: 0, max: 3 }), crash: fc.integer({ min: 1, max: 2 }) });
-const report = (fleet: ScannedReplica[], { node, crash }: { node: number; crash: number }): CandidateReport =>
-  ({ nodeId: NODES[node]!, serverRecoveryId: `sr-${NODES[node]}-${crash}`, replica: fleet[node]! });
+const report = (fleet: ScannedReplica[], { node, crash }: { node: number; crash: number }): CandidateReport => ({
+  nodeId: NODES[node]!,
+  serverRecoveryId: `sr-${NODES[node]}-${crash}`,
+  replica: fleet[node]!,
+});
 
 type Action =
   | { kind: 'offer'; offer: { node: number; crash: number } }
@@ -39,7 +68,12 @@ type Action =
 
 const arbAction: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: arbOffer.map((offer) => ({ kind: 'offer' as const, offer })) },
-  { weight: 2, arbitrary: fc.constantFrom<FinalAction>('enable-io', 'archive', 'transfer', 'delete').map((action) => ({ kind: 'decide' as const, action })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .constantFrom<FinalAction>('enable-io', 'archive', 'transfer', 'delete')
+      .map((action) => ({ kind: 'decide' as const, action })),
+  },
   { weight: 1, arbitrary: fc.constantFrom('s1', 's2').map((id) => ({ kind: 'snapshot' as const, id })) },
   { weight: 8, arbitrary: fc.nat(63).map((choice) => ({ kind: 'answer' as const, choice })) },
 );
@@ -51,7 +85,7 @@ class Run {
   state: VolumeRecoveryState;
   inFlight: Command | null;
   clock = 0;
-  winner: RestoredReplica & { nodeId: string } | null = null;
+  winner: (RestoredReplica & { nodeId: string }) | null = null;
   superseded = false;
   transferTarget: string | null = null;
   enabledTarget = false;
@@ -59,7 +93,11 @@ class Run {
   notified = new Set<string>();
   offered = new Set<string>();
 
-  constructor(private readonly fleet: ScannedReplica[], first: CandidateReport, expected: string[]) {
+  constructor(
+    private readonly fleet: ScannedReplica[],
+    first: CandidateReport,
+    expected: string[],
+  ) {
     const begun = start(setup(expected), 0);
     this.state = begun.state;
     this.inFlight = begun.commands[0] ?? null;
@@ -89,7 +127,10 @@ class Run {
     if (action.kind === 'answer') return this.answer(action.choice);
     const request = action.kind === 'decide' ? { action: action.action } : { action: 'snapshot' as const, snapshotId: action.id };
     if (rejectDecision(this.state, request) !== null) return; // the validator turns it away: nothing changes
-    const event = action.kind === 'decide' ? { type: 'decisionRequested' as const, action: action.action } : { type: 'snapshotRequested' as const, snapshotId: action.id };
+    const event =
+      action.kind === 'decide'
+        ? { type: 'decisionRequested' as const, action: action.action }
+        : { type: 'snapshotRequested' as const, snapshotId: action.id };
     expect(this.apply({ ...event, at: this.clock })).toEqual([]);
   }
 
@@ -117,16 +158,26 @@ class Run {
         return peersReported(this.state) ? { type: 'peersReported' } : drain || fail ? { type: 'peerWaitElapsed' } : null;
       case 'waitForDecision':
         return decisionWakes(this.state) ? { type: 'decisionWoken' } : drain || choice % 8 === 0 ? { type: 'deadlinePassed' } : null;
-      case 'checkIncident': return { type: 'incidentChecked', current: drain || choice % 5 !== 0 };
-      case 'restoreCopy': return { type: 'restored', replica: this.restored(command, choice) };
-      case 'deleteCopy': return { type: 'copyDeleted', deleted: !fail };
-      case 'readSettings': return { type: 'settingsRead', autoEnableIo: choice % 2 === 0 };
-      case 'takeSnapshot': return { type: 'snapshotTaken', ok: !fail };
-      case 'joinAsSecondary': return { type: fail ? 'twinTimedOut' : 'twinJoined' };
-      case 'archive': return fail ? { type: 'stepFailed', message: 'store unreachable' } : { type: 'archived', snapshotId: 'snap-x' };
-      case 'addCopy': return { type: 'copyAdded', target: fail ? null : 'n9' };
-      case 'repairCopy': return { type: 'lateRepaired', repaired: command.blocks.filter((_, i) => (choice >> i) & 1) };
-      default: return { type: 'stepDone' };
+      case 'checkIncident':
+        return { type: 'incidentChecked', current: drain || choice % 5 !== 0 };
+      case 'restoreCopy':
+        return { type: 'restored', replica: this.restored(command, choice) };
+      case 'deleteCopy':
+        return { type: 'copyDeleted', deleted: !fail };
+      case 'readSettings':
+        return { type: 'settingsRead', autoEnableIo: choice % 2 === 0 };
+      case 'takeSnapshot':
+        return { type: 'snapshotTaken', ok: !fail };
+      case 'joinAsSecondary':
+        return { type: fail ? 'twinTimedOut' : 'twinJoined' };
+      case 'archive':
+        return fail ? { type: 'stepFailed', message: 'store unreachable' } : { type: 'archived', snapshotId: 'snap-x' };
+      case 'addCopy':
+        return { type: 'copyAdded', target: fail ? null : 'n9' };
+      case 'repairCopy':
+        return { type: 'lateRepaired', repaired: command.blocks.filter((_, i) => (choice >> i) & 1) };
+      default:
+        return { type: 'stepDone' };
     }
   }
 
@@ -135,7 +186,15 @@ class Run {
     const fromPeers = command.repairFrom.flatMap((r) => r.blocks);
     const lost = scanned.dirtyBadBlocks.filter((b) => !fromPeers.includes(b));
     const base = choice % 2 === 0 ? { snapshotId: 'base', writeSeq: scanned.writeSeq, digest: scanned.digest } : null;
-    return { ...scanned, badBlocks: lost, repairedFromPeer: fromPeers.length, repairedFromSnapshot: 0, blocksFromBase: 0, unrecoverableBlocks: lost, base };
+    return {
+      ...scanned,
+      badBlocks: lost,
+      repairedFromPeer: fromPeers.length,
+      repairedFromSnapshot: 0,
+      blocksFromBase: 0,
+      unrecoverableBlocks: lost,
+      base,
+    };
   }
 
   /** The safety invariants, checked on every command the machine issues. */
@@ -173,7 +232,7 @@ class Run {
 
   private decided() {
     const stage = this.state.stage;
-    return stage.phase === 'configuration' || stage.phase === 'done' ? stage.review?.decision ?? null : null;
+    return stage.phase === 'configuration' || stage.phase === 'done' ? (stage.review?.decision ?? null) : null;
   }
 
   /** Answers everything with success and lets every timer fire, until the end. */
@@ -191,33 +250,54 @@ const arbRun = fc.record({
 
 describe('the volume recovery machine', () => {
   it('keeps its safety invariants at every step, and ends once the deadline is delivered', () => {
-    fc.assert(fc.property(arbRun, ({ fleet, first, expected, actions }) => {
-      const run = new Run(fleet, report(fleet, first), expected);
-      for (const action of actions) run.external(action);
-      run.drain();
-      expect(run.inFlight).toBeNull();
-      expect(outcome(run.state)).not.toBeNull();
-      for (const id of run.offered) expect(run.notified, `server recovery ${id} never told`).toContain(id);
-    }), { numRuns: 400 });
+    fc.assert(
+      fc.property(arbRun, ({ fleet, first, expected, actions }) => {
+        const run = new Run(fleet, report(fleet, first), expected);
+        for (const action of actions) run.external(action);
+        run.drain();
+        expect(run.inFlight).toBeNull();
+        expect(outcome(run.state)).not.toBeNull();
+        for (const id of run.offered) expect(run.notified, `server recovery ${id} never told`).toContain(id);
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('answers a decision once: the same decision twice gets the same result, never a second carry-out', () => {
-    fc.assert(fc.property(arbRun, fc.constantFrom<FinalAction>('enable-io', 'archive', 'transfer', 'delete'), ({ fleet, first, expected, actions }, action) => {
-      const run = new Run(fleet, report(fleet, first), expected);
-      for (const a of actions) run.external(a);
-      run.external({ kind: 'decide', action });
-      const decision = run.state.stage.phase === 'configuration' ? run.state.stage.review.decision : null;
-      run.external({ kind: 'decide', action });
-      run.drain();
-      if (decision) {
-        const answer = decisionAnswer(run.state, decision.id);
-        expect(answer).not.toBeNull();
-      }
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(
+        arbRun,
+        fc.constantFrom<FinalAction>('enable-io', 'archive', 'transfer', 'delete'),
+        ({ fleet, first, expected, actions }, action) => {
+          const run = new Run(fleet, report(fleet, first), expected);
+          for (const a of actions) run.external(a);
+          run.external({ kind: 'decide', action });
+          const decision = run.state.stage.phase === 'configuration' ? run.state.stage.review.decision : null;
+          run.external({ kind: 'decide', action });
+          run.drain();
+          if (decision) {
+            const answer = decisionAnswer(run.state, decision.id);
+            expect(answer).not.toBeNull();
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 
   it('elects the lone candidate once the peer wait elapses', () => {
-    const lone: ScannedReplica = { volumeId: 'v', sizeBytes: 4096, role: 'primary', epoch: 2, writeSeq: 3, badBlocks: [], dirtyBadBlocks: [], digest: 'a', baseSnapshotId: null, rebuilding: false };
+    const lone: ScannedReplica = {
+      volumeId: 'v',
+      sizeBytes: 4096,
+      role: 'primary',
+      epoch: 2,
+      writeSeq: 3,
+      badBlocks: [],
+      dirtyBadBlocks: [],
+      digest: 'a',
+      baseSnapshotId: null,
+      rebuilding: false,
+    };
     const run = new Run([lone], report([lone], { node: 0, crash: 1 }), ['n1', 'n2']);
     run.answer(1); // setPhase
     expect(run.inFlight).toEqual({ type: 'waitForPeers', timeoutMs: 1_000 });

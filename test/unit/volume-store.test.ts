@@ -7,7 +7,16 @@ import { checkRange } from '../../storage-node/protocol/block-range.js';
 import { Volume, type VolumeMeta } from '../../storage-node/store/volume.js';
 
 const SIZE = 64 * 1024;
-const meta: VolumeMeta = { volumeId: 'v1', sizeBytes: SIZE, role: 'primary', epoch: 1, peer: null, ioState: 'enabled', mode: 'normal', createdAt: 'now' };
+const meta: VolumeMeta = {
+  volumeId: 'v1',
+  sizeBytes: SIZE,
+  role: 'primary',
+  epoch: 1,
+  peer: null,
+  ioState: 'enabled',
+  mode: 'normal',
+  createdAt: 'now',
+};
 const span = (offset: number, length: number) => checkRange(offset, length, SIZE) as Exclude<ReturnType<typeof checkRange>, string>;
 
 describe('a volume on disk', () => {

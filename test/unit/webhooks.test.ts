@@ -33,9 +33,11 @@ describe('webhook retry delay', () => {
 
   it('grows with every attempt below the cap, whatever the jitter', () => {
     const jitter = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
-    fc.assert(fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 60_000 }), jitter, jitter, (attempts, base, r1, r2) => {
-      const cap = base * 2 ** 40;
-      expect(retryDelayMs(attempts + 1, base, cap, () => r2)).toBeGreaterThan(retryDelayMs(attempts, base, cap, () => r1));
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 60_000 }), jitter, jitter, (attempts, base, r1, r2) => {
+        const cap = base * 2 ** 40;
+        expect(retryDelayMs(attempts + 1, base, cap, () => r2)).toBeGreaterThan(retryDelayMs(attempts, base, cap, () => r1));
+      }),
+    );
   });
 });

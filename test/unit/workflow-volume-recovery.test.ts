@@ -19,17 +19,35 @@ afterAll(async () => {
 });
 
 const scanned = (writeSeq: number): ScannedReplica => ({
-  volumeId: 'v', sizeBytes: 4096 * 4, role: 'primary', epoch: 3, writeSeq, badBlocks: [], dirtyBadBlocks: [],
-  digest: `d${writeSeq}`, baseSnapshotId: null, rebuilding: false,
+  volumeId: 'v',
+  sizeBytes: 4096 * 4,
+  role: 'primary',
+  epoch: 3,
+  writeSeq,
+  badBlocks: [],
+  dirtyBadBlocks: [],
+  digest: `d${writeSeq}`,
+  baseSnapshotId: null,
+  rebuilding: false,
 });
-const offer = (nodeId: string, writeSeq: number): CandidateReport => ({ nodeId, serverRecoveryId: `server-recovery-${nodeId}-1`, replica: scanned(writeSeq) });
+const offer = (nodeId: string, writeSeq: number): CandidateReport => ({
+  nodeId,
+  serverRecoveryId: `server-recovery-${nodeId}-1`,
+  replica: scanned(writeSeq),
+});
 
 /** A fleet that answers every call a recovery makes; the copies' scans are what `restoreCopy` restores. */
 function fleet(copies: Record<string, ScannedReplica>) {
   const mocks: MockActivities = {
     incidentIsCurrent: async () => true,
-    restoreCopy: async ({ nodeId }: { nodeId: string }): Promise<RestoredReplica> =>
-      ({ ...copies[nodeId]!, repairedFromPeer: 0, repairedFromSnapshot: 0, blocksFromBase: 0, unrecoverableBlocks: [], base: null }),
+    restoreCopy: async ({ nodeId }: { nodeId: string }): Promise<RestoredReplica> => ({
+      ...copies[nodeId]!,
+      repairedFromPeer: 0,
+      repairedFromSnapshot: 0,
+      blocksFromBase: 0,
+      unrecoverableBlocks: [],
+      base: null,
+    }),
     recordRestored: async () => undefined,
     deleteCopy: async () => ({ deleted: true }),
     volumeSettings: async () => ({ autoEnableIo: false, ioState: 'paused', epoch: 3 }),
@@ -48,9 +66,20 @@ function fleet(copies: Record<string, ScannedReplica>) {
 }
 
 async function startRecovery(id: string, input: Partial<VolumeRecoveryInput>, first: CandidateReport) {
-  const args: VolumeRecoveryInput = { volumeId: 'v', epoch: 3, expectedNodes: [first.nodeId], peerWaitMs: 200, reviewDeadlineMs: 60_000, ...input };
+  const args: VolumeRecoveryInput = {
+    volumeId: 'v',
+    epoch: 3,
+    expectedNodes: [first.nodeId],
+    peerWaitMs: 200,
+    reviewDeadlineMs: 60_000,
+    ...input,
+  };
   return env.client.workflow.signalWithStart('volumeRecovery', {
-    workflowId: id, taskQueue: CONTROL_TASK_QUEUE, args: [args], signal: candidateSignal, signalArgs: [first],
+    workflowId: id,
+    taskQueue: CONTROL_TASK_QUEUE,
+    args: [args],
+    signal: candidateSignal,
+    signalArgs: [first],
   });
 }
 
@@ -115,6 +144,8 @@ describe('volumeRecovery (workflow, mocked activities)', () => {
       }
       expect(status.winner).toBe('b');
       expect(calls.filter((c) => c.name === 'restoreCopy').map((c) => (c.input as { nodeId: string }).nodeId)).toEqual(['a', 'b']);
+      // the old winner is deleted after the new one is restored and recorded: wait for that step
+      for (let i = 0; i < 100 && !calls.some((c) => c.name === 'deleteCopy'); i++) await new Promise((r) => setTimeout(r, 50));
       expect(calls.find((c) => c.name === 'deleteCopy')?.input).toEqual({ nodeId: 'a', volumeId: 'v', reason: 'copy on b was elected' });
       await handle.executeUpdate(decideUpdate, { args: [{ action: 'delete' }] });
       expect(await handle.result()).toEqual({ winner: 'b', decision: 'delete (customer)', epoch: 3 });

@@ -26,11 +26,17 @@ const STATE_TEXT: Record<string, string> = { 'in-service': 'in service', down: '
 
 function NodeCard({ node, copies, unreachable }: { node: FleetNode; copies: number; unreachable: boolean }) {
   const state = node.state === 'in-service' && unreachable ? 'down' : node.state;
-  const text = node.state === 'in-service' && unreachable ? 'down (silent; not failed over during a mass outage)' : STATE_TEXT[node.state] ?? node.state;
+  const text =
+    node.state === 'in-service' && unreachable
+      ? 'down (silent; not failed over during a mass outage)'
+      : (STATE_TEXT[node.state] ?? node.state);
   return (
     <li class={`node node-${state}`}>
       <strong>{node.nodeId}</strong> <span class="state">{text}</span>
-      <small>{bytes(node.allocatedBytes)} of {bytes(node.capacityBytes)} used · {copies} {copies === 1 ? 'copy' : 'copies'} · heard {when(node.lastHeartbeat)}</small>
+      <small>
+        {bytes(node.allocatedBytes)} of {bytes(node.capacityBytes)} used · {copies} {copies === 1 ? 'copy' : 'copies'} · heard{' '}
+        {when(node.lastHeartbeat)}
+      </small>
     </li>
   );
 }
@@ -40,10 +46,18 @@ function Level({ tree, depth, copies, unreachable }: { tree: Tree; depth: number
     <ul class={`level level-${depth}`}>
       {[...tree].map(([name, child]) => (
         <li key={name}>
-          <span class="domain">{LEVELS[depth]} {name}</span>
-          {Array.isArray(child)
-            ? <ul class="nodes">{child.map((n) => <NodeCard key={n.nodeId} node={n} copies={copies[n.nodeId] ?? 0} unreachable={unreachable.includes(n.nodeId)} />)}</ul>
-            : <Level tree={child} depth={depth + 1} copies={copies} unreachable={unreachable} />}
+          <span class="domain">
+            {LEVELS[depth]} {name}
+          </span>
+          {Array.isArray(child) ? (
+            <ul class="nodes">
+              {child.map((n) => (
+                <NodeCard key={n.nodeId} node={n} copies={copies[n.nodeId] ?? 0} unreachable={unreachable.includes(n.nodeId)} />
+              ))}
+            </ul>
+          ) : (
+            <Level tree={child} depth={depth + 1} copies={copies} unreachable={unreachable} />
+          )}
         </li>
       ))}
     </ul>
@@ -62,9 +76,19 @@ export function FleetPage({ api }: { api: OperatorApi }) {
       {f && f.nodes.length === 0 && <Empty>No storage node has registered yet.</Empty>}
       {f && f.nodes.length > 0 && (
         <>
-          <p class="legend"><span class="node-in-service">in service</span> <span class="node-recovering">recovering</span> <span class="node-down">down</span></p>
-          <Bar label="Nodes in service" value={f.nodes.filter((n) => n.state === 'in-service' && !unreachable.includes(n.nodeId)).length} max={f.summary.total} />
-          <p>{Math.max(f.summary.down, unreachable.length)} down, {f.summary.recovering} recovering.{b?.open ? ' The mass-outage breaker is open: nothing is failed over until the nodes report.' : ''}</p>
+          <p class="legend">
+            <span class="node-in-service">in service</span> <span class="node-recovering">recovering</span>{' '}
+            <span class="node-down">down</span>
+          </p>
+          <Bar
+            label="Nodes in service"
+            value={f.nodes.filter((n) => n.state === 'in-service' && !unreachable.includes(n.nodeId)).length}
+            max={f.summary.total}
+          />
+          <p>
+            {Math.max(f.summary.down, unreachable.length)} down, {f.summary.recovering} recovering.
+            {b?.open ? ' The mass-outage breaker is open: nothing is failed over until the nodes report.' : ''}
+          </p>
           <Level tree={group(f.nodes)} depth={0} copies={c?.copies ?? {}} unreachable={unreachable} />
         </>
       )}

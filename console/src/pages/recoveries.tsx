@@ -15,7 +15,11 @@ function Phases({ phase, done }: { phase: string | null; done: boolean }) {
   const at = phase ? PHASES.indexOf(phase) : -1;
   return (
     <ol class="phases" aria-label={`phase ${phase ?? 'unknown'}`}>
-      {PHASES.map((p, i) => <li key={p} class={i < at || (done && i === at) ? 'past' : i === at ? 'now' : 'later'}>{p}</li>)}
+      {PHASES.map((p, i) => (
+        <li key={p} class={i < at || (done && i === at) ? 'past' : i === at ? 'now' : 'later'}>
+          {p}
+        </li>
+      ))}
     </ol>
   );
 }
@@ -23,20 +27,46 @@ function Phases({ phase, done }: { phase: string | null; done: boolean }) {
 function WorkflowTable({ data }: { data: RecoveryWorkflows }) {
   if (data.workflows.length === 0) return <Empty>No recovery workflow has run yet.</Empty>;
   return (
-    <div class="table-scroll"><table>
-      <thead><tr><th scope="col">Workflow</th><th scope="col">For</th><th scope="col">Phase</th><th scope="col">Status</th><th scope="col">Started</th></tr></thead>
-      <tbody>
-        {data.workflows.map((w) => (
-          <tr key={w.runId}>
-            <th scope="row"><a href={uiLink(data.temporalUi, w)} target="_blank" rel="noreferrer">{w.workflowId}</a><br /><small>{w.type}</small></th>
-            <td>{w.nodeId ?? w.volumeId ?? '—'}</td>
-            <td>{w.phase ? <Phases phase={w.phase} done={w.status !== 'RUNNING'} /> : '—'}</td>
-            <td><Badge tone={w.status === 'RUNNING' ? 'warn' : w.status === 'COMPLETED' ? 'ok' : 'bad'}>{w.status.toLowerCase()}</Badge></td>
-            <td>{when(w.startedAt)}{w.closedAt ? <><br /><small>took {span(Date.parse(w.closedAt) - Date.parse(w.startedAt))}</small></> : null}</td>
+    <div class="table-scroll">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Workflow</th>
+            <th scope="col">For</th>
+            <th scope="col">Phase</th>
+            <th scope="col">Status</th>
+            <th scope="col">Started</th>
           </tr>
-        ))}
-      </tbody>
-    </table></div>
+        </thead>
+        <tbody>
+          {data.workflows.map((w) => (
+            <tr key={w.runId}>
+              <th scope="row">
+                <a href={uiLink(data.temporalUi, w)} target="_blank" rel="noreferrer">
+                  {w.workflowId}
+                </a>
+                <br />
+                <small>{w.type}</small>
+              </th>
+              <td>{w.nodeId ?? w.volumeId ?? '—'}</td>
+              <td>{w.phase ? <Phases phase={w.phase} done={w.status !== 'RUNNING'} /> : '—'}</td>
+              <td>
+                <Badge tone={w.status === 'RUNNING' ? 'warn' : w.status === 'COMPLETED' ? 'ok' : 'bad'}>{w.status.toLowerCase()}</Badge>
+              </td>
+              <td>
+                {when(w.startedAt)}
+                {w.closedAt ? (
+                  <>
+                    <br />
+                    <small>took {span(Date.parse(w.closedAt) - Date.parse(w.startedAt))}</small>
+                  </>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -52,21 +82,48 @@ export function RecoveriesPage({ api }: { api: OperatorApi }) {
       {!r && !data.error && <Loading what="recoveries" />}
       {r && w && (
         <>
-          <Bar label="Server recoveries back in service" value={r.recoveries.filter((x) => x.inServiceAt).length} max={r.recoveries.length} />
+          <Bar
+            label="Server recoveries back in service"
+            value={r.recoveries.filter((x) => x.inServiceAt).length}
+            max={r.recoveries.length}
+          />
           <Bar label="Volume recoveries restored" value={restored} max={volumes.length} />
           <RecoveryTimeline recoveries={r.recoveries} />
           <h2>Server recoveries</h2>
-          {r.recoveries.length === 0 ? <Empty>No node has reported a recovery.</Empty> : (
-            <div class="table-scroll"><table>
-              <thead><tr><th scope="col">Node</th><th scope="col">Copies</th><th scope="col">Admitted</th><th scope="col">In service</th></tr></thead>
-              <tbody>{r.recoveries.map((x) => (
-                <tr key={x.workflowId}><th scope="row">{x.nodeId}<br /><small>{x.workflowId}</small></th><td>{x.replicas}</td><td>{when(x.admittedAt)}</td>
-                  <td>{x.inServiceAt ? `${when(x.inServiceAt)} (${x.nodeDowntimeToServiceSeconds?.toFixed(1)} s)` : 'not yet'}</td></tr>
-              ))}</tbody>
-            </table></div>
+          {r.recoveries.length === 0 ? (
+            <Empty>No node has reported a recovery.</Empty>
+          ) : (
+            <div class="table-scroll">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Node</th>
+                    <th scope="col">Copies</th>
+                    <th scope="col">Admitted</th>
+                    <th scope="col">In service</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {r.recoveries.map((x) => (
+                    <tr key={x.workflowId}>
+                      <th scope="row">
+                        {x.nodeId}
+                        <br />
+                        <small>{x.workflowId}</small>
+                      </th>
+                      <td>{x.replicas}</td>
+                      <td>{when(x.admittedAt)}</td>
+                      <td>{x.inServiceAt ? `${when(x.inServiceAt)} (${x.nodeDowntimeToServiceSeconds?.toFixed(1)} s)` : 'not yet'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
           <h2>Workflows</h2>
-          <p><small>Each links to its page in the Temporal Web UI at {w.temporalUi.url} (set TEMPORAL_UI_URL on the API).</small></p>
+          <p>
+            <small>Each links to its page in the Temporal Web UI at {w.temporalUi.url} (set TEMPORAL_UI_URL on the API).</small>
+          </p>
           <WorkflowTable data={w} />
         </>
       )}

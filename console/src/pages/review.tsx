@@ -12,7 +12,10 @@ function hexLines(data: Uint8Array, base: number): string {
   const lines: string[] = [];
   for (let i = 0; i < data.length; i += 16) {
     const row = data.subarray(i, i + 16);
-    const hex = [...row].map((b) => b.toString(16).padStart(2, '0')).join(' ').padEnd(47, ' ');
+    const hex = [...row]
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join(' ')
+      .padEnd(47, ' ');
     const text = [...row].map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('');
     lines.push(`${(base + i).toString(16).padStart(10, '0')}  ${hex}  |${text}|`);
   }
@@ -59,7 +62,10 @@ export function ReviewPage({ api, id }: { api: CustomerApi; id: string }) {
   const download = async (from: number, len: number, name: string) => {
     setError(null);
     try {
-      save(await readRange(api, id, from, len, (done) => setBusy(`Downloading ${fmtBytes(Math.min(done, len))} of ${fmtBytes(len)}…`)), name);
+      save(
+        await readRange(api, id, from, len, (done) => setBusy(`Downloading ${fmtBytes(Math.min(done, len))} of ${fmtBytes(len)}…`)),
+        name,
+      );
     } catch (e) {
       setError(e);
     } finally {
@@ -69,19 +75,65 @@ export function ReviewPage({ api, id }: { api: CustomerApi; id: string }) {
   return (
     <section>
       <h1>Review {id}</h1>
-      <p><a href={`#/volumes/${id}`}>← Back to the volume</a></p>
+      <p>
+        <a href={`#/volumes/${id}`}>← Back to the volume</a>
+      </p>
       <p>You read the restored copy read-only, through a review grant; the volume's I/O stays held until you decide.</p>
       <ErrorNote error={volume.error} what="load the volume" />
-      <form class="row" onSubmit={(e) => { e.preventDefault(); void show(); }}>
-        <label>Offset (bytes)<input type="number" min={0} max={Math.max(0, size - 1)} step={1} value={offset} onInput={(e) => setOffset(Number((e.target as HTMLInputElement).value))} /></label>
-        <label>Length (bytes, at most 64 KiB shown)<input type="number" min={1} max={VIEW_MAX} step={1} value={length} onInput={(e) => setLength(Number((e.target as HTMLInputElement).value))} /></label>
-        <button type="submit" class="primary" disabled={!!busy}>Show</button>
-        <button type="button" disabled={!!busy} onClick={() => void download(offset, Math.min(length, size - offset), `${id}-${offset}-${length}.bin`)}>Download range</button>
-        <button type="button" disabled={!!busy || !size} onClick={() => void download(0, size, `${id}.img`)}>Download whole image ({fmtBytes(size)})</button>
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void show();
+        }}
+      >
+        <label>
+          Offset (bytes)
+          <input
+            type="number"
+            min={0}
+            max={Math.max(0, size - 1)}
+            step={1}
+            value={offset}
+            onInput={(e) => setOffset(Number((e.target as HTMLInputElement).value))}
+          />
+        </label>
+        <label>
+          Length (bytes, at most 64 KiB shown)
+          <input
+            type="number"
+            min={1}
+            max={VIEW_MAX}
+            step={1}
+            value={length}
+            onInput={(e) => setLength(Number((e.target as HTMLInputElement).value))}
+          />
+        </label>
+        <button type="submit" class="primary" disabled={!!busy}>
+          Show
+        </button>
+        <button
+          type="button"
+          disabled={!!busy}
+          onClick={() => void download(offset, Math.min(length, size - offset), `${id}-${offset}-${length}.bin`)}
+        >
+          Download range
+        </button>
+        <button type="button" disabled={!!busy || !size} onClick={() => void download(0, size, `${id}.img`)}>
+          Download whole image ({fmtBytes(size)})
+        </button>
       </form>
-      {busy && <p class="note" role="status">{busy}</p>}
+      {busy && (
+        <p class="note" role="status">
+          {busy}
+        </p>
+      )}
       <ErrorNote error={error} what="read the restored copy" />
-      {view && <pre class="hex" aria-label={`Bytes from offset ${view.offset}`} tabIndex={0}>{view.text}</pre>}
+      {view && (
+        <pre class="hex" aria-label={`Bytes from offset ${view.offset}`} tabIndex={0}>
+          {view.text}
+        </pre>
+      )}
     </section>
   );
 }

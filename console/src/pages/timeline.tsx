@@ -23,13 +23,19 @@ export function RecoveryTimeline({ recoveries, now = Date.now() }: { recoveries:
           const b = x(r.inServiceAt ? Date.parse(r.inServiceAt) : now);
           return (
             <g key={r.workflowId}>
-              <text x={4} y={i * ROW + 15} font-size="12">{r.nodeId}</text>
+              <text x={4} y={i * ROW + 15} font-size="12">
+                {r.nodeId}
+              </text>
               <rect x={a} y={i * ROW + 4} width={Math.max(2, b - a)} height={ROW - 8} rx={3} fill={r.inServiceAt ? '#1d6b35' : '#7a4b00'} />
             </g>
           );
         })}
-        <text x={LEFT} y={height - 6} font-size="11">0 s</text>
-        <text x={WIDTH - 10} y={height - 6} font-size="11" text-anchor="end">{span(end - start)}</text>
+        <text x={LEFT} y={height - 6} font-size="11">
+          0 s
+        </text>
+        <text x={WIDTH - 10} y={height - 6} font-size="11" text-anchor="end">
+          {span(end - start)}
+        </text>
       </svg>
       <figcaption>From admission to back in service (green; amber: not yet). {summary}</figcaption>
     </figure>
