@@ -57,7 +57,12 @@ describe('metrics scraped by prometheus', () => {
     const promql = `sum(blackstart_node_held_requests{node="${winner}"})`;
     await eventually('held requests seen by PromQL', async () => ((await value(promql)) ?? 0) >= 1, 30_000);
     await saveScrape(t, winner, workerPort);
-    expect(await value('sum(blackstart_recoveries{workflow="volumeRecovery", phase="configuration"})')).toBeGreaterThanOrEqual(1);
+    // the API reads recoveries from Temporal visibility at scrape time: the next scrape sees this one
+    await eventually(
+      'the volume recovery in its configuration phase seen by PromQL',
+      async () => ((await value('sum(blackstart_recoveries{workflow="volumeRecovery", phase="configuration"})')) ?? 0) >= 1,
+      30_000,
+    );
 
     await t.customer.enableIo(volumeId);
     expect((await held).writeSeq).toBeGreaterThan(0);
