@@ -139,6 +139,25 @@ export class LocalCluster {
       for (const spec of group) this.nodes.set(spec.nodeId, host);
     }
     await Promise.all(this.hosts().map((h) => this.startHost(h)));
+    await this.waitForRegistration();
+  }
+
+  /** A node answers health before it has registered; volumes can be placed once the API lists every node in service. */
+  private async waitForRegistration(): Promise<void> {
+    const ids = this.opts.nodes.map((n) => n.nodeId);
+    await waitFor(
+      'every node to register',
+      async () => {
+        const { nodes } = await requestJson<{ nodes: { nodeId: string; state: string }[] }>(`${this.apiUrl}/v1/operator/fleet`, {
+          token: this.operatorToken,
+          timeoutMs: 2000,
+        });
+        const inService = new Set(nodes.filter((n) => n.state === 'in-service').map((n) => n.nodeId));
+        return ids.every((id) => inService.has(id));
+      },
+      60_000,
+      100,
+    );
   }
 
   private child(name: string, script: string, env: Record<string, string>): ManagedProcess {
