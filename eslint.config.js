@@ -42,7 +42,7 @@ export default tseslint.config(
               message: 'Workflows must be deterministic: no Node built-ins.',
             },
             {
-              group: ['pg', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              group: ['pg', 'express', 'pino', 'pino-pretty', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
               message: 'Workflows run in the sandbox: no I/O libraries.',
             },
           ],

@@ -1,6 +1,8 @@
 // The control plane's HTTP application: routes per resource, one error middleware.
 import express from 'express';
+import { logger } from '../common/log.js';
 import { httpLatency, metricsHandler } from '../common/metrics.js';
+import { requestLog } from '../common/request-log.js';
 import { AppError, errorMiddleware } from './errors.js';
 import { apiMetrics } from './metrics.js';
 import { consoleRoutes } from './routes/console.js';
@@ -19,6 +21,7 @@ export function createApp(deps: Deps): express.Express {
   app.disable('x-powered-by');
   const metrics = apiMetrics(deps);
   app.use(httpLatency(metrics));
+  app.use(requestLog(() => logger()));
   app.get('/metrics', metricsHandler(metrics));
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.use(openApiRoutes());

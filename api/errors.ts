@@ -1,6 +1,8 @@
 // One application error type and one error middleware: every failure leaves as {error:{code,message}}.
 import type { NextFunction, Request, Response } from 'express';
 import { ZodError } from 'zod';
+import { logger } from '../common/log.js';
+import { logOf } from '../common/request-log.js';
 
 export class AppError extends Error {
   constructor(
@@ -17,9 +19,9 @@ export class AppError extends Error {
 
 export const notFound = (what: string) => new AppError(404, 'not-found', `${what} not found`);
 
-export function errorMiddleware(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
+export function errorMiddleware(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   const e = toAppError(err);
-  if (e.status >= 500) console.error('api: unexpected error', err);
+  if (e.status >= 500) logOf(res, logger).error({ err, method: req.method, path: req.path }, 'unexpected error');
   if (res.headersSent) return void res.end();
   res
     .set(e.headers)

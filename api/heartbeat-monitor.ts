@@ -2,6 +2,7 @@
 // before the node is marked down, so a crash in between only repeats a start that is refused.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, nodeFailoverId, StorageNodeKey } from '../common/messages.js';
+import { logger } from '../common/log.js';
 import { holdsFailover } from '../common/rules/failover.js';
 import { nodeFailover, type NodeFailoverInput } from '../workflows/node-failover.js';
 import { findSilentNodes, listNodes, markNodeDown } from './repositories/nodes.js';
@@ -17,7 +18,7 @@ export function startHeartbeatMonitor(deps: Deps): () => void {
     if (running || Date.now() < quietUntil) return;
     running = true;
     checkOnce(deps, breaker)
-      .catch((err: Error) => console.error(`heartbeat monitor: ${err.message}`))
+      .catch((err: Error) => logger({ component: 'heartbeat-monitor' }).error({ err }, 'heartbeat monitor: check failed'))
       .finally(() => (running = false));
   }, deps.config.monitorIntervalMs);
   return () => clearInterval(timer);
@@ -37,11 +38,13 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
   const holding = holdsFailover({ suspects: suspects.length, down, total: nodes.length }, massOutageShare);
   if (holding !== breaker.open) {
     breaker.open = holding;
-    console.log(
-      holding
-        ? `mass outage: ${unreachable} of ${nodes.length} nodes unreachable; holding failover until they report`
-        : 'mass outage over: failover resumes',
-    );
+    const log = logger({ component: 'heartbeat-monitor' });
+    if (holding)
+      log.warn(
+        { unreachable, total: nodes.length },
+        `mass outage: ${unreachable} of ${nodes.length} nodes unreachable; holding failover until they report`,
+      );
+    else log.info('mass outage over: failover resumes');
   }
   if (holding) return;
   for (const node of silent) {
@@ -60,6 +63,9 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
     await markNodeDown(deps.db, node.id, incident);
-    console.log(`node ${node.id} missed its heartbeats: down (incident ${incident}), failover started`);
+    logger({ component: 'heartbeat-monitor', nodeId: node.id, workflowId: nodeFailoverId(node.id, incident) }).warn(
+      { incident },
+      `node ${node.id} missed its heartbeats: down (incident ${incident}), failover started`,
+    );
   }
 }

@@ -2,6 +2,7 @@
 // notifier that delivers customers' webhooks.
 import { Client, Connection } from '@temporalio/client';
 import { runMain } from '../common/config.js';
+import { logger } from '../common/log.js';
 import { temporalConnectOptions } from '../common/temporal-tls.js';
 import { boundPort, closeServer, listen } from '../common/listen.js';
 import { createApp } from './app.js';
@@ -17,7 +18,7 @@ runMain('api', async () => {
   const config = loadApiConfig();
   const db = createPool(config.databaseUrl);
   const ran = await migrate(db);
-  if (ran.length) console.log(`api: applied migrations ${ran.join(', ')}`);
+  if (ran.length) logger().info({ migrations: ran }, `api: applied migrations ${ran.join(', ')}`);
   const connection = await Connection.connect(temporalConnectOptions(config.temporalAddress, config.temporalTls));
   const temporal = new Client({ connection, namespace: config.namespace });
   const deps = {
@@ -31,7 +32,7 @@ runMain('api', async () => {
   const server = await listen(createApp(deps), config.port, config.bind);
   const stopMonitor = startHeartbeatMonitor(deps);
   const stopNotifier = startNotifier(db, config.webhooks);
-  console.log(`api listening on http://127.0.0.1:${boundPort(server)}`);
+  logger().info({ port: boundPort(server) }, `api listening on http://127.0.0.1:${boundPort(server)}`);
 
   const shutdown = async () => {
     stopMonitor();

@@ -1,6 +1,7 @@
 // The control plane's /metrics: request latency, and on each scrape the inventory's view —
 // nodes and copies by state, recoveries open and by phase (Temporal visibility), admission,
 // the mass-outage breaker, failovers and webhook deliveries by outcome.
+import { logger } from '../common/log.js';
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { RECOVERY_PHASES } from '../common/messages.js';
@@ -105,7 +106,7 @@ export function apiMetrics(deps: MetricsDeps): Registry {
       await countByPhase(deps.temporal, phases);
     } catch (err) {
       scrapeErrors.inc();
-      console.error(`metrics: ${(err as Error).message}`);
+      logger({ component: 'metrics' }).warn({ err }, 'metrics scrape: inventory or Temporal part failed');
     }
   });
   for (const metric of registry.getMetricsAsArray()) {

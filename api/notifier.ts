@@ -2,6 +2,7 @@
 // statement and delivered outside any transaction (PGlite runs transactions one at a time), at
 // most `concurrency` at once, each bounded by a timeout, so a receiver that hangs or is down
 // holds up neither the API nor other customers' deliveries beyond its own slots.
+import { logger } from '../common/log.js';
 import { EVENT_ID_HEADER, retryDelayMs, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../common/webhooks.js';
 import type { WebhookConfig } from './config.js';
 import { postWebhook } from './webhook-target.js';
@@ -19,7 +20,7 @@ export function startNotifier(db: Db, config: WebhookConfig): () => Promise<void
     // The lease outlives the request, so a row is never claimed twice while in flight.
     claimDueNotifications(db, room, 2 * config.timeoutMs)
       .then((claimed) => claimed.forEach((n) => track(inFlight, deliverOne(db, config, n, stopping.signal))))
-      .catch((err: Error) => console.error(`notifier: ${err.message}`))
+      .catch((err: Error) => logger({ component: 'notifier' }).error({ err }, 'notifier: claiming due notifications failed'))
       .finally(() => (claiming = false));
   }, config.pollMs);
 
@@ -45,7 +46,10 @@ async function deliverOne(db: Db, config: WebhookConfig, n: ClaimedNotification,
     const retryIn = attempts >= config.maxAttempts ? null : retryDelayMs(attempts, config.retryBaseMs, config.retryCapMs);
     await markAttemptFailed(db, n.id, error, retryIn);
   } catch (err) {
-    console.error(`notifier: notification ${n.id}: ${(err as Error).message}`);
+    logger({ component: 'notifier', volumeId: (n.payload as { volumeId?: string }).volumeId }).error(
+      { err, notificationId: n.id },
+      'notifier: delivery bookkeeping failed',
+    );
   }
 }
 

@@ -1,13 +1,23 @@
 // `npm start`: the whole system on this machine, state kept in $BLACKSTART_HOME (default .blackstart/).
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { levels } from 'pino';
+import pretty from 'pino-pretty';
 import { Env, runMain } from '../common/config.js';
+import { logger, logLevel } from '../common/log.js';
 import { boundPort } from '../common/listen.js';
 import { startControlServer } from './control-server.js';
 import { LocalCluster } from './local-cluster.js';
+import { followLogs } from './log-follow.js';
 import { defaultTopology } from './topology.js';
 
-runMain('blackstart', async () => {
+const colorize = process.stdout.isTTY === true;
+// The terminal gets people's text: this process's lines and its children's, pretty-printed.
+const terminal = pretty({ sync: true, colorize, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' });
+
+runMain('blackstart', main, terminal);
+
+async function main(): Promise<void> {
   const env = new Env();
   const dir = resolve(env.string('BLACKSTART_HOME', '.blackstart'));
   const nodes = env.int('BLACKSTART_NODES', 6, 2, 500);
@@ -17,14 +27,20 @@ runMain('blackstart', async () => {
   const databaseUrl = env.optional('DATABASE_URL');
   env.check();
 
+  const level = logLevel();
+  const stopFollowing = followLogs(join(dir, 'logs'), (text) => process.stdout.write(text), {
+    minLevel: level === 'silent' ? Infinity : levels.values[level]!,
+    colorize,
+  });
   const cluster = await LocalCluster.start({ dir, nodes: defaultTopology(nodes), databaseUrl, apiPort, temporalPort, uiPort }, (msg) =>
-    console.log(`blackstart: ${msg}...`),
+    logger().info(`blackstart: ${msg}...`),
   );
   await controlServer(cluster).catch(async (err: unknown) => {
     await cluster.stop();
     throw err;
   });
-  console.log(`
+  // The banner is the terminal's user interface, not a log line.
+  process.stdout.write(`
 Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
   API            ${cluster.apiUrl}
   Temporal UI    ${cluster.uiUrl}
@@ -33,19 +49,21 @@ Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
   Storage nodes  ${[...cluster.nodes.keys()].map((id) => `${id} ${cluster.nodeUrl(id)}`).join('\n                 ')}
   Block devices  npx blackstart attach VOLUME_ID --socket /tmp/vol.sock   (NBD for qemu, fio, nbdinfo…)
 Try: npx blackstart customer create --name demo     (Ctrl-C stops everything)
-  Operator token ${cluster.operatorToken}`);
+  Operator token ${cluster.operatorToken}
+`);
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    console.log('\nblackstart: stopping...');
+    logger().info('blackstart: stopping...');
     await cluster.stop();
+    stopFollowing();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
-});
+}
 
 /**
  * The CLI's power-fail endpoint, on the port kept in the cluster's layout. Another process may

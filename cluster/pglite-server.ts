@@ -3,6 +3,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { Env, runMain } from '../common/config.js';
+import { logger } from '../common/log.js';
 
 runMain('pglite', async () => {
   const env = new Env();
@@ -12,7 +13,7 @@ runMain('pglite', async () => {
   const db = await PGlite.create({ dataDir });
   const server = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 64 });
   await server.start();
-  console.log(`pglite serving ${dataDir} on 127.0.0.1:${port}`);
+  logger().info({ dataDir, port }, `pglite serving ${dataDir} on 127.0.0.1:${port}`);
   const shutdown = async () => {
     await server.stop();
     await db.close();

@@ -1,5 +1,7 @@
 // Start-up configuration from the environment. A bad value stops the process with a message
 // naming every problem at once.
+import type { DestinationStream } from 'pino';
+import { initLog, logger } from './log.js';
 
 export class ConfigError extends Error {
   constructor(problems: string[]) {
@@ -62,11 +64,16 @@ export class Env {
   }
 }
 
-/** Runs a process's main function; a configuration error or crash exits non-zero with one message. */
-export function runMain(name: string, main: () => Promise<void>): void {
+/**
+ * Runs a process's main function with its logger named `name` (JSON on stdout, or `logTo`); a
+ * configuration error or crash exits non-zero with one fatal line.
+ */
+export function runMain(name: string, main: () => Promise<void>, logTo?: DestinationStream): void {
+  initLog(name, logTo);
   exitWithParent(name);
   main().catch((err: unknown) => {
-    console.error(`${name}: ${err instanceof ConfigError ? err.message : ((err as Error)?.stack ?? String(err))}`);
+    if (err instanceof ConfigError) logger().fatal(`${name}: ${err.message}`);
+    else logger().fatal({ err }, `${name}: ${(err as Error)?.message ?? String(err)}`);
     process.exit(1);
   });
 }
@@ -82,7 +89,7 @@ function exitWithParent(name: string): void {
     try {
       process.kill(parent, 0);
     } catch {
-      console.error(`${name}: parent process ${parent} is gone; exiting`);
+      logger().warn(`${name}: parent process ${parent} is gone; exiting`);
       process.exit(1);
     }
   }, 1000).unref();

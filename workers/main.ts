@@ -1,23 +1,25 @@
 // The worker process: workflows and control activities on one task queue, data-heavy
 // activities on a second queue with bounded concurrency.
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { createActivities } from '../activities/index.js';
 import { createPool } from '../api/repositories/db.js';
 import { runMain } from '../common/config.js';
 import { closeServer } from '../common/listen.js';
+import { logger } from '../common/log.js';
 import { temporalConnectOptions } from '../common/temporal-tls.js';
 import { loadWorkerConfig } from './config.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
 import { CONTROL_TASK_QUEUE, DATA_TASK_QUEUE, SNAPSHOT_TASK_QUEUE } from '../common/messages.js';
 import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
 import { activityMetrics, freeLoopbackPort, serveWorkerMetrics, workerRegistry } from './metrics.js';
+import { installRuntime } from './temporal-log.js';
 
 runMain('worker', async () => {
   const config = loadWorkerConfig();
   const sdkMetricsPort = await freeLoopbackPort();
-  Runtime.install({ logger: quietLogger(), telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } });
+  installRuntime(logger({ component: 'temporal' }), sdkMetricsPort);
   const registry = workerRegistry();
   const interceptors = { activity: [activityMetrics(registry)] };
   const metricsServer = await serveWorkerMetrics(registry, config.metricsPort, config.metricsBind, sdkMetricsPort);
@@ -56,16 +58,10 @@ runMain('worker', async () => {
     interceptors,
     maxConcurrentActivityTaskExecutions: config.snapshotConcurrency,
   });
-  console.log(
+  logger().info(
+    { queues: [CONTROL_TASK_QUEUE, DATA_TASK_QUEUE, SNAPSHOT_TASK_QUEUE], dataConcurrency: config.dataConcurrency },
     `worker polling ${CONTROL_TASK_QUEUE}, ${DATA_TASK_QUEUE} (concurrency ${config.dataConcurrency}) and ${SNAPSHOT_TASK_QUEUE} (concurrency ${config.snapshotConcurrency})`,
   );
   await Promise.all([control.run(), data.run(), snapshotWork.run()]);
   await Promise.all([db.end(), clientConnection.close(), connection.close(), closeServer(metricsServer)]);
 });
-
-function quietLogger() {
-  const log = (level: string) => (message: string, meta?: unknown) =>
-    console.log(`[worker ${level}] ${message}${meta ? ' ' + JSON.stringify(meta) : ''}`);
-  const none = () => undefined;
-  return { log: none, trace: none, debug: none, info: none, warn: log('warn'), error: log('error') };
-}

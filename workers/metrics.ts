@@ -9,6 +9,7 @@ import express from 'express';
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import { boundPort, listen } from '../common/listen.js';
 import { newRegistry } from '../common/metrics.js';
+import { logger } from '../common/log.js';
 
 /** A free loopback port for the SDK's exporter (which cannot report the one it bound). */
 export function freeLoopbackPort(): Promise<number> {
@@ -68,7 +69,7 @@ export async function serveWorkerMetrics(registry: Registry, port: number, bind:
     Promise.all([registry.metrics(), sdk]).then(([ours, theirs]) => void res.type(registry.contentType).send(`${ours}\n${theirs}`), next);
   });
   const server = await listen(app, port, bind);
-  console.log(`worker metrics on http://${bind}:${boundPort(server)}/metrics`);
+  logger().info({ port: boundPort(server) }, `worker metrics on http://${bind}:${boundPort(server)}/metrics`);
   return server;
 }
 

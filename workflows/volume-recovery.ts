@@ -1,7 +1,7 @@
 // volumeRecovery: one volume incident. The rules are the pure machine in
 // common/rules/volume-recovery.ts; this workflow feeds it signals, Updates, timers and activity
 // results as events, and runs the commands it answers with (volume-recovery-commands.ts).
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, log, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import {
   candidateSignal,
   decideUpdate,
@@ -26,6 +26,7 @@ import {
   type ResultEvent,
   type VolumeRecoveryState,
 } from '../common/rules/volume-recovery.js';
+import { currentDetails } from '../common/rules/volume-recovery-details.js';
 import { commandRunner } from './volume-recovery-commands.js';
 
 export interface VolumeRecoveryInput {
@@ -40,9 +41,13 @@ export interface VolumeRecoveryInput {
 export async function volumeRecovery(input: VolumeRecoveryInput): Promise<RecoveryOutcome> {
   const first = start(input, Date.now());
   let state: VolumeRecoveryState = first.state;
+  setCurrentDetails(currentDetails(state));
   const dispatch = (event: ExternalEvent | ResultEvent): Command[] => {
     const next = step(state, { ...event, at: Date.now() });
+    const phase = reportedPhase(next.state);
+    if (phase !== reportedPhase(state)) log.info(`volume recovery: ${phase}`, { volumeId: input.volumeId, phase });
     state = next.state;
+    setCurrentDetails(currentDetails(state)); // what it waits for, in the Web UI; not a command
     return next.commands;
   };
   const run = commandRunner(input.volumeId, () => state);

@@ -1,5 +1,6 @@
 // The connection pool and the migration runner: the only place that opens connections.
 import pg from 'pg';
+import { logger } from '../../common/log.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = pg.Pool;
@@ -7,7 +8,7 @@ export type Tx = pg.PoolClient;
 
 export function createPool(databaseUrl: string, max = 10): Db {
   const pool = new pg.Pool({ connectionString: databaseUrl, max });
-  pool.on('error', (err) => console.error('postgres pool error', err.message));
+  pool.on('error', (err) => logger({ component: 'db' }).error({ err }, 'postgres pool error'));
   return pool;
 }
 

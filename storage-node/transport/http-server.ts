@@ -4,7 +4,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import type { Registry } from 'prom-client';
+import { logger } from '../../common/log.js';
 import { httpLatency, metricsHandler } from '../../common/metrics.js';
+import { logOf, requestLog } from '../../common/request-log.js';
 import { epochOfMirrorToken, safeEqual, verifyGrant } from '../../common/tokens.js';
 import {
   BlocksQuery,
@@ -50,6 +52,8 @@ const q = <S extends z.ZodType>(schema: S, req: Request): z.output<S> => parse(s
 export function createNodeApp(service: NodeService, credentials: () => NodeCredentials, metrics?: Registry): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  const log = () => logger({ nodeId: service.nodeId });
+  app.use(requestLog(log));
   if (metrics) {
     app.use(httpLatency(metrics));
     app.get('/metrics', metricsHandler(metrics));
@@ -65,9 +69,9 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
   mountControl(app, service, auth);
   mountReplication(app, service, credentials);
   app.use((_req, _res, next) => next(new NodeError(404, 'not-found', 'no such endpoint')));
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toNodeError(err);
-    if (e.status >= 500 && e.code === 'internal') console.error('storage-node error', err);
+    if (e.status >= 500 && e.code === 'internal') logOf(res, log).error({ err, method: req.method, path: req.path }, 'storage-node error');
     const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
     if (retryAfter) res.set('retry-after', String(retryAfter));
     res.status(e.status).json({ error: { code: e.code, message: e.message } });

@@ -1,6 +1,7 @@
 // What an NBD export is on a storage node: a signed grant (the export name) for one volume
 // hosted here, and the commands run against it through the node's service — never around it,
 // so writes stay held while paused, mirrored, epoch-fenced, checksummed and dirty-tracked.
+import { logger } from '../../common/log.js';
 import { verifyGrant, type GrantAccess } from '../../common/tokens.js';
 import { MAX_IO_BYTES } from '../protocol/block-range.js';
 import { CmdFlag, NbdCmd, NbdErrno, TransmissionFlag, type BlockSizes, type NbdRequest } from '../protocol/nbd.js';
@@ -101,7 +102,10 @@ export async function runCommand(backend: NbdBackend, exp: GrantExport, req: Nbd
   } catch (err) {
     if (movedAway(err)) return 'close';
     if (err instanceof NodeError && err.code === 'bad-range') return { errno: NbdErrno.EINVAL };
-    console.warn(`nbd: ${exp.volumeId} command ${req.command} at ${req.offset}+${req.length} failed: ${(err as Error).message}`);
+    logger({ component: 'nbd', volumeId: exp.volumeId }).warn(
+      { err, command: req.command, offset: req.offset, length: req.length },
+      `nbd: ${exp.volumeId} command ${req.command} at ${req.offset}+${req.length} failed`,
+    );
     return { errno: NbdErrno.EIO };
   }
 }
