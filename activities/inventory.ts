@@ -70,9 +70,17 @@ export function createInventoryActivities(db: Db) {
      * Plans a failover away from `nodeId`: the healthy member that would serve alone at epoch+1.
      * Nothing changes yet; the survivor must accept the new epoch before the inventory does.
      */
-    async planFailover({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<FailoverPlan | null> {
+    async planFailover({
+      volumeId,
+      nodeId,
+      fromEpoch,
+    }: {
+      volumeId: string;
+      nodeId: string;
+      fromEpoch?: number;
+    }): Promise<FailoverPlan | null> {
       const volume = await getVolume(db, volumeId);
-      if (!volume) return null;
+      if (!volume || (fromEpoch !== undefined && volume.epoch !== fromEpoch)) return null;
       const survivor = failoverSurvivor(await replicasOf(db, volumeId), nodeId);
       if (!survivor) return null;
       return { volumeId, leaving: nodeId, survivor: survivor.nodeId, fromEpoch: volume.epoch, epoch: volume.epoch + 1 };

@@ -181,6 +181,7 @@ export const EventFeed = z.object({ events: z.array(FeedEvent), next: Int.descri
 export const NodeRegistered = z.object({ nodeId: z.string(), state: z.string(), nodeToken: z.string(), mirrorToken: z.string() });
 export const HeartbeatAnswer = z.object({ state: z.string(), reportRequired: z.boolean() });
 export const ReportAdmitted = z.object({ workflowId: z.string(), incident: Int });
+export const PeerDropStarted = z.object({ workflowId: z.string() });
 
 export const CustomerCreated = z.object({ customerId: z.string(), name: z.string(), apiKey: z.string() });
 const Counts = z.object({ volumes: Int, bytes: Int, snapshots: Int });

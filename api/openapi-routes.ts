@@ -8,6 +8,7 @@ import { CreateCustomerBody, ThrottleBody } from './use-cases/operator.js';
 import { QuotaBody } from './use-cases/quotas.js';
 import { SnapshotPolicyBody } from './use-cases/snapshot-policies.js';
 import { AttachBody } from './use-cases/attachments.js';
+import { PeerDropBody } from './use-cases/peer-drops.js';
 import { CreateVolumeBody, PatchVolumeBody } from './use-cases/volumes.js';
 import { RecoveriesQuery } from './routes/operator.js';
 import { WorkflowsQuery } from './routes/operator-views.js';
@@ -235,6 +236,12 @@ const NODE_ROUTES: ApiRoute[] = [
     body: ScanReportBody,
     ok: { status: 202, body: R.ReportAdmitted },
     errors: [403, 429],
+  }),
+  node('post', '/v1/nodes/:nodeId/peer-drops', {
+    summary: 'A primary that cannot reach its secondary asks to serve alone; 409 if it may not, 503 + Retry-After while the breaker holds',
+    body: PeerDropBody,
+    ok: { status: 202, body: R.PeerDropStarted },
+    errors: [403, 404, 409, 503],
   }),
 ];
 

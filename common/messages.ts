@@ -97,3 +97,7 @@ export function snapshotPolicyScheduleId(volumeId: string): string {
 export function nodeFailoverId(nodeId: string, incident: number): string {
   return `node-failover-${nodeId}-${incident}`;
 }
+
+export function peerDropId(volumeId: string, epoch: number): string {
+  return `peer-drop-${volumeId}-e${epoch}`;
+}

@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HttpError, jitteredBackoff, requestJson, sleep } from '../common/http.js';
+import { logger } from '../common/log.js';
 import type { NodeService } from './node-service.js';
 
 export interface AgentConfig {
@@ -15,6 +16,10 @@ export interface AgentConfig {
   joinToken: string;
   heartbeatMs: number;
   reportRetryMs: number;
+  /** With neither the control plane nor any peer answering for this long, the node holds its I/O. */
+  networkLossMs: number;
+  /** A primary retries its secondary this long before asking to serve alone. */
+  peerGiveUpMs: number;
 }
 
 export class ControlPlaneAgent {
@@ -22,6 +27,11 @@ export class ControlPlaneAgent {
   mirrorToken: string | null = null;
   private stopped = new AbortController();
   private reporting: Promise<void> | null = null;
+  private lastHeard = Date.now();
+  /** Holding I/O because the network is gone; the node reports once the control plane answers again. */
+  private isolated = false;
+  /** When each volume's (at an epoch) last request to drop its peer was sent. */
+  private readonly peerDrops = new Map<string, number>();
 
   constructor(
     private readonly config: AgentConfig,
@@ -81,9 +91,11 @@ export class ControlPlaneAgent {
           body: { usedBytes: this.service.store.usedBytes(), recovering: this.service.recovering, bootId: this.service.bootId },
           timeoutMs: Math.max(1000, this.config.heartbeatMs * 2),
         });
-        if (res.reportRequired && !this.reporting) this.startRecovery(false);
+        this.lastHeard = Date.now();
+        if (this.isolated) this.rejoin();
+        else if (res.reportRequired && !this.reporting) this.startRecovery(false);
       } catch {
-        // the control plane is away; the next beat tries again
+        await this.noticeNetworkLoss(); // the control plane is away; the next beat tries again
       }
       await sleep(this.config.heartbeatMs, this.stopped.signal);
     }
@@ -102,7 +114,10 @@ export class ControlPlaneAgent {
   private async recover(crashed: boolean): Promise<void> {
     await this.service.holdAll();
     const scan = await this.service.scan(crashed);
-    console.log(`node ${this.config.nodeId}: recovery scan found ${scan.replicas.length} volume(s); reporting`);
+    logger({ nodeId: this.config.nodeId }).info(
+      { volumes: scan.replicas.length, crashed },
+      `node ${this.config.nodeId}: recovery scan found ${scan.replicas.length} volume(s); reporting`,
+    );
     for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
       try {
         const res = await requestJson<{ workflowId: string }>(this.nodeUrl('/recovery-reports'), {
@@ -111,13 +126,70 @@ export class ControlPlaneAgent {
           body: scan,
           timeoutMs: 10_000,
         });
-        console.log(`node ${this.config.nodeId}: report admitted as ${res.workflowId}`);
+        logger({ nodeId: this.config.nodeId, workflowId: res.workflowId }).info(
+          `node ${this.config.nodeId}: report admitted as ${res.workflowId}`,
+        );
         return;
       } catch (err) {
         const wait = err instanceof HttpError && err.retryAfterSeconds ? err.retryAfterSeconds * 1000 : 0;
         await sleep(wait + jitteredBackoff(attempt, this.config.reportRetryMs, 5000), this.stopped.signal);
       }
     }
+  }
+
+  /**
+   * No answer from the control plane for `networkLossMs`, and none from any peer this node mirrors
+   * to: the network is gone. Hold I/O like a crash would; report when the control plane answers.
+   * A node with no peer, or whose peers answer, serves on: its writes still need a peer's
+   * acknowledgement at its epoch, which a promoted peer refuses.
+   */
+  private async noticeNetworkLoss(): Promise<void> {
+    if (this.isolated || this.reporting || Date.now() - this.lastHeard < this.config.networkLossMs) return;
+    const peers = [
+      ...new Set([...this.service.store.volumes.values()].flatMap((h) => (h.volume.meta.peer ? [h.volume.meta.peer.url] : []))),
+    ];
+    if (peers.length === 0) return;
+    const answers = await Promise.all(
+      peers.map((url) =>
+        requestJson(`${url}/v1/health`, { timeoutMs: 1000 }).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    if (answers.some(Boolean) || this.isolated) return;
+    this.isolated = true;
+    logger({ nodeId: this.config.nodeId }).warn(
+      { peers: peers.length },
+      `node ${this.config.nodeId}: network lost (no control plane, no peer); holding I/O`,
+    );
+    await this.service.holdAll();
+  }
+
+  private rejoin(): void {
+    this.isolated = false;
+    logger({ nodeId: this.config.nodeId }).info(`node ${this.config.nodeId}: network back; scanning and reporting`);
+    if (!this.reporting) this.startRecovery(false);
+  }
+
+  /** Asks the control plane to let this primary serve `volumeId` alone; at most once per give-up time per volume and epoch. */
+  requestPeerDrop = ({ volumeId, epoch, peer }: { volumeId: string; epoch: number; peer: string }): void => {
+    const key = `${volumeId}@${epoch}`;
+    if (Date.now() - (this.peerDrops.get(key) ?? 0) < this.config.peerGiveUpMs) return;
+    this.peerDrops.set(key, Date.now());
+    requestJson<{ workflowId: string }>(this.nodeUrl('/peer-drops'), {
+      method: 'POST',
+      token: this.token ?? '',
+      body: { volumeId, epoch, peer },
+      timeoutMs: 5000,
+    }).then(
+      (res) => this.log(volumeId).warn({ peer, workflowId: res.workflowId }, `peer ${peer} unreachable; the control plane drops it`),
+      (err: Error) => this.log(volumeId).warn({ peer, err }, `peer ${peer} unreachable; drop not granted: ${err.message}`),
+    );
+  };
+
+  private log(volumeId: string) {
+    return logger({ nodeId: this.config.nodeId, volumeId });
   }
 
   stop(): void {

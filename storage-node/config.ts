@@ -14,6 +14,9 @@ export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
     capacityBytes: env.int('NODE_CAPACITY_BYTES', 64 * 1024 ** 3, 1),
     heartbeatMs: env.int('HEARTBEAT_MS', 1000, 50),
     reportRetryMs: env.int('REPORT_RETRY_MS', 500, 10),
+    /** The control plane's heartbeat timeout is the natural default for both: by then it has noticed too. */
+    networkLossMs: env.int('NODE_NETWORK_LOSS_MS', env.int('HEARTBEAT_TIMEOUT_MS', 5000, 100), 100),
+    peerGiveUpMs: env.int('NODE_PEER_GIVE_UP_MS', env.int('HEARTBEAT_TIMEOUT_MS', 5000, 100), 100),
     fsync: env.bool('NODE_FSYNC', true),
     bind: env.string('NODE_BIND', '127.0.0.1'),
     advertiseUrl: env.optional('NODE_ADVERTISE_URL'),

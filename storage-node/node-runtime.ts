@@ -1,6 +1,7 @@
 // One storage node's lifetime inside a process: load its volumes, serve, register, heartbeat,
 // recover after an unclean shutdown, and stop cleanly. A process may host many of these.
 import { boundPort, closeServer, listen } from '../common/listen.js';
+import { logger } from '../common/log.js';
 import { ControlPlaneAgent } from './agent.js';
 import type { NodeConfig } from './config.js';
 import { nodeMetrics } from './metrics.js';
@@ -36,8 +37,10 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
   );
   const nbdAddress = config.nbdAdvertise ?? hostPort(config.bind, nbd.port);
   agent = new ControlPlaneAgent({ ...config, url, nbdAddress }, service);
+  service.onPeerUnreachable(config.peerGiveUpMs, agent.requestPeerDrop);
   await agent.loadToken();
-  console.log(
+  logger({ nodeId: config.nodeId }).info(
+    { url, nbdAddress, volumes: store.volumes.size, unclean },
     `node ${config.nodeId} listening on ${url}, NBD on ${nbdAddress} (${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`,
   );
   await agent.register();

@@ -41,6 +41,12 @@ export class NodeService {
     this.ctx.recovering = value;
   }
 
+  /** A primary whose secondary stays unreachable past `giveUpMs` hands the volume to `ask`. */
+  onPeerUnreachable(giveUpMs: number, ask: NodeContext['onPeerUnreachable']): void {
+    this.ctx.peerGiveUpMs = giveUpMs;
+    this.ctx.onPeerUnreachable = ask;
+  }
+
   /** Changes with every process start: a caller waiting on a held request can tell a restart. */
   get bootId(): string {
     return this.ctx.bootId;

@@ -17,8 +17,9 @@ const bounded = proxyActivities<Activities>(CONTROL_BOUNDED);
  */
 export type FailoverOutcome = 'moved' | 'not-member' | 'no-survivor';
 
-export async function failOver(volumeId: string, leavingNodeId: string): Promise<FailoverOutcome> {
-  const plan = await control.planFailover({ volumeId, nodeId: leavingNodeId });
+/** `fromEpoch`: only if the volume is still at that epoch (a peer drop asked at it). */
+export async function failOver(volumeId: string, leavingNodeId: string, fromEpoch?: number): Promise<FailoverOutcome> {
+  const plan = await control.planFailover({ volumeId, nodeId: leavingNodeId, ...(fromEpoch === undefined ? {} : { fromEpoch }) });
   if (plan) {
     try {
       await probe.promoteCopy({ nodeId: plan.survivor, volumeId, epoch: plan.epoch });

@@ -163,4 +163,21 @@ create table customer_quotas (
 );
 `,
   },
+  {
+    // A primary's requests to serve alone, one per volume and epoch: the peers named here count as
+    // unreachable for the mass-outage breaker while the requests are recent.
+    id: '009_peer_drops',
+    sql: `
+create table peer_drops (
+  volume_id text not null references volumes(id),
+  epoch integer not null,
+  requester text not null,
+  peer text not null,
+  requested_at timestamptz not null default now(),
+  workflow_id text,
+  primary key (volume_id, epoch)
+);
+create index peer_drops_recent on peer_drops (requested_at);
+`,
+  },
 ];

@@ -3,6 +3,7 @@ import express, { Router } from 'express';
 import { joinAuth, nodeAuth } from '../auth.js';
 import type { Deps } from '../use-cases/deps.js';
 import { HeartbeatBody, RegisterBody, ScanReportBody, admitReport, heartbeat, registerNode } from '../use-cases/nodes.js';
+import { PeerDropBody, requestPeerDrop } from '../use-cases/peer-drops.js';
 import { handle } from './handler.js';
 import { query } from './query.js';
 
@@ -29,6 +30,13 @@ export function nodeRoutes(deps: Deps): Router {
     query(),
     json,
     handle((req) => admitReport(deps, req.params.nodeId!, ScanReportBody.parse(req.body)), 202),
+  );
+  r.post(
+    '/v1/nodes/:nodeId/peer-drops',
+    asNode,
+    query(),
+    json,
+    handle((req) => requestPeerDrop(deps, req.params.nodeId!, PeerDropBody.parse(req.body)), 202),
   );
   return r;
 }

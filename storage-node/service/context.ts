@@ -29,6 +29,12 @@ export class NodeContext {
   private readonly running = new Map<string, Promise<unknown>>();
   /** Changes with every process start: a caller waiting on a held request can tell a restart. */
   readonly bootId = randomUUID();
+  /** When each volume last logged that it acknowledges writes, and at which epoch. */
+  readonly ackEvidence = new Map<string, { epoch: number; at: number }>();
+  /** How long a primary retries its secondary before asking the control plane to serve alone. */
+  peerGiveUpMs = 10_000;
+  /** Where that request goes (the control-plane agent); called again on every retry past the give-up time. */
+  onPeerUnreachable: (request: { volumeId: string; epoch: number; peer: string }) => void = () => undefined;
 
   constructor(
     readonly nodeId: string,

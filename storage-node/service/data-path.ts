@@ -7,6 +7,7 @@ import type { HostedVolume } from '../store/node-store.js';
 import { NodeError, type NodeContext } from './context.js';
 
 const MIRROR_RETRY_MS = 100;
+const ACK_EVIDENCE_MS = 100;
 
 export async function read(ctx: NodeContext, volumeId: string, offset: number, length: number): Promise<Buffer> {
   const hosted = ctx.hosted(volumeId);
@@ -36,8 +37,22 @@ export async function write(ctx: NodeContext, volumeId: string, offset: number, 
     const seq = await hosted.volume.write(span, payload);
     for (let b = span.firstBlock; b <= span.lastBlock; b++) ctx.unrepaired.get(volumeId)?.delete(b);
     await mirror(ctx, hosted, span, payload, seq);
+    await noteAcknowledged(ctx, hosted);
     return seq;
   }, payload.length);
+}
+
+/**
+ * Evidence for the split-brain check: one `ack` line per volume and epoch every
+ * ACK_EVIDENCE_MS of acknowledging, written before the acknowledgement it stands for.
+ */
+async function noteAcknowledged(ctx: NodeContext, hosted: HostedVolume): Promise<void> {
+  const { epoch, volumeId, peer } = hosted.volume.meta;
+  const last = ctx.ackEvidence.get(volumeId);
+  const now = Date.now();
+  if (last && last.epoch === epoch && now - last.at < ACK_EVIDENCE_MS) return;
+  ctx.ackEvidence.set(volumeId, { epoch, at: now });
+  await ctx.store.logOperation('ack', volumeId, { epoch, peer: peer?.nodeId ?? null });
 }
 
 /** Makes every write answered so far durable (an NBD FLUSH or FUA), whatever NODE_FSYNC says; ordered after them, never held. */
@@ -81,6 +96,7 @@ export async function applyMirror(
  * (failover: the write is then acknowledged by this copy alone), or the volume is deleted.
  */
 async function mirror(ctx: NodeContext, hosted: HostedVolume, span: BlockSpan, payload: Buffer, seq: number): Promise<void> {
+  const failingSince = Date.now();
   for (;;) {
     const { peer, epoch, volumeId } = hosted.volume.meta;
     if (!peer) return;
@@ -92,6 +108,9 @@ async function mirror(ctx: NodeContext, hosted: HostedVolume, span: BlockSpan, p
       if (err instanceof HttpError && err.code === 'stale-epoch') {
         throw new NodeError(409, 'not-primary', `volume ${volumeId} was failed over; this copy is fenced`);
       }
+      // The write is neither acknowledged nor failed: past the give-up time the control plane is
+      // asked to let this copy serve alone (it may refuse, or fence this copy instead).
+      if (Date.now() - failingSince >= ctx.peerGiveUpMs) ctx.onPeerUnreachable({ volumeId, epoch, peer: peer.nodeId });
       await sleep(MIRROR_RETRY_MS);
     }
   }
