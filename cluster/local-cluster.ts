@@ -10,6 +10,7 @@ import { joinToken } from '../common/tokens.js';
 import { requestJson } from '../common/http.js';
 import pg from 'pg';
 import { DIST } from './paths.js';
+import { NetworkHosts } from './network-hosts.js';
 import { ManagedProcess, freePort, waitFor } from './processes.js';
 import { postgresTemporalProcess, registerNamespace, temporalKind } from './temporal-postgres.js';
 import { temporalBinary, temporalProcess, waitForTemporal } from './temporal-server.js';
@@ -33,6 +34,11 @@ export interface ClusterOptions {
    * power domain, so killing a process is still a power-domain event.
    */
   nodesPerProcess?: number;
+  /**
+   * Each storage node in a network namespace of its own (cluster/network-plan.ts), the control
+   * plane on the bridges' side, so network faults can be injected (`network.faults`). Root only.
+   */
+  networkHosts?: boolean;
 }
 
 interface Layout {
@@ -54,14 +60,19 @@ export class LocalCluster {
   api!: ManagedProcess;
   worker!: ManagedProcess;
   databaseUrl!: string;
+  network: NetworkHosts | null = null;
 
   private constructor(
     readonly opts: ClusterOptions,
     readonly layout: Layout,
   ) {}
 
+  /** Where the API listens and nodes reach it: loopback, or the control plane's address on the hosts' network. */
+  get controlHost(): string {
+    return this.network?.plan.controlAddress ?? '127.0.0.1';
+  }
   get apiUrl(): string {
-    return `http://127.0.0.1:${this.layout.apiPort}`;
+    return `http://${this.controlHost}:${this.layout.apiPort}`;
   }
   get temporalAddress(): string {
     return `127.0.0.1:${this.layout.temporalPort}`;
@@ -80,7 +91,7 @@ export class LocalCluster {
     return join(this.opts.dir, 'logs');
   }
   nodeUrl(nodeId: string): string {
-    return `http://127.0.0.1:${this.layout.nodePorts[nodeId]}`;
+    return `http://${this.network?.address(nodeId) ?? '127.0.0.1'}:${this.layout.nodePorts[nodeId]}`;
   }
 
   static async start(opts: ClusterOptions, progress: (msg: string) => void = () => undefined): Promise<LocalCluster> {
@@ -96,6 +107,11 @@ export class LocalCluster {
   }
 
   private async boot(progress: (msg: string) => void): Promise<void> {
+    if (this.opts.networkHosts) {
+      if ((this.opts.nodesPerProcess ?? 1) !== 1) throw new Error('networkHosts runs one node per process (one namespace each)');
+      progress('creating a network namespace for each storage node');
+      this.network = await NetworkHosts.create(this.opts.nodes);
+    }
     const postgres = temporalKind() === 'postgres'; // BLACKSTART_TEMPORAL=postgres: the Temporal server on Postgres
     progress(postgres ? 'starting the Temporal server on Postgres' : 'starting Temporal dev server');
     this.temporal = postgres
@@ -128,6 +144,7 @@ export class LocalCluster {
     this.api = this.child('api', 'api/main.js', {
       ...shared,
       API_PORT: String(this.layout.apiPort),
+      API_BIND: this.controlHost,
       OPERATOR_TOKEN: this.layout.operatorToken,
     });
     this.worker = this.child('worker', 'workers/main.js', shared);
@@ -160,11 +177,13 @@ export class LocalCluster {
     );
   }
 
-  private child(name: string, script: string, env: Record<string, string>): ManagedProcess {
+  /** `netns`: the `ip` arguments that run it inside a network namespace. */
+  private child(name: string, script: string, env: Record<string, string>, netns: string[] = []): ManagedProcess {
+    const node = [process.execPath, '--enable-source-maps', join(DIST, script)];
     return new ManagedProcess({
       name,
-      command: process.execPath,
-      args: ['--enable-source-maps', join(DIST, script)],
+      command: netns.length > 0 ? 'ip' : node[0]!,
+      args: netns.length > 0 ? [...netns, ...node] : node.slice(1),
       env,
       logDir: this.logDir,
     });
@@ -178,13 +197,17 @@ export class LocalCluster {
       NODE_DOMAIN: spec.domainPath,
     }));
     const name = group.length === 1 ? group[0]!.nodeId : `nodes-${group[0]!.nodeId}-${group.length}`;
-    return this.child(name, 'storage-node/main.js', {
+    const env = {
       ...(group.length === 1 ? perNode[0] : { NODE_HOST_SPEC: JSON.stringify(perNode) }),
       CONTROL_PLANE_URL: this.apiUrl,
       JOIN_TOKEN: joinToken(this.layout.clusterSecret),
       SNAPSHOT_STORE: this.snapshotStoreDir,
       ...this.opts.env,
-    });
+    };
+    if (!this.network) return this.child(name, 'storage-node/main.js', env);
+    const { nodeId } = group[0]!;
+    const onHost = { NODE_BIND: this.network.address(nodeId), NODE_ADVERTISE_URL: this.nodeUrl(nodeId) };
+    return this.child(name, 'storage-node/main.js', { ...env, ...onHost }, this.network.execPrefix(nodeId));
   }
 
   async startApi(): Promise<void> {
@@ -300,6 +323,7 @@ export class LocalCluster {
     await Promise.all([this.api?.stop(), this.worker?.stop()]);
     await this.pglite?.stop();
     await this.temporal?.stop();
+    await this.network?.teardown();
   }
 }
 
