@@ -2,12 +2,16 @@
 // (api/openapi-responses.ts). Every failure becomes an ApiError with the API's code and message.
 import type { z } from 'zod';
 import type * as R from '../../api/openapi-responses';
+import type { SnapshotPolicyBody } from '../../api/use-cases/snapshot-policies';
 
 export type Volume = z.infer<typeof R.VolumeView>;
 export type VolumeStatus = z.infer<typeof R.VolumeStatusView>;
 export type StatusEvent = z.infer<typeof R.StatusEvent>;
 export type Snapshot = z.infer<typeof R.SnapshotView>;
 export type SnapshotPolicy = z.infer<typeof R.SnapshotPolicyView>;
+/** The request body of PUT /v1/volumes/{id}/snapshot-policy: the schema the route parses with. */
+export type SnapshotPolicyRequest = z.input<typeof SnapshotPolicyBody>;
+export type PolicyDeleted = z.infer<typeof R.PolicyDeleted>;
 export type DecisionResult = z.infer<typeof R.DecisionResultView>;
 export type EnableIoResult = z.infer<typeof R.EnableIoResult>;
 export type DeleteVolumeResult = z.infer<typeof R.DeleteVolumeResult>;
@@ -74,6 +78,8 @@ export function customerApi(key: string) {
     snapshot: (id: string) => json<Snapshot>(key, 'POST', `${v(id)}/snapshots`),
     snapshots: (id: string) => json<{ snapshots: Snapshot[] }>(key, 'GET', `${v(id)}/snapshots`),
     policy: (id: string) => json<SnapshotPolicy>(key, 'GET', `${v(id)}/snapshot-policy`),
+    setPolicy: (id: string, body: SnapshotPolicyRequest) => json<SnapshotPolicy>(key, 'PUT', `${v(id)}/snapshot-policy`, body),
+    deletePolicy: (id: string) => json<PolicyDeleted>(key, 'DELETE', `${v(id)}/snapshot-policy`),
     reviewRead: (id: string, offset: number, length: number) => bytes(key, `${v(id)}/review-data?offset=${offset}&length=${length}`),
     webhook: () => json<WebhookView>(key, 'GET', '/v1/webhook'),
     setWebhook: (url: string) => json<WebhookSet>(key, 'PUT', '/v1/webhook', { url }),

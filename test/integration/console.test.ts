@@ -2,7 +2,8 @@
 // copies of a volume: the customer sees "Awaiting Action: Enable IO", reviews the bytes written
 // before the outage, clicks Enable I/O and sees "IO Enabled" — a write issued during the hold
 // completes only after the click. The operator sees the nodes go down and come back, the
-// recovery's phases and a link to its workflow in the Temporal UI. Every page is scanned with
+// recovery's phases and a link to its workflow in the Temporal UI; the volume recovery's current
+// details say it waits for the owner; a snapshot policy is set and removed on the volume page. Every page is scanned with
 // axe-core (no serious or critical violation) and photographed into test-results/console/.
 import { Client, Connection } from '@temporalio/client';
 import type { Browser, Page } from 'playwright-core';
@@ -76,6 +77,10 @@ describe('the web console', () => {
     );
     await shoot(operator, 'operator-fleet-outage');
     await restoreAndAwaitReview(t, volumeId, killed);
+    // the volume recovery's page in the Temporal UI says what it waits for: the owner, and until when
+    await eventually('the volume recovery waiting for the owner', async () =>
+      /waiting for the owner's decision .* until \d{4}-\d\d-\d\dT/.test(await volumeRecoveryDetails(t, volumeId)),
+    );
 
     await go(customer, '/volumes', 'Volumes');
     await customer.getByText('Awaiting Action: Enable IO').first().waitFor({ timeout: 30_000 });
@@ -174,6 +179,20 @@ describe('the web console', () => {
     await page.close();
   });
 
+  it('when the customer sets a snapshot policy on the volume page, then its Schedule exists, and it can be removed', async () => {
+    await go(customer, `/volumes/${volumeId}`, `Volume ${volumeId}`);
+    await customer.getByLabel('Every (hours)').fill('2');
+    await customer.getByLabel('Snapshots to keep').fill('3');
+    await customer.getByRole('button', { name: 'Set policy' }).click();
+    await customer.getByText(/Saved\. Snapshots every 2 h 0 min, keeping the newest 3/).waitFor();
+    expect(await t.customer.snapshotPolicy(volumeId)).toMatchObject({ intervalSeconds: 7200, retention: 3 });
+    await shoot(customer, 'customer-snapshot-policy');
+    await customer.getByRole('button', { name: 'Remove policy', exact: true }).click();
+    await customer.locator('dialog[open]').getByRole('button', { name: 'Remove policy' }).click();
+    await customer.getByText('The policy is removed; its snapshots are kept.').waitFor();
+    await expect(t.customer.snapshotPolicy(volumeId)).rejects.toThrow();
+  });
+
   it('every page has no serious or critical accessibility violation, and works at phone width', async () => {
     await go(customer, '/events', 'Events');
     await customer.getByText('IO Enabled').first().waitFor();
@@ -195,3 +214,19 @@ describe('the web console', () => {
     expect(blocking, JSON.stringify(blocking, null, 2)).toEqual([]);
   });
 });
+
+/** The running volume recovery's current details (what the Temporal UI shows on its page), or ''. */
+async function volumeRecoveryDetails(t: TestCluster, volumeId: string): Promise<string> {
+  const connection = await Connection.connect({ address: t.cluster.temporalAddress });
+  try {
+    const client = new Client({ connection });
+    const query = `WorkflowType="volumeRecovery" AND VolumeId="${volumeId}" AND ExecutionStatus="Running"`;
+    for await (const run of client.workflow.list({ query })) {
+      const metadata = await client.workflow.getHandle(run.workflowId).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      return metadata.currentDetails ?? '';
+    }
+    return '';
+  } finally {
+    await connection.close();
+  }
+}

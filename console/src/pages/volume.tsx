@@ -1,9 +1,10 @@
 // One volume: status details, the events timeline (start, end, the proof of an auto-enable),
-// decisions, snapshots and the snapshot policy, and how to attach it.
-import type { CustomerApi, SnapshotPolicy, StatusEvent } from '../api';
+// decisions, snapshots and the snapshot policy (editable, snapshot-policy.tsx), and how to attach it.
+import type { CustomerApi, StatusEvent } from '../api';
 import { bytes, span, timeLeft, when } from '../format';
 import { Badge, Empty, ErrorNote, Loading, usePoll } from '../ui';
 import { Decisions } from './decisions';
+import { SnapshotPolicyEditor } from './snapshot-policy';
 import { statusTone } from './volumes';
 
 function Timeline({ events }: { events: StatusEvent[] }) {
@@ -27,16 +28,9 @@ function Timeline({ events }: { events: StatusEvent[] }) {
 
 function Snapshots({ api, id }: { api: CustomerApi; id: string }) {
   const list = usePoll(() => api.snapshots(id), `snaps-${id}`, 5000);
-  const policy = usePoll(() => api.policy(id).catch(() => null as SnapshotPolicy | null), `policy-${id}`, null);
-  const p = policy.data;
   return (
     <section aria-labelledby="snapshots">
       <h2 id="snapshots">Snapshots</h2>
-      <p>
-        {p
-          ? `Policy: ${p.intervalSeconds ? `every ${span(p.intervalSeconds * 1000)}` : `cron ${p.cron}`}, keeping ${p.retention}; next ${when(p.nextRuns[0])}.`
-          : 'No snapshot policy. Set one with npx blackstart snapshot-policy set.'}
-      </p>
       <ErrorNote error={list.error} what="list the snapshots" />
       {list.data && list.data.snapshots.length === 0 && <Empty>No snapshots of this volume yet.</Empty>}
       {list.data && list.data.snapshots.length > 0 && (
@@ -63,6 +57,7 @@ function Snapshots({ api, id }: { api: CustomerApi; id: string }) {
           </table>
         </div>
       )}
+      <SnapshotPolicyEditor api={api} id={id} />
     </section>
   );
 }
