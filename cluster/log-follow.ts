@@ -14,11 +14,17 @@ export interface FollowOptions {
   intervalMs?: number;
 }
 
-/** Follows every *.log in `dir`, from its current end (a previous run's lines are not replayed); returns stop. */
-export function followLogs(dir: string, write: (text: string) => void, opts: FollowOptions): () => void {
+/** The one-line pretty form used on `npm start`'s terminal, for this process's lines and the children's. */
+export const PRETTY = { ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l', singleLine: true } as const;
+
+/**
+ * Follows every *.log in `dir`, from its current end (a previous run's lines are not replayed).
+ * `flush` shows what is there now (before the banner); `stop` ends the following.
+ */
+export function followLogs(dir: string, write: (text: string) => void, opts: FollowOptions): { flush: () => void; stop: () => void } {
   const offsets = new Map<string, number>(logFiles(dir).map((f) => [f, statSync(f).size]));
   const partial = new Map<string, string>();
-  const prettify = prettyFactory({ colorize: opts.colorize, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' });
+  const prettify = prettyFactory({ ...PRETTY, colorize: opts.colorize });
   const poll = () => {
     for (const file of logFiles(dir)) {
       const text = (partial.get(file) ?? '') + readNew(file, offsets);
@@ -31,7 +37,7 @@ export function followLogs(dir: string, write: (text: string) => void, opts: Fol
     }
   };
   const timer = setInterval(poll, opts.intervalMs ?? 250);
-  return () => clearInterval(timer);
+  return { flush: poll, stop: () => clearInterval(timer) };
 }
 
 function logFiles(dir: string): string[] {

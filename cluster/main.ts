@@ -8,12 +8,12 @@ import { logger, logLevel } from '../common/log.js';
 import { boundPort } from '../common/listen.js';
 import { startControlServer } from './control-server.js';
 import { LocalCluster } from './local-cluster.js';
-import { followLogs } from './log-follow.js';
+import { followLogs, PRETTY } from './log-follow.js';
 import { defaultTopology } from './topology.js';
 
 const colorize = process.stdout.isTTY === true;
 // The terminal gets people's text: this process's lines and its children's, pretty-printed.
-const terminal = pretty({ sync: true, colorize, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' });
+const terminal = pretty({ ...PRETTY, sync: true, colorize });
 
 runMain('blackstart', main, terminal);
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   env.check();
 
   const level = logLevel();
-  const stopFollowing = followLogs(join(dir, 'logs'), (text) => process.stdout.write(text), {
+  const following = followLogs(join(dir, 'logs'), (text) => process.stdout.write(text), {
     minLevel: level === 'silent' ? Infinity : levels.values[level]!,
     colorize,
   });
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     throw err;
   });
   // The banner is the terminal's user interface, not a log line.
+  following.flush();
   process.stdout.write(`
 Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
   API            ${cluster.apiUrl}
@@ -58,7 +59,8 @@ Try: npx blackstart customer create --name demo     (Ctrl-C stops everything)
     stopping = true;
     logger().info('blackstart: stopping...');
     await cluster.stop();
-    stopFollowing();
+    following.flush();
+    following.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
