@@ -11,6 +11,7 @@ export interface ChaosClusterOptions {
   adminDatabaseUrl: string;
   /** Keep the cluster directory (logs, data files, temporal.db) after the run. */
   keepDir: boolean;
+  networkHosts: boolean;
   progress?: (msg: string) => void;
 }
 

@@ -75,6 +75,9 @@ export class HeldWrite {
   outcome: HeldOutcome = 'pending';
   error = '';
   retries = 0;
+  /** When the write was issued and when it was answered (ms since the epoch; 0 until then). */
+  startedAt = 0;
+  answeredAt = 0;
 
   constructor(
     private readonly customer: BlackstartClient,
@@ -90,9 +93,16 @@ export class HeldWrite {
   }
 
   start(): void {
-    if (this.plan.via === 'nbd') return void this.sendNbd();
+    this.startedAt = Date.now();
+    const answered = () => (this.answeredAt ||= Date.now());
+    if (this.plan.via === 'nbd') return void this.sendNbd().finally(answered);
     const data = Prng.of(this.s.seed, this.s.index, 0, 0).bytes(this.plan.length);
-    void this.send(data);
+    void this.send(data).finally(answered);
+  }
+
+  /** How long an acknowledged write waited, in seconds; null while unanswered or not acknowledged. */
+  get waitedSeconds(): number | null {
+    return this.outcome === 'acknowledged' && this.answeredAt ? (this.answeredAt - this.startedAt) / 1000 : null;
   }
 
   private async sendNbd(): Promise<void> {

@@ -1,11 +1,12 @@
 // What a scenario is judged by once the cluster has settled: copies left on disk (invariant 1),
 // workflows that neither finished nor wait visibly for a customer (invariant 3). Lost writes
 // are the ledger's read-back (invariant 2); dropped held requests the held write's (invariant 4).
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { phaseQuery, volumeStatusQuery } from '../common/messages.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
+import { ackLines, splitBrainWrites } from './split-brain.js';
 
 /** Volumes (never deleted by their customer) with no copy left on any node's disk. */
 export async function volumesWithoutCopies(cluster: LocalCluster, volumes: Iterable<string>): Promise<string[]> {
@@ -69,4 +70,18 @@ async function stateOf(
   } catch {
     return { phase: null, awaitingDecision: false };
   }
+}
+
+/** Every split-brain finding over the nodes' operation logs so far, one line each (stable, so a run counts each once). */
+export async function splitBrainEvidence(cluster: LocalCluster): Promise<string[]> {
+  const logs = await Promise.all(
+    [...cluster.nodes.keys()].map(async (nodeId) =>
+      ackLines(nodeId, await readFile(join(cluster.opts.dir, 'nodes', nodeId, 'operations.jsonl'), 'utf8').catch(() => '')),
+    ),
+  );
+  return splitBrainWrites(logs.flat()).map(
+    (f) =>
+      `${f.volumeId}: ${f.older.nodeId} acknowledged at epoch ${f.older.epoch} at ${new Date(f.older.at).toISOString()}, ` +
+      `after ${f.newer.nodeId} began at epoch ${f.newer.epoch} at ${new Date(f.newer.firstAt).toISOString()}`,
+  );
 }

@@ -1,18 +1,21 @@
-// `npm run chaos -- --scenarios N --seed S [--only K] [--json FILE] [--keep]`: random seeded
-// fault scenarios against one real local cluster; a line per scenario, JSON, a one-line summary.
+// `npm run chaos -- --scenarios N --seed S [--only K] [--json FILE] [--keep] [--loopback]`: random
+// seeded fault scenarios against one real local cluster; a line per scenario, JSON, a one-line
+// summary. As root the nodes sit on network hosts of their own and half the scenarios are
+// network faults; --loopback (or not being root) runs node faults only, on 127.0.0.1.
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { failed, runChaos, summaryLine, type ChaosReport } from './campaign.js';
 import type { ScenarioResult } from './run.js';
 
-const USAGE = 'usage: npm run chaos -- [--scenarios N] [--seed S] [--only K] [--json FILE] [--keep]';
+const USAGE = 'usage: npm run chaos -- [--scenarios N] [--seed S] [--only K] [--json FILE] [--keep] [--loopback]';
 
 interface Args {
   seed: number;
   indices: number[];
   json: string | undefined;
   keep: boolean;
+  networkHosts: boolean;
 }
 
 function parse(): Args {
@@ -23,12 +26,14 @@ function parse(): Args {
       only: { type: 'string' },
       json: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      loopback: { type: 'boolean', default: false },
     },
   });
   const scenarios = integer('--scenarios', values.scenarios, 1);
   const seed = values.seed === undefined ? randomInt(2 ** 32) : integer('--seed', values.seed, 0, 2 ** 32 - 1);
   const indices = values.only === undefined ? Array.from({ length: scenarios }, (_, i) => i) : [integer('--only', values.only, 0)];
-  return { seed, indices, json: values.json, keep: values.keep };
+  const networkHosts = !values.loopback && process.getuid?.() === 0;
+  return { seed, indices, json: values.json, keep: values.keep, networkHosts };
 }
 
 function integer(flag: string, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -56,12 +61,15 @@ async function main(): Promise<number> {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
   }
-  console.error(`chaos seed=${args.seed}: ${args.indices.length} scenario(s)`);
+  console.error(
+    `chaos seed=${args.seed}: ${args.indices.length} scenario(s)${args.networkHosts ? ', nodes on network hosts' : ', loopback only'}`,
+  );
   const report: ChaosReport = await runChaos({
     seed: args.seed,
     indices: args.indices,
     adminDatabaseUrl: process.env.CHAOS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     keepDir: args.keep,
+    networkHosts: args.networkHosts,
     progress: (m) => console.error(`chaos: ${m}`),
     onScenario: (r, done, total) => {
       console.error(line(args.seed, r, done, total));

@@ -3,8 +3,10 @@
 import { ScenarioAttachments } from './attach.js';
 import type { ChaosCluster } from './cluster.js';
 import { createAndWrite, DecidingCustomer, HeldWrite } from './customer.js';
-import { copiesByRole, crashMidRecovery, damageBlock, nodesToFail, restartCollateral, returnNodes, sleep } from './faults.js';
-import { openWorkflows, volumesWithoutCopies } from './invariants.js';
+import { CHAOS_TIMINGS } from './cluster.js';
+import { copiesByRole, type Copies, crashMidRecovery, damageBlock, nodesToFail, restartCollateral, returnNodes, sleep } from './faults.js';
+import { openWorkflows, splitBrainEvidence, volumesWithoutCopies } from './invariants.js';
+import { inflictNetworkFault, nodesReached } from './network.js';
 import { Ledger, type AckedWrite } from './ledger.js';
 import { Prng } from './prng.js';
 import { describeScenario, type Scenario } from './scenario.js';
@@ -23,6 +25,12 @@ export interface ScenarioResult {
   heldRequestsDropped: number;
   /** Acknowledged writes of this scenario made by qemu-io through `blackstart attach` (held write included). */
   nbdWrites: number;
+  /** The fault was a network fault (nodes stayed up). */
+  networkFault: boolean;
+  /** Ack lines of a copy at an older epoch while another copy acknowledged at a newer one (chaos/split-brain.ts). */
+  splitBrainWrites: number;
+  /** How long the held write waited before it was acknowledged, in a network scenario; null otherwise. */
+  writeStallSeconds: number | null;
   acknowledgedWrites: number;
   /** What went wrong, for the diagnosis: lost writes, stuck workflow ids, errors. */
   notes: string[];
@@ -34,6 +42,7 @@ export interface RunState {
   /** Reported once over the run, in the scenario that first showed them. */
   volumesWithoutCopies: Set<string>;
   stuck: Set<string>;
+  splitBrain: Set<string>;
 }
 
 const SETTLE_MS = 90_000;
@@ -45,7 +54,13 @@ const SETTLE_MS = 90_000;
 const STUCK_AFTER_MS = 30_000;
 
 export function newRunState(c: ChaosCluster): RunState {
-  return { ledger: new Ledger(), deciding: new DecidingCustomer(c.customer), volumesWithoutCopies: new Set(), stuck: new Set() };
+  return {
+    ledger: new Ledger(),
+    deciding: new DecidingCustomer(c.customer),
+    volumesWithoutCopies: new Set(),
+    stuck: new Set(),
+    splitBrain: new Set(),
+  };
 }
 
 export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): Promise<ScenarioResult> {
@@ -63,6 +78,9 @@ export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): 
     stuckWorkflows: 0,
     heldRequestsDropped: 0,
     nbdWrites: 0,
+    networkFault: s.network !== null,
+    splitBrainWrites: 0,
+    writeStallSeconds: null,
     acknowledgedWrites: 0,
     notes: [],
   };
@@ -72,6 +90,7 @@ export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): 
     const waitingFor = await settle(c, run, fault, result);
     if (waitingFor) result.notes.push(`not settled after ${SETTLE_MS / 1000} s: ${waitingFor}`);
     await judge(c, run, fault.held, result);
+    if (s.network) result.writeStallSeconds = fault.held?.waitedSeconds ?? null;
     result.completed = !waitingFor;
     if (!result.completed || fault.held?.outcome === 'dropped') result.notes.push(...attachments.logs().map((l) => `attach ${l}`));
   } catch (err) {
@@ -89,9 +108,16 @@ export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): 
 
 interface Fault {
   nodes: string[];
+  /** The nodes that must have gone through a recovery since `at` (a network fault may need none). */
+  mustRecover: string[];
   at: Date;
   held: HeldWrite | null;
+  /** No settling before this (ms since the epoch): nodes notice a healed network only at their next beats. */
+  settleAfter: number;
 }
+
+/** Past a healed network fault: the nodes' next heartbeats, the control plane's timeout, and a report. */
+const NETWORK_SETTLE_MIN_MS = 2 * Number(CHAOS_TIMINGS.HEARTBEAT_TIMEOUT_MS) + 1000;
 
 /** Writes, records, takes the nodes down, damages a down copy, then brings everything back. */
 async function inflict(
@@ -104,6 +130,7 @@ async function inflict(
   result.volumes = await createAndWrite(c.customer, attachments, run.ledger, s);
   const target = result.volumes[0]!;
   const copies = await copiesByRole(c, target);
+  if (s.network) return inflictOnNetwork(c, run, attachments, s, result, copies);
   const failed = nodesToFail(c.cluster, s, copies);
   result.failedNodes = failed;
   const at = new Date();
@@ -112,7 +139,26 @@ async function inflict(
   const held = s.heldWrite ? new HeldWrite(c.customer, attachments, run.ledger, s, target, s.heldWrite) : null;
   held?.start();
   await Promise.all([returnNodes(c.cluster, failed, s.returnDelaysMs), s.crash ? crashMidRecovery(c.cluster, s.crash) : undefined]);
-  return { nodes: failed, at, held };
+  return { nodes: failed, mustRecover: failed, at, held, settleAfter: 0 };
+}
+
+/** The network fault in force for its time, the held write issued under it, a process crash meanwhile. */
+async function inflictOnNetwork(
+  c: ChaosCluster,
+  run: RunState,
+  attachments: ScenarioAttachments,
+  s: Scenario,
+  result: ScenarioResult,
+  copies: Copies,
+): Promise<Fault> {
+  const nodes = nodesReached(c.cluster, s.network!, copies);
+  result.failedNodes = nodes;
+  const at = new Date();
+  const held = s.heldWrite ? new HeldWrite(c.customer, attachments, run.ledger, s, result.volumes[0]!, s.heldWrite) : null;
+  const inForce = inflictNetworkFault(c.cluster, s.network!, copies);
+  held?.start();
+  await Promise.all([inForce, s.crash ? crashMidRecovery(c.cluster, s.crash) : undefined]);
+  return { nodes, mustRecover: [], at, held, settleAfter: Date.now() + NETWORK_SETTLE_MIN_MS };
 }
 
 /**
@@ -125,7 +171,10 @@ async function settle(c: ChaosCluster, run: RunState, fault: Fault, result: Scen
   for (;;) {
     for (const p of await restartCollateral(c.cluster)) result.notes.push(`the ${p} died on its own and was restarted`);
     await run.deciding.decide(run.ledger.volumes);
-    const waitingFor = await unsettled(c, fault).catch((err: Error) => `cluster not answering: ${err.message}`);
+    const waitingFor =
+      Date.now() < fault.settleAfter
+        ? 'the nodes to notice the healed network'
+        : await unsettled(c, fault).catch((err: Error) => `cluster not answering: ${err.message}`);
     if (!waitingFor || Date.now() > deadline) return waitingFor;
     await sleep(500);
   }
@@ -135,7 +184,7 @@ async function unsettled(c: ChaosCluster, fault: Fault): Promise<string | null> 
   const { rows: unrecovered } = await c.db.query<{ id: string }>(
     `select id from unnest($1::text[]) as n(id) where not exists (
        select 1 from recovery_events r where r.node_id = n.id and r.admitted_at >= $2 and r.in_service_at is not null)`,
-    [fault.nodes, fault.at],
+    [fault.mustRecover, fault.at],
   );
   if (unrecovered.length) return `no finished recovery yet for: ${unrecovered.map((n) => n.id).join(', ')}`;
   const { rows: nodes } = await c.db.query<{ id: string }>(`select id from nodes where state <> 'in-service'`);
@@ -166,6 +215,11 @@ async function judge(c: ChaosCluster, run: RunState, held: HeldWrite | null, res
   stuck.forEach((w) => run.stuck.add(w.workflowId));
   result.stuckWorkflows = stuck.length;
   if (stuck.length) result.notes.push(`stuck workflows: ${stuck.map((w) => w.workflowId).join(', ')}`);
+
+  const splitBrain = (await splitBrainEvidence(c.cluster)).filter((f) => !run.splitBrain.has(f));
+  splitBrain.forEach((f) => run.splitBrain.add(f));
+  result.splitBrainWrites = splitBrain.length;
+  for (const f of splitBrain) result.notes.push(`split brain: ${f}`);
 
   if (held && held.outcome !== 'acknowledged') {
     result.heldRequestsDropped = 1;

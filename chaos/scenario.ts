@@ -36,6 +36,20 @@ export interface ProcessCrash {
   downMs: number;
 }
 
+/**
+ * A network fault on the node holding the target's copy in `role` (for `router`: every node
+ * behind that copy's router), in force for `durationMs`, then healed. Nodes stay up throughout.
+ */
+export type NetworkFaultKind = 'cut-control-plane' | 'cut-peers' | 'cut-everything' | 'router' | 'flap' | 'loss';
+
+export interface NetworkFaultPlan {
+  kind: NetworkFaultKind;
+  role: Role;
+  durationMs: number;
+  /** For `loss`: the share of packets dropped each way. */
+  lossPercent: number;
+}
+
 export interface Scenario {
   seed: number;
   index: number;
@@ -50,6 +64,8 @@ export interface Scenario {
   returnDelaysMs: number[];
   /** A write to the target issued after the fault, before any decision. */
   heldWrite: WritePlan | null;
+  /** When set, this fault replaces the node fault: no node is killed, nothing damaged. */
+  network: NetworkFaultPlan | null;
 }
 
 /**
@@ -57,6 +73,11 @@ export interface Scenario {
  * PATH_STREAM), so every other field of a scenario is what it was before writes had paths.
  */
 const PATH_STREAM = 0x6e6264;
+/** Network faults are drawn from a stream of their own too, and only in runs on network hosts. */
+const NETWORK_STREAM = 0x6e6574;
+const NETWORK_FAULTS: NetworkFaultKind[] = ['cut-control-plane', 'cut-peers', 'cut-everything', 'router', 'flap', 'loss'];
+/** The share of scenarios of a network run whose fault is a network fault. */
+const NETWORK_SHARE = 0.5;
 
 export const VOLUME_BYTES = 256 * 1024;
 const SLOT_BYTES = 16 * 1024;
@@ -65,10 +86,25 @@ const PROCESSES: CrashedProcess[] = ['worker', 'api', 'temporal'];
 
 export interface Timings {
   peerWaitMs: number;
+  /** The run's nodes sit on network hosts of their own, so network faults can be drawn. */
+  networkHosts?: boolean;
 }
 
 export function scenarioFor(seed: number, index: number, timings: Timings): Scenario {
-  return withWritePaths(baseScenario(seed, index, timings), Prng.of(seed, index, PATH_STREAM));
+  const s = withWritePaths(baseScenario(seed, index, timings), Prng.of(seed, index, PATH_STREAM));
+  return timings.networkHosts ? withNetworkFault(s, Prng.of(seed, index, NETWORK_STREAM), timings) : s;
+}
+
+/** Half the scenarios of a network run trade their node fault for a network fault, lasting past the peer wait a third of the time. */
+function withNetworkFault(s: Scenario, rng: Prng, { peerWaitMs }: Timings): Scenario {
+  if (!rng.chance(NETWORK_SHARE)) return s;
+  const network: NetworkFaultPlan = {
+    kind: rng.pick(NETWORK_FAULTS),
+    role: rng.pick(['primary', 'secondary']),
+    durationMs: rng.chance(0.35) ? rng.int(peerWaitMs + 500, peerWaitMs * 2) : rng.int(500, peerWaitMs),
+    lossPercent: rng.int(10, 60),
+  };
+  return { ...s, network, corruption: null };
 }
 
 function baseScenario(seed: number, index: number, timings: Timings): Scenario {
@@ -87,6 +123,7 @@ function baseScenario(seed: number, index: number, timings: Timings): Scenario {
     crash: rng.chance(0.5) ? { process: rng.pick(PROCESSES), afterMs: rng.int(0, 4000), downMs: rng.int(300, 3000) } : null,
     returnDelaysMs: Array.from({ length: 2 }, () => returnDelay(rng, timings)),
     heldWrite: rng.chance(0.5) ? writePlan(rng, slots.pop()!) : null,
+    network: null,
   };
 }
 
@@ -128,10 +165,14 @@ function returnDelay(rng: Prng, { peerWaitMs }: Timings): number {
 
 /** One line for progress output and the JSON report. */
 export function describeScenario(s: Scenario): string {
-  const parts = [s.fault === 'power-domain' ? `power-domain(${s.domainOf})` : s.fault];
+  const parts = s.network
+    ? [
+        `net-${s.network.kind}(${s.network.role}${s.network.kind === 'loss' ? ` ${s.network.lossPercent}%` : ''} for ${s.network.durationMs}ms)`,
+      ]
+    : [s.fault === 'power-domain' ? `power-domain(${s.domainOf})` : s.fault];
   if (s.corruption) parts.push(`${s.corruption.kind}(${s.corruption.copy} @${s.corruption.at})`);
   if (s.crash) parts.push(`kill-${s.crash.process}(+${s.crash.afterMs}ms for ${s.crash.downMs}ms)`);
-  parts.push(`returns=[${s.returnDelaysMs.map((d) => `${d}ms`).join(',')}]`);
+  if (!s.network) parts.push(`returns=[${s.returnDelaysMs.map((d) => `${d}ms`).join(',')}]`);
   const writes = s.volumes.flatMap((v) => v.writes);
   parts.push(`nbd-writes=${writes.filter((w) => w.via === 'nbd').length}/${writes.length}`);
   if (s.heldWrite) parts.push(`held-write(${s.heldWrite.via})`);

@@ -135,7 +135,8 @@ export function reviewRead(nodeUrl: string, volumeId: string, grant: string, off
 
 /** What a primary sends its peer: mirrored writes and a rebuild's ranges and final step. */
 export interface ReplicationPeer {
-  mirror(peer: PeerRef, message: Omit<MirrorWrite, 'kind'>): Promise<void>;
+  /** `signal` abandons the attempt (its peer was dropped meanwhile). */
+  mirror(peer: PeerRef, message: Omit<MirrorWrite, 'kind'>, signal?: AbortSignal): Promise<void>;
   rebuildRange(peer: PeerRef, message: Omit<RebuildRange, 'kind'>): Promise<void>;
   rebuildFinish(peer: PeerRef, message: Omit<RebuildFinish, 'kind'>): Promise<void>;
 }
@@ -144,12 +145,13 @@ const MIRROR_TIMEOUT_MS = 5_000;
 const REBUILD_TIMEOUT_MS = 30_000;
 
 export const httpReplication: ReplicationPeer = {
-  async mirror(peer, m) {
+  async mirror(peer, m, signal) {
     await requestJson(peer.url + nodePath('mirror', { id: m.volumeId }), {
       method: 'PUT',
       token: peer.token,
       raw: encodeMirror(m),
       timeoutMs: MIRROR_TIMEOUT_MS,
+      signal,
     });
   },
   async rebuildRange(peer, m) {

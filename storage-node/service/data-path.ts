@@ -93,26 +93,36 @@ export async function applyMirror(
 
 /**
  * Keeps trying the peer until it acknowledges, the control plane removes it from the volume
- * (failover: the write is then acknowledged by this copy alone), or the volume is deleted.
+ * (failover or peer drop: the write is then acknowledged by this copy alone), or the volume is
+ * deleted. Past the give-up time the control plane is asked to let this copy serve alone; an
+ * attempt stuck on a peer that was dropped meanwhile is abandoned at once.
  */
 async function mirror(ctx: NodeContext, hosted: HostedVolume, span: BlockSpan, payload: Buffer, seq: number): Promise<void> {
-  const failingSince = Date.now();
-  for (;;) {
+  const since = Date.now();
+  let attempt: { peer: string; epoch: number; abort: AbortController } | null = null;
+  const watch = setInterval(() => {
     const { peer, epoch, volumeId } = hosted.volume.meta;
-    if (!peer) return;
-    if (!ctx.store.get(volumeId)) throw new VolumeDeletedError(volumeId);
-    try {
-      await ctx.peers.mirror(peer, { volumeId, epoch, seq, offset: span.offset, payload });
-      return;
-    } catch (err) {
-      if (err instanceof HttpError && err.code === 'stale-epoch') {
-        throw new NodeError(409, 'not-primary', `volume ${volumeId} was failed over; this copy is fenced`);
+    if (attempt && (peer?.nodeId !== attempt.peer || epoch !== attempt.epoch)) attempt.abort.abort();
+    else if (peer && Date.now() - since >= ctx.peerGiveUpMs) ctx.onPeerUnreachable({ volumeId, epoch, peer: peer.nodeId });
+  }, MIRROR_RETRY_MS);
+  try {
+    for (;;) {
+      const { peer, epoch, volumeId } = hosted.volume.meta;
+      if (!peer) return;
+      if (!ctx.store.get(volumeId)) throw new VolumeDeletedError(volumeId);
+      attempt = { peer: peer.nodeId, epoch, abort: new AbortController() };
+      try {
+        await ctx.peers.mirror(peer, { volumeId, epoch, seq, offset: span.offset, payload }, attempt.abort.signal);
+        return;
+      } catch (err) {
+        if (err instanceof HttpError && err.code === 'stale-epoch') {
+          throw new NodeError(409, 'not-primary', `volume ${volumeId} was failed over; this copy is fenced`);
+        }
+        if (!attempt.abort.signal.aborted) await sleep(MIRROR_RETRY_MS);
       }
-      // The write is neither acknowledged nor failed: past the give-up time the control plane is
-      // asked to let this copy serve alone (it may refuse, or fence this copy instead).
-      if (Date.now() - failingSince >= ctx.peerGiveUpMs) ctx.onPeerUnreachable({ volumeId, epoch, peer: peer.nodeId });
-      await sleep(MIRROR_RETRY_MS);
     }
+  } finally {
+    clearInterval(watch);
   }
 }
 

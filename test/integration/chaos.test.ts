@@ -11,7 +11,7 @@ const INDICES = [0, 1, 8, 19];
 
 describe('chaos: random seeded faults against the real local cluster', () => {
   it('the subset covers every node fault, every mid-recovery crash, damaged blocks and held writes', () => {
-    const scenarios = scenariosOf(SEED, INDICES);
+    const scenarios = scenariosOf(SEED, INDICES, false);
     expect(new Set(scenarios.map((s) => s.fault))).toEqual(new Set(['primary', 'power-domain', 'both', 'secondary']));
     expect(new Set(scenarios.map((s) => s.crash?.process))).toEqual(new Set(['api', undefined, 'temporal', 'worker']));
     expect(scenarios.some((s) => s.corruption)).toBe(true);
@@ -24,6 +24,7 @@ describe('chaos: random seeded faults against the real local cluster', () => {
       indices: INDICES,
       adminDatabaseUrl: adminDatabaseUrl(),
       keepDir: Boolean(process.env.KEEP_TEST_DIRS),
+      networkHosts: false,
     });
     const { scenarios, completed, lostAcknowledgedWrites, lastCopyDeletions, stuckWorkflows, heldRequestsDropped, unreadableWrites } =
       report;

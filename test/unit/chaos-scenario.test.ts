@@ -72,6 +72,21 @@ describe('chaos scenarios', () => {
     }
   });
 
+  it('on network hosts, trade about half the node faults for network faults, of every kind, and leave the rest as they were', () => {
+    const network = { ...TIMINGS, networkHosts: true };
+    const drawn = Array.from({ length: 300 }, (_, i) => scenarioFor(5, i, network));
+    const faulted = drawn.filter((s) => s.network);
+    expect(faulted.length).toBeGreaterThan(100);
+    expect(faulted.length).toBeLessThan(200);
+    expect(new Set(faulted.map((s) => s.network!.kind)).size).toBe(6);
+    for (const s of faulted) expect(s.corruption).toBeNull();
+    drawn.forEach((s, i) => {
+      if (!s.network) expect(s).toEqual(scenarioFor(5, i, TIMINGS));
+      else expect({ ...s, network: null, corruption: null }).toEqual({ ...scenarioFor(5, i, TIMINGS), corruption: null });
+    });
+    expect(Array.from({ length: 300 }, (_, i) => scenarioFor(5, i, TIMINGS)).every((s) => s.network === null)).toBe(true);
+  });
+
   it('draw from a PRNG that is a pure function of its keys', () => {
     expect(Prng.of(1, 2).bytes(16)).toEqual(Prng.of(1, 2).bytes(16));
     expect(Prng.of(1, 2).bytes(16)).not.toEqual(Prng.of(2, 1).bytes(16));
