@@ -14,6 +14,9 @@ import type { NodeClient } from '../api/node-client.js';
 
 type RepairFrom = { nodeId: string; blocks: number[] }[];
 
+/** The activity's logger: the worker's pino, with workflowId, activityType and the rest of its context. */
+const log = () => Context.current().log;
+
 export interface CopyRef {
   nodeId: string;
   volumeId: string;
@@ -61,7 +64,18 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
      */
     async restoreCopy({ nodeId, volumeId, repairFrom }: CopyRef & { repairFrom: RepairFrom }): Promise<RestoredReplica> {
       const repairs = await fetchRepairs(volumeId, repairFrom);
-      return whileHeartbeating((await node(nodeId)).restore(volumeId, repairs));
+      const restored = await whileHeartbeating((await node(nodeId)).restore(volumeId, repairs));
+      const { epoch, writeSeq, repairedFromPeer, repairedFromSnapshot, unrecoverableBlocks } = restored;
+      log().info(`restored ${volumeId} on ${nodeId} read-only, I/O held`, {
+        nodeId,
+        volumeId,
+        epoch,
+        writeSeq,
+        repairedFromPeer,
+        repairedFromSnapshot,
+        unrecoverableBlocks: unrecoverableBlocks.length,
+      });
+      return restored;
     },
 
     /** After a decision: the blocks the restore could not repair, from a twin that returned late. */
@@ -103,6 +117,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
         heartbeat({ offset: offset + length, copiedBytes });
       }
       await from.finishRebuild(volumeId, rebuilds);
+      log().info(`rebuilt ${volumeId} on ${target} from ${source}`, { nodeId: target, volumeId, source, epoch, copiedBytes, resumedFrom });
       return { copiedBytes, resumedFrom };
     },
 
@@ -117,6 +132,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
         restored: r.state === 'restored',
       }));
       if (!mayDeleteCopy(!volume || volume.state === 'deleted' || volume.state === 'archived', nodeId, copies)) {
+        log().warn(`deletion of ${volumeId} on ${nodeId} refused: it may be the last copy with its data`, { nodeId, volumeId, reason });
         throw ApplicationFailure.nonRetryable(
           `refusing to delete ${volumeId} on ${nodeId} (${reason}): it may be the last copy with its data`,
           'UnsafeDeletion',
@@ -124,12 +140,14 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
       }
       const result = await (await node(nodeId)).delete(volumeId);
       if (volume) await setReplicaState(db, volumeId, nodeId, 'deleted');
+      log().info(`deleted the copy of ${volumeId} on ${nodeId} (${reason})`, { nodeId, volumeId, reason });
       return result;
     },
 
     /** Makes a copy the sole primary at `epoch`; the node refuses an epoch older than its own. */
     async promoteCopy({ nodeId, volumeId, epoch }: CopyRef & { epoch: number }): Promise<void> {
       await (await node(nodeId, 5000)).configure(volumeId, { role: 'primary', epoch, peer: null }, { failover: true });
+      log().info(`promoted ${volumeId} on ${nodeId} to sole primary at epoch ${epoch}`, { nodeId, volumeId, epoch });
     },
 
     async resumeCopyIo({ nodeId, volumeId }: CopyRef): Promise<void> {
@@ -150,6 +168,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
     async enableCopy({ nodeId, volumeId, epoch, secondary }: CopyRef & { epoch: number; secondary?: string }): Promise<void> {
       const peer = secondary ? await client.peerRef(secondary, volumeId, epoch) : null;
       await (await node(nodeId)).enable(volumeId, epoch, peer);
+      log().info(`I/O enabled on ${volumeId} at ${nodeId}, epoch ${epoch}`, { nodeId, volumeId, epoch, secondary });
     },
 
     /** The node leaves recovery: new volumes may be placed in the space its deletions freed. */
@@ -157,6 +176,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
       await (await node(nodeId)).resumeService();
       await setNodeState(db, nodeId, 'in-service');
       await markInService(db, workflowId);
+      log().info(`${nodeId} back in service`, { nodeId });
     },
   };
 }

@@ -8,7 +8,8 @@ import type { Log } from '../common/log.js';
 const LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 
 export function temporalLogger(log: Log): TemporalLogger {
-  const write = (level: LogLevel, message: string, meta?: LogMetadata) => log[LEVELS[level]]({ ...meta }, message);
+  // An activity's task token completes it: it stays out of the logs.
+  const write = (level: LogLevel, message: string, meta?: LogMetadata) => log[LEVELS[level]]({ ...meta, taskToken: undefined }, message);
   return {
     log: write,
     trace: (message, meta) => write('TRACE', message, meta),

@@ -38,7 +38,7 @@ describe('structured logs', () => {
     const { log, lines } = capture('worker');
     const sdk = temporalLogger(log);
     sdk.info('volume recovery: configuration', { workflowId: 'volume-recovery-vol-1-e2', sdkComponent: 'workflow' });
-    sdk.log('ERROR', 'Activity failed', { activityType: 'restoreCopy', error: new Error('boom') });
+    sdk.log('ERROR', 'Activity failed', { activityType: 'restoreCopy', taskToken: 'secret', error: new Error('boom') });
     expect(lines[0]).toMatchObject({
       level: 30,
       workflowId: 'volume-recovery-vol-1-e2',
@@ -47,6 +47,7 @@ describe('structured logs', () => {
     });
     expect(lines[1]).toMatchObject({ level: 50, activityType: 'restoreCopy', msg: 'Activity failed' });
     expect((lines[1]!.error as { message: string }).message).toBe('boom');
+    expect(lines[1]).not.toHaveProperty('taskToken');
   });
 
   it('when LOG_LEVEL is set, then it is the level; a cluster child under the test runner keeps info', () => {
