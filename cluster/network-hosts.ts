@@ -2,7 +2,7 @@
 // (network-plan.ts), a slot claimed so parallel clusters never collide, and a teardown that runs
 // whatever happened (also at process exit, and as a sweep of a crashed run's leftovers).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeSpec } from './local-cluster.js';
 import { ip, nft } from './network-exec.js';
@@ -14,6 +14,7 @@ import {
   parseLinkNames,
   parseNamespaces,
   planNetwork,
+  prefixOf,
   setupCommands,
   type NetworkPlan,
 } from './network-plan.js';
@@ -29,13 +30,14 @@ export class NetworkHosts {
     this.faults = new NetworkFaults(plan);
   }
 
-  /** Claims a slot, sweeps what a crashed holder of it left, and builds the hosts. */
+  /** Claims a slot, sweeps what crashed runs left (in it and in other dead slots), and builds the hosts. */
   static async create(nodes: NodeSpec[]): Promise<NetworkHosts> {
     const slot = claimSlot();
     const hosts = new NetworkHosts(planNetwork(slot, nodes));
     process.once('exit', hosts.onExit);
     try {
       await sweep(hosts.plan.prefix);
+      await reapDeadSlots(slot);
       for (const args of setupCommands(hosts.plan)) await ip(args);
     } catch (err) {
       await hosts.teardown();
@@ -66,17 +68,43 @@ export class NetworkHosts {
 function claimSlot(): number {
   mkdirSync(SLOT_DIR, { recursive: true });
   for (let slot = 0; slot < MAX_SLOTS; slot++) {
-    const path = join(SLOT_DIR, String(slot));
-    if (tryCreate(path)) return slot;
-    if (ownerAlive(path)) continue;
-    try {
-      unlinkSync(path);
-    } catch {
-      // another process reclaimed it first
-    }
-    if (tryCreate(path)) return slot;
+    const path = slotPath(slot);
+    if (tryCreate(path) || (!ownerAlive(path) && takeOver(path))) return slot;
   }
   throw new Error(`every network slot (${MAX_SLOTS}) in ${SLOT_DIR} is held by a live process`);
+}
+
+function slotPath(slot: number): string {
+  return join(SLOT_DIR, String(slot));
+}
+
+/**
+ * Moves a dead owner's file aside (a rename succeeds for one process only), checks it was still
+ * the dead owner's, and claims the slot; a live claim moved aside by mistake is put back.
+ */
+function takeOver(path: string): boolean {
+  const aside = `${path}.${process.pid}.stale`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return false;
+  }
+  if (ownerAlive(aside)) {
+    renameSync(aside, path);
+    return false;
+  }
+  unlinkSync(aside);
+  return tryCreate(path);
+}
+
+/** Sweeps the leftovers of every other slot whose owner died, so a crashed run's hosts do not wait for its slot to be reused. */
+async function reapDeadSlots(mine: number): Promise<void> {
+  for (let slot = 0; slot < MAX_SLOTS; slot++) {
+    const path = slotPath(slot);
+    if (slot === mine || !existsSync(path) || ownerAlive(path) || !takeOver(path)) continue;
+    await sweep(prefixOf(slot));
+    releaseSlot(slot);
+  }
 }
 
 function tryCreate(path: string): boolean {
@@ -90,7 +118,12 @@ function tryCreate(path: string): boolean {
 }
 
 function ownerAlive(path: string): boolean {
-  const pid = Number(readFileSync(path, 'utf8').trim());
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path, 'utf8').trim());
+  } catch {
+    return false; // gone meanwhile: nobody's claim to protect
+  }
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -102,7 +135,7 @@ function ownerAlive(path: string): boolean {
 
 function releaseSlot(slot: number): void {
   try {
-    unlinkSync(join(SLOT_DIR, String(slot)));
+    unlinkSync(slotPath(slot));
   } catch {
     // already gone
   }

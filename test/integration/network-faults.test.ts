@@ -96,7 +96,7 @@ describe('network hosts and their faults', () => {
     expect(await probe.matrix(EVERYONE)).toEqual(ALL);
   });
 
-  it('the teardown heals what is in force and deletes every namespace, link and rule; a crashed run’s leftovers are swept', async () => {
+  it('the teardown heals what is in force and deletes every namespace, link and rule', async () => {
     const other = await NetworkHosts.create(NODES);
     const prefix = other.plan.prefix;
     await other.faults.cut('node-1', 'everything');
@@ -106,16 +106,19 @@ describe('network hosts and their faults', () => {
     expect(await probe.matrix(EVERYONE)).toEqual(ALL);
   });
 
-  it('a run that died without its teardown leaves a slot the next run sweeps and reuses', async () => {
-    const crashed = await NetworkHosts.create(NODES);
-    await crashed.faults.cut('node-1', 'everything');
-    // Its process "died": the slot names a pid that no longer runs; namespaces, links and rules stay.
-    writeFileSync(join('/run/blackstart-net', String(crashed.plan.slot)), String(spawnSync('true').pid));
-    expect((await leftovers(crashed.plan.prefix)).length).toBeGreaterThan(0);
+  it('runs that died without their teardown leave slots the next run sweeps: its own, reused, and every other dead one', async () => {
+    const crashed = [await NetworkHosts.create(NODES), await NetworkHosts.create(NODES)];
+    for (const c of crashed) {
+      await c.faults.cut('node-1', 'everything');
+      // Its process "died": the slot names a pid that no longer runs; namespaces, links and rules stay.
+      writeFileSync(join('/run/blackstart-net', String(c.plan.slot)), String(spawnSync('true').pid));
+      expect((await leftovers(c.plan.prefix)).length).toBeGreaterThan(0);
+    }
 
     const next = await NetworkHosts.create(NODES);
     try {
-      expect(next.plan.prefix).toBe(crashed.plan.prefix);
+      expect(next.plan.prefix).toBe(crashed[0]!.plan.prefix);
+      expect(await leftovers(crashed[1]!.plan.prefix)).toEqual([]);
       const nextProbe = new Probe(next);
       await nextProbe.listen();
       expect(await nextProbe.matrix(EVERYONE)).toEqual(ALL);
@@ -123,7 +126,7 @@ describe('network hosts and their faults', () => {
     } finally {
       await next.teardown();
     }
-    expect(await leftovers(crashed.plan.prefix)).toEqual([]);
+    for (const c of crashed) expect(await leftovers(c.plan.prefix)).toEqual([]);
   });
 });
 
