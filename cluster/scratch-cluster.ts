@@ -32,9 +32,13 @@ export interface ScratchClusterOptions {
   adminDatabaseUrl: string;
   nodes: NodeSpec[];
   nodesPerProcess?: number;
+  /** Each node on a network host of its own (LocalCluster's `networkHosts`). */
+  networkHosts?: boolean;
   env: Record<string, string>;
   /** Keep the directory (logs, data files, temporal.db) after stop. */
   keepDir?: boolean;
+  /** Run the Temporal Web UI, on a free port (default: none). */
+  withUi?: boolean;
   progress?: (msg: string) => void;
 }
 
@@ -50,7 +54,15 @@ export async function startScratchCluster(opts: ScratchClusterOptions): Promise<
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   };
   const cluster = await LocalCluster.start(
-    { dir, nodes: opts.nodes, nodesPerProcess: opts.nodesPerProcess, databaseUrl: url.toString(), uiPort: null, env: opts.env },
+    {
+      dir,
+      nodes: opts.nodes,
+      nodesPerProcess: opts.nodesPerProcess,
+      networkHosts: opts.networkHosts,
+      databaseUrl: url.toString(),
+      uiPort: opts.withUi ? undefined : null,
+      env: opts.env,
+    },
     opts.progress,
   ).catch(async (err: unknown) => {
     await dropAll();

@@ -17,9 +17,14 @@ export const TEST_TIMINGS = SHORT_TIMINGS;
 
 export type TestCluster = ScratchCluster;
 
-export function startTestCluster(name: string, opts: { nodes?: NodeSpec[]; env?: Record<string, string> } = {}): Promise<TestCluster> {
+export function startTestCluster(
+  name: string,
+  opts: { nodes?: NodeSpec[]; env?: Record<string, string>; withUi?: boolean; networkHosts?: boolean } = {},
+): Promise<TestCluster> {
   return startScratchCluster({
     name,
+    withUi: opts.withUi,
+    networkHosts: opts.networkHosts,
     adminDatabaseUrl: adminDatabaseUrl(),
     nodes: opts.nodes ?? defaultTopology(6),
     env: { ...TEST_TIMINGS, ...opts.env },
