@@ -14,8 +14,16 @@ export interface FollowOptions {
   intervalMs?: number;
 }
 
-/** The one-line pretty form used on `npm start`'s terminal, for this process's lines and the children's. */
-export const PRETTY = { ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l', singleLine: true } as const;
+/**
+ * The one-line pretty form used on `npm start`'s terminal, for this process's lines and the
+ * children's: the ids people search by stay (nodeId, volumeId, workflowId, activityType…); the
+ * Temporal SDK's bookkeeping fields are left to the files.
+ */
+export const PRETTY = {
+  ignore: 'pid,hostname,component,sdkComponent,taskQueue,namespace,isLocal,activityId,runId,workflowRunId',
+  translateTime: 'SYS:HH:MM:ss.l',
+  singleLine: true,
+} as const;
 
 /**
  * Follows every *.log in `dir`, from its current end (a previous run's lines are not replayed).
