@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { datapathBench } from './datapath.js';
 import { fleetBench } from './fleet.js';
 import { nbdBench } from './nbd.js';
-import { RESULTS_DIR, saveResult } from './results.js';
+import { temporalKind } from '../cluster/temporal-postgres.js';
+import { RESULTS_DIR, latestKey, saveResult } from './results.js';
 import { temporalCeilingBench } from './temporal-ceiling.js';
 
 const { values, positionals } = parseArgs({
@@ -36,14 +37,14 @@ async function run(kind: string, fn: () => Promise<Record<string, unknown>>, jso
   console.log(`${kind}: ${JSON.stringify(result)}\n  -> ${path}`);
 }
 
-/** Recovery workflows per second against the latest measured no-op ceiling on this machine. */
+/** Recovery workflows per second against the latest no-op ceiling measured on this machine and the same Temporal server. */
 function ceilingRatio(recoveryRate: unknown): number | null {
   try {
     const latest = JSON.parse(readFileSync(join(RESULTS_DIR, 'latest.json'), 'utf8')) as Record<
       string,
       { noopWorkflowsPerSecond?: number }
     >;
-    const noop = latest['temporal-ceiling']?.noopWorkflowsPerSecond;
+    const noop = latest[latestKey('temporal-ceiling', temporalKind())]?.noopWorkflowsPerSecond;
     return noop && typeof recoveryRate === 'number' ? recoveryRate / noop : null;
   } catch {
     return null;

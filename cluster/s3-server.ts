@@ -18,6 +18,11 @@ export function versitygwBinary(): string {
   }).trim();
 }
 
+/** versitygw's command line (after the binary): the tests run it so, and docker-compose.yml's `s3` service too. */
+export function versitygwArgs(o: { listen: string; access: string; secret: string; region: string; dataDir: string }): string[] {
+  return ['--port', o.listen, '--access', o.access, '--secret', o.secret, '--region', o.region, '--quiet', 'posix', o.dataDir];
+}
+
 export interface S3Server {
   endpoint: string;
   bucket: string;
@@ -47,19 +52,13 @@ export async function startS3Server(opts: { dir: string; logDir: string; bucket?
   const proc = new ManagedProcess({
     name: 'versitygw',
     command: versitygwBinary(),
-    args: [
-      '--port',
-      `127.0.0.1:${port}`,
-      '--access',
-      env.AWS_ACCESS_KEY_ID,
-      '--secret',
-      env.AWS_SECRET_ACCESS_KEY,
-      '--region',
-      env.AWS_REGION,
-      '--quiet',
-      'posix',
+    args: versitygwArgs({
+      listen: `127.0.0.1:${port}`,
+      access: env.AWS_ACCESS_KEY_ID,
+      secret: env.AWS_SECRET_ACCESS_KEY,
+      region: env.AWS_REGION,
       dataDir,
-    ],
+    }),
     env: {},
     logDir: opts.logDir,
   });

@@ -1,7 +1,8 @@
 // The Temporal server on Postgres (BLACKSTART_TEMPORAL=postgres): go.temporal.io/server built by
 // scripts/ensure-temporal-server.sh, its schemas set up with its own SQL tool from the schema
-// files that ship in the module, a config file of ours, the namespace and our search attributes
-// registered over the operator API. Each cluster gets its own pair of databases.
+// files that ship in the module, a config file of ours (temporal-config.ts), the namespace and
+// our search attributes registered over the operator API, and the Web UI server beside it
+// (temporal-ui.ts). Each cluster gets its own pair of databases.
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { execFileSync } from 'node:child_process';
@@ -13,14 +14,14 @@ import { SEARCH_ATTRIBUTES } from '../common/messages.js';
 import { ROOT } from './paths.js';
 import { createServer } from 'node:net';
 import { ManagedProcess, freePort } from './processes.js';
-
-/**
- * History shards: the unit of Temporal's history partitioning, fixed for the life of a cluster.
- * One host here, so few: each shard is a set of timers and queues polled on its own; 4 keeps
- * that overhead small on 2 cores while letting history work run side by side. A production
- * cluster picks it for its largest size (e.g. 512+) and can never change it without a new cluster.
- */
-export const NUM_HISTORY_SHARDS = 4;
+import {
+  NAMESPACE_RETENTION_DAYS,
+  schemaCommands,
+  temporalServerArgs,
+  temporalServerConfig,
+  type TemporalDatabase,
+} from './temporal-config.js';
+import { ServerWithUi, layoutUiPort, uiServerProcess } from './temporal-ui.js';
 
 export type TemporalKind = 'dev' | 'postgres';
 export function temporalKind(env: NodeJS.ProcessEnv = process.env): TemporalKind {
@@ -46,42 +47,26 @@ export function temporalDatabases(dir: string): { main: string; visibility: stri
   return { main: `temporal_${id}`, visibility: `temporal_visibility_${id}` };
 }
 
-function sqlTool(bin: string, db: string, args: string[]): void {
+/** The cluster's Temporal databases on the admin Postgres (TEMPORAL_DATABASE_URL or the local one). */
+function databaseOf(dir: string): TemporalDatabase {
   const url = adminUrl();
-  execFileSync(
-    join(bin, 'temporal-sql-tool'),
-    [
-      '--plugin',
-      'postgres12',
-      '--ep',
-      url.hostname,
-      '-p',
-      url.port || '5432',
-      '-u',
-      decodeURIComponent(url.username || 'postgres'),
-      ...(url.password ? ['--pw', decodeURIComponent(url.password)] : []),
-      '--db',
-      db,
-      ...args,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  return {
+    host: url.hostname,
+    port: Number(url.port || '5432'),
+    user: decodeURIComponent(url.username || 'postgres'),
+    password: decodeURIComponent(url.password),
+    ...temporalDatabases(dir),
+  };
 }
 
 /** Creates and migrates both schemas (idempotent: the tool applies only missing versions). */
 export function setupSchemas(bin: string, dir: string): void {
-  const dbs = temporalDatabases(dir);
-  for (const [db, schema] of [
-    [dbs.main, 'temporal'],
-    [dbs.visibility, 'visibility'],
-  ] as const) {
+  for (const { args, optional } of schemaCommands(databaseOf(dir), join(bin, 'schema'))) {
     try {
-      sqlTool(bin, db, ['create-database']);
-    } catch {
-      /* exists already */
+      execFileSync(join(bin, 'temporal-sql-tool'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      if (!optional) throw err; // create-database: it exists already
     }
-    sqlTool(bin, db, ['setup-schema', '-v', '0.0']);
-    sqlTool(bin, db, ['update-schema', '-d', join(bin, 'schema', 'postgresql', 'v12', schema, 'versioned')]);
   }
 }
 
@@ -95,85 +80,45 @@ export async function dropTemporalDatabases(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The server, and its Web UI when built and the cluster's layout has a UI port: the UI runs beside
+ * the server, survives its SIGKILL (as a separate deployment would) and stops with it.
+ */
 export async function postgresTemporalProcess(opts: { dir: string; port: number; logDir: string }): Promise<ManagedProcess> {
   const bin = temporalServerDir();
   setupSchemas(bin, opts.dir);
   const configFile = join(opts.dir, 'temporal-server.yaml');
-  await writeFile(configFile, await serverConfig(opts.dir, opts.port));
-  return new ManagedProcess({
+  await writeFile(configFile, await localConfig(opts.dir, opts.port));
+  const spec = {
     name: 'temporal',
     command: join(bin, 'temporal-server'),
-    args: ['--config-file', configFile, '--allow-no-auth', 'start'],
+    args: temporalServerArgs(configFile),
     env: {},
     logDir: opts.logDir,
-  });
+  };
+  const uiPort = await layoutUiPort(opts.dir);
+  const ui = uiPort
+    ? await uiServerProcess({ bin, dir: opts.dir, temporalAddress: `127.0.0.1:${opts.port}`, port: uiPort, logDir: opts.logDir })
+    : null;
+  return ui ? new ServerWithUi(spec, ui) : new ManagedProcess(spec);
 }
 
-async function serverConfig(dir: string, frontendPort: number): Promise<string> {
-  const url = adminUrl();
-  const dbs = temporalDatabases(dir);
-  const store = (db: string, conns: number) => `
-      sql:
-        pluginName: postgres12
-        databaseName: ${db}
-        connectAddr: "${url.hostname}:${url.port || '5432'}"
-        connectProtocol: tcp
-        user: "${decodeURIComponent(url.username || 'postgres')}"
-        password: "${decodeURIComponent(url.password)}"
-        maxConns: ${conns}
-        maxIdleConns: ${conns}
-        maxConnLifetime: 1h`;
-  const rpc = async (grpcPort: number, extra = '') => `
-    rpc:
-      grpcPort: ${grpcPort}
-      membershipPort: ${await freeMembershipPort()}
-      bindOnIP: 127.0.0.1${extra}`;
-  return `# Written by cluster/temporal-postgres.ts for one local cluster.
-log:
-  stdout: true
-  level: warn
-persistence:
-  defaultStore: postgres-default
-  visibilityStore: postgres-visibility
-  # See NUM_HISTORY_SHARDS in cluster/temporal-postgres.ts: fixed for the life of the cluster.
-  numHistoryShards: ${NUM_HISTORY_SHARDS}
-  datastores:
-    postgres-default:${store(dbs.main, 20)}
-    postgres-visibility:${store(dbs.visibility, 4)}
-global:
-  membership:
-    maxJoinDuration: 30s
-    broadcastAddress: 127.0.0.1
-services:
-  frontend:${await rpc(frontendPort, `\n      httpPort: ${await freePort()}`)}
-  history:${await rpc(await freePort())}
-  matching:${await rpc(await freePort())}
-  worker:${await rpc(await freePort())}
-clusterMetadata:
-  enableGlobalNamespace: false
-  failoverVersionIncrement: 10
-  masterClusterName: active
-  currentClusterName: active
-  clusterInformation:
-    active:
-      enabled: true
-      initialFailoverVersion: 1
-      rpcName: frontend
-      rpcAddress: 127.0.0.1:${frontendPort}
-dcRedirectionPolicy:
-  policy: noop
-archival:
-  history:
-    state: disabled
-  visibility:
-    state: disabled
-namespaceDefaults:
-  archival:
-    history:
-      state: disabled
-    visibility:
-      state: disabled
-`;
+async function localConfig(dir: string, frontendPort: number): Promise<string> {
+  const grpcPorts = { frontend: frontendPort, history: await freePort(), matching: await freePort(), worker: await freePort() };
+  const membershipPorts = {
+    frontend: await freeMembershipPort(),
+    history: await freeMembershipPort(),
+    matching: await freeMembershipPort(),
+    worker: await freeMembershipPort(),
+  };
+  return temporalServerConfig({
+    db: databaseOf(dir),
+    grpcPorts,
+    membershipPorts,
+    frontendHttpPort: await freePort(),
+    bindOnIP: '127.0.0.1',
+    broadcastAddress: '127.0.0.1',
+  });
 }
 
 /** The `default` namespace and our search attributes (the dev server takes both as flags). */
@@ -181,7 +126,7 @@ export async function registerNamespace(address: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
     await connection.workflowService
-      .registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: msToTs('3 days') })
+      .registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: msToTs(`${NAMESPACE_RETENTION_DAYS} days`) })
       .catch((err: { code?: number }) => {
         if (err.code !== 6) throw err;
       }); // 6: ALREADY_EXISTS

@@ -38,13 +38,35 @@ if [ ! -d "$cache/schema" ]; then
   dir=$(GOTOOLCHAIN="$TOOLCHAIN" GOFLAGS=-mod=mod go mod download -json "go.temporal.io/server@$VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
   cp -r "$dir/schema" "$cache/schema" && chmod -R u+w "$cache/schema"
 fi
-# The Web UI server is optional: a failed build is reported, the server runs without it.
-if [ ! -x "$cache/ui-server" ] && [ ! -f "$cache/ui-server.failed" ] && command -v go >/dev/null 2>&1; then
+# The Web UI server is optional: a failed build is reported, the server runs without it. Its
+# go.mod requires two versions the module proxy refuses (403 "not available"), so it is built from
+# a throwaway module whose replace directives pin the nearest versions the proxy serves. A failure
+# is remembered with the recipe it failed with (first line of ui-server.failed): a new pin retries.
+UI_PINS=(
+  "go.temporal.io/api v1.64.0 => go.temporal.io/api v1.64.3"                   # v1.64.0 refused
+  "github.com/labstack/echo/v4 v4.16.1 => github.com/labstack/echo/v4 v4.16.0" # v4.16.1 refused
+)
+ui_recipe="ui-server $UI_VERSION; $(printf '%s; ' "${UI_PINS[@]}")"
+build_ui() {
+  local tmp rc=0
+  tmp=$(mktemp -d)
+  { printf 'module blackstart.local/temporal-ui-server\n\ngo 1.27\n\n'; printf 'replace %s\n' "${UI_PINS[@]}"; } >"$tmp/go.mod"
+  (cd "$tmp" && export GOTOOLCHAIN="$TOOLCHAIN" GOFLAGS=-mod=mod CGO_ENABLED=0 &&
+    go get "github.com/temporalio/ui-server/v2/cmd/server@$UI_VERSION" &&
+    go build -o "$cache/ui-server" github.com/temporalio/ui-server/v2/cmd/server) >>"$cache/build.log" 2>&1 || rc=$?
+  rm -rf "$tmp"
+  return $rc
+}
+if [ ! -x "$cache/ui-server" ] && command -v go >/dev/null 2>&1 &&
+  { [ ! -f "$cache/ui-server.failed" ] || [ "$(head -1 "$cache/ui-server.failed")" != "$ui_recipe" ]; }; then
+  echo "Building the Temporal UI server $UI_VERSION with $TOOLCHAIN (once; cached in $cache)..." >&2
   start=$(date +%s)
-  if install "github.com/temporalio/ui-server/v2/cmd/server@$UI_VERSION" ui-server; then
+  if build_ui; then
+    rm -f "$cache/ui-server.failed"
     echo "Temporal UI server $UI_VERSION built in $(( $(date +%s) - start ))s" >&2
   else
-    tail -5 "$cache/build.log" >"$cache/ui-server.failed"; echo "The Temporal UI server did not build (see $cache/ui-server.failed)" >&2
+    { echo "$ui_recipe"; tail -5 "$cache/build.log"; } >"$cache/ui-server.failed"
+    echo "The Temporal UI server did not build (see $cache/ui-server.failed)" >&2
   fi
 fi
 mkdir -p "$(dirname "$link")"
