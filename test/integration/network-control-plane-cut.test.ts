@@ -1,8 +1,8 @@
 // Partial partitions between one storage node, the control plane and its peers. A node cut
 // from the control plane alone is declared down and its volumes fail over, though it still
 // reaches its peers; when the cut heals it reports, its stale copies are deleted and it serves
-// again. The tests marked todo need the node-side behaviour of issue 12 (a primary that cannot
-// reach its secondary asks the control plane to drop it).
+// again. The tests marked todo are for the node-side behaviour of issue 12 (a node that lost the
+// network holds its I/O; see network-peer-cut.test.ts for a primary cut from its secondary).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copiesOf, eventually, operationsOf, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 import {
@@ -60,32 +60,11 @@ describe('a node is cut from the control plane but not from its peers', () => {
   });
 });
 
-describe('a primary is cut from its secondary but both reach the control plane', () => {
-  it.todo(
-    'the primary holds the writes it cannot mirror (neither acknowledged nor failed) for NODE_PEER_GIVE_UP_MS, then asks the ' +
-      'control plane to drop its secondary; the control plane fences the secondary at epoch+1 (it refuses mirror writes ' +
-      'at the old epoch) and the primary serves alone at the new epoch; the held writes are answered; a new secondary is ' +
-      'rebuilt on a third node; when the cut heals the old secondary’s copy is deleted; every acknowledged write reads back; ' +
-      'no ack line at the old epoch after the first at the new one (splitBrainWrites is empty)',
-  );
-  it.todo(
-    'the secondary, cut from its primary, never asks to serve: the request to drop a peer comes only from the primary of ' +
-      'the current epoch, and a request from a copy at an older epoch is refused',
-  );
+describe('a node loses the control plane and its peers, or the network heals mid-recovery', () => {
   it.todo(
     'a primary cut from the control plane and from its secondary (a node that lost the network) may not serve alone: ' +
       'its request cannot reach the control plane, it holds I/O after NODE_NETWORK_LOSS_MS, the secondary is promoted by ' +
       'failover, and on heal the old primary scans and reports without torn-write checks; its copy is deleted as stale',
-  );
-  it.todo(
-    'a whole router’s primaries cut from their secondaries on other routers (a third of the fleet or more) ask to drop ' +
-      'them at once: the mass-outage breaker refuses, the writes stay held (not failed), and when the partition heals ' +
-      'every held write is answered and no rebuild was started',
-  );
-  it.todo(
-    'the link between primary and secondary flaps (faults.flap, 500 ms down / 500 ms up): writes keep being acknowledged ' +
-      'or held, never failed; at most one drop request succeeds per epoch; after the flapping stops the volume ends on ' +
-      'two copies with every acknowledged write',
   );
   it.todo(
     'a partition that heals while the volume’s recovery is running (cut the router after the report is admitted, heal ' +
