@@ -23,6 +23,11 @@ export function versitygwArgs(o: { listen: string; access: string; secret: strin
   return ['--port', o.listen, '--access', o.access, '--secret', o.secret, '--region', o.region, '--quiet', 'posix', o.dataDir];
 }
 
+/** The AWS_* variables the API, the worker and the nodes get for the server (docker-compose.yml sets the same). */
+export function s3ClientEnv(o: { endpoint: string; region: string; access: string; secret: string }) {
+  return { AWS_ENDPOINT_URL_S3: o.endpoint, AWS_REGION: o.region, AWS_ACCESS_KEY_ID: o.access, AWS_SECRET_ACCESS_KEY: o.secret };
+}
+
 export interface S3Server {
   endpoint: string;
   bucket: string;
@@ -42,12 +47,12 @@ export async function startS3Server(opts: { dir: string; logDir: string; bucket?
   await mkdir(dataDir, { recursive: true });
   await mkdir(opts.logDir, { recursive: true });
   const port = opts.port ?? (await freePort());
-  const env = {
-    AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: `bs${randomBytes(8).toString('hex')}`,
-    AWS_SECRET_ACCESS_KEY: randomBytes(24).toString('base64url'),
-  };
+  const env = s3ClientEnv({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    access: `bs${randomBytes(8).toString('hex')}`,
+    secret: randomBytes(24).toString('base64url'),
+  });
   // --port binds loopback only (the default, ":7070", is every interface); no admin API, no WebUI.
   const proc = new ManagedProcess({
     name: 'versitygw',

@@ -164,14 +164,14 @@ namespaceDefaults:
 /** Mutual TLS: every service presents the server certificate and requires a client one signed by the CA. */
 function tlsBlock(tls: NonNullable<TemporalServerSetup['tls']>): string {
   const group = `
-        server:
-          certFile: ${tls.cert}
-          keyFile: ${tls.key}
-          requireClientAuth: true
-          clientCaFiles: [${tls.ca}]
-        client:
-          serverName: ${tls.serverName}
-          rootCaFiles: [${tls.ca}]`;
+      server:
+        certFile: ${tls.cert}
+        keyFile: ${tls.key}
+        requireClientAuth: true
+        clientCaFiles: [${tls.ca}]
+      client:
+        serverName: ${tls.serverName}
+        rootCaFiles: [${tls.ca}]`;
   return `
   tls:
     internode:${group}

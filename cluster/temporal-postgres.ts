@@ -48,7 +48,7 @@ export function temporalDatabases(dir: string): { main: string; visibility: stri
 }
 
 /** The cluster's Temporal databases on the admin Postgres (TEMPORAL_DATABASE_URL or the local one). */
-function databaseOf(dir: string): TemporalDatabase {
+export function databaseOf(dir: string): TemporalDatabase {
   const url = adminUrl();
   return {
     host: url.hostname,
@@ -149,7 +149,7 @@ export async function registerNamespace(address: string): Promise<void> {
  * a port above 32767 (any ephemeral port Linux hands out) stops it at boot ("out of range for
  * type smallint"). So these come from 20000-32767, tried until one binds.
  */
-async function freeMembershipPort(): Promise<number> {
+export async function freeMembershipPort(): Promise<number> {
   for (;;) {
     const port = 20000 + Math.floor(Math.random() * 12767);
     const free = await new Promise<boolean>((resolve) => {

@@ -16,10 +16,11 @@ npm run --silent build
 npm run --silent lint
 npx vitest run "$@"
 # With no filter, the recovery tests (and the Temporal server's own SIGKILL mid-recovery) run a
-# second time on the Temporal server on Postgres (issue 11).
+# second time on the Temporal server on Postgres (issue 11), and docker-compose.yml's Temporal
+# config, schema job and admin job run on it (compose-temporal, skipped on the dev server).
 if [ $# -eq 0 ]; then
   bash scripts/ensure-temporal-server.sh >/dev/null
   BLACKSTART_TEMPORAL=postgres npx vitest run --outputFile.json=test-results/vitest-postgres.json test/integration/single-node-failure.test.ts \
     test/integration/power-domain-outage.test.ts test/integration/worker-crash.test.ts test/integration/chaos.test.ts \
-    test/integration/temporal-crash.test.ts
+    test/integration/temporal-crash.test.ts test/integration/compose-temporal.test.ts
 fi
