@@ -16,5 +16,6 @@ export interface ChaosClusterOptions {
 }
 
 export function startChaosCluster(opts: ChaosClusterOptions): Promise<ChaosCluster> {
-  return startScratchCluster({ name: 'chaos', nodes: defaultTopology(6), env: CHAOS_TIMINGS, ...opts });
+  // A long run creates 2–3 volumes a scenario: past the default quota of 100 a customer.
+  return startScratchCluster({ name: 'chaos', nodes: defaultTopology(6), env: { ...CHAOS_TIMINGS, QUOTA_MAX_VOLUMES: '100000' }, ...opts });
 }
