@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { BlackstartClient } from '../cli/client.js';
 import type { LocalCluster, NodeSpec } from '../cluster/local-cluster.js';
 import { startScratchCluster } from '../cluster/scratch-cluster.js';
+import { temporalKind } from '../cluster/temporal-postgres.js';
 import { cpus } from 'node:os';
 import { cpuBetween, sampleCpu } from './cpu.js';
 import { maxOverlap, percentile, Progress } from './progress.js';
@@ -46,6 +47,8 @@ export async function fleetBench(opts: FleetOptions) {
     progress: (m) => process.stderr.write(`fleet: ${m}\n`),
   });
   const { cluster, operator, customer, db } = scratch;
+  // A run on the server on Postgres keeps its plot beside the dev server's (fleet-50-postgres.svg).
+  const plotPath = temporalKind() === 'dev' ? opts.plotPath : opts.plotPath.replace(/\.svg$/, `-${temporalKind()}.svg`);
   try {
     const volumes = await placeVolumes(customer, (opts.nodes * opts.volumesPerNode) / 2);
 
@@ -68,7 +71,7 @@ export async function fleetBench(opts: FleetOptions) {
     const restoredSeconds = (Number(rows[0].last) - restartAt) / 1000;
     const lost = await lostWrites(customer, volumes);
     await writeFile(
-      opts.plotPath,
+      plotPath,
       plot(
         timeline,
         restores.map(([s, e]) => [s - restartAt, e - restartAt]),
@@ -88,7 +91,7 @@ export async function fleetBench(opts: FleetOptions) {
       restoreConcurrencyLimit: opts.restoreConcurrency,
       admissionRejections: (await operator.admission()).rejectionsTotal,
       lostAcknowledgedWrites: lost,
-      plot: basename(opts.plotPath),
+      plot: basename(plotPath),
       ...cpu,
     };
   } finally {
