@@ -5,6 +5,7 @@ import { isMember } from '../common/rules/health.js';
 import { placeAwayFrom, placeInOtherZone } from '../common/rules/placement.js';
 import type { Classification, ScanReport, ScannedReplica } from '../common/types.js';
 import { getNode, placementCandidates } from '../api/repositories/nodes.js';
+import { recentlyDroppedPeers } from '../api/repositories/peer-drops.js';
 import { inTransaction, type Db } from '../api/repositories/db.js';
 import { endEvent, INCONSISTENCY_EVENT, openEvent, recordEvent } from '../api/repositories/events.js';
 import {
@@ -25,6 +26,8 @@ import {
   upsertReplica,
 } from '../api/repositories/volumes.js';
 
+/** How long a peer dropped from a volume stays out of that volume's placements. */
+const DROPPED_PEER_AVOID_MS = 10 * 60_000;
 export interface FailoverPlan {
   volumeId: string;
   leaving: string;
@@ -219,7 +222,9 @@ export function createInventoryActivities(db: Db) {
       const from = await getNode(db, source);
       if (!volume || !from) return null;
       const holders = new Set((await replicasOf(db, volumeId)).filter((r) => r.state !== 'deleted').map((r) => r.nodeId));
-      const nodes = (await placementCandidates(db)).filter((n) => !holders.has(n.nodeId));
+      // A peer this volume's primary could not reach lately is no place for its new copy: the link may still be cut.
+      const unreachable = new Set(await recentlyDroppedPeers(db, volumeId, DROPPED_PEER_AVOID_MS));
+      const nodes = (await placementCandidates(db)).filter((n) => !holders.has(n.nodeId) && !unreachable.has(n.nodeId));
       const target = (otherZone ? placeInOtherZone : placeAwayFrom)(from.domain, nodes, volume.sizeBytes);
       if (!target) return null;
       await upsertReplica(db, volumeId, target.nodeId, 'secondary', volume.epoch, 'rebuilding');

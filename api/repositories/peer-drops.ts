@@ -21,3 +21,13 @@ export async function recentlyAccused(db: Db, windowMs: number): Promise<string[
   );
   return rows.map((r) => r.peer as string);
 }
+
+/** The peers dropped from this volume within the last `windowMs`. */
+export async function recentlyDroppedPeers(db: Db, volumeId: string, windowMs: number): Promise<string[]> {
+  const { rows } = await db.query(
+    `select distinct peer from peer_drops
+     where volume_id = $1 and workflow_id is not null and requested_at > now() - make_interval(secs => $2::double precision / 1000)`,
+    [volumeId, windowMs],
+  );
+  return rows.map((r) => r.peer as string);
+}

@@ -40,9 +40,12 @@ describe('a primary cut from its secondary, both reaching the control plane', ()
       const started = Date.now();
       await ledger.write(volumeId, 8192, 'during');
       expect(Date.now() - started, 'the write waited for the drop, not failed').toBeGreaterThanOrEqual(1000);
-      const copies = await copiesOf(t, volumeId);
-      const serving = copies.find((c) => c.role === 'primary' && c.state === 'in-service');
-      expect(serving).toMatchObject({ nodeId: primary, epoch: 2 });
+      // The node accepts epoch+1 before the inventory records it: the write may be answered first.
+      const copies = await eventually('the inventory records the primary alone at epoch 2', async () => {
+        const now = await copiesOf(t, volumeId);
+        const serving = now.find((c) => c.role === 'primary' && c.state === 'in-service');
+        return serving?.nodeId === primary && serving.epoch === 2 && now;
+      });
       expect(copies.find((c) => c.nodeId === secondary)?.state ?? 'gone').not.toBe('in-service');
       const { rows } = await t.db.query('select requester, peer, workflow_id from peer_drops where volume_id = $1', [volumeId]);
       expect(rows).toEqual([{ requester: primary, peer: secondary, workflow_id: `peer-drop-${volumeId}-e1` }]);
