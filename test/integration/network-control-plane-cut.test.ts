@@ -61,10 +61,6 @@ describe('a node is cut from the control plane but not from its peers', () => {
 
 describe('partial partitions still to cover (network-peer-cut.test.ts covers a primary cut from its secondary, and from everything)', () => {
   it.todo(
-    'the secondary, cut from its primary, never asks to serve: the request to drop a peer comes only from the primary of ' +
-      'the current epoch, and a request from a copy at an older epoch is refused',
-  );
-  it.todo(
     'a whole router’s primaries cut from their secondaries on other routers (a third of the fleet or more) ask to drop ' +
       'them at once: the mass-outage breaker refuses, the writes stay held (not failed), and when the partition heals ' +
       'every held write is answered and no rebuild was started',

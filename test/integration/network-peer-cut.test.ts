@@ -5,6 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpError, requestJson } from '../../common/http.js';
+import { nodeToken } from '../../common/tokens.js';
 import { copiesOf, eventually, operationsOf, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 import {
   WriteLedger,
@@ -64,6 +66,29 @@ describe('a primary cut from its secondary, both reaching the control plane', ()
     await ledger.write(volumeId, 16384, 'after');
     await expectNoLossAndNoSplitBrain(t, ledger);
     await noWorkflowOpen(t);
+  });
+
+  it('never lets a secondary, a copy at an older epoch, or one node for another ask to serve alone', async () => {
+    const [current, newSecondary] = await copiesOf(t, volumeId).then((c) => [
+      c.find((x) => x.role === 'primary')!,
+      c.find((x) => x.role === 'secondary')!,
+    ]);
+    const ask = (asNode: string, body: object, tokenOf = asNode) =>
+      requestJson(`${t.cluster.apiUrl}/v1/nodes/${asNode}/peer-drops`, {
+        method: 'POST',
+        token: nodeToken(t.cluster.layout.clusterSecret, tokenOf),
+        body,
+      }).then(
+        () => 'granted',
+        (err: HttpError) => `${err.status} ${err.code}`,
+      );
+    const drops = async () => Number((await t.db.query('select count(*) from peer_drops')).rows[0].count);
+    const before = await drops();
+    expect(await ask(newSecondary.nodeId, { volumeId, epoch: current.epoch, peer: current.nodeId })).toBe('409 not-serving-primary');
+    expect(await ask(current.nodeId, { volumeId, epoch: current.epoch - 1, peer: newSecondary.nodeId })).toBe('409 stale-epoch');
+    expect(await ask(current.nodeId, { volumeId, epoch: current.epoch, peer: newSecondary.nodeId }, newSecondary.nodeId)).toMatch(/^403 /);
+    expect(await ask(current.nodeId, { volumeId, epoch: current.epoch, peer: current.nodeId })).toBe('409 same-node');
+    expect(await drops()).toBe(before);
   });
 });
 
