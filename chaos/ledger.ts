@@ -21,6 +21,8 @@ export interface ReadBack {
   lost: AckedWrite[];
   /** Could not be read at all: the volume does not serve. */
   unreadable: AckedWrite[];
+  /** Why the unreadable reads failed, each reason once. */
+  errors: Set<string>;
 }
 
 const READ_TIMEOUT_MS = 10_000;
@@ -40,11 +42,16 @@ export class Ledger {
   }
 
   async readBack(customer: BlackstartClient): Promise<ReadBack> {
-    const result: ReadBack = { lost: [], unreadable: [] };
+    const result: ReadBack = { lost: [], unreadable: [], errors: new Set() };
     const pending = this.writes.filter((w) => !this.lost.has(w));
     // In parallel, so a volume that no longer serves costs one read timeout, not one per write.
     const reads = await Promise.all(
-      pending.map((w) => customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch(() => null)),
+      pending.map((w) =>
+        customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch((err: Error) => {
+          result.errors.add(err.message);
+          return null;
+        }),
+      ),
     );
     for (const [i, w] of pending.entries()) {
       const read = reads[i];

@@ -203,6 +203,7 @@ async function judge(c: ChaosCluster, run: RunState, held: HeldWrite | null, res
   result.unreadableWrites = readBack.unreadable.length;
   for (const w of readBack.lost) result.notes.push(`lost write: ${describeWrite(w)}`);
   for (const w of readBack.unreadable) result.notes.push(`unreadable write: ${describeWrite(w)}`);
+  for (const e of [...readBack.errors].slice(0, 3)) result.notes.push(`a read failed: ${e}`);
 
   const gone = (await volumesWithoutCopies(c.cluster, run.ledger.volumes)).filter((v) => !run.volumesWithoutCopies.has(v));
   gone.forEach((v) => run.volumesWithoutCopies.add(v));
