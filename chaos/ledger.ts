@@ -26,6 +26,7 @@ export interface ReadBack {
 }
 
 const READ_TIMEOUT_MS = 10_000;
+const READ_BATCH = 128;
 
 export class Ledger {
   readonly writes: AckedWrite[] = [];
@@ -44,15 +45,15 @@ export class Ledger {
   async readBack(customer: BlackstartClient): Promise<ReadBack> {
     const result: ReadBack = { lost: [], unreadable: [], errors: new Set() };
     const pending = this.writes.filter((w) => !this.lost.has(w));
-    // In parallel, so a volume that no longer serves costs one read timeout, not one per write.
-    const reads = await Promise.all(
-      pending.map((w) =>
-        customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch((err: Error) => {
-          result.errors.add(err.message);
-          return null;
-        }),
-      ),
-    );
+    // In parallel, so a volume that no longer serves costs one read timeout, not one per write; in
+    // batches under the customer's cap on I/O requests in flight (256 by default): a long run has more writes than that.
+    const readOne = (w: AckedWrite) =>
+      customer.read(w.volumeId, w.offset, w.data.length, AbortSignal.timeout(READ_TIMEOUT_MS)).catch((err: Error) => {
+        result.errors.add(err.message);
+        return null;
+      });
+    const reads: (Buffer | null)[] = [];
+    for (let i = 0; i < pending.length; i += READ_BATCH) reads.push(...(await Promise.all(pending.slice(i, i + READ_BATCH).map(readOne))));
     for (const [i, w] of pending.entries()) {
       const read = reads[i];
       if (!read) {
