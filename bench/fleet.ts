@@ -43,6 +43,7 @@ export async function fleetBench(opts: FleetOptions) {
       PEER_WAIT_MS: '30000',
       DATA_CONCURRENCY: String(opts.restoreConcurrency),
       NODE_FSYNC: 'false',
+      QUOTA_MAX_VOLUMES: String(opts.nodes * opts.volumesPerNode), // the one customer owns every volume
     },
     progress: (m) => process.stderr.write(`fleet: ${m}\n`),
   });
