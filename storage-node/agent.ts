@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HttpError, jitteredBackoff, requestJson, sleep } from '../common/http.js';
 import { logger } from '../common/log.js';
+import type { ScanReport } from '../common/types.js';
 import type { NodeService } from './node-service.js';
 
 export interface AgentConfig {
@@ -112,8 +113,8 @@ export class ControlPlaneAgent {
   }
 
   private async recover(crashed: boolean): Promise<void> {
-    await this.service.holdAll();
-    const scan = await this.service.scan(crashed);
+    const scan = await this.holdAndScan(crashed);
+    if (!scan) return;
     logger({ nodeId: this.config.nodeId }).info(
       { volumes: scan.replicas.length, crashed },
       `node ${this.config.nodeId}: recovery scan found ${scan.replicas.length} volume(s); reporting`,
@@ -190,6 +191,20 @@ export class ControlPlaneAgent {
 
   private log(volumeId: string) {
     return logger({ nodeId: this.config.nodeId, volumeId });
+  }
+
+  /** Holds every copy and scans them; a failure (a disk error) is logged and tried again, never left to end the process. */
+  private async holdAndScan(crashed: boolean): Promise<ScanReport | null> {
+    for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
+      try {
+        await this.service.holdAll();
+        return await this.service.scan(crashed);
+      } catch (err) {
+        logger({ nodeId: this.config.nodeId }).error({ err }, `node ${this.config.nodeId}: recovery scan failed; trying again`);
+        await sleep(jitteredBackoff(attempt, this.config.reportRetryMs, 5000), this.stopped.signal);
+      }
+    }
+    return null;
   }
 
   stop(): void {

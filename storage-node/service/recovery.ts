@@ -4,26 +4,42 @@ import { BLOCK_SIZE, type RestoredReplica, type ScanReport, type ScannedReplica 
 import { crc32c } from '../protocol/crc32c.js';
 import { mergeRestore } from '../store/merge.js';
 import type { VolumeDigest } from '../contract.js';
+import type { HostedVolume } from '../store/node-store.js';
 import { NodeError, type NodeContext } from './context.js';
 
 /** Holds every hosted volume's I/O; the start of a node's recovery. */
 export async function holdAll(ctx: NodeContext): Promise<void> {
   ctx.recovering = true;
   ctx.verified.clear();
-  for (const hosted of ctx.store.volumes.values()) {
+  for (const [volumeId, hosted] of [...ctx.store.volumes]) {
     hosted.gate.pause();
-    await hosted.volume.saveMeta({ ioState: 'paused' });
+    await unlessDeleted(ctx, volumeId, hosted, () => hosted.volume.saveMeta({ ioState: 'paused' }));
   }
 }
 
 export async function scan(ctx: NodeContext, crashed: boolean): Promise<ScanReport> {
   const replicas: ScannedReplica[] = [];
-  for (const [volumeId, hosted] of ctx.store.volumes) {
-    const verified = await hosted.volume.verify();
+  for (const [volumeId, hosted] of [...ctx.store.volumes]) {
+    const verified = await unlessDeleted(ctx, volumeId, hosted, () => hosted.volume.verify());
+    if (!verified) continue;
     ctx.verified.set(volumeId, verified);
     replicas.push(ctx.describe(hosted, verified));
   }
   return { nodeId: ctx.nodeId, scannedAt: new Date().toISOString(), crashed, replicas };
+}
+
+/**
+ * A deletion the control plane ordered may remove a copy while the node holds or scans its
+ * copies (a network loss noticed as a deletion arrives): that copy is simply no longer there.
+ */
+async function unlessDeleted<T>(ctx: NodeContext, volumeId: string, hosted: HostedVolume, step: () => Promise<T>): Promise<T | null> {
+  if (ctx.store.get(volumeId) !== hosted) return null;
+  try {
+    return await step();
+  } catch (err) {
+    if (ctx.store.get(volumeId) !== hosted) return null;
+    throw err;
+  }
 }
 
 export async function resumeService(ctx: NodeContext): Promise<{ recovering: boolean }> {
