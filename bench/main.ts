@@ -1,4 +1,4 @@
-// `npm run bench -- <fleet|temporal-ceiling|datapath|nbd> [options] [--json FILE]`; with no
+// `npm run bench -- <fleet|partition|temporal-ceiling|datapath|nbd> [options] [--json FILE]`; with no
 // benchmark named, a small default of each. Results: bench/results/<kind>.json and README.md.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { datapathBench } from './datapath.js';
 import { fleetBench } from './fleet.js';
 import { nbdBench } from './nbd.js';
+import { partitionBench } from './partition.js';
 import { temporalKind } from '../cluster/temporal-postgres.js';
 import { RESULTS_DIR, latestKey, saveResult } from './results.js';
 import { temporalCeilingBench } from './temporal-ceiling.js';
@@ -13,13 +14,16 @@ import { temporalCeilingBench } from './temporal-ceiling.js';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    nodes: { type: 'string', default: '50' },
+    nodes: { type: 'string' },
     'volumes-per-node': { type: 'string', default: '10' },
     'restore-concurrency': { type: 'string', default: '4' },
     'size-mib': { type: 'string' },
     seconds: { type: 'string', default: '10' },
     workflows: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '50' },
+    volumes: { type: 'string', default: '60' },
+    'cut-seconds': { type: 'string', default: '30' },
+    'mass-outage-share': { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -55,23 +59,42 @@ const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   fleet: () =>
     fleetBench({
-      nodes: int('nodes'),
+      nodes: int('nodes', 50),
       volumesPerNode: int('volumes-per-node'),
       restoreConcurrency: int('restore-concurrency'),
       databaseUrl,
-      plotPath: join(RESULTS_DIR, `fleet-${int('nodes')}.svg`),
+      plotPath: join(RESULTS_DIR, `fleet-${int('nodes', 50)}.svg`),
+    }),
+  partition: () =>
+    partitionBench({
+      nodes: int('nodes', 30),
+      volumes: int('volumes'),
+      cutSeconds: int('cut-seconds'),
+      databaseUrl,
+      massOutageShare: share(),
     }),
   'temporal-ceiling': () => temporalCeilingBench(int('workflows'), int('concurrency')),
   datapath: () => datapathBench(int('size-mib', 1024)),
   nbd: () => nbdBench({ sizeMiB: int('size-mib', 256), seconds: int('seconds'), databaseUrl }),
 };
 
+/** `--mass-outage-share`: the API's MASS_OUTAGE_SHARE for the partition benchmark (its default, 1/3, when absent). */
+function share(): number | undefined {
+  const raw = values['mass-outage-share'];
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!(v >= 0 && v <= 1)) throw new Error('--mass-outage-share must be between 0 and 1');
+  return v;
+}
+
 const [kind] = positionals;
 if (kind && !benches[kind]) {
   console.error(`unknown benchmark "${kind}"; one of ${Object.keys(benches).join(', ')}`);
   process.exit(2);
 }
-if (kind) await run(kind, benches[kind]!);
+// A partition run with another breaker share is kept apart from the default's (partition-share<x>.json).
+if (kind === 'partition' && share() !== undefined) await run(`partition-share${share()}`, benches[kind]!);
+else if (kind) await run(kind, benches[kind]!);
 else {
   await run('datapath', () => datapathBench(128), undefined);
   await run('temporal-ceiling', () => temporalCeilingBench(200, 20), undefined);
