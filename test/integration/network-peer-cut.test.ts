@@ -69,10 +69,9 @@ describe('a primary cut from its secondary, both reaching the control plane', ()
   });
 
   it('never lets a secondary, a copy at an older epoch, or one node for another ask to serve alone', async () => {
-    const [current, newSecondary] = await copiesOf(t, volumeId).then((c) => [
-      c.find((x) => x.role === 'primary')!,
-      c.find((x) => x.role === 'secondary')!,
-    ]);
+    const copies = await copiesOf(t, volumeId);
+    const current = copies.find((x) => x.role === 'primary')!;
+    const newSecondary = copies.find((x) => x.role === 'secondary')!;
     const ask = (asNode: string, body: object, tokenOf = asNode) =>
       requestJson(`${t.cluster.apiUrl}/v1/nodes/${asNode}/peer-drops`, {
         method: 'POST',
