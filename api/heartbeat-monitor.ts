@@ -5,6 +5,7 @@ import { CONTROL_TASK_QUEUE, nodeFailoverId, StorageNodeKey } from '../common/me
 import { logger } from '../common/log.js';
 import { holdsFailover } from '../common/rules/failover.js';
 import { nodeFailover, type NodeFailoverInput } from '../workflows/node-failover.js';
+import { breakerHolds } from './mass-outage.js';
 import { findSilentNodes, listNodes, markNodeDown } from './repositories/nodes.js';
 import { readThrottle } from './repositories/settings.js';
 import type { Deps } from './use-cases/deps.js';
@@ -35,7 +36,7 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
   const down = nodes.filter((n) => n.state === 'down').length;
   const unreachable = suspects.length + down;
   const { massOutageShare } = await readThrottle(deps.db, deps.config);
-  const holding = holdsFailover({ suspects: suspects.length, down, total: nodes.length }, massOutageShare);
+  const holding = await breakerHolds(deps, holdsFailover({ suspects: suspects.length, down, total: nodes.length }, massOutageShare));
   if (holding !== breaker.open) {
     breaker.open = holding;
     const log = logger({ component: 'heartbeat-monitor' });

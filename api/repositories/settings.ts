@@ -21,3 +21,18 @@ export async function writeThrottle(db: Db, value: ThrottleSettings): Promise<vo
     JSON.stringify(value),
   ]);
 }
+
+/** The mass-outage breaker's hold-down (`massOutageHold`): until when it holds (ms since the epoch), or null. */
+export async function readMassOutageHold(db: Db | Tx): Promise<number | null> {
+  const { rows } = await db.query(`select (value->>'until')::bigint as until from settings where key = 'mass-outage-hold'`);
+  return rows[0]?.until == null ? null : Number(rows[0].until);
+}
+
+/** Extends the hold-down to `until` unless it already lasts longer (concurrent checks never shorten it). */
+export async function extendMassOutageHold(db: Db | Tx, until: number): Promise<void> {
+  await db.query(
+    `insert into settings (key, value) values ('mass-outage-hold', jsonb_build_object('until', $1::bigint))
+     on conflict (key) do update set value = jsonb_build_object('until', greatest(coalesce((settings.value->>'until')::bigint, 0), $1::bigint))`,
+    [until],
+  );
+}

@@ -8,6 +8,7 @@ import { CONTROL_TASK_QUEUE, peerDropId, VolumeIdKey } from '../../common/messag
 import { holdsPeerDrops, peerDropRefusal } from '../../common/rules/peer-drop.js';
 import { peerDrop, type PeerDropInput } from '../../workflows/peer-drop.js';
 import { AppError } from '../errors.js';
+import { breakerHolds } from '../mass-outage.js';
 import { findSilentNodes, listNodes } from '../repositories/nodes.js';
 import { markPeerDropStarted, recentlyAccused, recordPeerDrop } from '../repositories/peer-drops.js';
 import { readThrottle } from '../repositories/settings.js';
@@ -68,5 +69,5 @@ async function fleetHolds(deps: Deps): Promise<boolean> {
     accused,
     total: nodes.length,
   };
-  return holdsPeerDrops(fleet, throttle.massOutageShare);
+  return breakerHolds(deps, holdsPeerDrops(fleet, throttle.massOutageShare));
 }

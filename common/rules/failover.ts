@@ -62,3 +62,21 @@ export function configureRefusal(v: NodeCopyView): 'node-recovering' | 'copy-rec
 export function holdsFailover(fleet: { suspects: number; down: number; total: number }, massOutageShare: number): boolean {
   return fleet.suspects + fleet.down > massOutageShare * fleet.total;
 }
+
+/**
+ * The breaker's hold-down: once tripped it keeps holding for `cooldownMs` after the outage stops
+ * showing. When a partition heals, the cut-off nodes' first heartbeats and the primaries' retried
+ * peer-drop requests race each other; without the hold-down the breaker closes on the first
+ * check and fails over the nodes not heard from yet — the re-mirroring storm after the fact.
+ * `holdUntil` is what the next check carries (milliseconds since the epoch, or null).
+ */
+export function massOutageHold(
+  tripped: boolean,
+  holdUntil: number | null,
+  now: number,
+  cooldownMs: number,
+): { holding: boolean; holdUntil: number | null } {
+  if (tripped) return { holding: true, holdUntil: Math.max(holdUntil ?? 0, now + cooldownMs) };
+  if (holdUntil !== null && now < holdUntil) return { holding: true, holdUntil };
+  return { holding: false, holdUntil: null };
+}

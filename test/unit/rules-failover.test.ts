@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { admitsRecovery } from '../../common/rules/admission.js';
-import { configureRefusal, failoverSurvivor, holdsFailover, volumeIncidentIsCurrent } from '../../common/rules/failover.js';
+import { configureRefusal, failoverSurvivor, holdsFailover, massOutageHold, volumeIncidentIsCurrent } from '../../common/rules/failover.js';
 import { isHealthy, isMember } from '../../common/rules/health.js';
 import {
   MEMBER_STATES,
@@ -139,5 +139,38 @@ describe('admission bound', () => {
         }
       }),
     );
+  });
+});
+
+describe('the mass-outage hold-down', () => {
+  const arbHold = fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: null });
+
+  it('holds whenever tripped, and then for the cool-down after the outage stops showing — never longer', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        arbHold,
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.integer({ min: 1, max: 20_000 }),
+        (tripped, until, now, cool) => {
+          const next = massOutageHold(tripped, until, now, cool);
+          if (tripped) {
+            expect(next.holding).toBe(true);
+            expect(next.holdUntil).toBe(Math.max(until ?? 0, now + cool));
+          } else {
+            expect(next.holding).toBe(until !== null && now < until);
+            if (!next.holding) expect(next.holdUntil).toBeNull();
+          }
+        },
+      ),
+    );
+  });
+
+  it('keeps holding through the checks right after a partition heals, then lets failover resume', () => {
+    let state = massOutageHold(true, null, 1_000, 10_000);
+    state = massOutageHold(false, state.holdUntil, 2_000, 10_000);
+    expect(state.holding).toBe(true);
+    state = massOutageHold(false, state.holdUntil, 11_001, 10_000);
+    expect(state).toEqual({ holding: false, holdUntil: null });
   });
 });
