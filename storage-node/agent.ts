@@ -176,8 +176,10 @@ export class ControlPlaneAgent {
   /** Asks the control plane to let this primary serve `volumeId` alone; at most once per give-up time per volume and epoch. */
   requestPeerDrop = ({ volumeId, epoch, peer }: { volumeId: string; epoch: number; peer: string }): void => {
     const key = `${volumeId}@${epoch}`;
-    if (Date.now() - (this.peerDrops.get(key) ?? 0) < this.config.peerGiveUpMs) return;
-    this.peerDrops.set(key, Date.now());
+    const now = Date.now();
+    if (now - (this.peerDrops.get(key) ?? 0) < this.config.peerGiveUpMs) return;
+    for (const [k, at] of this.peerDrops) if (now - at >= this.config.peerGiveUpMs) this.peerDrops.delete(k); // past epochs pile up otherwise
+    this.peerDrops.set(key, now);
     requestJson<{ workflowId: string }>(this.nodeUrl('/peer-drops'), {
       method: 'POST',
       token: this.token ?? '',
