@@ -250,7 +250,8 @@ export const RecoveryWorkflowList = z.object({
   workflows: z.array(RecoveryWorkflow),
 });
 export const BreakerView = z.object({
-  open: z.boolean(),
+  open: z.boolean().describe('tripped by the inventory now, or within the hold-down of an earlier trip'),
+  holdingUntil: Time.nullable().describe('the end of the hold-down after the outage stopped showing; null when none runs'),
   unreachable: Int,
   unreachableNodes: z.array(z.string()).describe('down, or silent for half the heartbeat timeout'),
   nodes: Int,

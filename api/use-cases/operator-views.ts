@@ -3,7 +3,7 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { inventoryCounts } from '../repositories/metrics.js';
 import { copiesByNode, openReviews, unreachableNodeIds } from '../repositories/operator-views.js';
-import { readThrottle } from '../repositories/settings.js';
+import { readMassOutageHold, readThrottle } from '../repositories/settings.js';
 import type { Deps } from './deps.js';
 
 const RECOVERY_TYPES = ['serverRecovery', 'volumeRecovery', 'nodeFailover', 'volumeRebuild'];
@@ -40,7 +40,10 @@ export async function breakerView(deps: Deps) {
   const { massOutageShare } = await readThrottle(deps.db, deps.config);
   const nodes = Object.values(counts.nodesByState).reduce((a, b) => a + b, 0);
   const unreachableNodes = await unreachableNodeIds(deps.db, deps.config.heartbeatTimeoutMs);
-  return { open: counts.unreachable > massOutageShare * nodes, unreachable: counts.unreachable, unreachableNodes, nodes, massOutageShare };
+  const holdUntil = await readMassOutageHold(deps.db);
+  const holdingUntil = holdUntil !== null && holdUntil > Date.now() ? new Date(holdUntil).toISOString() : null;
+  const open = counts.unreachable > massOutageShare * nodes || holdingUntil !== null;
+  return { open, holdingUntil, unreachable: counts.unreachable, unreachableNodes, nodes, massOutageShare };
 }
 
 export async function reviewQueue(deps: Deps) {
