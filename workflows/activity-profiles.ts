@@ -1,5 +1,5 @@
 // Named timeout and retry profiles for proxyActivities.
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { DATA_TASK_QUEUE, SNAPSHOT_TASK_QUEUE } from '../common/messages.js';
 
 /**
@@ -36,3 +36,16 @@ export const PROBE_LONGER: ActivityOptions = { ...CONTROL, retry: { ...CONTROL.r
 
 /** For copies on nodes that may never return: give up after about a minute, keep the copy. */
 export const CONTROL_BOUNDED: ActivityOptions = { ...CONTROL, retry: { ...CONTROL.retry, maximumAttempts: 15 } };
+
+/**
+ * Short inventory reads and writes and node calls run as local activities in the workflow's own
+ * worker: a marker in the history instead of a task the server queues, dispatches and records
+ * three times. Same timeouts and retries as CONTROL; a backoff past a minute waits on a timer.
+ */
+export const LOCAL_CONTROL: LocalActivityOptions = { startToCloseTimeout: CONTROL.startToCloseTimeout!, retry: CONTROL.retry! };
+
+/** PROBE_LONGER as a local activity. */
+export const LOCAL_PROBE_LONGER: LocalActivityOptions = { ...LOCAL_CONTROL, retry: PROBE_LONGER.retry! };
+
+/** A page of a dense node's copies (classified or offered together): longer than one call, same retries. */
+export const CONTROL_PAGE: ActivityOptions = { ...CONTROL, startToCloseTimeout: '1 minute' };

@@ -1,23 +1,57 @@
 // serverRecovery: one node incident, through notice → investigation → recovery → configuration.
-import { condition, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { copyResolvedSignal, phaseQuery, RecoveryPhaseKey, reportSignal, StorageNodeKey, type RecoveryPhase } from '../common/messages.js';
 import type { ScanReport } from '../common/types.js';
 import type { ClassifiedCopy } from '../activities/inventory.js';
-import { CONTROL } from './activity-profiles.js';
+import { CONTROL, CONTROL_PAGE } from './activity-profiles.js';
+import { mapBounded, pages } from './bounded.js';
 import { deleteUnlessRefused, failOver } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
+const paged = proxyActivities<Activities>(CONTROL_PAGE);
+
+/** Histories recorded before it ran one activity per step over every copy at once. */
+export const PAGED_PATCH = 'server-recovery-paged';
+/** Copies per investigate or offer activity, such pages in flight, and copies being discarded at once: far below 2,000 pending activities. */
+export const PAGE_COPIES = 250;
+export const PAGES_IN_FLIGHT = 4;
+export const DISCARDS_IN_FLIGHT = 200;
+/** A configuration phase continues as new before its history nears Temporal's 10,240-event warning. */
+export const CONFIGURATION_EVENTS = 8_000;
 
 export interface ServerRecoveryInput {
   nodeId: string;
   incident: number;
+  /** Set when the configuration phase continued as new: what the run before it found, and the candidates still undecided. */
+  configuration?: ConfigurationState;
 }
 
-export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{ deleted: number; rejoined: number; candidates: number }> {
-  let phase: RecoveryPhase = 'notice';
+interface ConfigurationState {
+  unresolved: string[];
+  result: ServerRecoveryResult;
+}
+
+export interface ServerRecoveryResult {
+  deleted: number;
+  rejoined: number;
+  candidates: number;
+}
+
+export async function serverRecovery(input: ServerRecoveryInput): Promise<ServerRecoveryResult> {
+  const { nodeId } = input;
+  let phase: RecoveryPhase = input.configuration ? 'configuration' : 'notice';
   let scan: ScanReport | null = null;
-  const unresolved = new Set<string>();
+  const unresolved = new Set<string>(input.configuration?.unresolved);
   const resolved = new Set<string>(); // a resolution may arrive before its offer is recorded here
   setHandler(phaseQuery, () => phase);
   setHandler(reportSignal, (report) => void (scan ??= report));
@@ -34,27 +68,59 @@ export async function serverRecovery({ nodeId }: ServerRecoveryInput): Promise<{
       { key: StorageNodeKey, value: nodeId },
     ]);
   };
+  if (input.configuration) return configure(input, unresolved, input.configuration.result, enter, true);
 
   enter('notice', `Waiting for ${nodeId}'s recovery report (its scan of every copy)`);
   await condition(() => scan !== null);
+  const dense = patched(PAGED_PATCH);
 
   enter(
     'investigation',
     `Classifying ${scan!.replicas.length} copies against the inventory: stale, orphan, duplicate, rejoin or candidate`,
   );
-  const copies = await control.investigate({ nodeId, scan: scan! });
+  const copies = dense ? await investigateInPages(nodeId, scan!) : await control.investigate({ nodeId, scan: scan! });
 
   enter('recovery', `Deleting the copies no one needs, offering candidates to their volume recoveries, then resuming ${nodeId}'s service`);
-  const kept = await Promise.all(copies.map((c) => discardUnlessCandidate(nodeId, c)));
+  const kept = await mapBounded(copies, dense ? DISCARDS_IN_FLIGHT : copies.length, (c) => discardUnlessCandidate(nodeId, c));
   const candidates = copies.filter((_, i) => kept[i]);
-  await control.offerCandidates({ nodeId, serverRecoveryId: workflowInfo().workflowId, copies: candidates });
+  const serverRecoveryId = workflowInfo().workflowId;
+  if (dense)
+    await mapBounded(pages(candidates, PAGE_COPIES), PAGES_IN_FLIGHT, (page) =>
+      paged.offerCandidates({ nodeId, serverRecoveryId, copies: page }),
+    );
+  else await control.offerCandidates({ nodeId, serverRecoveryId, copies: candidates });
   for (const c of candidates) if (!resolved.has(c.volumeId)) unresolved.add(c.volumeId);
-  await control.resumeNodeService({ nodeId, workflowId: workflowInfo().workflowId });
+  await control.resumeNodeService({ nodeId, workflowId: serverRecoveryId });
 
-  enter('configuration', waitingFor(unresolved));
-  await condition(() => unresolved.size === 0);
   const rejoined = copies.filter((c) => c.classification === 'rejoin').length;
-  return { deleted: copies.length - candidates.length - rejoined, rejoined, candidates: candidates.length };
+  const result = { deleted: copies.length - candidates.length - rejoined, rejoined, candidates: candidates.length };
+  return configure(input, unresolved, result, enter, dense);
+}
+
+/**
+ * Waits until every candidate has a decision (a copyResolved signal each). A node with thousands
+ * of candidates receives thousands of signals: the phase continues as new, carrying the
+ * undecided ones, before its history grows past Temporal's limits.
+ */
+async function configure(
+  input: ServerRecoveryInput,
+  unresolved: Set<string>,
+  result: ServerRecoveryResult,
+  enter: (phase: RecoveryPhase, details: string) => void,
+  mayContinue: boolean,
+): Promise<ServerRecoveryResult> {
+  enter('configuration', waitingFor(unresolved));
+  const tooLong = () => mayContinue && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > CONFIGURATION_EVENTS);
+  await condition(() => unresolved.size === 0 || tooLong());
+  if (unresolved.size === 0) return result;
+  return continueAsNew<typeof serverRecovery>({ ...input, configuration: { unresolved: [...unresolved], result } });
+}
+
+async function investigateInPages(nodeId: string, scan: ScanReport): Promise<ClassifiedCopy[]> {
+  const classified = await mapBounded(pages(scan.replicas, PAGE_COPIES), PAGES_IN_FLIGHT, (replicas) =>
+    paged.investigate({ nodeId, scan: { ...scan, replicas } }),
+  );
+  return classified.flat();
 }
 
 /** What the configuration phase waits for, for the Temporal UI's current details. */

@@ -5,24 +5,37 @@ import {
   condition,
   getExternalWorkflowHandle,
   proxyActivities,
+  proxyLocalActivities,
   upsertSearchAttributes,
   uuid4,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { copyResolvedSignal, RecoveryPhaseKey, VolumeIdKey } from '../common/messages.js';
 import { decisionWakes, peersReported, type Command, type ResultEvent, type VolumeRecoveryState } from '../common/rules/volume-recovery.js';
-import { CONTROL, DATA, PROBE_LONGER } from './activity-profiles.js';
+import { CONTROL, DATA, LOCAL_CONTROL, LOCAL_PROBE_LONGER, PROBE_LONGER } from './activity-profiles.js';
 import { addCopy, archiveVolume, deleteVolume, takeSnapshot } from './copies.js';
 import { deleteUnlessRefused, rebuildSecondary } from './failover.js';
 
-const control = proxyActivities<Activities>(CONTROL);
 const data = proxyActivities<Activities>(DATA);
-const probeLonger = proxyActivities<Activities>(PROBE_LONGER);
+const remote = { control: proxyActivities<Activities>(CONTROL), probeLonger: proxyActivities<Activities>(PROBE_LONGER) };
+const local = {
+  control: proxyLocalActivities<Activities>(LOCAL_CONTROL),
+  probeLonger: proxyLocalActivities<Activities>(LOCAL_PROBE_LONGER),
+};
+
+/** The patch that moved the machine's short calls to local activities; histories recorded before it replay with task activities. */
+export const LOCAL_CALLS_PATCH = 'volume-recovery-local-calls';
 
 type Runners = { [K in Command['type']]: (command: Extract<Command, { type: K }>) => Promise<ResultEvent> };
 const DONE: ResultEvent = { type: 'stepDone' };
 
-export function commandRunner(volumeId: string, state: () => VolumeRecoveryState): (command: Command) => Promise<ResultEvent> {
+/** `localCalls`: short inventory and node calls run as local activities; restores and repairs stay on the bounded data queue. */
+export function commandRunner(
+  volumeId: string,
+  state: () => VolumeRecoveryState,
+  localCalls: boolean,
+): (command: Command) => Promise<ResultEvent> {
+  const { control, probeLonger } = localCalls ? local : remote;
   const runners: Runners = {
     setPhase: async ({ phase }) => {
       upsertSearchAttributes([

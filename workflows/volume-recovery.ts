@@ -1,7 +1,7 @@
 // volumeRecovery: one volume incident. The rules are the pure machine in
 // common/rules/volume-recovery.ts; this workflow feeds it signals, Updates, timers and activity
 // results as events, and runs the commands it answers with (volume-recovery-commands.ts).
-import { ApplicationFailure, condition, log, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, log, patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import {
   candidateSignal,
   decideUpdate,
@@ -27,7 +27,7 @@ import {
   type VolumeRecoveryState,
 } from '../common/rules/volume-recovery.js';
 import { currentDetails } from '../common/rules/volume-recovery-details.js';
-import { commandRunner } from './volume-recovery-commands.js';
+import { commandRunner, LOCAL_CALLS_PATCH } from './volume-recovery-commands.js';
 
 export interface VolumeRecoveryInput {
   volumeId: string;
@@ -50,7 +50,7 @@ export async function volumeRecovery(input: VolumeRecoveryInput): Promise<Recove
     setCurrentDetails(currentDetails(state)); // what it waits for, in the Web UI; not a command
     return next.commands;
   };
-  const run = commandRunner(input.volumeId, () => state);
+  const run = commandRunner(input.volumeId, () => state, patched(LOCAL_CALLS_PATCH));
 
   setHandler(candidateSignal, (report) => {
     for (const command of dispatch({ type: 'copyOffered', report })) void run(command); // tells a new offer of a settled copy
