@@ -7,6 +7,7 @@ import { BLOCK_SIZE, type IoState, type PeerRef, type ReplicaMode, type ReplicaR
 import { Bitmap } from '../protocol/bitmap.js';
 import type { BlockSpan } from '../protocol/block-range.js';
 import { crc32c } from '../protocol/crc32c.js';
+import { PARALLEL_MIN_BYTES, sharedHashPool, type FileHashes } from './hash-pool.js';
 
 export interface VolumeMeta {
   volumeId: string;
@@ -114,22 +115,14 @@ export class Volume {
 
   /** One pass over the data: every block's CRC32C checked, and every chunk's SHA-256. */
   async verify(): Promise<Verification> {
+    const { chunkHashes, crcs } = await this.hashData();
     const badBlocks: number[] = [];
-    const chunkHashes: string[] = [];
-    await this.forEachChunk((chunk, firstBlock) => {
-      chunkHashes.push(chunkHash(chunk));
-      for (let b = 0; b * BLOCK_SIZE < chunk.length; b++) {
-        const crc = crc32c(chunk, b * BLOCK_SIZE, Math.min(chunk.length, (b + 1) * BLOCK_SIZE));
-        if (crc !== this.crcs[firstBlock + b]) badBlocks.push(firstBlock + b);
-      }
-    });
+    for (let b = 0; b < crcs.length; b++) if (crcs[b] !== this.crcs[b]) badBlocks.push(b);
     return { badBlocks, chunkHashes, digest: volumeDigest(chunkHashes) };
   }
 
   async digest(): Promise<string> {
-    const chunkHashes: string[] = [];
-    await this.forEachChunk((chunk) => chunkHashes.push(chunkHash(chunk)));
-    return volumeDigest(chunkHashes);
+    return volumeDigest((await this.hashData()).chunkHashes);
   }
 
   async readChunk(index: number): Promise<Buffer> {
@@ -205,15 +198,31 @@ export class Volume {
     await this.files.dirty.write(this.dirty.bytes, offset, length, offset);
   }
 
-  private async forEachChunk(visit: (chunk: Buffer, firstBlock: number) => void): Promise<void> {
+  /** Every chunk's SHA-256 and every block's CRC32C as the data is now: on every core when it pays. */
+  private async hashData(): Promise<FileHashes> {
+    const pool = this.meta.sizeBytes >= PARALLEL_MIN_BYTES ? sharedHashPool() : null;
+    // A pool that fails (a worker died) is no reason to fail a scan: the in-thread pass either
+    // succeeds or reports the real error (an unreadable file).
+    const parallel = pool ? await pool.hashFile(join(this.dir, 'data'), this.meta.sizeBytes).catch(() => null) : null;
+    return parallel ?? this.hashDataInThread();
+  }
+
+  private async hashDataInThread(): Promise<FileHashes> {
+    const chunkHashes: string[] = [];
+    const crcs = new Uint32Array(this.crcs.length);
+    let blocks = 0;
     const buf = Buffer.alloc(SCAN_BYTES);
     for (let pos = 0; pos < this.meta.sizeBytes; pos += SCAN_BYTES) {
       const len = Math.min(SCAN_BYTES, this.meta.sizeBytes - pos);
       const { bytesRead } = await this.files.data.read(buf, 0, len, pos);
       for (let at = 0; at < bytesRead; at += CHUNK_BYTES) {
-        visit(buf.subarray(at, Math.min(bytesRead, at + CHUNK_BYTES)), (pos + at) / BLOCK_SIZE);
+        const chunk = buf.subarray(at, Math.min(bytesRead, at + CHUNK_BYTES));
+        chunkHashes.push(chunkHash(chunk));
+        for (let b = 0; b < chunk.length; b += BLOCK_SIZE) crcs[blocks++] = crc32c(chunk, b, Math.min(chunk.length, b + BLOCK_SIZE));
       }
+      if (bytesRead < len) break;
     }
+    return { chunkHashes, crcs: crcs.subarray(0, blocks) };
   }
 }
 
