@@ -4,7 +4,11 @@ import { BLOCK_SIZE } from '../../common/types.js';
 import { encodeBlockCrcs, type SnapshotManifest } from '../../snapshot-store/manifest.js';
 import { crc32c } from '../protocol/crc32c.js';
 import type { SnapshotCapture, SnapshotStore } from '../../snapshot-store/store.js';
+import { BoundedJobs, fetchAhead } from './pipeline.js';
 import type { Volume } from './volume.js';
+
+const UPLOADS_IN_FLIGHT = 8;
+const FETCHES_AHEAD = 4;
 
 /**
  * Uploads the chunks holding blocks written since the volume's base snapshot (every chunk when
@@ -19,6 +23,7 @@ export async function captureSnapshot(volume: Volume, store: SnapshotStore, snap
   if (existing) return existing;
   // The lease comes first: from here on no garbage collection frees a chunk this capture names.
   const capture = await store.beginCapture(volumeId, snapshotId);
+  const uploads = new BoundedJobs(UPLOADS_IN_FLIGHT);
   try {
     const parent = baseSnapshotId ? await store.getManifest(volumeId, baseSnapshotId) : null;
     const chunks: string[] = [];
@@ -40,12 +45,14 @@ export async function captureSnapshot(volume: Volume, store: SnapshotStore, snap
       const bytes = await volume.readChunk(c);
       blockCrcs.push(encodeBlockCrcs(blockCrcsOfBytes(bytes)));
       const hash = chunkHash(bytes);
-      if (!(await capture.reuse(hash))) {
+      chunks.push(hash);
+      await uploads.add(hash, async () => {
+        if (await capture.reuse(hash)) return;
         await capture.put(hash, bytes);
         uploadedChunks += 1;
-      }
-      chunks.push(hash);
+      });
     }
+    await uploads.drain(); // every chunk durable before the manifest names it
     const manifest: SnapshotManifest = {
       snapshotId,
       volumeId,
@@ -65,6 +72,7 @@ export async function captureSnapshot(volume: Volume, store: SnapshotStore, snap
     await volume.resetDirty();
     return manifest;
   } finally {
+    await uploads.drain().catch(() => undefined); // no upload outlives the lease, even on an error
     await capture.end();
   }
 }
@@ -97,10 +105,11 @@ export async function hydrateFromSnapshot(
   onChunk: (done: number) => void = () => undefined,
 ): Promise<void> {
   const zero = chunkHash(Buffer.alloc(manifest.chunkBytes));
-  for (let c = 0; c < manifest.chunks.length; c++) {
-    const hash = manifest.chunks[c]!;
-    if (hash !== zero) await volume.writeBlocks(c * CHUNK_BLOCKS, await store.getChunk(hash)); // zeros stay sparse
-    onChunk(c + 1);
+  const fetch = (c: number) => (manifest.chunks[c] === zero ? Promise.resolve(null) : store.getChunk(manifest.chunks[c]!));
+  let c = 0;
+  for await (const bytes of fetchAhead(manifest.chunks.length, FETCHES_AHEAD, fetch)) {
+    if (bytes) await volume.writeBlocks(c * CHUNK_BLOCKS, bytes); // zeros stay sparse
+    onChunk(++c);
   }
   await volume.saveMeta({ baseSnapshotId: manifest.snapshotId });
   await volume.sync();
