@@ -40,7 +40,8 @@ const { chunkBytes, blockSize, readBytes } = workerData;
 const buf = Buffer.allocUnsafe(readBytes);
 function hashRange({ path, start, end }) {
   const hashes = [];
-  const crcs = [];
+  const crcs = new Uint32Array(Math.ceil((end - start) / blockSize));
+  let blocks = 0;
   let eof = false;
   const fd = openSync(path, 'r');
   try {
@@ -51,13 +52,13 @@ function hashRange({ path, start, end }) {
       for (let at = 0; at < got; at += chunkBytes) {
         const chunk = buf.subarray(at, Math.min(got, at + chunkBytes));
         hashes.push(createHash('sha256').update(chunk).digest('hex'));
-        for (let b = 0; b < chunk.length; b += blockSize) crcs.push(crc32c(chunk.subarray(b, b + blockSize)) >>> 0);
+        for (let b = 0; b < chunk.length; b += blockSize) crcs[blocks++] = crc32c(chunk.subarray(b, b + blockSize));
       }
     }
   } finally {
     closeSync(fd);
   }
-  return { hashes, crcs: Uint32Array.from(crcs), eof };
+  return { hashes, crcs: blocks === crcs.length ? crcs : crcs.slice(0, blocks), eof };
 }
 parentPort.on('message', (task) => {
   try {

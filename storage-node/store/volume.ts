@@ -72,6 +72,7 @@ export class Volume {
     const crcs = new Uint32Array(crcBytes.buffer.slice(crcBytes.byteOffset, crcBytes.byteOffset + crcBytes.length));
     const dirty = new Bitmap(new Uint8Array(await readFile(join(dir, 'dirty'))));
     const seq = Number((await readFile(join(dir, 'seq'))).readBigUInt64LE(0));
+    if (meta.sizeBytes >= PARALLEL_MIN_BYTES) sharedHashPool(); // started now, so the first scan does not wait for its threads
     const files = {
       data: await open(join(dir, 'data'), 'r+'),
       crc: await open(join(dir, 'crc'), 'r+'),
