@@ -76,6 +76,8 @@ export async function datapathBench(sizeMiB: number) {
       mergeReadingWholeBaseMiBps: mibps(scanSeconds + worstMergeSeconds),
       hydrateMiBps: mibps(hydrateSeconds),
       cpMiBps,
+      cpBeforeScanMiBps: mibps(cpBeforeSeconds),
+      cpAtEndMiBps: mibps(cpSeconds),
       ratio: round(mergeMiBps / cpMiBps),
       snapshotRatio: round(mibps(snapshotSeconds) / cpMiBps),
       hydrateRatio: round(mibps(hydrateSeconds) / cpMiBps),
@@ -83,7 +85,7 @@ export async function datapathBench(sizeMiB: number) {
       scanCpuSeconds: round((user + system) / 1e6),
       scanBusyCores: round((user + system) / 1e6 / scanSeconds),
       ...(await profileScan(join(dir, 'vol', 'data'), Math.min(size, PROFILE_BYTES))),
-      note: 'ratio = mergeMiBps / cpMiBps, snapshotRatio and hydrateRatio likewise; the scan hashes on hashThreads worker threads, scanCpuSeconds is the CPU time of all of them and scanBusyCores that over the scan wall time; scan…NsPerByte: CPU nanoseconds per byte of each step of the scan done alone on one thread (pread, CRC32C per block, SHA-256 per chunk); mergeMiBps = recovery scan + merge over the base snapshot with a block written since in every chunk (clean blocks compared by CRC, no base read); mergeReadingWholeBase = a clean block rotted in every chunk, so every base chunk is read and verified; cp is an in-kernel copy from the page cache, the faster of one right before the scan and one at the end',
+      note: 'ratio = mergeMiBps / cpMiBps, snapshotRatio and hydrateRatio likewise; the scan hashes on hashThreads worker threads, scanCpuSeconds is the CPU time of all of them and scanBusyCores that over the scan wall time; scan…NsPerByte: CPU nanoseconds per byte of each step of the scan done alone on one thread (pread, CRC32C per block, SHA-256 per chunk); mergeMiBps = recovery scan + merge over the base snapshot with a block written since in every chunk (clean blocks compared by CRC, no base read); mergeReadingWholeBase = a clean block rotted in every chunk, so every base chunk is read and verified; cp is an in-kernel copy from the page cache, the faster of one right before the scan and one at the end (both given)',
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
