@@ -1,6 +1,6 @@
 // Activities that start or signal other workflows through the Temporal client.
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
-import { candidateSignal, CONTROL_TASK_QUEUE, snapshotPolicyScheduleId, volumeRecoveryId } from '../common/messages.js';
+import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { candidateSignal, CONTROL_TASK_QUEUE, copyResolvedSignal, snapshotPolicyScheduleId, volumeRecoveryId } from '../common/messages.js';
 import type { CandidateReport } from '../common/types.js';
 import type { Db } from '../api/repositories/db.js';
 import { markCandidate } from '../api/repositories/volumes.js';
@@ -43,6 +43,20 @@ export function createCoordinationActivities(
         .delete()
         .catch((err: unknown) => {
           if (!(err instanceof ScheduleNotFoundError)) throw err;
+        });
+    },
+
+    /**
+     * Tells a server recovery (its current run) that one of its candidates is settled. Run as a
+     * local activity, it costs the volume recovery no workflow task of its own; a server
+     * recovery that already ended waits for nothing.
+     */
+    async notifyCopyResolved(input: { serverRecoveryId: string; volumeId: string; outcome: string }): Promise<void> {
+      await client.workflow
+        .getHandle(input.serverRecoveryId)
+        .signal(copyResolvedSignal, { volumeId: input.volumeId, outcome: input.outcome })
+        .catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
         });
     },
 

@@ -62,11 +62,13 @@ export function commandRunner(
       deleted: await deleteUnlessRefused({ nodeId, volumeId, reason }, { giveUp: true }),
     }),
     notify: async ({ serverRecoveryId, outcome }) =>
-      done(
-        getExternalWorkflowHandle(serverRecoveryId)
-          .signal(copyResolvedSignal, { volumeId, outcome })
-          .catch(() => undefined),
-      ), // that server recovery already ended: nothing waits for this copy
+      localCalls
+        ? done(control.notifyCopyResolved({ serverRecoveryId, volumeId, outcome }))
+        : done(
+            getExternalWorkflowHandle(serverRecoveryId)
+              .signal(copyResolvedSignal, { volumeId, outcome })
+              .catch(() => undefined),
+          ), // that server recovery already ended: nothing waits for this copy
     readSettings: async () => ({ type: 'settingsRead', autoEnableIo: (await control.volumeSettings({ volumeId })).autoEnableIo }),
     takeSnapshot: async ({ snapshotId, nodeId }) => ({
       type: 'snapshotTaken',
