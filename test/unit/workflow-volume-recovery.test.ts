@@ -61,6 +61,7 @@ function fleet(copies: Record<string, ScannedReplica>) {
     dropSnapshotPolicy: async () => undefined,
     copiesOf: async () => Object.keys(copies),
     recordVolumeDeleted: async () => undefined,
+    notifyCopyResolved: async () => undefined, // no server recovery runs here
   };
   return recorded(mocks);
 }
