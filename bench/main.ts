@@ -1,9 +1,10 @@
-// `npm run bench -- <fleet|partition|temporal-ceiling|datapath|nbd> [options] [--json FILE]`; with no
+// `npm run bench -- <fleet|partition|temporal-ceiling|datapath|nbd|dense> [options] [--json FILE]`; with no
 // benchmark named, a small default of each. Results: bench/results/<kind>.json and README.md.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { datapathBench } from './datapath.js';
+import { denseBench } from './dense.js';
 import { fleetBench } from './fleet.js';
 import { nbdBench } from './nbd.js';
 import { partitionBench } from './partition.js';
@@ -24,6 +25,8 @@ const { values, positionals } = parseArgs({
     volumes: { type: 'string', default: '60' },
     'cut-seconds': { type: 'string', default: '30' },
     'mass-outage-share': { type: 'string' },
+    'copies-per-node': { type: 'string', default: '5000' },
+    'dense-nodes': { type: 'string', default: '2' },
     json: { type: 'string' },
   },
 });
@@ -76,6 +79,13 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   'temporal-ceiling': () => temporalCeilingBench(int('workflows'), int('concurrency')),
   datapath: () => datapathBench(int('size-mib', 1024)),
   nbd: () => nbdBench({ sizeMiB: int('size-mib', 256), seconds: int('seconds'), databaseUrl }),
+  dense: () =>
+    denseBench({
+      nodes: int('dense-nodes'),
+      copiesPerNode: int('copies-per-node'),
+      restoreConcurrency: int('restore-concurrency'),
+      databaseUrl,
+    }),
 };
 
 /** `--mass-outage-share`: the API's MASS_OUTAGE_SHARE for the partition benchmark (its default, 1/3, when absent). */

@@ -1,0 +1,309 @@
+// Dense nodes: a few storage nodes hold every copy (`--copies-per-node`, 5,000 in the issue), the
+// whole fleet loses power, and one serverRecovery per node must handle all of its copies within
+// Temporal's per-execution limits (2,000 pending activities, signals or children; 10,240 history
+// events warned, 51,200 fatal; 2 MiB per payload). Reports the largest recovery history (events
+// and bytes), its most pending activities, the largest single event (payload), the time to every
+// node in service and to every volume restored, and the Temporal actions per volume.
+import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type pg from 'pg';
+import type { BlackstartClient } from '../cli/client.js';
+import type { LocalCluster, NodeSpec } from '../cluster/local-cluster.js';
+import { startScratchCluster } from '../cluster/scratch-cluster.js';
+import { cpuBetween, sampleCpu } from './cpu.js';
+import { Progress } from './progress.js';
+import { historyStats, mergeStats, type HistoryStats } from './temporal-histories.js';
+
+export interface DenseOptions {
+  /** Storage nodes, each in a power domain of its own (default 2: every volume on both). */
+  nodes: number;
+  /** Copies each node holds; volumes = nodes × copiesPerNode / 2 (two copies each). */
+  copiesPerNode: number;
+  restoreConcurrency: number;
+  databaseUrl: string;
+}
+
+const VOLUME_BYTES = 64 * 1024;
+const WRITE_BYTES = 4096;
+/** Volumes created and written at once: the API's pace, not the harness's. */
+const PLACE_CONCURRENCY = 24;
+/** The largest report the API admits (api/config.ts): a 5,000-copy scan is about 1.2 MB. */
+const MAX_REPORT_BYTES = 2 * 1024 * 1024 - 64 * 1024;
+/** Temporal's per-execution limits (server defaults) the figures are compared with. */
+export const TEMPORAL_LIMITS = {
+  pendingActivities: 2000,
+  pendingSignals: 2000,
+  pendingChildren: 2000,
+  historyEventsWarn: 10_240,
+  historyEventsMax: 51_200,
+  payloadBytes: 2 * 1024 * 1024,
+  historyBytesWarn: 10 * 1024 * 1024,
+  historyBytesMax: 50 * 1024 * 1024,
+};
+
+/** Each node in a power domain of its own, all in one data center (dc1). */
+export function denseTopology(count: number): NodeSpec[] {
+  return Array.from({ length: count }, (_, i) => ({ nodeId: `n${i + 1}`, domainPath: `dc1/z0/r0/p${i}/h${i + 1}` }));
+}
+
+export async function denseBench(opts: DenseOptions) {
+  if (opts.nodes < 2) throw new Error('--dense-nodes must be at least 2 (two copies of every volume)');
+  const volumeCount = Math.floor((opts.nodes * opts.copiesPerNode) / 2);
+  const log = (m: string) => process.stderr.write(`dense: ${m}\n`);
+  const scratch = await startScratchCluster({
+    name: 'dense',
+    adminDatabaseUrl: opts.databaseUrl,
+    nodes: denseTopology(opts.nodes),
+    env: {
+      HEARTBEAT_MS: '1000',
+      HEARTBEAT_TIMEOUT_MS: '6000',
+      // Both nodes of a volume restart together, but a node's scan and report of thousands of
+      // copies takes a while: its volume recoveries wait this long for the peer's offer.
+      PEER_WAIT_MS: '120000',
+      DATA_CONCURRENCY: String(opts.restoreConcurrency),
+      NODE_FSYNC: 'false',
+      QUOTA_MAX_VOLUMES: String(volumeCount), // the one customer owns every volume
+      MAX_REPORT_BYTES: String(MAX_REPORT_BYTES),
+    },
+    keepDir: process.env.BENCH_KEEP_DIR === '1', // logs, operation logs, temporal.db
+    progress: log,
+  });
+  const { cluster, operator, customer, db } = scratch;
+  const connection = await Connection.connect({ address: cluster.temporalAddress });
+  const temporal = new Client({ connection });
+  try {
+    const placeStarted = Date.now();
+    const volumes = await placeVolumes(customer, volumeCount);
+    const placementSeconds = (Date.now() - placeStarted) / 1000;
+    const copies = await copiesByNode(db);
+    log(`copies per node: ${JSON.stringify(copies)}`);
+
+    const restartAt = Date.now();
+    await cluster.powerFail('dc', 'dc1');
+    const cpuBefore = sampleCpu(cluster); // the node processes are dead: theirs count from their restart
+    await cluster.restore('dc', 'dc1');
+    const watched = await watchRecovery(db, cluster, volumes.length, opts.nodes, restartAt);
+    const cpu = cpuBetween(cpuBefore, sampleCpu(cluster), (Date.now() - restartAt) / 1000, cpus().length);
+
+    // Each node's recovery of this outage: the time its service resumed (null: not yet).
+    const { recoveries } = await operator.recoveries();
+    const inServiceByNode = new Map<string, number | null>();
+    for (const r of recoveries.filter((r) => Date.parse(r.admittedAt) >= restartAt)) {
+      const s = r.inServiceAt ? (Date.parse(r.inServiceAt) - restartAt) / 1000 : null;
+      const prev = inServiceByNode.get(r.nodeId);
+      inServiceByNode.set(r.nodeId, prev === undefined ? s : prev === null || s === null ? null : Math.max(prev, s));
+    }
+    const inService = [...inServiceByNode.values()];
+    const { rows: admitted } = await db.query<{ last: number | null }>(
+      `select extract(epoch from max(admitted_at)) * 1000 as last from recovery_events where admitted_at >= to_timestamp($1 / 1000.0)`,
+      [restartAt],
+    );
+    const reportsAdmittedSeconds = admitted[0]?.last ? (Number(admitted[0].last) - restartAt) / 1000 : null;
+    const openEvents = await openVolumeEvents(db);
+    const lost = await lostWrites(customer, volumes);
+
+    // The recovery workflows of this outage, once none is running (or after 5 minutes).
+    const since = new Date(restartAt - 1000).toISOString();
+    const query = (type: string) => `WorkflowType = '${type}' AND StartTime > '${since}'`;
+    const stillRunning = await waitForWorkflows(temporal, `(${query('serverRecovery')}) OR (${query('volumeRecovery')})`);
+    const fetchProgress = (label: string) => {
+      let progress: Progress | null = null;
+      return (done: number, total: number) => (progress ??= new Progress(`dense: ${label} histories read`, total)).update(done);
+    };
+    const server = await historyStats(temporal, query('serverRecovery'), { onProgress: fetchProgress('serverRecovery') });
+    const volume = await historyStats(temporal, query('volumeRecovery'), { onProgress: fetchProgress('volumeRecovery') });
+    const all = mergeStats(server, volume);
+
+    return {
+      nodes: opts.nodes,
+      copiesPerNode: opts.copiesPerNode,
+      copiesByNode: copies,
+      volumes: volumes.length,
+      volumeBytes: VOLUME_BYTES,
+      placementSeconds: round(placementSeconds),
+      volumesPlacedPerSecond: round(volumes.length / placementSeconds),
+      complete: watched.complete,
+      ...(watched.complete ? {} : { incompleteReason: watched.reason }),
+      nodesInService: watched.inService,
+      volumesRestored: watched.restored,
+      reportsAdmittedSeconds: round(reportsAdmittedSeconds),
+      allNodesInServiceSeconds: inService.length === opts.nodes && inService.every((s) => s !== null) ? Math.max(...inService) : null,
+      uniqueVolumesRestoredSeconds: watched.lastRestoredAt ? round((watched.lastRestoredAt - restartAt) / 1000) : null,
+      reportRejections: watched.reportRejections,
+      openVolumeEvents: openEvents,
+      lostAcknowledgedWrites: lost,
+      recoveryWorkflowsStillRunning: stillRunning,
+      // The largest recovery run and what it is nearest to Temporal's limits.
+      maxHistoryEvents: all.maxHistoryEvents,
+      maxHistoryBytes: all.maxHistoryBytes,
+      maxPendingActivities: all.maxPendingActivities,
+      maxPendingSignalsSent: all.maxPendingSignalsSent,
+      maxPendingChildren: all.maxPendingChildren,
+      maxSignalsReceived: all.maxSignalsReceived,
+      largestRun: all.largestRun,
+      largestEvent: all.largestEvent,
+      serverRecoveryEventsPerCopy: round(server.maxHistoryEvents / Math.max(1, Math.max(...Object.values(copies)))),
+      workflowTaskFailures: all.workflowTaskFailures,
+      workflowsByType: all.byType,
+      workflowsByStatus: all.byStatus,
+      limits: TEMPORAL_LIMITS,
+      // Temporal work per volume (bench/temporal-histories.ts defines an action).
+      actions: all.actions,
+      actionsPerVolume: round(all.actions / Math.max(1, volumes.length)),
+      serverRecovery: summary(server),
+      volumeRecovery: summary(volume),
+      restoreConcurrencyLimit: opts.restoreConcurrency,
+      ...cpu,
+    };
+  } finally {
+    await connection.close().catch(() => undefined);
+    await scratch.stop();
+  }
+}
+
+function summary(s: HistoryStats) {
+  const { byType: _byType, largestRun: _run, largestEvent: _event, ...counts } = s;
+  return counts;
+}
+
+/** Creates and writes volumes, PLACE_CONCURRENCY at a time, as fast as the API answers. */
+async function placeVolumes(customer: BlackstartClient, count: number): Promise<string[]> {
+  const progress = new Progress('dense: volumes placed and written', count);
+  const volumes: string[] = [];
+  let started = 0;
+  const worker = async () => {
+    while (started < count) {
+      started++;
+      const { volumeId } = await customer.createVolume(VOLUME_BYTES, true);
+      await customer.write(volumeId, 0, payload(volumeId));
+      volumes.push(volumeId);
+      progress.update(volumes.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PLACE_CONCURRENCY, count) }, worker));
+  progress.done();
+  return volumes;
+}
+
+async function copiesByNode(db: pg.Pool): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ node_id: string; n: number }>(
+    `select node_id, count(*)::int as n from replicas where state <> 'deleted' group by node_id order by node_id`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.node_id, r.n]));
+}
+
+interface Watched {
+  complete: boolean;
+  reason: string;
+  inService: number;
+  restored: number;
+  lastRestoredAt: number | null;
+  /** The API's refusals of recovery reports by HTTP status (413: too large, 429: throttled). */
+  reportRejections: Record<string, number>;
+}
+
+/**
+ * Polls the inventory until every node is in service and every volume auto-enabled since the
+ * restart. Gives up at a deadline (20 min + 0.3 s a volume), after 10 minutes without progress,
+ * or when no report was admitted 2 minutes after the API refused one as too large.
+ */
+async function watchRecovery(db: pg.Pool, cluster: LocalCluster, volumes: number, nodes: number, since: number): Promise<Watched> {
+  const progress = new Progress('dense: volumes restored', volumes);
+  const deadline = since + 20 * 60_000 + volumes * 300;
+  let lastChange = Date.now();
+  let last = '';
+  let rejections: Record<string, number> = {};
+  for (let tick = 0; ; tick++) {
+    const { rows } = await db.query<{ in_service: number; restored: number; last: number | null; admitted: number }>(
+      `select (select count(*)::int from nodes where state = 'in-service') as in_service,
+              (select count(distinct volume_id)::int from volume_events
+                where description = 'IO Auto-Enabled' and ended_at >= to_timestamp($1 / 1000.0)) as restored,
+              (select extract(epoch from max(ended_at)) * 1000 from volume_events
+                where description = 'IO Auto-Enabled' and ended_at >= to_timestamp($1 / 1000.0)) as last,
+              (select count(*)::int from recovery_events where admitted_at >= to_timestamp($1 / 1000.0)) as admitted`,
+      [since],
+    );
+    const { in_service: inService, restored, admitted } = rows[0]!;
+    const lastRestoredAt = rows[0]!.last === null ? null : Number(rows[0]!.last);
+    progress.update(restored, `(${inService}/${nodes} nodes in service, ${admitted} reports admitted)`);
+    if (tick % 10 === 0) rejections = await reportRejections(cluster, since);
+    const result = (complete: boolean, reason: string): Watched => {
+      progress.done(reason);
+      return { complete, reason, inService, restored, lastRestoredAt, reportRejections: rejections };
+    };
+    if (restored >= volumes && inService === nodes) return result(true, '');
+    const state = `${inService}/${restored}/${admitted}`;
+    if (state !== last) [last, lastChange] = [state, Date.now()];
+    if (Date.now() > deadline) return result(false, 'deadline passed');
+    if (Date.now() - lastChange > 10 * 60_000) return result(false, `no progress for 10 minutes (${state})`);
+    if ((rejections['413'] ?? 0) > 0 && admitted < nodes && Date.now() - since > 120_000)
+      return result(false, 'recovery reports refused as too large (413)');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Refused POSTs of recovery reports since `since`, by status, from the API's request log (4xx at info). */
+async function reportRejections(cluster: LocalCluster, since: number): Promise<Record<string, number>> {
+  const text = await readFile(join(cluster.logDir, 'api.log'), 'utf8').catch(() => '');
+  const counts: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.includes('recovery-reports')) continue;
+    try {
+      const entry = JSON.parse(line) as { time?: number | string; status?: number; msg?: string };
+      const at = typeof entry.time === 'string' ? Date.parse(entry.time) : (entry.time ?? 0);
+      if (entry.msg === 'request' && entry.status && entry.status >= 400 && at >= since)
+        counts[entry.status] = (counts[entry.status] ?? 0) + 1;
+    } catch {
+      // not a JSON line (pretty-printed or cut off)
+    }
+  }
+  return counts;
+}
+
+/** Volume events still open (a volume waiting for review or proof), by description. */
+async function openVolumeEvents(db: pg.Pool): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ description: string; n: number }>(
+    `select description, count(*)::int as n from volume_events where ended_at is null group by description`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.description, r.n]));
+}
+
+/** Waits (5 minutes at most) until no run matching the query is open; returns how many still are. */
+async function waitForWorkflows(client: Client, query: string): Promise<number> {
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    const { count } = await client.workflow.count(`(${query}) AND ExecutionStatus = 'Running'`);
+    if (count === 0 || Date.now() > deadline) return count;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+async function lostWrites(customer: BlackstartClient, volumes: string[]): Promise<number> {
+  const progress = new Progress('dense: acknowledged writes read back', volumes.length);
+  let lost = 0;
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < volumes.length) {
+      const v = volumes[next++]!;
+      const data = await customer.read(v, 0, WRITE_BYTES).catch(() => Buffer.alloc(0));
+      if (!data.equals(payload(v))) lost++;
+      progress.update(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PLACE_CONCURRENCY, volumes.length) }, worker));
+  progress.done();
+  return lost;
+}
+
+function payload(volumeId: string): Buffer {
+  const b = Buffer.alloc(WRITE_BYTES);
+  for (let i = 0; i < b.length; i++) b[i] = volumeId.charCodeAt(i % volumeId.length) ^ (i & 0xff);
+  return b;
+}
+
+function round<T extends number | null>(n: T): T {
+  return (n === null ? null : Math.round(n * 100) / 100) as T;
+}
