@@ -32,7 +32,12 @@ export function cpuBetween(before: CpuSample, after: CpuSample, wallSeconds: num
   return { ...used, cpuSecondsTotal: round(total), machineBusyShare: round(total / (wallSeconds * cores)) };
 }
 
-function cpuOf(pid: number | null): number {
+/** CPU seconds so far of a Temporal server process and of the Postgres backends serving its databases. */
+export function temporalServerCpu(pid: number | null): number {
+  return cpuOf(pid) + temporalBackends().reduce((sum, p) => sum + cpuOf(p), 0);
+}
+
+export function cpuOf(pid: number | null): number {
   if (!pid) return 0;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');

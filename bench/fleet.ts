@@ -10,6 +10,8 @@ import { startScratchCluster } from '../cluster/scratch-cluster.js';
 import { temporalKind } from '../cluster/temporal-postgres.js';
 import { cpus } from 'node:os';
 import { cpuBetween, sampleCpu } from './cpu.js';
+import { fleetPlotSvg, type FleetSample } from './fleet-plot.js';
+import { recoveryCost } from './recovery-cost.js';
 import { maxOverlap, percentile, Progress } from './progress.js';
 
 export interface FleetOptions {
@@ -58,7 +60,9 @@ export async function fleetBench(opts: FleetOptions) {
     const cpuBefore = sampleCpu(cluster); // the node processes are dead: theirs count from their restart
     await cluster.restore('dc', 'dc1');
     const timeline = await watchRecovery(db, volumes.length, opts.nodes, restartAt);
-    const cpu = cpuBetween(cpuBefore, sampleCpu(cluster), (Date.now() - restartAt) / 1000, cpus().length);
+    const cpuAfter = sampleCpu(cluster);
+    const wallSeconds = (Date.now() - restartAt) / 1000;
+    const cpu = cpuBetween(cpuBefore, cpuAfter, wallSeconds, cpus().length);
     const { rows } = await db.query(
       `select extract(epoch from max(ended_at)) * 1000 as last from volume_events where description = 'IO Auto-Enabled'`,
     );
@@ -71,13 +75,23 @@ export async function fleetBench(opts: FleetOptions) {
     const restores = await restoreIntervals(cluster);
     const restoredSeconds = (Number(rows[0].last) - restartAt) / 1000;
     const lost = await lostWrites(customer, volumes);
-    await writeFile(
-      plotPath,
-      plot(
-        timeline,
-        restores.map(([s, e]) => [s - restartAt, e - restartAt]),
-      ),
-    );
+    const recoveryWorkflowsPerSecond = (recoveries.length + volumes.length) / restoredSeconds;
+    const cost = await recoveryCost(cluster, {
+      since: restartAt,
+      seconds: wallSeconds,
+      volumes: volumes.length,
+      servers: recoveries.length,
+      cpuBefore,
+      cpuAfter,
+    });
+    const svg = await fleetPlotSvg({
+      samples: timeline,
+      restores: restores.map(([s, e]) => [s - restartAt, e - restartAt]),
+      nodes: opts.nodes,
+      volumes: volumes.length,
+      title: `${opts.nodes} nodes, ${volumes.length} volumes: a whole-fleet power loss (Temporal ${temporalKind()})`,
+    });
+    await writeFile(plotPath, svg);
     return {
       nodes: opts.nodes,
       volumes: volumes.length,
@@ -87,12 +101,14 @@ export async function fleetBench(opts: FleetOptions) {
       nodeDowntimeP99Seconds: percentile(downtimes, 99),
       admittedToInServiceP99Seconds: percentile(admittedToService, 99),
       uniqueVolumesRestoredSeconds: restoredSeconds,
-      recoveryWorkflowsPerSecond: (recoveries.length + volumes.length) / restoredSeconds,
+      recoveryWorkflowsPerSecond,
+      ceilingRatio: recoveryWorkflowsPerSecond / (cost.noopWorkflowsPerSecond as number),
       maxConcurrentRestores: maxOverlap(restores),
       restoreConcurrencyLimit: opts.restoreConcurrency,
       admissionRejections: (await operator.admission()).rejectionsTotal,
       lostAcknowledgedWrites: lost,
       plot: basename(plotPath),
+      ...cost,
       ...cpu,
     };
   } finally {
@@ -118,24 +134,19 @@ async function placeVolumes(customer: BlackstartClient, count: number): Promise<
   return volumes;
 }
 
-interface Sample {
-  t: number;
-  inService: number;
-  restored: number;
-}
-
 /** Samples, from the inventory, nodes in service and volumes re-enabled until all serve again. */
-async function watchRecovery(db: pg.Pool, volumes: number, nodes: number, since: number): Promise<Sample[]> {
+async function watchRecovery(db: pg.Pool, volumes: number, nodes: number, since: number): Promise<FleetSample[]> {
   const progress = new Progress('fleet: volumes restored and verified', volumes);
-  const samples: Sample[] = [];
+  const samples: FleetSample[] = [];
   const deadline = Date.now() + 30 * 60_000;
   for (;;) {
     const { rows } = await db.query(
       `select (select count(*)::int from nodes where state = 'in-service') as in_service,
-              (select count(*)::int from volume_events where description = 'IO Auto-Enabled' and ended_at is not null) as restored`,
+              (select count(*)::int from volume_events where description = 'IO Auto-Enabled' and ended_at is not null) as restored,
+              (select coalesce(sum(rejections), 0)::int from nodes) as rejections`,
     );
-    const { in_service: inService, restored } = rows[0] as { in_service: number; restored: number };
-    samples.push({ t: Date.now() - since, inService, restored });
+    const { in_service: inService, restored, rejections } = rows[0] as { in_service: number; restored: number; rejections: number };
+    samples.push({ t: Date.now() - since, inService, restored, rejections });
     progress.update(restored, `(${inService}/${nodes} nodes in service)`);
     if ((restored >= volumes && inService === nodes) || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 500));
@@ -169,33 +180,4 @@ function payload(volumeId: string): Buffer {
   const b = Buffer.alloc(WRITE_BYTES);
   for (let i = 0; i < b.length; i++) b[i] = volumeId.charCodeAt(i % volumeId.length) ^ (i & 0xff);
   return b;
-}
-
-/** SVG: nodes in service and restores in flight over seconds since power returned. */
-function plot(samples: Sample[], restores: [number, number][]): string {
-  const w = 800;
-  const h = 300;
-  const tMax = Math.max(1, ...samples.map((s) => s.t), ...restores.map(([, e]) => e));
-  const inFlight = samples.map((s) => ({ t: s.t, n: restores.filter(([a, b]) => a <= s.t && s.t <= b).length }));
-  const yMax = Math.max(1, ...samples.map((s) => s.inService), ...inFlight.map((x) => x.n));
-  const x = (t: number) => ((t / tMax) * (w - 60) + 50).toFixed(1);
-  const y = (v: number) => (h - 30 - (v / yMax) * (h - 60)).toFixed(1);
-  const line = (pts: { t: number; v: number }[], color: string) =>
-    `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${x(p.t)},${y(p.v)}`).join(' ')}"/>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="12">
-<rect width="${w}" height="${h}" fill="white"/>
-<line x1="50" y1="${h - 30}" x2="${w - 10}" y2="${h - 30}" stroke="black"/><line x1="50" y1="20" x2="50" y2="${h - 30}" stroke="black"/>
-<text x="${w / 2}" y="${h - 8}" text-anchor="middle">seconds since power returned (max ${(tMax / 1000).toFixed(1)})</text>
-<text x="55" y="15">max ${yMax}</text>
-${line(
-  samples.map((s) => ({ t: s.t, v: s.inService })),
-  '#1f77b4',
-)}
-${line(
-  inFlight.map((s) => ({ t: s.t, v: s.n })),
-  '#d62728',
-)}
-<text x="${w - 200}" y="35" fill="#1f77b4">nodes in service</text><text x="${w - 200}" y="50" fill="#d62728">restores in flight</text>
-</svg>
-`;
 }

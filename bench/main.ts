@@ -39,7 +39,7 @@ function int(name: keyof typeof values, fallback?: number): number {
 
 async function run(kind: string, fn: () => Promise<Record<string, unknown>>, json = values.json): Promise<void> {
   const result = await fn();
-  if (kind === 'fleet') result.ceilingRatio = ceilingRatio(result.recoveryWorkflowsPerSecond);
+  if (kind === 'fleet') result.ceilingRatioToLatestCeiling = ceilingRatio(result.recoveryWorkflowsPerSecond);
   const path = await saveResult(kind, result, json);
   console.log(`${kind}: ${JSON.stringify(result)}\n  -> ${path}`);
 }

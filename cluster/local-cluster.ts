@@ -179,7 +179,7 @@ export class LocalCluster {
 
   /** `netns`: the `ip` arguments that run it inside a network namespace. */
   private child(name: string, script: string, env: Record<string, string>, netns: string[] = []): ManagedProcess {
-    const node = [process.execPath, '--enable-source-maps', join(DIST, script)];
+    const node = [process.execPath, '--enable-source-maps', ...cpuProfileFlags(name), join(DIST, script)];
     return new ManagedProcess({
       name,
       command: netns.length > 0 ? 'ip' : node[0]!,
@@ -382,4 +382,10 @@ function hostGroups(nodes: NodeSpec[], size: number): NodeSpec[][] {
     for (let i = 0; i < members.length; i += size) groups.push(members.slice(i, i + size));
   }
   return groups;
+}
+
+/** `BLACKSTART_CPU_PROF_DIR`: the API and the worker write V8 CPU profiles there when they exit (a benchmark's profile of the control plane). */
+function cpuProfileFlags(name: string): string[] {
+  const dir = process.env.BLACKSTART_CPU_PROF_DIR;
+  return dir && (name === 'api' || name === 'worker') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
