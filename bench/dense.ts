@@ -273,9 +273,10 @@ async function openVolumeEvents(db: pg.Pool): Promise<Record<string, number>> {
 /** Waits (5 minutes at most) until no run matching the query is open; returns how many still are. */
 async function waitForWorkflows(client: Client, query: string): Promise<number> {
   const deadline = Date.now() + 5 * 60_000;
-  for (;;) {
+  for (let tick = 0; ; tick++) {
     const { count } = await client.workflow.count(`(${query}) AND ExecutionStatus = 'Running'`);
     if (count === 0 || Date.now() > deadline) return count;
+    if (tick % 15 === 0) process.stderr.write(`dense: ${count} recovery workflow(s) still running; waiting (5 minutes at most)\n`);
     await new Promise((r) => setTimeout(r, 2000));
   }
 }
