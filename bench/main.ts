@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { datapathBench } from './datapath.js';
 import { denseBench } from './dense.js';
 import { fleetBench } from './fleet.js';
+import { fleetScalingBench } from './fleet-scaling.js';
 import { nbdBench } from './nbd.js';
 import { partitionBench } from './partition.js';
 import { temporalKind } from '../cluster/temporal-postgres.js';
@@ -27,6 +28,7 @@ const { values, positionals } = parseArgs({
     'mass-outage-share': { type: 'string' },
     'copies-per-node': { type: 'string', default: '5000' },
     'dense-nodes': { type: 'string', default: '2' },
+    sizes: { type: 'string', default: '50,100,200' },
     json: { type: 'string' },
   },
 });
@@ -76,6 +78,8 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
       databaseUrl,
       massOutageShare: share(),
     }),
+  'fleet-scaling': () =>
+    fleetScalingBench(sizes(), { volumesPerNode: int('volumes-per-node'), restoreConcurrency: int('restore-concurrency'), databaseUrl }),
   'temporal-ceiling': () => temporalCeilingBench(int('workflows'), int('concurrency')),
   datapath: () => datapathBench(int('size-mib', 1024)),
   nbd: () => nbdBench({ sizeMiB: int('size-mib', 256), seconds: int('seconds'), databaseUrl }),
@@ -87,6 +91,15 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
       databaseUrl,
     }),
 };
+
+/** `--sizes 50,100,200`: the fleet sizes of a scaling run, smallest first. */
+function sizes(): number[] {
+  const list = values.sizes.split(',').map(Number);
+  if (list.length < 2 || list.some((n) => !Number.isSafeInteger(n) || n < 20) || list.some((n, i) => i > 0 && n <= list[i - 1]!)) {
+    throw new Error('--sizes must be two or more increasing node counts of at least 20, e.g. 50,100,200');
+  }
+  return list;
+}
 
 /** `--mass-outage-share`: the API's MASS_OUTAGE_SHARE for the partition benchmark (its default, 1/3, when absent). */
 function share(): number | undefined {
