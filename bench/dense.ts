@@ -4,6 +4,7 @@
 // events warned, 51,200 fatal; 2 MiB per payload). Reports the largest recovery history (events
 // and bytes), its most pending activities, the largest single event (payload), the time to every
 // node in service and to every volume restored, and the Temporal actions per volume.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ const VOLUME_BYTES = 64 * 1024;
 const WRITE_BYTES = 4096;
 /** Volumes created and written at once: the API's pace, not the harness's. */
 const PLACE_CONCURRENCY = 24;
+/** Files a storage node keeps open per copy. */
+const FILES_PER_COPY = 4;
 /** The largest report the API admits (api/config.ts): a 5,000-copy scan is about 1.2 MB. */
 const MAX_REPORT_BYTES = 2 * 1024 * 1024 - 64 * 1024;
 /** Temporal's per-execution limits (server defaults) the figures are compared with. */
@@ -51,6 +54,7 @@ export function denseTopology(count: number): NodeSpec[] {
 export async function denseBench(opts: DenseOptions) {
   if (opts.nodes < 2) throw new Error('--dense-nodes must be at least 2 (two copies of every volume)');
   const volumeCount = Math.floor((opts.nodes * opts.copiesPerNode) / 2);
+  checkOpenFileLimit(opts.copiesPerNode);
   const log = (m: string) => process.stderr.write(`dense: ${m}\n`);
   const scratch = await startScratchCluster({
     name: 'dense',
@@ -161,6 +165,29 @@ export async function denseBench(opts: DenseOptions) {
     await connection.close().catch(() => undefined);
     await scratch.stop();
   }
+}
+
+/**
+ * A storage node keeps four files open per copy (data, crc, dirty, seq: storage-node/store/volume.ts)
+ * and opens every copy at start: 5,000 copies need 20,000 descriptors in one node process, which
+ * inherits this process's limit. Fails before the cluster starts rather than at placement (EMFILE).
+ */
+function checkOpenFileLimit(copiesPerNode: number): void {
+  const needed = FILES_PER_COPY * copiesPerNode + 1024;
+  let soft = Infinity;
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const value = line?.split(/\s{2,}/)[1];
+    if (value && value !== 'unlimited') soft = Number(value);
+  } catch {
+    return; // not Linux: let the nodes tell
+  }
+  if (soft < needed)
+    throw new Error(
+      `a node holding ${copiesPerNode} copies needs about ${needed} open files (${FILES_PER_COPY} a copy); this process's limit is ${soft}: raise it (e.g. \`ulimit -n ${Math.max(needed, 65536)}\`) before npm run bench`,
+    );
 }
 
 function summary(s: HistoryStats) {
