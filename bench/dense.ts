@@ -15,7 +15,7 @@ import type { LocalCluster, NodeSpec } from '../cluster/local-cluster.js';
 import { startScratchCluster } from '../cluster/scratch-cluster.js';
 import { cpuBetween, sampleCpu } from './cpu.js';
 import { Progress } from './progress.js';
-import { historyStats, mergeStats, type HistoryStats } from './temporal-histories.js';
+import { historyStats, LARGE_HISTORY_CONNECTION, mergeStats, type HistoryStats } from './temporal-histories.js';
 
 export interface DenseOptions {
   /** Storage nodes, each in a power domain of its own (default 2: every volume on both). */
@@ -75,7 +75,7 @@ export async function denseBench(opts: DenseOptions) {
     progress: log,
   });
   const { cluster, operator, customer, db } = scratch;
-  const connection = await Connection.connect({ address: cluster.temporalAddress });
+  const connection = await Connection.connect({ address: cluster.temporalAddress, ...LARGE_HISTORY_CONNECTION });
   const temporal = new Client({ connection });
   try {
     const placeStarted = Date.now();

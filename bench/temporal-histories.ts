@@ -241,6 +241,14 @@ export function mergeStats(a: HistoryStats, b: HistoryStats): HistoryStats {
   return m;
 }
 
+/**
+ * Connection options for reading large histories: a page of GetWorkflowExecutionHistory carries
+ * whole events, and a dense node's serverRecovery (a report signal of ~1.2 MB, pages of
+ * investigate results and offers) answers more than gRPC's default 4 MiB. Spread into
+ * `Connection.connect({ address, ...LARGE_HISTORY_CONNECTION })`.
+ */
+export const LARGE_HISTORY_CONNECTION = { channelArgs: { 'grpc.max_receive_message_length': 128 * 1024 * 1024 } };
+
 export interface HistoryStatsOptions {
   /** Histories fetched at once (default 16). */
   concurrency?: number;
@@ -266,7 +274,15 @@ export async function historyStats(client: Client, query: string, opts: HistoryS
   const worker = async () => {
     while (next < runs.length) {
       const run = runs[next++]!;
-      const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+      const history = await client.workflow
+        .getHandle(run.workflowId, run.runId)
+        .fetchHistory()
+        .catch((err: unknown) => {
+          if ((err as { code?: number }).code !== 8) throw err; // RESOURCE_EXHAUSTED
+          throw new Error(
+            `${run.workflowId}: a history page is larger than the client's gRPC receive limit; connect with LARGE_HISTORY_CONNECTION (${(err as Error).message})`,
+          );
+        });
       stats = mergeStats(stats, statsOfHistory(history, run));
       opts.onProgress?.(++done, runs.length);
     }
