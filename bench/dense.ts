@@ -234,7 +234,8 @@ interface Watched {
 /**
  * Polls the inventory until every node is in service and every volume auto-enabled since the
  * restart. Gives up at a deadline (20 min + 0.3 s a volume), after 10 minutes without progress,
- * or when no report was admitted 2 minutes after the API refused one as too large.
+ * when no report was admitted 2 minutes after the API refused one as too large, or when every
+ * volume not auto-enabled awaits its owner's decision.
  */
 async function watchRecovery(db: pg.Pool, cluster: LocalCluster, volumes: number, nodes: number, since: number): Promise<Watched> {
   const progress = new Progress('dense: volumes restored', volumes);
@@ -243,24 +244,29 @@ async function watchRecovery(db: pg.Pool, cluster: LocalCluster, volumes: number
   let last = '';
   let rejections: Record<string, number> = {};
   for (let tick = 0; ; tick++) {
-    const { rows } = await db.query<{ in_service: number; restored: number; last: number | null; admitted: number }>(
+    const { rows } = await db.query<{ in_service: number; restored: number; last: number | null; admitted: number; awaiting: number }>(
       `select (select count(*)::int from nodes where state = 'in-service') as in_service,
               (select count(distinct volume_id)::int from volume_events
                 where description = 'IO Auto-Enabled' and ended_at >= to_timestamp($1 / 1000.0)) as restored,
               (select extract(epoch from max(ended_at)) * 1000 from volume_events
                 where description = 'IO Auto-Enabled' and ended_at >= to_timestamp($1 / 1000.0)) as last,
-              (select count(*)::int from recovery_events where admitted_at >= to_timestamp($1 / 1000.0)) as admitted`,
+              (select count(*)::int from recovery_events where admitted_at >= to_timestamp($1 / 1000.0)) as admitted,
+              (select count(distinct volume_id)::int from volume_events
+                where description like 'Awaiting Action%' and ended_at is null and started_at >= to_timestamp($1 / 1000.0)) as awaiting`,
       [since],
     );
-    const { in_service: inService, restored, admitted } = rows[0]!;
+    const { in_service: inService, restored, admitted, awaiting } = rows[0]!;
     const lastRestoredAt = rows[0]!.last === null ? null : Number(rows[0]!.last);
-    progress.update(restored, `(${inService}/${nodes} nodes in service, ${admitted} reports admitted)`);
+    progress.update(restored, `(${inService}/${nodes} nodes in service, ${admitted} reports admitted, ${awaiting} awaiting their owner)`);
     if (tick % 10 === 0) rejections = await reportRejections(cluster, since);
     const result = (complete: boolean, reason: string): Watched => {
       progress.done(reason);
       return { complete, reason, inService, restored, lastRestoredAt, reportRejections: rejections };
     };
     if (restored >= volumes && inService === nodes) return result(true, '');
+    // A volume left for its owner's decision is never auto-enabled: once every other one is, stop.
+    if (awaiting > 0 && restored + awaiting >= volumes && inService === nodes)
+      return result(false, `${awaiting} volumes await their owner's decision (Awaiting Action)`);
     const state = `${inService}/${restored}/${admitted}`;
     if (state !== last) [last, lastChange] = [state, Date.now()];
     if (Date.now() > deadline) return result(false, 'deadline passed');
