@@ -1,4 +1,5 @@
 // Activities that start or signal other workflows through the Temporal client.
+import { Context } from '@temporalio/activity';
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { candidateSignal, CONTROL_TASK_QUEUE, copyResolvedSignal, snapshotPolicyScheduleId, volumeRecoveryId } from '../common/messages.js';
 import type { CandidateReport } from '../common/types.js';
@@ -6,6 +7,9 @@ import type { Db } from '../api/repositories/db.js';
 import { markCandidate } from '../api/repositories/volumes.js';
 import { volumeRecovery, type VolumeRecoveryInput } from '../workflows/volume-recovery.js';
 import type { ClassifiedCopy } from './inventory.js';
+
+/** Offers in flight from one offerCandidates activity: a dense node's thousands do not arrive at the Temporal server at once. */
+const OFFERS_AT_ONCE = 50;
 
 export function createCoordinationActivities(
   client: Client,
@@ -60,9 +64,18 @@ export function createCoordinationActivities(
         });
     },
 
-    /** All of a node's candidates in one activity: a fleet outage offers thousands. */
+    /**
+     * A page of a node's candidates, OFFERS_AT_ONCE at a time. It heartbeats how many it has
+     * offered, so a retry (a worker crash, a heartbeat timeout on a server that lags) goes on from
+     * there instead of offering the whole page again; an offer made twice is harmless.
+     */
     async offerCandidates(input: { nodeId: string; serverRecoveryId: string; copies: ClassifiedCopy[] }): Promise<void> {
-      await Promise.all(input.copies.map((c) => offer(input.nodeId, input.serverRecoveryId, c)));
+      const context = Context.current();
+      const from = Number(context.info.heartbeatDetails ?? 0);
+      for (let i = from; i < input.copies.length; i += OFFERS_AT_ONCE) {
+        await Promise.all(input.copies.slice(i, i + OFFERS_AT_ONCE).map((c) => offer(input.nodeId, input.serverRecoveryId, c)));
+        context.heartbeat(Math.min(i + OFFERS_AT_ONCE, input.copies.length));
+      }
     },
   };
 }

@@ -70,6 +70,8 @@ export async function denseBench(opts: DenseOptions) {
       NODE_FSYNC: 'false',
       QUOTA_MAX_VOLUMES: String(volumeCount), // the one customer owns every volume
       MAX_REPORT_BYTES: String(MAX_REPORT_BYTES),
+      // Every open volume recovery stays in the worker's cache: an evicted one replays its history when woken.
+      WORKFLOW_CACHE_SIZE: String(volumeCount + opts.nodes + 100),
     },
     keepDir: process.env.BENCH_KEEP_DIR === '1', // logs, operation logs, temporal.db
     progress: log,

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import { temporalServerCpu, type CpuSample } from './cpu.js';
 import { runNoopWorkflows } from './noop-cost.js';
-import { historyStats, mergeStats, type HistoryStats } from './temporal-histories.js';
+import { historyStats, LARGE_HISTORY_CONNECTION, mergeStats, type HistoryStats } from './temporal-histories.js';
 
 const NOOP_WORKFLOWS = 500;
 const NOOP_CONCURRENCY = 50;
@@ -22,7 +22,7 @@ export interface RecoveryWindow {
 
 /** After the recovery: the histories of every workflow started since `since`, then the no-op peer. */
 export async function recoveryCost(cluster: LocalCluster, w: RecoveryWindow): Promise<Record<string, unknown>> {
-  const connection = await Connection.connect({ address: cluster.temporalAddress });
+  const connection = await Connection.connect({ address: cluster.temporalAddress, ...LARGE_HISTORY_CONNECTION });
   try {
     const client = new Client({ connection });
     const after = new Date(w.since).toISOString();

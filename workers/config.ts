@@ -14,6 +14,8 @@ export function loadWorkerConfig(vars: NodeJS.ProcessEnv = process.env) {
     peerWaitMs: env.int('PEER_WAIT_MS', 5 * 60_000, 0),
     dataConcurrency: env.int('DATA_CONCURRENCY', 4, 1, 1000),
     snapshotConcurrency: env.int('SNAPSHOT_CONCURRENCY', 2, 1, 1000),
+    /** Open workflows kept in the worker's sticky cache; unset: the SDK's default from the heap size (about 2,300 on a 4 GiB heap). */
+    workflowCacheSize: env.optional('WORKFLOW_CACHE_SIZE') === undefined ? undefined : env.int('WORKFLOW_CACHE_SIZE', 0, 1, 1_000_000),
     reviewDeadlineMs: env.int('REVIEW_DEADLINE_MS', 7 * 24 * 3600_000, 0),
     snapshotStore: env.string('SNAPSHOT_STORE'),
     rebuildRangeBytes: env.int('REBUILD_RANGE_BYTES', 4 * 1024 * 1024, 4096, 4 * 1024 * 1024),

@@ -39,6 +39,7 @@ runMain('worker', async () => {
     taskQueue: CONTROL_TASK_QUEUE,
     activities,
     interceptors,
+    ...(config.workflowCacheSize === undefined ? {} : { maxCachedWorkflows: config.workflowCacheSize }),
     ...workflowSource,
   });
   const data = await Worker.create({

@@ -47,5 +47,8 @@ export const LOCAL_CONTROL: LocalActivityOptions = { startToCloseTimeout: CONTRO
 /** PROBE_LONGER as a local activity. */
 export const LOCAL_PROBE_LONGER: LocalActivityOptions = { ...LOCAL_CONTROL, retry: PROBE_LONGER.retry! };
 
-/** A page of a dense node's copies (classified or offered together): longer than one call, same retries. */
+/** A page of a dense node's copies classified together: longer than one call, same retries. */
 export const CONTROL_PAGE: ActivityOptions = { ...CONTROL, startToCloseTimeout: '1 minute' };
+
+/** A page of offers: as long as a busy Temporal server needs, watched by the heartbeat each batch of offers sends. */
+export const OFFER_PAGE: ActivityOptions = { ...CONTROL, startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' };

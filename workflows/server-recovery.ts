@@ -13,12 +13,13 @@ import type { Activities } from '../activities/index.js';
 import { copyResolvedSignal, phaseQuery, RecoveryPhaseKey, reportSignal, StorageNodeKey, type RecoveryPhase } from '../common/messages.js';
 import type { ScanReport } from '../common/types.js';
 import type { ClassifiedCopy } from '../activities/inventory.js';
-import { CONTROL, CONTROL_PAGE } from './activity-profiles.js';
+import { CONTROL, CONTROL_PAGE, OFFER_PAGE } from './activity-profiles.js';
 import { mapBounded, pages } from './bounded.js';
 import { deleteUnlessRefused, failOver } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const paged = proxyActivities<Activities>(CONTROL_PAGE);
+const offers = proxyActivities<Activities>(OFFER_PAGE);
 
 /** Histories recorded before it ran one activity per step over every copy at once. */
 export const PAGED_PATCH = 'server-recovery-paged';
@@ -86,7 +87,7 @@ export async function serverRecovery(input: ServerRecoveryInput): Promise<Server
   const serverRecoveryId = workflowInfo().workflowId;
   if (dense)
     await mapBounded(pages(candidates, PAGE_COPIES), PAGES_IN_FLIGHT, (page) =>
-      paged.offerCandidates({ nodeId, serverRecoveryId, copies: page }),
+      offers.offerCandidates({ nodeId, serverRecoveryId, copies: page }),
     );
   else await control.offerCandidates({ nodeId, serverRecoveryId, copies: candidates });
   for (const c of candidates) if (!resolved.has(c.volumeId)) unresolved.add(c.volumeId);
