@@ -5,6 +5,7 @@ import { candidateSignal, CONTROL_TASK_QUEUE, copyResolvedSignal, snapshotPolicy
 import type { CandidateReport } from '../common/types.js';
 import type { Db } from '../api/repositories/db.js';
 import { markCandidate } from '../api/repositories/volumes.js';
+import { classifiedCopies } from '../api/repositories/recovery-reports.js';
 import { volumeRecovery, type VolumeRecoveryInput } from '../workflows/volume-recovery.js';
 import type { ClassifiedCopy } from './inventory.js';
 
@@ -39,6 +40,19 @@ export function createCoordinationActivities(
     });
   }
 
+  /**
+   * Offers OFFERS_AT_ONCE at a time and heartbeats how many are done, so a retry (a worker crash,
+   * a heartbeat timeout on a server that lags) goes on from there; an offer made twice is harmless.
+   */
+  async function offerInBatches(nodeId: string, serverRecoveryId: string, copies: ClassifiedCopy[]): Promise<void> {
+    const context = Context.current();
+    const from = Number(context.info.heartbeatDetails ?? 0);
+    for (let i = from; i < copies.length; i += OFFERS_AT_ONCE) {
+      await Promise.all(copies.slice(i, i + OFFERS_AT_ONCE).map((c) => offer(nodeId, serverRecoveryId, c)));
+      context.heartbeat(Math.min(i + OFFERS_AT_ONCE, copies.length));
+    }
+  }
+
   return {
     /** A deleted or archived volume takes no more policy snapshots. */
     async dropSnapshotPolicy({ volumeId }: { volumeId: string }): Promise<void> {
@@ -64,18 +78,14 @@ export function createCoordinationActivities(
         });
     },
 
-    /**
-     * A page of a node's candidates, OFFERS_AT_ONCE at a time. It heartbeats how many it has
-     * offered, so a retry (a worker crash, a heartbeat timeout on a server that lags) goes on from
-     * there instead of offering the whole page again; an offer made twice is harmless.
-     */
+    /** A page of a node's candidates (the whole scan in the workflow's history: recorded before stored reports). */
     async offerCandidates(input: { nodeId: string; serverRecoveryId: string; copies: ClassifiedCopy[] }): Promise<void> {
-      const context = Context.current();
-      const from = Number(context.info.heartbeatDetails ?? 0);
-      for (let i = from; i < input.copies.length; i += OFFERS_AT_ONCE) {
-        await Promise.all(input.copies.slice(i, i + OFFERS_AT_ONCE).map((c) => offer(input.nodeId, input.serverRecoveryId, c)));
-        context.heartbeat(Math.min(i + OFFERS_AT_ONCE, input.copies.length));
-      }
+      await offerInBatches(input.nodeId, input.serverRecoveryId, input.copies);
+    },
+
+    /** offerCandidates for a stored report: the copies and their classification come from the inventory. */
+    async offerStoredCandidates(input: { nodeId: string; serverRecoveryId: string; reportId: string; volumeIds: string[] }): Promise<void> {
+      await offerInBatches(input.nodeId, input.serverRecoveryId, await classifiedCopies(db, input.reportId, input.volumeIds));
     },
   };
 }

@@ -7,6 +7,7 @@ import type { Classification, ScanReport, ScannedReplica } from '../common/types
 import { getNode, placementCandidates } from '../api/repositories/nodes.js';
 import { recentlyDroppedPeers } from '../api/repositories/peer-drops.js';
 import { inTransaction, type Db } from '../api/repositories/db.js';
+import { recordClassifications, reportPage } from '../api/repositories/recovery-reports.js';
 import { endEvent, INCONSISTENCY_EVENT, openEvent, recordEvent } from '../api/repositories/events.js';
 import {
   abandonRebuild,
@@ -46,23 +47,46 @@ export interface ClassifiedCopy {
   expectedNodes: string[];
 }
 
+/** What a server recovery keeps of a classified copy of a stored report. */
+export type CopyRef = Pick<ClassifiedCopy, 'volumeId' | 'classification'>;
+
+async function classify(db: Db, nodeId: string, crashed: boolean, replicas: ScannedReplica[]): Promise<ClassifiedCopy[]> {
+  const inventory = await inventoryFor(
+    db,
+    replicas.map((r) => r.volumeId),
+  );
+  return replicas.map((copy) => {
+    const volume = inventory.get(copy.volumeId);
+    return {
+      volumeId: copy.volumeId,
+      classification: classifyReplica(nodeId, copy, volume, crashed),
+      copy,
+      volumeEpoch: volume?.epoch ?? copy.epoch,
+      expectedNodes: volume?.members.map((m) => m.nodeId) ?? [nodeId],
+    };
+  });
+}
+
 export function createInventoryActivities(db: Db) {
   return {
     async investigate({ nodeId, scan }: { nodeId: string; scan: ScanReport }): Promise<ClassifiedCopy[]> {
-      const inventory = await inventoryFor(
-        db,
-        scan.replicas.map((r) => r.volumeId),
-      );
-      return scan.replicas.map((copy) => {
-        const volume = inventory.get(copy.volumeId);
-        return {
-          volumeId: copy.volumeId,
-          classification: classifyReplica(nodeId, copy, volume, scan.crashed),
-          copy,
-          volumeEpoch: volume?.epoch ?? copy.epoch,
-          expectedNodes: volume?.members.map((m) => m.nodeId) ?? [nodeId],
-        };
-      });
+      return classify(db, nodeId, scan.crashed, scan.replicas);
+    },
+
+    /**
+     * A page of a stored report: classifies its copies, records each classification beside the
+     * copy for the offers to read, and answers only what the workflow decides on.
+     */
+    async investigateStored(input: {
+      nodeId: string;
+      crashed: boolean;
+      reportId: string;
+      offset: number;
+      limit: number;
+    }): Promise<CopyRef[]> {
+      const copies = await classify(db, input.nodeId, input.crashed, await reportPage(db, input.reportId, input.offset, input.limit));
+      await recordClassifications(db, input.reportId, copies);
+      return copies.map(({ volumeId, classification }) => ({ volumeId, classification }));
     },
 
     async listMemberVolumes({ nodeId }: { nodeId: string }): Promise<string[]> {

@@ -71,7 +71,8 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     maxConcurrentRecoveries: env.int('MAX_CONCURRENT_RECOVERIES', 50, 1),
     massOutageShare: env.number('MASS_OUTAGE_SHARE', 1 / 3, 0, 1),
     retryAfterSeconds: env.int('RETRY_AFTER_SECONDS', 2, 1, 3600),
-    maxReportBytes: env.int('MAX_REPORT_BYTES', 1536 * 1024, 1024, 2 * 1024 * 1024 - 64 * 1024),
+    // The report is stored in the inventory, not carried by a signal: bounded by the nodes route's 8 MiB body limit.
+    maxReportBytes: env.int('MAX_REPORT_BYTES', 4 * 1024 * 1024, 1024, 8 * 1024 * 1024),
     maxVolumeBytes: env.int('MAX_VOLUME_BYTES', 64 * 1024 ** 3, 4096),
     reviewGrantTtlMs: env.int('REVIEW_GRANT_TTL_MS', 15 * 60_000, 1000),
     snapshotStore: env.string('SNAPSHOT_STORE'),

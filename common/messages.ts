@@ -1,7 +1,7 @@
 // Message definitions, task queues and search attributes shared by the API and the workflows.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CandidateReport, ScanReport } from './types.js';
+import type { CandidateReport, ScanReport, StoredReport } from './types.js';
 
 export const CONTROL_TASK_QUEUE = 'blackstart-control';
 export const DATA_TASK_QUEUE = 'blackstart-data';
@@ -19,7 +19,8 @@ export const SEARCH_ATTRIBUTES = { RecoveryPhase: 'Keyword', StorageNode: 'Keywo
 export const phaseQuery = defineQuery<RecoveryPhase>('phase');
 
 /** serverRecovery: the node's admitted report (sent with signal-with-start). */
-export const reportSignal = defineSignal<[ScanReport]>('report');
+/** A stored report (the API's since issue 14), or the whole scan (histories recorded before). */
+export const reportSignal = defineSignal<[ScanReport | StoredReport]>('report');
 
 /** serverRecovery: a volume recovery settled this node's copy (deleted, or decided by the customer). */
 export const copyResolvedSignal = defineSignal<[{ volumeId: string; outcome: string }]>('copyResolved');

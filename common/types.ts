@@ -64,6 +64,12 @@ export interface ScanReport {
   replicas: ScannedReplica[];
 }
 
+/** A report the API stored in the inventory (`recovery_reports`): what its server recovery's history carries instead of every copy. */
+export interface StoredReport extends Omit<ScanReport, 'replicas'> {
+  reportId: string;
+  copies: number;
+}
+
 /** The inventory's view of one volume, as the investigation needs it. */
 export interface InventoryVolume {
   volumeId: string;

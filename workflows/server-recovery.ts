@@ -11,8 +11,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { copyResolvedSignal, phaseQuery, RecoveryPhaseKey, reportSignal, StorageNodeKey, type RecoveryPhase } from '../common/messages.js';
-import type { ScanReport } from '../common/types.js';
-import type { ClassifiedCopy } from '../activities/inventory.js';
+import type { ScanReport, StoredReport } from '../common/types.js';
+import type { ClassifiedCopy, CopyRef } from '../activities/inventory.js';
 import { CONTROL, CONTROL_PAGE, OFFER_PAGE } from './activity-profiles.js';
 import { mapBounded, pages } from './bounded.js';
 import { deleteUnlessRefused, failOver } from './failover.js';
@@ -51,11 +51,11 @@ export interface ServerRecoveryResult {
 export async function serverRecovery(input: ServerRecoveryInput): Promise<ServerRecoveryResult> {
   const { nodeId } = input;
   let phase: RecoveryPhase = input.configuration ? 'configuration' : 'notice';
-  let scan: ScanReport | null = null;
+  let report: Report | null = null;
   const unresolved = new Set<string>(input.configuration?.unresolved);
   const resolved = new Set<string>(); // a resolution may arrive before its offer is recorded here
   setHandler(phaseQuery, () => phase);
-  setHandler(reportSignal, (report) => void (scan ??= report));
+  setHandler(reportSignal, (r) => void (report ??= r));
   setHandler(copyResolvedSignal, ({ volumeId }) => {
     resolved.add(volumeId);
     unresolved.delete(volumeId);
@@ -72,24 +72,17 @@ export async function serverRecovery(input: ServerRecoveryInput): Promise<Server
   if (input.configuration) return configure(input, unresolved, input.configuration.result, enter, true);
 
   enter('notice', `Waiting for ${nodeId}'s recovery report (its scan of every copy)`);
-  await condition(() => scan !== null);
+  await condition(() => report !== null);
   const dense = patched(PAGED_PATCH);
 
-  enter(
-    'investigation',
-    `Classifying ${scan!.replicas.length} copies against the inventory: stale, orphan, duplicate, rejoin or candidate`,
-  );
-  const copies = dense ? await investigateInPages(nodeId, scan!) : await control.investigate({ nodeId, scan: scan! });
+  enter('investigation', `Classifying ${copiesIn(report!)} copies against the inventory: stale, orphan, duplicate, rejoin or candidate`);
+  const copies = await investigate(nodeId, report!, dense);
 
   enter('recovery', `Deleting the copies no one needs, offering candidates to their volume recoveries, then resuming ${nodeId}'s service`);
   const kept = await mapBounded(copies, dense ? DISCARDS_IN_FLIGHT : copies.length, (c) => discardUnlessCandidate(nodeId, c));
   const candidates = copies.filter((_, i) => kept[i]);
   const serverRecoveryId = workflowInfo().workflowId;
-  if (dense)
-    await mapBounded(pages(candidates, PAGE_COPIES), PAGES_IN_FLIGHT, (page) =>
-      offers.offerCandidates({ nodeId, serverRecoveryId, copies: page }),
-    );
-  else await control.offerCandidates({ nodeId, serverRecoveryId, copies: candidates });
+  await offer(nodeId, serverRecoveryId, report!, candidates, dense);
   for (const c of candidates) if (!resolved.has(c.volumeId)) unresolved.add(c.volumeId);
   await control.resumeNodeService({ nodeId, workflowId: serverRecoveryId });
 
@@ -117,11 +110,47 @@ async function configure(
   return continueAsNew<typeof serverRecovery>({ ...input, configuration: { unresolved: [...unresolved], result } });
 }
 
-async function investigateInPages(nodeId: string, scan: ScanReport): Promise<ClassifiedCopy[]> {
-  const classified = await mapBounded(pages(scan.replicas, PAGE_COPIES), PAGES_IN_FLIGHT, (replicas) =>
-    paged.investigate({ nodeId, scan: { ...scan, replicas } }),
+type Report = ScanReport | StoredReport;
+
+/** The API stores reports in the inventory; histories recorded before that carry the whole scan. */
+function isStored(report: Report): report is StoredReport {
+  return 'reportId' in report;
+}
+
+function copiesIn(report: Report): number {
+  return isStored(report) ? report.copies : report.replicas.length;
+}
+
+async function investigate(nodeId: string, report: Report, dense: boolean): Promise<CopyRef[]> {
+  if (isStored(report)) {
+    const offsets = Array.from({ length: Math.ceil(report.copies / PAGE_COPIES) }, (_, i) => i * PAGE_COPIES);
+    const { crashed, reportId } = report;
+    const classified = await mapBounded(offsets, PAGES_IN_FLIGHT, (offset) =>
+      paged.investigateStored({ nodeId, crashed, reportId, offset, limit: PAGE_COPIES }),
+    );
+    return classified.flat();
+  }
+  if (!dense) return control.investigate({ nodeId, scan: report });
+  const classified = await mapBounded(pages(report.replicas, PAGE_COPIES), PAGES_IN_FLIGHT, (replicas) =>
+    paged.investigate({ nodeId, scan: { ...report, replicas } }),
   );
   return classified.flat();
+}
+
+/** Offers the candidates to their volume recoveries, a page of them per activity. */
+async function offer(nodeId: string, serverRecoveryId: string, report: Report, candidates: CopyRef[], dense: boolean): Promise<void> {
+  if (isStored(report)) {
+    const { reportId } = report;
+    await mapBounded(pages(candidates, PAGE_COPIES), PAGES_IN_FLIGHT, (page) =>
+      offers.offerStoredCandidates({ nodeId, serverRecoveryId, reportId, volumeIds: page.map((c) => c.volumeId) }),
+    );
+    return;
+  }
+  const copies = candidates as ClassifiedCopy[]; // investigated from the scan itself: every field is there
+  if (!dense) return control.offerCandidates({ nodeId, serverRecoveryId, copies });
+  await mapBounded(pages(copies, PAGE_COPIES), PAGES_IN_FLIGHT, (page) =>
+    offers.offerCandidates({ nodeId, serverRecoveryId, copies: page }),
+  );
 }
 
 /** What the configuration phase waits for, for the Temporal UI's current details. */
@@ -136,7 +165,7 @@ function waitingFor(unresolved: Set<string>): string {
  * at epoch+1); if that peer does not answer after all, the copy is kept as a candidate.
  * Returns true when the copy is kept.
  */
-async function discardUnlessCandidate(nodeId: string, c: ClassifiedCopy): Promise<boolean> {
+async function discardUnlessCandidate(nodeId: string, c: CopyRef): Promise<boolean> {
   if (c.classification === 'candidate') return true;
   if (c.classification === 'rejoin' && (await control.recordRejoined({ volumeId: c.volumeId, nodeId }))) {
     await control.resumeCopyIo({ nodeId, volumeId: c.volumeId });

@@ -180,4 +180,24 @@ create table peer_drops (
 create index peer_drops_recent on peer_drops (requested_at);
 `,
   },
+  {
+    // A node's recovery report, one row per copy, so the server recovery's history carries only
+    // its id (a dense node reports thousands of copies); the investigation writes each copy's
+    // classification beside it for the offers to read.
+    id: '010_recovery_reports',
+    sql: `
+create table recovery_reports (
+  report_id text not null,
+  node_id text not null,
+  volume_id text not null,
+  copy jsonb not null,
+  classification text,
+  volume_epoch integer,
+  expected_nodes text[],
+  stored_at timestamptz not null default now(),
+  primary key (report_id, volume_id)
+);
+create index recovery_reports_stored on recovery_reports (stored_at);
+`,
+  },
 ];

@@ -4,7 +4,8 @@ import { parseDomainPath } from '../../common/failure-domain.js';
 import { admitsRecovery } from '../../common/rules/admission.js';
 import { CONTROL_TASK_QUEUE, reportSignal, serverRecoveryId, StorageNodeKey, RecoveryPhaseKey } from '../../common/messages.js';
 import { mirrorToken, nodeOfToken, nodeToken } from '../../common/tokens.js';
-import type { ScanReport } from '../../common/types.js';
+import { randomUUID } from 'node:crypto';
+import type { ScanReport, StoredReport } from '../../common/types.js';
 import { serverRecovery, type ServerRecoveryInput } from '../../workflows/server-recovery.js';
 import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
@@ -12,6 +13,7 @@ import { countNodesInState, getNode, markAdmitted, recordHeartbeat, recordReject
 import { readThrottle } from '../repositories/settings.js';
 import { insertRecovery, openRecoveryFor, type RecoveryRow } from '../repositories/recoveries.js';
 import { markNodeReplicasRecovering } from '../repositories/volumes.js';
+import { dropReport, pruneReports, storeReport } from '../repositories/recovery-reports.js';
 import type { Deps } from './deps.js';
 
 const NodeId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'node ids are lowercase letters, digits and dashes');
@@ -104,11 +106,13 @@ export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport):
     throw new AppError(
       413,
       'report-too-large',
-      `the report is ${bytes} bytes; a workflow signal carries at most ${deps.config.maxReportBytes}`,
+      `the report is ${bytes} bytes; a report may be at most ${deps.config.maxReportBytes} (MAX_REPORT_BYTES)`,
     );
   }
-  const recovery = await admit(deps, nodeId, scan);
+  const report = await store(deps, scan);
+  const recovery = await admit(deps, nodeId, report);
   if (!recovery) {
+    await dropReport(deps.db, report.reportId);
     await recordRejection(deps.db, nodeId);
     throw new AppError(429, 'throttled', 'the bound of concurrent server recoveries is reached; report again later', {
       'retry-after': String(deps.config.retryAfterSeconds),
@@ -117,7 +121,19 @@ export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport):
   return { workflowId: recovery.workflowId, incident: recovery.id };
 }
 
-function startRecovery(deps: Deps, recovery: RecoveryRow, scan: ScanReport) {
+/**
+ * Keeps the report's copies in the inventory, committed before any workflow hears of it: the
+ * server recovery's history then carries only the report's id and size.
+ */
+async function store(deps: Deps, scan: ScanReport): Promise<StoredReport> {
+  const { replicas, ...rest } = scan;
+  const reportId = randomUUID();
+  await pruneReports(deps.db);
+  await storeReport(deps.db, reportId, scan.nodeId, replicas);
+  return { ...rest, reportId, copies: replicas.length };
+}
+
+function startRecovery(deps: Deps, recovery: RecoveryRow, scan: StoredReport) {
   const args: ServerRecoveryInput = { nodeId: recovery.nodeId, incident: recovery.id };
   return deps.temporal.workflow.signalWithStart(serverRecovery, {
     workflowId: recovery.workflowId,
@@ -125,7 +141,7 @@ function startRecovery(deps: Deps, recovery: RecoveryRow, scan: ScanReport) {
     args: [args],
     signal: reportSignal,
     signalArgs: [scan],
-    staticSummary: `Server recovery of ${recovery.nodeId}, incident ${recovery.id} (${scan.replicas.length} copies reported, ${scan.crashed ? 'unclean shutdown' : 'declared down'})`,
+    staticSummary: `Server recovery of ${recovery.nodeId}, incident ${recovery.id} (${scan.copies} copies reported, ${scan.crashed ? 'unclean shutdown' : 'declared down'})`,
     typedSearchAttributes: [
       { key: StorageNodeKey, value: recovery.nodeId },
       { key: RecoveryPhaseKey, value: 'notice' },
@@ -138,7 +154,7 @@ function startRecovery(deps: Deps, recovery: RecoveryRow, scan: ScanReport) {
  * is signalled before the admission commits: if Temporal refuses, nothing is admitted and the
  * node holds no slot while it retries.
  */
-async function admit(deps: Deps, nodeId: string, scan: ScanReport): Promise<RecoveryRow | null> {
+async function admit(deps: Deps, nodeId: string, scan: StoredReport): Promise<RecoveryRow | null> {
   return inTransaction(deps.db, async (tx) => {
     await tx.query('select pg_advisory_xact_lock(7233002)');
     const open = await openRecoveryFor(tx, nodeId);
@@ -149,7 +165,7 @@ async function admit(deps: Deps, nodeId: string, scan: ScanReport): Promise<Reco
     const inFlight = await countNodesInState(tx, 'recovering');
     const { maxConcurrentRecoveries } = await readThrottle(tx, deps.config);
     if (!admitsRecovery(inFlight, maxConcurrentRecoveries)) return null;
-    const recovery = await insertRecovery(tx, nodeId, scan.replicas.length, (id) => serverRecoveryId(nodeId, id));
+    const recovery = await insertRecovery(tx, nodeId, scan.copies, (id) => serverRecoveryId(nodeId, id));
     await markAdmitted(tx, nodeId);
     await markNodeReplicasRecovering(tx, nodeId);
     await startRecovery(deps, recovery, scan);

@@ -110,7 +110,7 @@ describe('the API under abuse', () => {
     expect(done).not.toHaveProperty('uploadedChunks');
   });
 
-  it('refuses a recovery report larger than a workflow signal can carry with 413, and admits nothing', async () => {
+  it('refuses a recovery report larger than MAX_REPORT_BYTES (4 MiB) with 413, and admits and stores nothing', async () => {
     const token = nodeToken(t.cluster.layout.clusterSecret, 'node-a');
     const replica = (i: number) => ({
       volumeId: `vol-big-${i}`,
@@ -124,11 +124,12 @@ describe('the API under abuse', () => {
       baseSnapshotId: null,
       rebuilding: false,
     });
-    const scan = { nodeId: 'node-a', scannedAt: new Date().toISOString(), crashed: true, replicas: [replica(1), replica(2)] };
+    const scan = { nodeId: 'node-a', scannedAt: new Date().toISOString(), crashed: true, replicas: [replica(1), replica(2), replica(3)] }; // about 6 MB
     const res = await call('/v1/nodes/node-a/recovery-reports', { method: 'POST', token, body: scan });
     expect(res.status).toBe(413);
     expect(res.body.error?.code).toBe('report-too-large');
     expect(await count('recovery_events')).toBe(0);
+    expect(await count('recovery_reports')).toBe(0);
     expect((await t.operator.fleet()).summary.recovering).toBe(0);
   });
 
