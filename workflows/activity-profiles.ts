@@ -38,14 +38,16 @@ export const PROBE_LONGER: ActivityOptions = { ...CONTROL, retry: { ...CONTROL.r
 export const CONTROL_BOUNDED: ActivityOptions = { ...CONTROL, retry: { ...CONTROL.retry, maximumAttempts: 15 } };
 
 /**
- * Short inventory reads and writes and node calls run as local activities in the workflow's own
- * worker: a marker in the history instead of a task the server queues, dispatches and records
- * three times. Same timeouts and retries as CONTROL; a backoff past a minute waits on a timer.
+ * Inventory reads and writes run as local activities in the workflow's own worker: a marker in
+ * the history instead of a task the server queues, dispatches and records. Same timeouts and
+ * retries as CONTROL, but past a one-second backoff a retry waits on a timer: a local activity
+ * in progress holds the worker's workflow-task slot, which other workflows need.
  */
-export const LOCAL_CONTROL: LocalActivityOptions = { startToCloseTimeout: CONTROL.startToCloseTimeout!, retry: CONTROL.retry! };
-
-/** PROBE_LONGER as a local activity. */
-export const LOCAL_PROBE_LONGER: LocalActivityOptions = { ...LOCAL_CONTROL, retry: PROBE_LONGER.retry! };
+export const LOCAL_CONTROL: LocalActivityOptions = {
+  startToCloseTimeout: CONTROL.startToCloseTimeout!,
+  retry: CONTROL.retry!,
+  localRetryThreshold: '1 second',
+};
 
 /** A page of a dense node's copies classified together: longer than one call, same retries. */
 export const CONTROL_PAGE: ActivityOptions = { ...CONTROL, startToCloseTimeout: '1 minute' };
