@@ -74,7 +74,7 @@ export async function fleetBench(opts: FleetOptions) {
       .map((r) => (Date.parse(r.inServiceAt!) - Date.parse(r.admittedAt)) / 1000);
     const restores = await restoreIntervals(cluster);
     const restoredSeconds = (Number(rows[0].last) - restartAt) / 1000;
-    const lost = await lostWrites(customer, volumes);
+    const { lost, unanswered } = await readBack(customer, volumes);
     const recoveryWorkflowsPerSecond = (recoveries.length + volumes.length) / restoredSeconds;
     const cost = await recoveryCost(cluster, {
       since: restartAt,
@@ -107,6 +107,8 @@ export async function fleetBench(opts: FleetOptions) {
       restoreConcurrencyLimit: opts.restoreConcurrency,
       admissionRejections: (await operator.admission()).rejectionsTotal,
       lostAcknowledgedWrites: lost,
+      unansweredReads: unanswered.length,
+      unansweredReadVolumes: unanswered.slice(0, 10),
       plot: basename(plotPath),
       ...cost,
       ...cpu,
@@ -167,13 +169,22 @@ async function restoreIntervals(cluster: LocalCluster): Promise<[number, number]
   return intervals;
 }
 
-async function lostWrites(customer: BlackstartClient, volumes: string[]): Promise<number> {
+/** A read the API has not answered by then is counted apart (it is held somewhere, not lost). */
+const READ_BACK_TIMEOUT_MS = 30_000;
+
+/** Reads back every volume's write: `lost` when the bytes differ, `unanswered` (with the volumes) when no answer came in time. */
+async function readBack(customer: BlackstartClient, volumes: string[]): Promise<{ lost: number; unanswered: string[] }> {
   let lost = 0;
+  const unanswered: string[] = [];
   for (const v of volumes) {
-    const data = await customer.read(v, 0, WRITE_BYTES).catch(() => Buffer.alloc(0));
-    if (!data.equals(payload(v))) lost++;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), READ_BACK_TIMEOUT_MS)));
+    const data = await Promise.race([customer.read(v, 0, WRITE_BYTES).catch(() => Buffer.alloc(0)), timeout]);
+    clearTimeout(timer);
+    if (data === null) unanswered.push(v);
+    else if (!data.equals(payload(v))) lost++;
   }
-  return lost;
+  return { lost, unanswered };
 }
 
 function payload(volumeId: string): Buffer {

@@ -4,6 +4,12 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CandidateReport, ScanReport, StoredReport } from './types.js';
 
 export const CONTROL_TASK_QUEUE = 'blackstart-control';
+/**
+ * Server recoveries (and what they start as children) on a queue of their own: a fleet outage
+ * starts a volume recovery per volume on the control queue, and a server recovery's workflow tasks
+ * must not wait behind that backlog — the node serves again only when its recovery gets there.
+ */
+export const SERVER_RECOVERY_TASK_QUEUE = 'blackstart-server-recovery';
 export const DATA_TASK_QUEUE = 'blackstart-data';
 /** Snapshots of serving volumes: their own bounded queue, so they never take a recovery restore's slot. */
 export const SNAPSHOT_TASK_QUEUE = 'blackstart-snapshots';

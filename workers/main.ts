@@ -11,7 +11,7 @@ import { logger } from '../common/log.js';
 import { temporalConnectOptions } from '../common/temporal-tls.js';
 import { loadWorkerConfig } from './config.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
-import { CONTROL_TASK_QUEUE, DATA_TASK_QUEUE, SNAPSHOT_TASK_QUEUE } from '../common/messages.js';
+import { CONTROL_TASK_QUEUE, DATA_TASK_QUEUE, SERVER_RECOVERY_TASK_QUEUE, SNAPSHOT_TASK_QUEUE } from '../common/messages.js';
 import { BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
 import { activityMetrics, freeLoopbackPort, serveWorkerMetrics, workerRegistry } from './metrics.js';
 import { installRuntime } from './temporal-log.js';
@@ -33,15 +33,18 @@ runMain('worker', async () => {
   const activities = createActivities({ db, client, clusterSecret, peerWaitMs, reviewDeadlineMs, rebuildRangeBytes, snapshots });
   const workflowSource = existsSync(BUNDLE_PATH) ? { workflowBundle: { codePath: BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH };
 
-  const control = await Worker.create({
-    connection,
-    namespace: config.namespace,
-    taskQueue: CONTROL_TASK_QUEUE,
-    activities,
-    interceptors,
-    ...(config.workflowCacheSize === undefined ? {} : { maxCachedWorkflows: config.workflowCacheSize }),
-    ...workflowSource,
-  });
+  const workflowWorker = (taskQueue: string) =>
+    Worker.create({
+      connection,
+      namespace: config.namespace,
+      taskQueue,
+      activities,
+      interceptors,
+      ...(config.workflowCacheSize === undefined ? {} : { maxCachedWorkflows: config.workflowCacheSize }),
+      ...workflowSource,
+    });
+  const control = await workflowWorker(CONTROL_TASK_QUEUE);
+  const servers = await workflowWorker(SERVER_RECOVERY_TASK_QUEUE);
   const data = await Worker.create({
     connection,
     namespace: config.namespace,
@@ -60,9 +63,12 @@ runMain('worker', async () => {
     maxConcurrentActivityTaskExecutions: config.snapshotConcurrency,
   });
   logger().info(
-    { queues: [CONTROL_TASK_QUEUE, DATA_TASK_QUEUE, SNAPSHOT_TASK_QUEUE], dataConcurrency: config.dataConcurrency },
-    `worker polling ${CONTROL_TASK_QUEUE}, ${DATA_TASK_QUEUE} (concurrency ${config.dataConcurrency}) and ${SNAPSHOT_TASK_QUEUE} (concurrency ${config.snapshotConcurrency})`,
+    {
+      queues: [CONTROL_TASK_QUEUE, SERVER_RECOVERY_TASK_QUEUE, DATA_TASK_QUEUE, SNAPSHOT_TASK_QUEUE],
+      dataConcurrency: config.dataConcurrency,
+    },
+    `worker polling ${CONTROL_TASK_QUEUE}, ${SERVER_RECOVERY_TASK_QUEUE}, ${DATA_TASK_QUEUE} (concurrency ${config.dataConcurrency}) and ${SNAPSHOT_TASK_QUEUE} (concurrency ${config.snapshotConcurrency})`,
   );
-  await Promise.all([control.run(), data.run(), snapshotWork.run()]);
+  await Promise.all([control.run(), servers.run(), data.run(), snapshotWork.run()]);
   await Promise.all([db.end(), clientConnection.close(), connection.close(), closeServer(metricsServer)]);
 });

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseDomainPath } from '../../common/failure-domain.js';
 import { admitsRecovery } from '../../common/rules/admission.js';
-import { CONTROL_TASK_QUEUE, reportSignal, serverRecoveryId, StorageNodeKey, RecoveryPhaseKey } from '../../common/messages.js';
+import { reportSignal, SERVER_RECOVERY_TASK_QUEUE, serverRecoveryId, StorageNodeKey, RecoveryPhaseKey } from '../../common/messages.js';
 import { mirrorToken, nodeOfToken, nodeToken } from '../../common/tokens.js';
 import { randomUUID } from 'node:crypto';
 import type { ScanReport, StoredReport } from '../../common/types.js';
@@ -137,7 +137,7 @@ function startRecovery(deps: Deps, recovery: RecoveryRow, scan: StoredReport) {
   const args: ServerRecoveryInput = { nodeId: recovery.nodeId, incident: recovery.id };
   return deps.temporal.workflow.signalWithStart(serverRecovery, {
     workflowId: recovery.workflowId,
-    taskQueue: CONTROL_TASK_QUEUE,
+    taskQueue: SERVER_RECOVERY_TASK_QUEUE,
     args: [args],
     signal: reportSignal,
     signalArgs: [scan],
