@@ -47,6 +47,7 @@ export async function fleetBench(opts: FleetOptions) {
       NODE_FSYNC: 'false',
       QUOTA_MAX_VOLUMES: String(opts.nodes * opts.volumesPerNode), // the one customer owns every volume
     },
+    keepDir: process.env.BENCH_KEEP_DIR === '1', // logs, operation logs, temporal.db
     progress: (m) => process.stderr.write(`fleet: ${m}\n`),
   });
   const { cluster, operator, customer, db } = scratch;

@@ -65,15 +65,32 @@ export class ManagedProcess {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Listening ports come from below Linux's ephemeral range (32768–60999): a port picked from that
+ * range can be taken, while its node is down, by any outgoing connection's local port, and the
+ * restarted node then cannot listen (a 200-node fleet run lost a node that way).
+ */
+const PORT_RANGE = { first: 20_000, last: 32_767 };
+
+const RANGE_SIZE = PORT_RANGE.last - PORT_RANGE.first + 1;
+/** Ports are handed out in turn from a random start: one process never hands out a port twice. */
+let nextPort = PORT_RANGE.first + Math.floor(Math.random() * RANGE_SIZE);
+
+/** A port nothing listens on now, from PORT_RANGE. */
+export async function freePort(): Promise<number> {
+  for (let tried = 0; tried < RANGE_SIZE; tried++) {
+    const port = nextPort;
+    nextPort = port === PORT_RANGE.last ? PORT_RANGE.first : port + 1;
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${PORT_RANGE.first}–${PORT_RANGE.last}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
