@@ -109,7 +109,13 @@ function rejectionPanel(input: FleetPlotInput, tMaxS: number) {
     encoding: {
       x: xEncoding('from', tMaxS),
       x2: { field: 'to' },
-      y: { field: 'rate', type: 'quantitative' as const, title: ['admission rejections', '(per second)'] },
+      y: {
+        field: 'rate',
+        type: 'quantitative' as const,
+        title: ['admission rejections', '(per second)'],
+        axis: { format: '~g' },
+        scale: { domainMin: 0, domainMax: Math.max(1, ...values.map((v) => v.rate)) },
+      },
       y2: { datum: 0 },
     },
   };
