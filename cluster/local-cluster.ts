@@ -255,7 +255,9 @@ export class LocalCluster {
     host.start();
     try {
       await Promise.all(
-        ids.map((id) => waitFor(`node ${id}`, () => requestJson(`${this.nodeUrl(id)}/v1/health`, { timeoutMs: 1000 }), 120_000, 100, host)),
+        ids.map((id) =>
+          waitFor(`node ${id}`, () => requestJson(`${this.nodeUrl(id)}/v1/health`, { timeoutMs: 1000 }), bootWaitMs(ids.length), 100, host),
+        ),
       );
     } catch (err) {
       // Another process (the Temporal server picks random ports too) took a node's port between
@@ -388,4 +390,13 @@ function hostGroups(nodes: NodeSpec[], size: number): NodeSpec[][] {
 function cpuProfileFlags(name: string): string[] {
   const dir = process.env.BLACKSTART_CPU_PROF_DIR;
   return dir && (name === 'api' || name === 'worker') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+/**
+ * How long a host's nodes may take to answer: a process hosting several nodes boots them one after
+ * another (storage-node/main.ts), each scanning its copies first, so on a busy machine the tenth of
+ * a 200-node fleet answered after more than two minutes.
+ */
+function bootWaitMs(nodesInProcess: number): number {
+  return 120_000 + 30_000 * (nodesInProcess - 1);
 }
