@@ -15,6 +15,7 @@ import type { LocalCluster, NodeSpec } from '../cluster/local-cluster.js';
 import { startScratchCluster } from '../cluster/scratch-cluster.js';
 import { cpuBetween, sampleCpu } from './cpu.js';
 import { Progress } from './progress.js';
+import { placeVolumes, readBack, type Workload } from './volume-workload.js';
 import { historyStats, LARGE_HISTORY_CONNECTION, mergeStats, type HistoryStats } from './temporal-histories.js';
 
 export interface DenseOptions {
@@ -26,10 +27,7 @@ export interface DenseOptions {
   databaseUrl: string;
 }
 
-const VOLUME_BYTES = 64 * 1024;
-const WRITE_BYTES = 4096;
-/** Volumes created and written at once: the API's pace, not the harness's. */
-const PLACE_CONCURRENCY = 24;
+const WORKLOAD: Workload = { volumeBytes: 64 * 1024, writeBytes: 4096, concurrency: 24, label: 'dense' };
 /** Files a storage node keeps open per copy. */
 const FILES_PER_COPY = 4;
 /** The largest report the API admits (api/config.ts; its default is 4 MiB): a 5,000-copy scan is about 1.2 MB. */
@@ -81,7 +79,7 @@ export async function denseBench(opts: DenseOptions) {
   const temporal = new Client({ connection });
   try {
     const placeStarted = Date.now();
-    const volumes = await placeVolumes(customer, volumeCount);
+    const volumes = await placeVolumes(customer, volumeCount, WORKLOAD);
     const placementSeconds = (Date.now() - placeStarted) / 1000;
     const copies = await copiesByNode(db);
     log(`copies per node: ${JSON.stringify(copies)}`);
@@ -108,7 +106,7 @@ export async function denseBench(opts: DenseOptions) {
     );
     const reportsAdmittedSeconds = admitted[0]?.last ? (Number(admitted[0].last) - restartAt) / 1000 : null;
     const openEvents = await openVolumeEvents(db);
-    const lost = await lostWrites(customer, volumes);
+    const { lost, unanswered } = await readBack(customer, volumes, WORKLOAD);
 
     // The recovery workflows of this outage, once none is running (or after 5 minutes).
     const since = new Date(restartAt - 1000).toISOString();
@@ -127,7 +125,7 @@ export async function denseBench(opts: DenseOptions) {
       copiesPerNode: opts.copiesPerNode,
       copiesByNode: copies,
       volumes: volumes.length,
-      volumeBytes: VOLUME_BYTES,
+      volumeBytes: WORKLOAD.volumeBytes,
       placementSeconds: round(placementSeconds),
       volumesPlacedPerSecond: round(volumes.length / placementSeconds),
       complete: watched.complete,
@@ -140,6 +138,7 @@ export async function denseBench(opts: DenseOptions) {
       reportRejections: watched.reportRejections,
       openVolumeEvents: openEvents,
       lostAcknowledgedWrites: lost,
+      unansweredReads: unanswered.length,
       recoveryWorkflowsStillRunning: stillRunning,
       // The largest recovery run and what it is nearest to Temporal's limits.
       maxHistoryEvents: all.maxHistoryEvents,
@@ -195,25 +194,6 @@ function checkOpenFileLimit(copiesPerNode: number): void {
 function summary(s: HistoryStats) {
   const { byType: _byType, largestRun: _run, largestEvent: _event, ...counts } = s;
   return counts;
-}
-
-/** Creates and writes volumes, PLACE_CONCURRENCY at a time, as fast as the API answers. */
-async function placeVolumes(customer: BlackstartClient, count: number): Promise<string[]> {
-  const progress = new Progress('dense: volumes placed and written', count);
-  const volumes: string[] = [];
-  let started = 0;
-  const worker = async () => {
-    while (started < count) {
-      started++;
-      const { volumeId } = await customer.createVolume(VOLUME_BYTES, true);
-      await customer.write(volumeId, 0, payload(volumeId));
-      volumes.push(volumeId);
-      progress.update(volumes.length);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PLACE_CONCURRENCY, count) }, worker));
-  progress.done();
-  return volumes;
 }
 
 async function copiesByNode(db: pg.Pool): Promise<Record<string, number>> {
@@ -314,30 +294,6 @@ async function waitForWorkflows(client: Client, query: string): Promise<number> 
     if (tick % 15 === 0) process.stderr.write(`dense: ${count} recovery workflow(s) still running; waiting (5 minutes at most)\n`);
     await new Promise((r) => setTimeout(r, 2000));
   }
-}
-
-async function lostWrites(customer: BlackstartClient, volumes: string[]): Promise<number> {
-  const progress = new Progress('dense: acknowledged writes read back', volumes.length);
-  let lost = 0;
-  let next = 0;
-  let done = 0;
-  const worker = async () => {
-    while (next < volumes.length) {
-      const v = volumes[next++]!;
-      const data = await customer.read(v, 0, WRITE_BYTES).catch(() => Buffer.alloc(0));
-      if (!data.equals(payload(v))) lost++;
-      progress.update(++done);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PLACE_CONCURRENCY, volumes.length) }, worker));
-  progress.done();
-  return lost;
-}
-
-function payload(volumeId: string): Buffer {
-  const b = Buffer.alloc(WRITE_BYTES);
-  for (let i = 0; i < b.length; i++) b[i] = volumeId.charCodeAt(i % volumeId.length) ^ (i & 0xff);
-  return b;
 }
 
 function round<T extends number | null>(n: T): T {

@@ -12,6 +12,7 @@ import { cpus } from 'node:os';
 import { cpuBetween, sampleCpu } from './cpu.js';
 import { fleetPlotSvg, type FleetSample } from './fleet-plot.js';
 import { recoveryCost } from './recovery-cost.js';
+import { placeVolumes, readBack, type Workload } from './volume-workload.js';
 import { maxOverlap, percentile, Progress } from './progress.js';
 
 export interface FleetOptions {
@@ -22,8 +23,7 @@ export interface FleetOptions {
   plotPath: string;
 }
 
-const VOLUME_BYTES = 256 * 1024;
-const WRITE_BYTES = 16 * 1024;
+const WORKLOAD: Workload = { volumeBytes: 256 * 1024, writeBytes: 16 * 1024, concurrency: 16, label: 'fleet' };
 
 /** N nodes, 10 per power domain, 2 power domains per router, 2 routers per zone. */
 export function fleetTopology(count: number): NodeSpec[] {
@@ -54,7 +54,7 @@ export async function fleetBench(opts: FleetOptions) {
   // A run on the server on Postgres keeps its plot beside the dev server's (fleet-50-postgres.svg).
   const plotPath = temporalKind() === 'dev' ? opts.plotPath : opts.plotPath.replace(/\.svg$/, `-${temporalKind()}.svg`);
   try {
-    const volumes = await placeVolumes(customer, (opts.nodes * opts.volumesPerNode) / 2);
+    const volumes = await placeVolumes(customer, (opts.nodes * opts.volumesPerNode) / 2, WORKLOAD);
 
     const restartAt = Date.now();
     await cluster.powerFail('dc', 'dc1');
@@ -75,7 +75,7 @@ export async function fleetBench(opts: FleetOptions) {
       .map((r) => (Date.parse(r.inServiceAt!) - Date.parse(r.admittedAt)) / 1000);
     const restores = await restoreIntervals(cluster);
     const restoredSeconds = (Number(rows[0].last) - restartAt) / 1000;
-    const { lost, unanswered } = await readBack(customer, volumes);
+    const { lost, unanswered } = await readBack(customer, volumes, WORKLOAD);
     const recoveryWorkflowsPerSecond = (recoveries.length + volumes.length) / restoredSeconds;
     const cost = await recoveryCost(cluster, {
       since: restartAt,
@@ -119,24 +119,6 @@ export async function fleetBench(opts: FleetOptions) {
   }
 }
 
-async function placeVolumes(customer: BlackstartClient, count: number): Promise<string[]> {
-  const progress = new Progress('fleet: volumes placed and written', count);
-  const volumes: string[] = [];
-  for (let i = 0; i < count; i += 16) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(16, count - i) }, async () => {
-        const { volumeId } = await customer.createVolume(VOLUME_BYTES, true);
-        await customer.write(volumeId, 0, payload(volumeId));
-        return volumeId;
-      }),
-    );
-    volumes.push(...batch);
-    progress.update(volumes.length);
-  }
-  progress.done();
-  return volumes;
-}
-
 /** Samples, from the inventory, nodes in service and volumes re-enabled until all serve again. */
 async function watchRecovery(db: pg.Pool, volumes: number, nodes: number, since: number): Promise<FleetSample[]> {
   const progress = new Progress('fleet: volumes restored and verified', volumes);
@@ -168,28 +150,4 @@ async function restoreIntervals(cluster: LocalCluster): Promise<[number, number]
     }
   }
   return intervals;
-}
-
-/** A read the API has not answered by then is counted apart (it is held somewhere, not lost). */
-const READ_BACK_TIMEOUT_MS = 30_000;
-
-/** Reads back every volume's write: `lost` when the bytes differ, `unanswered` (with the volumes) when no answer came in time. */
-async function readBack(customer: BlackstartClient, volumes: string[]): Promise<{ lost: number; unanswered: string[] }> {
-  let lost = 0;
-  const unanswered: string[] = [];
-  for (const v of volumes) {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), READ_BACK_TIMEOUT_MS)));
-    const data = await Promise.race([customer.read(v, 0, WRITE_BYTES).catch(() => Buffer.alloc(0)), timeout]);
-    clearTimeout(timer);
-    if (data === null) unanswered.push(v);
-    else if (!data.equals(payload(v))) lost++;
-  }
-  return { lost, unanswered };
-}
-
-function payload(volumeId: string): Buffer {
-  const b = Buffer.alloc(WRITE_BYTES);
-  for (let i = 0; i < b.length; i++) b[i] = volumeId.charCodeAt(i % volumeId.length) ^ (i & 0xff);
-  return b;
 }
