@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../api/repositories/db.js';
 import { createCoordinationActivities } from './coordination.js';
+import { createIncidentActivities } from './incidents.js';
 import { createInventoryActivities } from './inventory.js';
 import { NodeClient } from '../api/node-client.js';
 import { createSnapshotActivities } from './snapshots.js';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createInventoryActivities(deps.db),
     ...createStorageNodeActivities(deps.db, nodes, deps.rebuildRangeBytes),
+    ...createIncidentActivities(deps.db, nodes),
     ...createSnapshotActivities(deps.db, deps.snapshots),
     ...createCoordinationActivities(deps.client, deps.db, { peerWaitMs: deps.peerWaitMs, reviewDeadlineMs: deps.reviewDeadlineMs }),
   };

@@ -1,14 +1,14 @@
 // Activities that act on storage nodes. Every call is idempotent on the node's side.
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
-import { mayDeleteCopy } from '../common/rules/deletion.js';
+import { mayDeleteCopy, type DeletionCaller } from '../common/rules/deletion.js';
+import { isHeldByRecovery } from '../common/rules/incidents.js';
+import { isVolumeRecoveryOf } from '../common/messages.js';
 import { isHealthy, isMember } from '../common/rules/health.js';
 import { BLOCK_SIZE, type RestoredReplica } from '../common/types.js';
 import type { SnapshotSummary } from '../snapshot-store/manifest.js';
 import type { StorageNodeApi } from '../storage-node/client.js';
 import type { BlockRepair } from '../storage-node/contract.js';
 import type { Db } from '../api/repositories/db.js';
-import { markInService } from '../api/repositories/recoveries.js';
-import { setNodeState } from '../api/repositories/nodes.js';
 import { getVolume, replicasOf, setReplicaState } from '../api/repositories/volumes.js';
 import type { NodeClient } from '../api/node-client.js';
 
@@ -26,6 +26,13 @@ export interface CopyRef {
 function idempotencyKey(): string {
   const { workflowExecution, activityId } = Context.current().info;
   return `${workflowExecution?.workflowId}/${workflowExecution?.runId}/${activityId}`;
+}
+
+/** A volume recovery of this volume decides for the copies it holds; every other workflow asks as `other`. */
+function deletionCaller(volumeId: string): DeletionCaller {
+  const { workflowType, workflowExecution } = Context.current().info;
+  const own = workflowType === 'volumeRecovery' && isVolumeRecoveryOf(workflowExecution?.workflowId ?? '', volumeId);
+  return own ? 'volume-recovery' : 'other';
 }
 
 /** Heartbeats while a long node call runs, so a crashed worker's attempt is noticed in seconds. */
@@ -130,8 +137,10 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
         member: isMember(r),
         healthy: isHealthy(r),
         restored: r.state === 'restored',
+        held: isHeldByRecovery(r.state),
       }));
-      if (!mayDeleteCopy(!volume || volume.state === 'deleted' || volume.state === 'archived', nodeId, copies)) {
+      const gone = !volume || volume.state === 'deleted' || volume.state === 'archived';
+      if (!mayDeleteCopy(gone, nodeId, copies, deletionCaller(volumeId))) {
         log().warn(`deletion of ${volumeId} on ${nodeId} refused: it may be the last copy with its data`, { nodeId, volumeId, reason });
         throw ApplicationFailure.nonRetryable(
           `refusing to delete ${volumeId} on ${nodeId} (${reason}): it may be the last copy with its data`,
@@ -169,14 +178,6 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
       const peer = secondary ? await client.peerRef(secondary, volumeId, epoch) : null;
       await (await node(nodeId)).enable(volumeId, epoch, peer);
       log().info(`I/O enabled on ${volumeId} at ${nodeId}, epoch ${epoch}`, { nodeId, volumeId, epoch, secondary });
-    },
-
-    /** The node leaves recovery: new volumes may be placed in the space its deletions freed. */
-    async resumeNodeService({ nodeId, workflowId }: { nodeId: string; workflowId: string }): Promise<void> {
-      await (await node(nodeId)).resumeService();
-      await setNodeState(db, nodeId, 'in-service');
-      await markInService(db, workflowId);
-      log().info(`${nodeId} back in service`, { nodeId });
     },
   };
 }

@@ -20,6 +20,8 @@ export interface ApiConfig {
   retryAfterSeconds: number;
   /** The largest recovery report admitted: it travels in a workflow signal, under Temporal's payload limit. */
   maxReportBytes: number;
+  /** How often a server recovery waiting in configuration re-reads the inventory (a lost or misdirected word never strands it). */
+  reconcileMs: number;
   maxVolumeBytes: number;
   reviewGrantTtlMs: number;
   snapshotStore: string;
@@ -29,6 +31,8 @@ export interface ApiConfig {
   quotaDefaults: { maxVolumes: number; maxBytes: number; maxSnapshots: number };
   /** Manual and review snapshots a volume may keep (pending or completed); policies prune their own. */
   maxManualSnapshotsPerVolume: number;
+  /** Fleet health: a server recovery open longer than this is stuck (`?stuckAfterSeconds=` overrides it per request). */
+  healthStuckRecoveryMs: number;
   webhooks: WebhookConfig;
   io: IoCaps;
 }
@@ -73,6 +77,7 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
     retryAfterSeconds: env.int('RETRY_AFTER_SECONDS', 2, 1, 3600),
     // The report is stored in the inventory, not carried by a signal: bounded by the nodes route's 8 MiB body limit.
     maxReportBytes: env.int('MAX_REPORT_BYTES', 4 * 1024 * 1024, 1024, 8 * 1024 * 1024),
+    reconcileMs: env.int('RECONCILE_MS', 30_000, 100, 3_600_000),
     maxVolumeBytes: env.int('MAX_VOLUME_BYTES', 64 * 1024 ** 3, 4096),
     reviewGrantTtlMs: env.int('REVIEW_GRANT_TTL_MS', 15 * 60_000, 1000),
     snapshotStore: env.string('SNAPSHOT_STORE'),
@@ -83,6 +88,7 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
       maxSnapshots: env.int('QUOTA_MAX_SNAPSHOTS', 1000, 0),
     },
     maxManualSnapshotsPerVolume: env.int('MAX_MANUAL_SNAPSHOTS_PER_VOLUME', 50, 1),
+    healthStuckRecoveryMs: env.int('HEALTH_STUCK_RECOVERY_MS', 10 * 60_000, 1000, 30 * 86_400_000),
     io: {
       perVolumeRequests: env.int('IO_MAX_INFLIGHT_PER_VOLUME', 64, 1),
       perVolumeBytes: env.int('IO_MAX_INFLIGHT_BYTES_PER_VOLUME', 64 * 1024 * 1024, MAX_IO_BYTES),

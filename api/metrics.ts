@@ -1,21 +1,17 @@
 // The control plane's /metrics: request latency, and on each scrape the inventory's view —
 // nodes and copies by state, recoveries open and by phase (Temporal visibility), admission,
-// the mass-outage breaker, failovers and webhook deliveries by outcome.
+// the mass-outage breaker, failovers and webhook deliveries by outcome, and the fleet's health
+// (under-replicated volumes, stuck recoveries, the status) from the same counts as /v1/operator/health.
 import { logger } from '../common/log.js';
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { RECOVERY_PHASES } from '../common/messages.js';
 import { newRegistry } from '../common/metrics.js';
-import type { ApiConfig } from './config.js';
-import type { Db } from './repositories/db.js';
+import { fleetHealth, statusRank } from '../common/rules/fleet-health.js';
 import { inventoryCounts, type InventoryCounts } from './repositories/metrics.js';
 import { readThrottle } from './repositories/settings.js';
-
-interface MetricsDeps {
-  db: Db;
-  temporal: Client;
-  config: ApiConfig;
-}
+import type { Deps } from './use-cases/deps.js';
+import { fleetCounts } from './use-cases/health.js';
 
 type Setter = (counts: InventoryCounts, share: number) => void;
 
@@ -73,6 +69,28 @@ function inventorySetters(registry: Registry): Setter[] {
   ];
 }
 
+/** The fleet's health, as `GET /v1/operator/health` answers it with the configured bound. */
+function healthSetter(registry: Registry): (deps: Deps) => Promise<void> {
+  const under = gauge(
+    registry,
+    'blackstart_volumes_underreplicated',
+    'Volumes not awaiting their owner with fewer than two in-service copies',
+  );
+  const stuck = gauge(
+    registry,
+    'blackstart_recoveries_stuck',
+    'Server recoveries open longer than HEALTH_STUCK_RECOVERY_MS and not waiting for an owner',
+  );
+  const status = gauge(registry, 'blackstart_health_status', 'The fleet health: 0 ok, 1 warn, 2 error (GET /v1/operator/health)');
+  return async (deps) => {
+    const stuckAfterMs = deps.config.healthStuckRecoveryMs;
+    const counts = await fleetCounts(deps, stuckAfterMs);
+    under.set(counts['volumes-under-replicated']);
+    stuck.set(counts['recoveries-stuck']);
+    status.set(statusRank(fleetHealth(counts, { stuckAfterMs }).status));
+  };
+}
+
 /** Running recoveries by workflow and phase, from the RecoveryPhase search attribute. */
 async function countByPhase(temporal: Client, g: Gauge): Promise<void> {
   for (const workflow of ['serverRecovery', 'volumeRecovery']) {
@@ -93,9 +111,10 @@ function sharedRefresh(run: () => Promise<void>): () => Promise<void> {
   };
 }
 
-export function apiMetrics(deps: MetricsDeps): Registry {
+export function apiMetrics(deps: Deps): Registry {
   const registry = newRegistry('api');
   const setters = inventorySetters(registry);
+  const setHealth = healthSetter(registry);
   const phases = gauge(registry, 'blackstart_recoveries', 'Running recovery workflows by phase', ['workflow', 'phase']);
   const scrapeErrors = storedCounter(registry, 'blackstart_metrics_scrape_errors_total', 'Scrapes whose inventory or Temporal part failed');
   const refresh = sharedRefresh(async () => {
@@ -103,6 +122,7 @@ export function apiMetrics(deps: MetricsDeps): Registry {
       const counts = await inventoryCounts(deps.db, deps.config.heartbeatTimeoutMs, 3 * deps.config.retryAfterSeconds * 1000);
       const { massOutageShare } = await readThrottle(deps.db, deps.config);
       for (const set of setters) set(counts, massOutageShare);
+      await setHealth(deps);
       await countByPhase(deps.temporal, phases);
     } catch (err) {
       scrapeErrors.inc();

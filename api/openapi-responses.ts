@@ -2,6 +2,7 @@
 // types (z.infer). Objects are closed (additionalProperties: false in the document), so a field
 // an answer gains without being described here fails the response checks in the tests.
 import { z } from 'zod';
+import { HEALTH_CODES, type HealthCode } from '../common/rules/fleet-health.js';
 
 const Time = z.iso.datetime().describe('ISO 8601, UTC');
 const Int = z.number().int();
@@ -206,6 +207,22 @@ export const FleetView = z.object({
   nodes: z.array(FleetNode),
   summary: z.object({ total: Int, inService: Int, down: Int, recovering: Int }),
 });
+
+export const HealthReasonView = z
+  .object({
+    code: z.enum(HEALTH_CODES as [HealthCode, ...HealthCode[]]).describe('stable, machine-readable'),
+    severity: z.enum(['warn', 'error']),
+    count: Int,
+    message: z.string().describe('for people: "3 volumes under-replicated (fewer than two in-service copies)"'),
+  })
+  .meta({ id: 'HealthReason' });
+export const FleetHealthView = z
+  .object({
+    status: z.enum(['ok', 'warn', 'error']).describe('ok exactly when there is no reason; otherwise the worst severity among them'),
+    reasons: z.array(HealthReasonView).describe('one per nonzero count, errors first'),
+    checkedAt: Time,
+  })
+  .meta({ id: 'FleetHealth', description: 'Like `ceph -s`: the severity policy is in common/rules/fleet-health.ts' });
 
 export const RecoveryView = z
   .object({

@@ -10,7 +10,7 @@ import { SnapshotPolicyBody } from './use-cases/snapshot-policies.js';
 import { AttachBody } from './use-cases/attachments.js';
 import { PeerDropBody } from './use-cases/peer-drops.js';
 import { CreateVolumeBody, PatchVolumeBody } from './use-cases/volumes.js';
-import { RecoveriesQuery } from './routes/operator.js';
+import { HealthQuery, RecoveriesQuery } from './routes/operator.js';
 import { WorkflowsQuery } from './routes/operator-views.js';
 import { ReadQuery, WriteQuery } from './routes/volumes.js';
 import * as R from './openapi-responses.js';
@@ -186,6 +186,12 @@ const OPERATOR_ROUTES: ApiRoute[] = [
   operator('get', '/v1/operator/fleet', {
     summary: 'Every node, its failure domain, state and space',
     ok: { status: 200, body: R.FleetView },
+  }),
+  operator('get', '/v1/operator/health', {
+    summary: "The fleet's health at a glance: ok, or warn/error with each reason and its count",
+    query: HealthQuery,
+    ok: { status: 200, body: R.FleetHealthView },
+    errors: [400],
   }),
   operator('get', '/v1/operator/recoveries', {
     summary: 'Server recoveries, newest first',

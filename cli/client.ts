@@ -52,6 +52,13 @@ export interface VolumeEventView {
   endedAt: string | null;
 }
 
+/** GET /v1/operator/health: the severity policy is in common/rules/fleet-health.ts. */
+export interface FleetHealthView {
+  status: 'ok' | 'warn' | 'error';
+  reasons: { code: string; severity: 'warn' | 'error'; count: number; message: string }[];
+  checkedAt: string;
+}
+
 export interface WebhookView {
   url: string;
   createdAt: string;
@@ -84,6 +91,11 @@ export class BlackstartClient {
     return this.json<{ recoveries: { workflowId: string; nodeId: string; admittedAt: string; inServiceAt: string | null }[] }>(
       '/v1/operator/recoveries',
     );
+  }
+  /** `stuckAfterSeconds` is passed as given: the API validates it (400 when it is not 1 s to 30 days). */
+  health(stuckAfterSeconds?: string) {
+    const query = stuckAfterSeconds === undefined ? '' : `?stuckAfterSeconds=${encodeURIComponent(stuckAfterSeconds)}`;
+    return this.json<FleetHealthView>(`/v1/operator/health${query}`);
   }
   admission() {
     return this.json<{ maxConcurrentRecoveries: number; recovering: number; waiting: { nodeId: string }[]; rejectionsTotal: number }>(

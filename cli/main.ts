@@ -7,6 +7,7 @@ import { requestJson } from '../common/http.js';
 import { joinToken } from '../common/tokens.js';
 import { BlackstartClient } from './client.js';
 import { runAttach } from './attach-command.js';
+import { EXIT_UNKNOWN, runHealth } from './health-command.js';
 
 const USAGE = `usage: blackstart <command> [options]
   customer create --name NAME                    create a customer; prints its API key
@@ -28,13 +29,18 @@ const USAGE = `usage: blackstart <command> [options]
   webhook set URL | webhook show | webhook delete   notifications of your volumes' events (set prints the signing secret)
   events [--after N] [--limit N]                 your volumes' events, oldest first; pass "next" as --after for more
   fleet | recoveries
+  health [--json] [--stuck-after SECONDS]        the fleet at a glance, like \`ceph -s\`: HEALTH_OK, or HEALTH_WARN /
+                                                 HEALTH_ERR and one line per reason with its count (--json: the raw
+                                                 answer; --stuck-after: a server recovery open longer is stuck,
+                                                 default HEALTH_STUCK_RECOVERY_MS of the API). Exit code: 0 ok,
+                                                 1 warn, 2 error, 3 unknown (the API did not answer or refused)
   join-token                                     the token storage nodes register with (from CLUSTER_SECRET)
 environment: BLACKSTART_HOME (default .blackstart), BLACKSTART_API_KEY (customer commands),
   BLACKSTART_API_URL and BLACKSTART_OPERATOR_TOKEN (default: read from the cluster in BLACKSTART_HOME)`;
 
-function fail(message: string): never {
+function fail(message: string, code = 2): never {
   console.error(`blackstart: ${message}`);
-  process.exit(2);
+  process.exit(code);
 }
 
 function parseCommandLine() {
@@ -66,11 +72,14 @@ function parseCommandLine() {
         port: { type: 'string' },
         bind: { type: 'string' },
         review: { type: 'boolean' },
+        json: { type: 'boolean' },
+        'stuck-after': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (err) {
-    fail(`${(err as Error).message}\n${USAGE}`);
+    // a monitor reads `health`'s exit code: 2 would say "error", not "bad command line"
+    fail(`${(err as Error).message}\n${USAGE}`, process.argv[2] === 'health' ? EXIT_UNKNOWN : 2);
   }
 }
 
@@ -227,6 +236,9 @@ async function main(): Promise<void> {
       return show(await operator.fleet());
     case 'recoveries':
       return show(await operator.recoveries());
+    case 'health':
+      process.exitCode = await runHealth(operator, { json: values.json ?? false, stuckAfterSeconds: values['stuck-after'] });
+      return;
     default:
       fail(`unknown command "${positionals.join(' ')}"\n${USAGE}`);
   }

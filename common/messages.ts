@@ -31,6 +31,12 @@ export const reportSignal = defineSignal<[ScanReport | StoredReport]>('report');
 /** serverRecovery: a volume recovery settled this node's copy (deleted, or decided by the customer). */
 export const copyResolvedSignal = defineSignal<[{ volumeId: string; outcome: string }]>('copyResolved');
 
+/**
+ * serverRecovery: a newer incident of its node was admitted. Only a hint to re-read the inventory
+ * at once (the inventory, not the signal, says whether it is superseded).
+ */
+export const supersededSignal = defineSignal<[{ by: number }]>('superseded');
+
 /** volumeRecovery: a node offers its copy. */
 export const candidateSignal = defineSignal<[CandidateReport]>('candidate');
 
@@ -83,6 +89,12 @@ export function serverRecoveryId(nodeId: string, incident: number): string {
 
 export function volumeRecoveryId(volumeId: string, epoch: number): string {
   return `volume-recovery-${volumeId}-e${epoch}`;
+}
+
+/** Is `workflowId` a recovery of this volume (at any epoch)? */
+export function isVolumeRecoveryOf(workflowId: string, volumeId: string): boolean {
+  const prefix = `volume-recovery-${volumeId}-e`;
+  return workflowId.startsWith(prefix) && /^\d+$/.test(workflowId.slice(prefix.length));
 }
 
 export function volumeRebuildId(volumeId: string, epoch: number): string {

@@ -19,7 +19,8 @@ export function requestLog(log: () => Log) {
     res.on('close', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const status = res.statusCode;
-      const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+      // 503 names an expected, passing condition (a node still recovering, a peer gone): not an error of ours.
+      const level = status === 503 ? 'warn' : status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
       // The path only: queries may carry review grants.
       reqLog[level]({ method: req.method, path: req.originalUrl.split('?')[0], status, ms: Math.round(ms * 10) / 10 }, 'request');
     });

@@ -84,6 +84,8 @@ export interface InventoryReplica {
   epoch: number;
   /** true when the replica serves I/O on a node that is in service. */
   healthy: boolean;
+  /** Held by a volume recovery (offered to it, or elected and restored): only that recovery decides for it. */
+  held?: boolean;
 }
 
 export type Classification = 'duplicate' | 'stale' | 'orphan' | 'candidate' | 'rejoin';

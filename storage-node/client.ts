@@ -30,7 +30,8 @@ import {
 export interface StorageNodeApi {
   health(): Promise<NodeHealth>;
   scan(): Promise<ScanReport>;
-  resumeService(): Promise<{ recovering: boolean }>;
+  /** `scannedAt`: the scan of the incident that resumes it; the node refuses an older one (409 superseded-scan). */
+  resumeService(scannedAt?: string): Promise<{ recovering: boolean }>;
   status(volumeId: string): Promise<VolumeStatus>;
   createVolume(volumeId: string, input: CreateVolumeRequest): Promise<ScannedReplica>;
   read(volumeId: string, offset: number, length: number): Promise<Buffer>;
@@ -94,7 +95,8 @@ export class HttpStorageNode implements StorageNodeApi {
 
   health = () => this.json<NodeHealth>('health', 'GET');
   scan = () => this.json<ScanReport>('scan', 'GET');
-  resumeService = () => this.json<{ recovering: boolean }>('resumeService', 'POST');
+  resumeService = (scannedAt?: string) =>
+    this.json<{ recovering: boolean }>('resumeService', 'POST', undefined, scannedAt === undefined ? {} : { scannedAt });
   status = (volumeId: string) => this.json<VolumeStatus>('volume', 'GET', volumeId);
   createVolume = (volumeId: string, input: CreateVolumeRequest) =>
     this.json<ScannedReplica>('volume', 'PUT', volumeId, {}, { body: input, timeoutMs: input.source ? FILL_FROM_SNAPSHOT_MS : undefined });

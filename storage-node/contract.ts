@@ -67,6 +67,8 @@ export const PeerRefSchema = z.strictObject({
 export const RangeQuery = z.object({ offset: uint, length: uint });
 export const WriteQuery = z.object({ offset: uint });
 export const BlocksQuery = z.object({ first: uint, count: uint });
+/** The scan of the incident resuming the node (ISO time, as the scan gave it). */
+export const ResumeQuery = z.object({ scannedAt: z.string().datetime().optional() });
 export const ConfigQuery = z.object({ failover: z.string().optional() }).transform((q) => ({ failover: q.failover === '1' }));
 export const RebuildTargetQuery = z.object({ target: z.string().min(1), epoch: uint });
 export const CopyRangeQuery = RebuildTargetQuery.extend({ offset: uint, length: uint });

@@ -80,7 +80,7 @@ export class NodeService {
   // Recovery.
   holdAll = (): Promise<void> => recovery.holdAll(this.ctx);
   scan = (crashed: boolean): Promise<ScanReport> => recovery.scan(this.ctx, crashed);
-  resumeService = (): Promise<{ recovering: boolean }> => recovery.resumeService(this.ctx);
+  resumeService = (scannedAt?: string): Promise<{ recovering: boolean }> => recovery.resumeService(this.ctx, scannedAt);
   restore = (volumeId: string, repairs: Map<number, Buffer>): Promise<RestoredReplica> => recovery.restore(this.ctx, volumeId, repairs);
   repair = (volumeId: string, repairs: Map<number, Buffer>): Promise<{ repaired: number[] }> =>
     recovery.repair(this.ctx, volumeId, repairs);

@@ -10,7 +10,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { copyResolvedSignal, phaseQuery, RecoveryPhaseKey, reportSignal, StorageNodeKey, type RecoveryPhase } from '../common/messages.js';
+import {
+  copyResolvedSignal,
+  phaseQuery,
+  RecoveryPhaseKey,
+  reportSignal,
+  StorageNodeKey,
+  supersededSignal,
+  type RecoveryPhase,
+} from '../common/messages.js';
 import type { ScanReport, StoredReport } from '../common/types.js';
 import type { ClassifiedCopy, CopyRef } from '../activities/inventory.js';
 import { CONTROL, CONTROL_PAGE, OFFER_PAGE } from './activity-profiles.js';
@@ -29,10 +37,19 @@ export const PAGES_IN_FLIGHT = 4;
 export const DISCARDS_IN_FLIGHT = 200;
 /** A configuration phase continues as new before its history nears Temporal's 10,240-event warning. */
 export const CONFIGURATION_EVENTS = 8_000;
+/**
+ * Histories recorded before incidents were ordered: the configuration phase waited on signals alone,
+ * resuming the node was unconditional, and the incident's end was not recorded.
+ */
+export const RECONCILE_PATCH = 'server-recovery-reconcile';
+/** How often a waiting configuration phase re-reads the inventory, unless the API says otherwise. */
+export const DEFAULT_RECONCILE_MS = 30_000;
 
 export interface ServerRecoveryInput {
   nodeId: string;
   incident: number;
+  /** How often the configuration phase re-reads the inventory (the API's RECONCILE_MS). */
+  reconcileMs?: number;
   /** Set when the configuration phase continued as new: what the run before it found, and the candidates still undecided. */
   configuration?: ConfigurationState;
 }
@@ -46,6 +63,8 @@ export interface ServerRecoveryResult {
   deleted: number;
   rejoined: number;
   candidates: number;
+  /** A newer incident of the node took over: this one moved nothing more. */
+  superseded?: boolean;
 }
 
 export async function serverRecovery(input: ServerRecoveryInput): Promise<ServerRecoveryResult> {
@@ -54,7 +73,9 @@ export async function serverRecovery(input: ServerRecoveryInput): Promise<Server
   let report: Report | null = null;
   const unresolved = new Set<string>(input.configuration?.unresolved);
   const resolved = new Set<string>(); // a resolution may arrive before its offer is recorded here
+  const wake = { recheck: false };
   setHandler(phaseQuery, () => phase);
+  setHandler(supersededSignal, () => void (wake.recheck = true));
   setHandler(reportSignal, (r) => void (report ??= r));
   setHandler(copyResolvedSignal, ({ volumeId }) => {
     resolved.add(volumeId);
@@ -69,7 +90,7 @@ export async function serverRecovery(input: ServerRecoveryInput): Promise<Server
       { key: StorageNodeKey, value: nodeId },
     ]);
   };
-  if (input.configuration) return configure(input, unresolved, input.configuration.result, enter, true);
+  if (input.configuration) return configure(input, unresolved, input.configuration.result, enter, wake, true);
 
   enter('notice', `Waiting for ${nodeId}'s recovery report (its scan of every copy)`);
   await condition(() => report !== null);
@@ -84,11 +105,21 @@ export async function serverRecovery(input: ServerRecoveryInput): Promise<Server
   const serverRecoveryId = workflowInfo().workflowId;
   await offer(nodeId, serverRecoveryId, report!, candidates, dense);
   for (const c of candidates) if (!resolved.has(c.volumeId)) unresolved.add(c.volumeId);
-  await control.resumeNodeService({ nodeId, workflowId: serverRecoveryId });
+  const ordered = patched(RECONCILE_PATCH);
+  const { resumed } = (await control.resumeNodeService({ nodeId, workflowId: serverRecoveryId, scannedAt: report!.scannedAt })) ?? {
+    resumed: true,
+  };
 
   const rejoined = copies.filter((c) => c.classification === 'rejoin').length;
   const result = { deleted: copies.length - candidates.length - rejoined, rejoined, candidates: candidates.length };
-  return configure(input, unresolved, result, enter, dense);
+  // Refused: a newer scan of the node exists. Its incident supersedes this one; re-read at once.
+  if (ordered && !resumed) wake.recheck = true;
+  return configure(input, unresolved, result, enter, wake, dense);
+}
+
+async function finish(workflowId: string, result: ServerRecoveryResult): Promise<ServerRecoveryResult> {
+  await control.finishIncident({ workflowId });
+  return result;
 }
 
 /**
@@ -101,13 +132,47 @@ async function configure(
   unresolved: Set<string>,
   result: ServerRecoveryResult,
   enter: (phase: RecoveryPhase, details: string) => void,
+  wake: { recheck: boolean },
   mayContinue: boolean,
 ): Promise<ServerRecoveryResult> {
   enter('configuration', waitingFor(unresolved));
   const tooLong = () => mayContinue && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > CONFIGURATION_EVENTS);
-  await condition(() => unresolved.size === 0 || tooLong());
-  if (unresolved.size === 0) return result;
+  if (!patched(RECONCILE_PATCH)) {
+    await condition(() => unresolved.size === 0 || tooLong());
+  } else if ((await reconcileUntilSettled(input, unresolved, wake, tooLong)) === 'superseded') {
+    return finish(workflowInfo().workflowId, { ...result, superseded: true });
+  }
+  if (unresolved.size === 0) return patched(RECONCILE_PATCH) ? finish(workflowInfo().workflowId, result) : result;
   return continueAsNew<typeof serverRecovery>({ ...input, configuration: { unresolved: [...unresolved], result } });
+}
+
+/**
+ * Waits for the copyResolved signals, and re-reads the inventory every `reconcileMs` (at once when
+ * told of a newer incident), so a lost or misdirected word never strands the wait: it ends when
+ * every candidate is settled, when a newer incident of the node superseded this one, or when the
+ * history should continue as new.
+ */
+async function reconcileUntilSettled(
+  input: ServerRecoveryInput,
+  unresolved: Set<string>,
+  wake: { recheck: boolean },
+  tooLong: () => boolean,
+): Promise<'settled' | 'superseded' | 'continue'> {
+  const { nodeId } = input;
+  const workflowId = workflowInfo().workflowId;
+  for (;;) {
+    await condition(() => unresolved.size === 0 || wake.recheck || tooLong(), input.reconcileMs ?? DEFAULT_RECONCILE_MS);
+    if (unresolved.size === 0) return 'settled';
+    if (tooLong()) return 'continue';
+    wake.recheck = false;
+    // A page at a time: a dense node's thousands of ids would swell every re-read's history event.
+    const volumeIds = [...unresolved].slice(0, PAGE_COPIES);
+    const found = await control.reconcileIncident({ nodeId, workflowId, volumeIds });
+    if (found.kind === 'superseded') return 'superseded';
+    const still = new Set(found.kind === 'waiting' ? found.unsettled : []);
+    for (const id of volumeIds) if (!still.has(id)) unresolved.delete(id);
+    setCurrentDetails(waitingFor(unresolved));
+  }
 }
 
 type Report = ScanReport | StoredReport;

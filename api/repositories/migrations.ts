@@ -200,4 +200,28 @@ create table recovery_reports (
 create index recovery_reports_stored on recovery_reports (stored_at);
 `,
   },
+  {
+    // Incident ordering (issue 18): the scan an incident was admitted with, and when a newer incident
+    // of the same node superseded it. The repair loop's record of what it tried and what failed.
+    id: '011_incident_order_and_repairs',
+    sql: `
+alter table recovery_events add column scanned_at text;
+alter table recovery_events add column superseded_at timestamptz;
+alter table recovery_events add column superseded_by bigint;
+alter table recovery_events add column finished_at timestamptz;
+-- Incidents admitted before this kept no end: those back in service count as finished.
+update recovery_events set finished_at = in_service_at where in_service_at is not null;
+create index recovery_events_open on recovery_events (node_id) where finished_at is null and superseded_at is null;
+create table repairs (
+  subject text primary key,
+  kind text not null check (kind in ('under-replicated', 'node-stuck-recovering', 'replica-stuck')),
+  attempts integer not null default 0,
+  last_error text,
+  first_seen_at timestamptz not null default now(),
+  last_attempt_at timestamptz,
+  next_attempt_at timestamptz not null default now(),
+  failing boolean not null default false
+);
+`,
+  },
 ];

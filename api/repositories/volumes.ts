@@ -1,4 +1,5 @@
 // Volumes and their replicas: membership, epochs and the states recovery moves them through.
+import { isHeldByRecovery } from '../../common/rules/incidents.js';
 import type { InventoryVolume, IoState, ReplicaRole } from '../../common/types.js';
 import { isHealthy, isMember } from '../../common/rules/health.js';
 import { MEMBER_STATES, type NodeState, type ReplicaState, type VolumeState } from '../../common/states.js';
@@ -162,7 +163,7 @@ export async function inventoryFor(db: Db, volumeIds: string[]): Promise<Map<str
       volumeId: v.id,
       deleted: v.state === 'deleted' || v.state === 'deleting',
       epoch: v.epoch,
-      members: members.map((m) => ({ nodeId: m.nodeId, role: m.role, epoch: m.epoch, healthy: isHealthy(m) })),
+      members: members.map((m) => ({ nodeId: m.nodeId, role: m.role, epoch: m.epoch, healthy: isHealthy(m), held: isHeldByRecovery(m.state) })),
     });
   }
   return result;
@@ -263,4 +264,22 @@ export async function abandonRebuild(db: Db, volumeId: string, nodeId: string): 
     volumeId,
     nodeId,
   ]);
+}
+
+/** Each volume's state and the state of its copy on `nodeId` (null: no such copy), for the volumes asked. */
+export async function copyStatesOn(
+  db: Db,
+  nodeId: string,
+  volumeIds: string[],
+): Promise<Map<string, { volume: VolumeState; copy: ReplicaState | null }>> {
+  if (volumeIds.length === 0) return new Map();
+  const { rows } = await db.query(
+    `select v.id, v.state as volume_state, r.state as copy_state
+     from volumes v left join replicas r on r.volume_id = v.id and r.node_id = $2
+     where v.id = any($1)`,
+    [volumeIds, nodeId],
+  );
+  return new Map(
+    rows.map((r) => [r.id as string, { volume: r.volume_state as VolumeState, copy: (r.copy_state as ReplicaState | null) ?? null }]),
+  );
 }

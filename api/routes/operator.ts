@@ -3,6 +3,7 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import { operatorAuth } from '../auth.js';
 import type { Deps } from '../use-cases/deps.js';
+import { health } from '../use-cases/health.js';
 import { QuotaBody, setQuota, showQuota } from '../use-cases/quotas.js';
 import {
   CreateCustomerBody,
@@ -18,6 +19,9 @@ import { handle } from './handler.js';
 import { Count, parsedQuery, query } from './query.js';
 
 export const RecoveriesQuery = z.strictObject({ limit: Count.pipe(z.number().min(1).max(1000)).default(100) });
+const THIRTY_DAYS_S = 30 * 86_400;
+/** `stuckAfterSeconds`: the bound past which an open server recovery is stuck (default HEALTH_STUCK_RECOVERY_MS); 1 s to 30 days. */
+export const HealthQuery = z.strictObject({ stuckAfterSeconds: Count.pipe(z.number().min(1).max(THIRTY_DAYS_S)).optional() });
 
 export function operatorRoutes(deps: Deps): Router {
   const r = Router();
@@ -43,6 +47,14 @@ export function operatorRoutes(deps: Deps): Router {
     '/v1/operator/fleet',
     query(),
     handle(() => fleet(deps)),
+  );
+  r.get(
+    '/v1/operator/health',
+    query(HealthQuery),
+    handle(async (_req, res) => {
+      const seconds = parsedQuery<z.infer<typeof HealthQuery>>(res).stuckAfterSeconds;
+      return health(deps, seconds === undefined ? undefined : seconds * 1000);
+    }),
   );
   r.get(
     '/v1/operator/recoveries',

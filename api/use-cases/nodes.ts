@@ -2,7 +2,14 @@
 import { z } from 'zod';
 import { parseDomainPath } from '../../common/failure-domain.js';
 import { admitsRecovery } from '../../common/rules/admission.js';
-import { reportSignal, SERVER_RECOVERY_TASK_QUEUE, serverRecoveryId, StorageNodeKey, RecoveryPhaseKey } from '../../common/messages.js';
+import {
+  reportSignal,
+  SERVER_RECOVERY_TASK_QUEUE,
+  serverRecoveryId,
+  StorageNodeKey,
+  RecoveryPhaseKey,
+  supersededSignal,
+} from '../../common/messages.js';
 import { mirrorToken, nodeOfToken, nodeToken } from '../../common/tokens.js';
 import { randomUUID } from 'node:crypto';
 import type { ScanReport, StoredReport } from '../../common/types.js';
@@ -11,7 +18,10 @@ import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
 import { countNodesInState, getNode, markAdmitted, recordHeartbeat, recordRejection, upsertNode } from '../repositories/nodes.js';
 import { readThrottle } from '../repositories/settings.js';
-import { insertRecovery, openRecoveryFor, type RecoveryRow } from '../repositories/recoveries.js';
+import { asOpenIncident, insertRecovery, markSuperseded, openIncidentsOf, type RecoveryRow } from '../repositories/recoveries.js';
+import { admissionFor } from '../../common/rules/incidents.js';
+import { ADMISSION_LOCK } from '../../activities/incidents.js';
+import { logger } from '../../common/log.js';
 import { markNodeReplicasRecovering } from '../repositories/volumes.js';
 import { dropReport, pruneReports, storeReport } from '../repositories/recovery-reports.js';
 import type { Deps } from './deps.js';
@@ -134,7 +144,7 @@ async function store(deps: Deps, scan: ScanReport): Promise<StoredReport> {
 }
 
 function startRecovery(deps: Deps, recovery: RecoveryRow, scan: StoredReport) {
-  const args: ServerRecoveryInput = { nodeId: recovery.nodeId, incident: recovery.id };
+  const args: ServerRecoveryInput = { nodeId: recovery.nodeId, incident: recovery.id, reconcileMs: deps.config.reconcileMs };
   return deps.temporal.workflow.signalWithStart(serverRecovery, {
     workflowId: recovery.workflowId,
     taskQueue: SERVER_RECOVERY_TASK_QUEUE,
@@ -150,25 +160,48 @@ function startRecovery(deps: Deps, recovery: RecoveryRow, scan: StoredReport) {
 }
 
 /**
- * The node's open incident (a repeated report), or a new one if the bound allows. The workflow
- * is signalled before the admission commits: if Temporal refuses, nothing is admitted and the
- * node holds no slot while it retries.
+ * Admits a report by `admissionFor`: the same scan joins its incident; a new scan is a new
+ * incident that supersedes every open one of the node (they are told to re-read the inventory,
+ * and finish). A new incident takes an admission slot unless it replaces one still before service.
+ * The workflow is signalled before the admission commits: if Temporal refuses, nothing is
+ * admitted and the node holds no slot while it retries.
  */
 async function admit(deps: Deps, nodeId: string, scan: StoredReport): Promise<RecoveryRow | null> {
-  return inTransaction(deps.db, async (tx) => {
-    await tx.query('select pg_advisory_xact_lock(7233002)');
-    const open = await openRecoveryFor(tx, nodeId);
-    if (open) {
-      await startRecovery(deps, open, scan);
-      return open;
+  const admitted = await inTransaction(deps.db, async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [ADMISSION_LOCK]);
+    const open = await openIncidentsOf(tx, nodeId);
+    const admission = admissionFor(open.map(asOpenIncident), scan.scannedAt);
+    if (admission.kind === 'join') {
+      const joined = open.find((o) => o.id === admission.incident)!;
+      await startRecovery(deps, joined, scan);
+      return { recovery: joined, superseded: [] };
     }
-    const inFlight = await countNodesInState(tx, 'recovering');
-    const { maxConcurrentRecoveries } = await readThrottle(tx, deps.config);
-    if (!admitsRecovery(inFlight, maxConcurrentRecoveries)) return null;
-    const recovery = await insertRecovery(tx, nodeId, scan.copies, (id) => serverRecoveryId(nodeId, id));
+    if (admission.needsSlot) {
+      const inFlight = await countNodesInState(tx, 'recovering');
+      const { maxConcurrentRecoveries } = await readThrottle(tx, deps.config);
+      if (!admitsRecovery(inFlight, maxConcurrentRecoveries)) return null;
+    }
+    const recovery = await insertRecovery(tx, nodeId, scan.copies, scan.scannedAt, (id) => serverRecoveryId(nodeId, id));
+    await markSuperseded(tx, admission.supersedes, recovery.id);
     await markAdmitted(tx, nodeId);
     await markNodeReplicasRecovering(tx, nodeId);
     await startRecovery(deps, recovery, scan);
-    return recovery;
+    return { recovery, superseded: open.filter((o) => admission.supersedes.includes(o.id)) };
   });
+  if (!admitted) return null;
+  for (const older of admitted.superseded) await tellSuperseded(deps, older, admitted.recovery);
+  return admitted.recovery;
+}
+
+/** A hint to re-read the inventory now; a lost one only waits for the older recovery's next re-read. */
+async function tellSuperseded(deps: Deps, older: RecoveryRow, by: RecoveryRow): Promise<void> {
+  await deps.temporal.workflow
+    .getHandle(older.workflowId)
+    .signal(supersededSignal, { by: by.id })
+    .catch((err: unknown) =>
+      logger({ nodeId: older.nodeId, workflowId: older.workflowId }).info(
+        { err: (err as Error).message },
+        `incident ${older.id} superseded by ${by.id}; its workflow was not told (it re-reads the inventory)`,
+      ),
+    );
 }

@@ -2,13 +2,17 @@ import type { Classification, InventoryVolume, ScannedReplica } from '../types.j
 
 /**
  * Investigation: what a recovering node's copy is worth, judged against the inventory.
+ * A copy a volume recovery holds (an earlier incident offered it, or it was elected) is offered
+ * again: only that recovery decides for it, so a later incident of its node never discards it.
  * A node that did not crash (it was only declared down) lost nothing: its current copies
  * rejoin as they were. After a crash, a current copy with no healthy peer is a candidate.
  */
 export function classifyReplica(nodeId: string, copy: ScannedReplica, volume: InventoryVolume | undefined, crashed = true): Classification {
   if (!volume || volume.deleted) return 'orphan';
   const self = volume.members.find((m) => m.nodeId === nodeId);
-  if (!self || copy.epoch < volume.epoch) return 'stale';
+  if (!self) return 'stale';
+  if (self.held) return 'candidate';
+  if (copy.epoch < volume.epoch) return 'stale';
   if (!crashed) return 'rejoin';
   const healthyPeer = volume.members.some((m) => m.nodeId !== nodeId && m.healthy && m.epoch >= copy.epoch);
   return healthyPeer ? 'duplicate' : 'candidate';

@@ -8,17 +8,25 @@ export interface CopyState {
   healthy: boolean;
   /** Elected and restored by a volume recovery: durable, read-only, the authority. */
   restored: boolean;
+  /** Held by a volume recovery: offered to it (candidate) or elected and restored (`isHeldByRecovery`). */
+  held: boolean;
 }
+
+/** Who asks: the volume's own recovery decides for the copies it holds; any other workflow may not. */
+export type DeletionCaller = 'volume-recovery' | 'other';
 
 /**
  * A copy may be deleted only when it cannot be the last one holding data no other copy has:
  * the volume is gone (deleted, or archived: its bytes are durable in the snapshot store), the copy left the membership (stale), or another member is healthy or
- * is the restored authoritative copy. The restored copy itself is never deleted this way.
+ * is the restored authoritative copy. The restored copy itself is never deleted this way, and a
+ * copy a volume recovery holds is deleted only by that recovery: a later incident of its node, a
+ * repair or a failover must not take a copy the recovery may still elect.
  */
-export function mayDeleteCopy(volumeGone: boolean, nodeId: string, copies: CopyState[]): boolean {
+export function mayDeleteCopy(volumeGone: boolean, nodeId: string, copies: CopyState[], caller: DeletionCaller): boolean {
   if (volumeGone) return true;
   const self = copies.find((c) => c.nodeId === nodeId);
   if (!self || !self.member) return true;
   if (self.restored) return false;
+  if (self.held && caller !== 'volume-recovery') return false;
   return copies.some((c) => c.nodeId !== nodeId && c.member && (c.healthy || c.restored));
 }

@@ -28,6 +28,7 @@ export type Throttle = z.infer<typeof R.ThrottleView>;
 export type Breaker = z.infer<typeof R.BreakerView>;
 export type ReviewQueue = z.infer<typeof R.ReviewQueue>;
 export type NodeCopies = z.infer<typeof R.NodeCopies>;
+export type FleetHealth = z.infer<typeof R.FleetHealthView>;
 type ErrorBody = z.infer<typeof R.ApiErrorBody>;
 
 export class ApiError extends Error {
@@ -93,6 +94,7 @@ export type CustomerApi = ReturnType<typeof customerApi>;
 export function operatorApi(token: string) {
   return {
     fleet: () => json<Fleet>(token, 'GET', '/v1/operator/fleet'),
+    health: () => json<FleetHealth>(token, 'GET', '/v1/operator/health'),
     copies: () => json<NodeCopies>(token, 'GET', '/v1/operator/node-copies'),
     recoveries: () => json<Recoveries>(token, 'GET', '/v1/operator/recoveries?limit=100'),
     workflows: () => json<RecoveryWorkflows>(token, 'GET', '/v1/operator/recovery-workflows?limit=100'),

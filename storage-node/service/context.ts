@@ -21,6 +21,8 @@ export class NodeError extends Error {
 
 export class NodeContext {
   recovering = false;
+  /** When the scan of the current recovery was taken: only the incident admitted with it may resume the node. */
+  recoveryScanAt: string | null = null;
   /** Each volume's verification at the last recovery scan, valid while its I/O stays held. */
   readonly verified = new Map<string, Verification>();
   /** Blocks a restore could not repair and no write has covered since: a late twin may still repair them. */

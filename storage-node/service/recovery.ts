@@ -25,7 +25,9 @@ export async function scan(ctx: NodeContext, crashed: boolean): Promise<ScanRepo
     ctx.verified.set(volumeId, verified);
     replicas.push(ctx.describe(hosted, verified));
   }
-  return { nodeId: ctx.nodeId, scannedAt: new Date().toISOString(), crashed, replicas };
+  const scannedAt = new Date().toISOString();
+  if (ctx.recovering) ctx.recoveryScanAt = scannedAt;
+  return { nodeId: ctx.nodeId, scannedAt, crashed, replicas };
 }
 
 /**
@@ -42,7 +44,19 @@ async function unlessDeleted<T>(ctx: NodeContext, volumeId: string, hosted: Host
   }
 }
 
-export async function resumeService(ctx: NodeContext): Promise<{ recovering: boolean }> {
+/**
+ * Ends the node's recovery. `scannedAt` names the scan of the incident that asks: an older incident
+ * (the node restarted, or was declared down again, and scanned anew since) is refused, so only the
+ * newest incident puts the node back in service.
+ */
+export async function resumeService(ctx: NodeContext, scannedAt?: string): Promise<{ recovering: boolean }> {
+  if (ctx.recovering && scannedAt !== undefined && scannedAt !== ctx.recoveryScanAt) {
+    throw new NodeError(
+      409,
+      'superseded-scan',
+      `the node is recovering from a newer scan (${ctx.recoveryScanAt ?? 'not yet taken'}), not ${scannedAt}`,
+    );
+  }
   if (ctx.recovering) await ctx.store.logOperation('resume-service', '-');
   ctx.recovering = false;
   return { recovering: false };

@@ -35,6 +35,8 @@ export const ZERO_BLOCK_CRC = crc32c(new Uint8Array(BLOCK_SIZE));
 const SCAN_BYTES = 4 * CHUNK_BYTES;
 
 export class Volume {
+  private metaWrites: Promise<void> = Promise.resolve();
+
   private constructor(
     readonly dir: string,
     public meta: VolumeMeta,
@@ -82,9 +84,15 @@ export class Volume {
     return new Volume(dir, meta, seq, crcs, dirty, files, fsync);
   }
 
+  /**
+   * Replaces meta.json atomically. Writes of one volume run one after another (they share the
+   * temporary name, and two in flight lost a rename: chaos F1), each writing the newest meta.
+   */
   async saveMeta(patch: Partial<VolumeMeta>): Promise<void> {
     this.meta = { ...this.meta, ...patch };
-    await writeMetaFile(this.dir, this.meta);
+    const write = this.metaWrites.catch(() => undefined).then(() => writeMetaFile(this.dir, this.meta));
+    this.metaWrites = write;
+    await write;
   }
 
   async read(span: BlockSpan): Promise<Buffer> {

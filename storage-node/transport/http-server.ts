@@ -12,6 +12,7 @@ import {
   BlocksQuery,
   ConfigBody,
   ConfigQuery,
+  ResumeQuery,
   CopyRangeQuery,
   CreateVolumeBody,
   EnableBody,
@@ -132,7 +133,7 @@ function mountControl(app: express.Express, service: NodeService, auth: Middlewa
   app.post(
     P.resumeService,
     auth,
-    send(() => service.resumeService()),
+    send((req) => service.resumeService(q(ResumeQuery, req).scannedAt)),
   );
   app.get(
     P.volume,

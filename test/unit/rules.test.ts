@@ -186,32 +186,41 @@ describe('the deletion re-check', () => {
     member: true,
     healthy: false,
     restored: false,
+    held: false,
     ...over,
   });
 
   it('never deletes a member copy unless another member is healthy or restored', () => {
-    expect(mayDeleteCopy(false, 'a', [c('a'), c('b')])).toBe(false);
-    expect(mayDeleteCopy(false, 'a', [c('a'), c('b', { healthy: true })])).toBe(true);
-    expect(mayDeleteCopy(false, 'a', [c('a'), c('b', { restored: true })])).toBe(true);
-    expect(mayDeleteCopy(false, 'a', [c('a', { restored: true }), c('b', { healthy: true })])).toBe(false);
+    expect(mayDeleteCopy(false, 'a', [c('a'), c('b')], 'other')).toBe(false);
+    expect(mayDeleteCopy(false, 'a', [c('a'), c('b', { healthy: true })], 'other')).toBe(true);
+    expect(mayDeleteCopy(false, 'a', [c('a'), c('b', { restored: true })], 'other')).toBe(true);
+    expect(mayDeleteCopy(false, 'a', [c('a', { restored: true }), c('b', { healthy: true })], 'other')).toBe(false);
   });
 
   it('deletes stale copies and copies of deleted volumes', () => {
-    expect(mayDeleteCopy(false, 'a', [c('a', { member: false })])).toBe(true);
-    expect(mayDeleteCopy(true, 'a', [c('a')])).toBe(true);
+    expect(mayDeleteCopy(false, 'a', [c('a', { member: false })], 'other')).toBe(true);
+    expect(mayDeleteCopy(true, 'a', [c('a')], 'other')).toBe(true);
   });
 
   it('always leaves at least one member copy standing', () => {
     const arb = fc.uniqueArray(
-      fc.record({ nodeId: fc.constantFrom('a', 'b', 'c'), member: fc.boolean(), healthy: fc.boolean(), restored: fc.boolean() }),
+      fc.record({
+        nodeId: fc.constantFrom('a', 'b', 'c'),
+        member: fc.boolean(),
+        healthy: fc.boolean(),
+        restored: fc.boolean(),
+        held: fc.boolean(),
+      }),
       { selector: (x) => x.nodeId, minLength: 1 },
     );
     fc.assert(
       fc.property(arb, (copies) => {
         const members = copies.filter((x) => x.member);
         for (const m of members) {
-          if (mayDeleteCopy(false, m.nodeId, copies)) {
-            expect(members.some((o) => o.nodeId !== m.nodeId && (o.healthy || o.restored))).toBe(true);
+          for (const caller of ['other', 'volume-recovery'] as const) {
+            if (mayDeleteCopy(false, m.nodeId, copies, caller)) {
+              expect(members.some((o) => o.nodeId !== m.nodeId && (o.healthy || o.restored))).toBe(true);
+            }
           }
         }
       }),

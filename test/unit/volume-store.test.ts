@@ -34,6 +34,20 @@ describe('a volume on disk', () => {
     await v.close();
   });
 
+  it('keeps every concurrent change of its meta, the last one on disk', async () => {
+    const v = await Volume.create(join(dir, 'v1'), meta, true);
+    await Promise.all([
+      v.saveMeta({ ioState: 'paused' }),
+      v.saveMeta({ mode: 'restored' }),
+      v.saveMeta({ epoch: 3 }),
+      v.saveMeta({ ioState: 'enabled' }),
+    ]);
+    await v.close();
+    const reopened = await Volume.open(join(dir, 'v1'), true);
+    expect(reopened.meta).toMatchObject({ ioState: 'enabled', mode: 'restored', epoch: 3 });
+    await reopened.close();
+  });
+
   it('survives a reopen with its writeSeq, CRCs and data', async () => {
     const v = await Volume.create(join(dir, 'v1'), meta, true);
     await v.write(span(0, 8192), Buffer.alloc(8192, 1));

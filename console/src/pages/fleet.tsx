@@ -1,8 +1,9 @@
-// The fleet drawn by failure domain (dc → zone → router → power → host), each node coloured by
+// The fleet's health at the top (like `ceph -s`: ok, or warn/error with each reason and its count),
+// then the fleet drawn by failure domain (dc → zone → router → power → host), each node coloured by
 // state, with its used space and the copies it holds.
-import type { FleetNode, OperatorApi } from '../api';
+import type { FleetHealth, FleetNode, OperatorApi } from '../api';
 import { bytes, when } from '../format';
-import { Bar, Empty, ErrorNote, Loading, usePoll } from '../ui';
+import { Badge, Bar, Empty, ErrorNote, Loading, usePoll } from '../ui';
 
 type Tree = Map<string, Tree | FleetNode[]>;
 
@@ -64,13 +65,40 @@ function Level({ tree, depth, copies, unreachable }: { tree: Tree; depth: number
   );
 }
 
+const HEALTH_TEXT = { ok: 'OK', warn: 'Warning', error: 'Error' } as const;
+const HEALTH_TONE = { ok: 'ok', warn: 'warn', error: 'bad' } as const;
+
+/** The status in words (never by colour alone) and one line per reason, errors first. */
+function HealthSummary({ health }: { health: FleetHealth }) {
+  return (
+    <section class={`health health-${health.status}`} aria-labelledby="health-title">
+      <h2 id="health-title">
+        Health: <Badge tone={HEALTH_TONE[health.status]}>{HEALTH_TEXT[health.status]}</Badge>
+      </h2>
+      {health.reasons.length === 0 ? (
+        <p>Every volume has two in-service copies, every node is in service, and nothing is stuck.</p>
+      ) : (
+        <ul class="reasons">
+          {health.reasons.map((r) => (
+            <li key={r.code} class={`reason-${r.severity}`}>
+              <span class="severity">{r.severity === 'error' ? 'Error' : 'Warning'}:</span> {r.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      <small>Checked {when(health.checkedAt)}</small>
+    </section>
+  );
+}
+
 export function FleetPage({ api }: { api: OperatorApi }) {
-  const fleet = usePoll(() => Promise.all([api.fleet(), api.copies(), api.breaker()]), 'fleet', 2000);
-  const [f, c, b] = fleet.data ?? [null, null, null];
+  const fleet = usePoll(() => Promise.all([api.fleet(), api.copies(), api.breaker(), api.health()]), 'fleet', 2000);
+  const [f, c, b, h] = fleet.data ?? [null, null, null, null];
   const unreachable = b?.unreachableNodes ?? [];
   return (
     <section>
       <h1>Fleet</h1>
+      {h && <HealthSummary health={h} />}
       <ErrorNote error={fleet.error} what="load the fleet" />
       {!f && !fleet.error && <Loading what="the fleet" />}
       {f && f.nodes.length === 0 && <Empty>No storage node has registered yet.</Empty>}
