@@ -24,7 +24,8 @@ export interface DenseOptions {
   /** Copies each node holds; volumes = nodes × copiesPerNode / 2 (two copies each). */
   copiesPerNode: number;
   restoreConcurrency: number;
-  databaseUrl: string;
+  /** The Postgres the cluster's database is created on; default: an embedded one for the run. */
+  databaseUrl?: string;
 }
 
 const WORKLOAD: Workload = { volumeBytes: 64 * 1024, writeBytes: 4096, concurrency: 24, label: 'dense' };

@@ -19,7 +19,8 @@ export interface FleetOptions {
   nodes: number;
   volumesPerNode: number;
   restoreConcurrency: number;
-  databaseUrl: string;
+  /** The Postgres the cluster's database is created on; default: an embedded one for the run. */
+  databaseUrl?: string;
   plotPath: string;
 }
 

@@ -60,7 +60,8 @@ function ceilingRatio(recoveryRate: unknown): number | null {
   }
 }
 
-const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+// A Postgres of your own (BENCH_DATABASE_URL or DATABASE_URL); without one, an embedded PostgreSQL started for the run.
+const databaseUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   fleet: () =>
     fleetBench({

@@ -18,7 +18,8 @@ export interface NbdBenchOptions {
   sizeMiB: number;
   /** Seconds of each random (time-based) job. */
   seconds: number;
-  databaseUrl: string;
+  /** The Postgres the cluster's database is created on; default: an embedded one for the run. */
+  databaseUrl?: string;
 }
 
 type Figures = Record<JobName, JobResult>;

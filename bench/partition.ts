@@ -26,7 +26,8 @@ export interface PartitionOptions {
   nodes: number;
   volumes: number;
   cutSeconds: number;
-  databaseUrl: string;
+  /** The Postgres the cluster's database is created on; default: an embedded one for the run. */
+  databaseUrl?: string;
   /** MASS_OUTAGE_SHARE for the API; the API's default (1/3) when absent. */
   massOutageShare?: number;
 }

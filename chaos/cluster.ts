@@ -8,7 +8,8 @@ export const CHAOS_TIMINGS = SHORT_TIMINGS;
 export type ChaosCluster = ScratchCluster;
 
 export interface ChaosClusterOptions {
-  adminDatabaseUrl: string;
+  /** Default: the run's embedded PostgreSQL (cluster/scratch-cluster.ts). */
+  adminDatabaseUrl?: string;
   /** Keep the cluster directory (logs, data files, temporal.db) after the run. */
   keepDir: boolean;
   networkHosts: boolean;

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { inDomain, parseDomainPath, type DomainLevel } from '../common/failure-domain.js';
 import { joinToken } from '../common/tokens.js';
 import { requestJson } from '../common/http.js';
-import pg from 'pg';
 import { DIST } from './paths.js';
+import { embeddedPostgresProcess, newPostgresPassword, waitForPostgres } from './embedded-postgres-process.js';
 import { NetworkHosts } from './network-hosts.js';
+import { postgresUrl } from './postgres-server.js';
 import { ManagedProcess, freePort, waitFor } from './processes.js';
 import { postgresTemporalProcess, registerNamespace, temporalKind } from './temporal-postgres.js';
 import { temporalBinary, temporalProcess, waitForTemporal } from './temporal-server.js';
@@ -47,7 +48,9 @@ interface Layout {
   apiPort: number;
   temporalPort: number;
   uiPort: number | null;
-  pglitePort: number;
+  /** The embedded PostgreSQL's port and its `postgres` user's password. */
+  postgresPort: number;
+  postgresPassword: string;
   controlPort: number;
   nodePorts: Record<string, number>;
 }
@@ -56,7 +59,7 @@ export class LocalCluster {
   /** Each node's process (shared by several nodes when nodesPerProcess > 1). */
   readonly nodes = new Map<string, ManagedProcess>();
   private temporal!: ManagedProcess;
-  private pglite: ManagedProcess | null = null;
+  private postgres: ManagedProcess | null = null;
   api!: ManagedProcess;
   worker!: ManagedProcess;
   databaseUrl!: string;
@@ -121,18 +124,16 @@ export class LocalCluster {
           temporalBinary(),
         );
     this.temporal.start();
+    const { postgresPort: port, postgresPassword: password } = this.layout;
     if (!this.opts.databaseUrl) {
-      progress('starting embedded Postgres (PGlite)');
-      this.pglite = this.child('pglite', 'cluster/pglite-server.js', {
-        PGLITE_DATA_DIR: join(this.opts.dir, 'pgdata'),
-        PGLITE_PORT: String(this.layout.pglitePort),
-      });
-      this.pglite.start();
+      progress('starting embedded PostgreSQL 18');
+      this.postgres = embeddedPostgresProcess({ dataDir: join(this.opts.dir, 'pgdata'), port, password, logDir: this.logDir });
+      this.postgres.start();
     }
-    this.databaseUrl = this.opts.databaseUrl ?? `postgres://postgres@127.0.0.1:${this.layout.pglitePort}/postgres?sslmode=disable`;
+    this.databaseUrl = this.opts.databaseUrl ?? postgresUrl(port, password);
     await waitForTemporal(this.temporalAddress, 120_000, this.temporal);
     if (postgres) await registerNamespace(this.temporalAddress);
-    await waitFor('Postgres', () => canQuery(this.databaseUrl), 60_000, 200, this.pglite ?? undefined);
+    await waitForPostgres(this.databaseUrl, this.postgres ?? undefined);
     const shared = {
       DATABASE_URL: this.databaseUrl,
       TEMPORAL_ADDRESS: this.temporalAddress,
@@ -323,7 +324,7 @@ export class LocalCluster {
   async stop(): Promise<void> {
     await Promise.all(this.hosts().map((n) => n.stop()));
     await Promise.all([this.api?.stop(), this.worker?.stop()]);
-    await this.pglite?.stop();
+    await this.postgres?.stop(30_000);
     await this.temporal?.stop();
     await this.network?.teardown();
   }
@@ -332,7 +333,8 @@ export class LocalCluster {
 /** Ports and secrets are chosen once and kept in the cluster dir, so a restart finds its state. */
 async function loadLayout(opts: ClusterOptions): Promise<Layout> {
   const path = join(opts.dir, 'cluster.json');
-  const saved: Partial<Layout> = existsSync(path) ? JSON.parse(await readFile(path, 'utf8')) : {};
+  // `pglitePort`: the embedded database's port before PostgreSQL replaced PGlite.
+  const saved: Partial<Layout> & { pglitePort?: number } = existsSync(path) ? JSON.parse(await readFile(path, 'utf8')) : {};
   const nodePorts = { ...saved.nodePorts };
   // The OS may hand the same free port out twice before anything binds it: keep them distinct.
   const taken = new Set<number>(Object.values(nodePorts));
@@ -349,7 +351,8 @@ async function loadLayout(opts: ClusterOptions): Promise<Layout> {
     apiPort: opts.apiPort ?? saved.apiPort ?? (await distinctPort()),
     temporalPort: opts.temporalPort ?? saved.temporalPort ?? (await distinctPort()),
     uiPort: opts.uiPort === null ? null : (opts.uiPort ?? saved.uiPort ?? (await distinctPort())),
-    pglitePort: saved.pglitePort ?? (await distinctPort()),
+    postgresPort: saved.postgresPort ?? saved.pglitePort ?? (await distinctPort()),
+    postgresPassword: saved.postgresPassword ?? newPostgresPassword(),
     controlPort: saved.controlPort ?? (await distinctPort()),
     nodePorts,
   };
@@ -359,17 +362,6 @@ async function loadLayout(opts: ClusterOptions): Promise<Layout> {
 
 async function writeLayout(dir: string, layout: Layout): Promise<void> {
   await writeFile(join(dir, 'cluster.json'), JSON.stringify(layout, null, 2), { mode: 0o600 });
-}
-
-async function canQuery(databaseUrl: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 /** Groups nodes into processes of at most `size`, never mixing power domains. */

@@ -46,7 +46,7 @@ Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
   API            ${cluster.apiUrl}
   Temporal UI    ${cluster.uiUrl}
   Temporal gRPC  ${cluster.temporalAddress}
-  Postgres       ${databaseUrl ? 'DATABASE_URL' : `embedded PGlite (${cluster.databaseUrl})`}
+  Postgres       ${databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL 18 (${cluster.databaseUrl})`}
   Storage nodes  ${[...cluster.nodes.keys()].map((id) => `${id} ${cluster.nodeUrl(id)}`).join('\n                 ')}
   Block devices  npx blackstart attach VOLUME_ID --socket /tmp/vol.sock   (NBD for qemu, fio, nbdinfo…)
 Try: npx blackstart customer create --name demo     (Ctrl-C stops everything)

@@ -1,10 +1,12 @@
 // A cluster of its own for a test file, a chaos run or a benchmark: a temporary directory, a
-// fresh database on an existing Postgres (dropped at stop), and an operator and a customer.
+// fresh database on a Postgres (given, or the run's embedded one; dropped at stop), and an
+// operator and a customer.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { BlackstartClient } from '../cli/client.js';
+import { ensureEmbeddedAdminUrl } from './embedded-postgres-process.js';
 import { LocalCluster, type NodeSpec } from './local-cluster.js';
 import { dropTemporalDatabases, temporalKind } from './temporal-postgres.js';
 
@@ -28,8 +30,11 @@ export interface ScratchCluster {
 
 export interface ScratchClusterOptions {
   name: string;
-  /** A Postgres the database is created on, e.g. postgres://postgres@127.0.0.1:5432/postgres. */
-  adminDatabaseUrl: string;
+  /**
+   * A Postgres the database is created on, e.g. postgres://postgres@127.0.0.1:5432/postgres;
+   * default: an embedded PostgreSQL started once for this process's run.
+   */
+  adminDatabaseUrl?: string;
   nodes: NodeSpec[];
   nodesPerProcess?: number;
   /** Each node on a network host of its own (LocalCluster's `networkHosts`). */
@@ -43,13 +48,14 @@ export interface ScratchClusterOptions {
 }
 
 export async function startScratchCluster(opts: ScratchClusterOptions): Promise<ScratchCluster> {
+  const adminUrl = opts.adminDatabaseUrl ?? (await ensureEmbeddedAdminUrl());
   const dir = await mkdtemp(join(tmpdir(), `blackstart-${opts.name}-`));
   const dbName = `blackstart_${opts.name.replace(/\W/g, '_')}_${process.pid}_${Date.now() % 100000}`;
-  await adminQuery(opts.adminDatabaseUrl, `create database ${dbName}`);
-  const url = new URL(opts.adminDatabaseUrl);
+  await adminQuery(adminUrl, `create database ${dbName}`);
+  const url = new URL(adminUrl);
   url.pathname = `/${dbName}`;
   const dropAll = async () => {
-    await adminQuery(opts.adminDatabaseUrl, `drop database if exists ${dbName} with (force)`);
+    await adminQuery(adminUrl, `drop database if exists ${dbName} with (force)`);
     if (temporalKind() === 'postgres') await dropTemporalDatabases(dir);
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   };

@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 export TEMPORAL_CLI="${TEMPORAL_CLI:-$(bash scripts/ensure-temporal.sh)}"
 export VERSITYGW="${VERSITYGW:-$(bash scripts/ensure-versitygw.sh)}" # the S3 server the snapshot-store tests run against
 bash scripts/ensure-clients.sh
-if [ -z "${TEST_DATABASE_URL:-}" ] && ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+# The tests' databases live on one embedded PostgreSQL 18 for the run (test/support/global-setup.ts),
+# unless TEST_DATABASE_URL names a Postgres or BLACKSTART_TEST_POSTGRES=system picks the local one.
+# The local one is started if it is down: the Temporal server on Postgres (the second pass) uses it.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null 2>&1; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
   fi

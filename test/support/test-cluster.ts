@@ -9,6 +9,7 @@ import type { VolumeStatusView } from '../../cli/client.js';
 import { nodeToken } from '../../common/tokens.js';
 import { HttpStorageNode } from '../../storage-node/client.js';
 
+/** The Postgres the tests' databases are created on: the run's embedded one (global-setup.ts), or the system one. */
 export function adminDatabaseUrl(): string {
   return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 }
