@@ -4,6 +4,7 @@ import type { Db } from '../api/repositories/db.js';
 import { createCoordinationActivities } from './coordination.js';
 import { createIncidentActivities } from './incidents.js';
 import { createInventoryActivities } from './inventory.js';
+import { createRepairActivities } from './repair.js';
 import { NodeClient } from '../api/node-client.js';
 import { createSnapshotActivities } from './snapshots.js';
 import { createStorageNodeActivities } from './storage-node.js';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStorageNodeActivities(deps.db, nodes, deps.rebuildRangeBytes),
     ...createIncidentActivities(deps.db, nodes),
     ...createSnapshotActivities(deps.db, deps.snapshots),
+    ...createRepairActivities(deps.db, deps.client),
     ...createCoordinationActivities(deps.client, deps.db, { peerWaitMs: deps.peerWaitMs, reviewDeadlineMs: deps.reviewDeadlineMs }),
   };
 }

@@ -12,6 +12,7 @@ import { startHeartbeatMonitor } from './heartbeat-monitor.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
 import { NodeClient } from './node-client.js';
 import { startNotifier } from './notifier.js';
+import { ensureRepairSchedule } from './repair-schedule.js';
 import { createPool, migrate } from './repositories/db.js';
 
 runMain('api', async () => {
@@ -21,6 +22,7 @@ runMain('api', async () => {
   if (ran.length) logger().info({ migrations: ran }, `api: applied migrations ${ran.join(', ')}`);
   const connection = await Connection.connect(temporalConnectOptions(config.temporalAddress, config.temporalTls));
   const temporal = new Client({ connection, namespace: config.namespace });
+  await ensureRepairSchedule(temporal);
   const deps = {
     db,
     temporal,

@@ -27,12 +27,13 @@ export const VOLUME_TRANSITIONS: Record<VolumeState, VolumeState[]> = {
 /**
  * Heartbeat silence marks a node down; an admitted report makes it recovering (also straight from
  * in-service: a node that restarted reports before its silence was noticed); its server recovery
- * puts it back in service.
+ * puts it back in service. A node stuck recovering with no recovery of its own is marked down by
+ * the repair loop, so that it reports again.
  */
 export const NODE_TRANSITIONS: Record<NodeState, NodeState[]> = {
   'in-service': ['down', 'recovering'],
   down: ['recovering'],
-  recovering: ['in-service'],
+  recovering: ['in-service', 'down'],
 };
 
 /**

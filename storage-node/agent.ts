@@ -28,6 +28,8 @@ export class ControlPlaneAgent {
   mirrorToken: string | null = null;
   private stopped = new AbortController();
   private reporting: Promise<void> | null = null;
+  /** The node crashed and no recovery has put it back in service since: any report until then is a crash report. */
+  private crashUnresolved = false;
   private lastHeard = Date.now();
   /** Holding I/O because the network is gone; the node reports once the control plane answers again. */
   private isolated = false;
@@ -95,6 +97,7 @@ export class ControlPlaneAgent {
         this.lastHeard = Date.now();
         if (this.isolated) this.rejoin();
         else if (res.reportRequired && !this.reporting) this.startRecovery(false);
+        if (!this.service.recovering) this.crashUnresolved = false;
       } catch {
         await this.noticeNetworkLoss(); // the control plane is away; the next beat tries again
       }
@@ -107,7 +110,9 @@ export class ControlPlaneAgent {
    * shutdown (torn writes are possible), not when a live node was merely declared down.
    */
   startRecovery(crashed: boolean): void {
-    this.reporting = this.recover(crashed).finally(() => {
+    // Asked to report again before a crash's recovery put the node back in service: still a crash.
+    if (crashed) this.crashUnresolved = true;
+    this.reporting = this.recover(crashed || (this.crashUnresolved && this.service.recovering)).finally(() => {
       this.reporting = null;
     });
   }

@@ -95,13 +95,16 @@ export async function registerNode(deps: Deps, body: z.infer<typeof RegisterBody
   };
 }
 
-/** A node the control plane has declared down is told to recover before it serves again. */
+/**
+ * A node the control plane has declared down is told to recover before it serves again; so is a
+ * node stuck recovering that the repair loop asked to report again (its agent reports once at a time).
+ */
 export async function heartbeat(deps: Deps, nodeId: string, body: z.infer<typeof HeartbeatBody>) {
   // A recovering node is alive but serves nothing: its heartbeat vouches for no copy.
   const vouchMs = body.recovering ? 0 : deps.config.heartbeatTimeoutMs;
   const node = await recordHeartbeat(deps.db, nodeId, body.usedBytes, body.bootId, vouchMs);
   if (!node) throw notFound(`node ${nodeId}`);
-  return { state: node.state, reportRequired: node.state === 'down' && !body.recovering };
+  return { state: node.state, reportRequired: node.state === 'down' };
 }
 
 /**

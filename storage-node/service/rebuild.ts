@@ -1,5 +1,6 @@
 // Rebuilding a new secondary, both halves: the primary copies ranges (with their stored CRCs)
 // and finally its writeSeq, dirty bitmap and base; the new copy applies them at its epoch.
+import { HttpError } from '../../common/http.js';
 import { BLOCK_SIZE, type PeerRef, type ScannedReplica } from '../../common/types.js';
 import type { RebuildTarget } from '../contract.js';
 import type { HostedVolume } from '../store/node-store.js';
@@ -25,7 +26,7 @@ export async function copyRange(
     const bytes = await hosted.volume.read(span);
     const crcs = hosted.volume.crcsOf(span.firstBlock, span.lastBlock - span.firstBlock + 1);
     if (bytes.every((b) => b === 0) && crcs.every((c) => c === ZERO_BLOCK_CRC)) return { copiedBytes: 0 };
-    await ctx.peers.rebuildRange(peer, { volumeId, epoch: hosted.volume.meta.epoch, offset, crcs, payload: bytes });
+    await toPeer(peer, () => ctx.peers.rebuildRange(peer, { volumeId, epoch: hosted.volume.meta.epoch, offset, crcs, payload: bytes }));
     return { copiedBytes: bytes.length };
   });
 }
@@ -36,15 +37,49 @@ export async function finishRebuild(ctx: NodeContext, volumeId: string, target: 
   return hosted.gate.serial(async () => {
     const peer = rebuildPeer(hosted, target);
     const { volume } = hosted;
-    await ctx.peers.rebuildFinish(peer, {
-      volumeId,
-      epoch: volume.meta.epoch,
-      writeSeq: volume.writeSeq,
-      dirty: Buffer.from(volume.dirty.bytes),
-      baseSnapshotId: volume.meta.baseSnapshotId ?? null,
-    });
+    const finish = { volumeId, epoch: volume.meta.epoch, writeSeq: volume.writeSeq, dirty: Buffer.from(volume.dirty.bytes) };
+    await toPeer(peer, () => ctx.peers.rebuildFinish(peer, { ...finish, baseSnapshotId: volume.meta.baseSnapshotId ?? null }));
     return { writeSeq: volume.writeSeq };
   });
+}
+
+/** Socket-level failures of a request to a peer: its process or host is gone, or the network between. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** Did a request to a peer fail because the peer is unreachable (not because it refused)? */
+export function peerUnreachable(err: unknown): boolean {
+  if (err instanceof HttpError) return err.status === 503; // answering, but not serving (starting, not registered)
+  if ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') return true;
+  const cause = (err as { cause?: { code?: string; cause?: { code?: string } } })?.cause;
+  const code = cause?.code ?? cause?.cause?.code;
+  return code !== undefined && UNREACHABLE_CODES.has(code);
+}
+
+/**
+ * A rebuild step's call to the target. A target that died or cannot be reached is an expected
+ * condition, answered 503 `peer-unreachable` (the activity retries, then abandons the copy); any
+ * other failure is left as it is.
+ */
+async function toPeer<T>(peer: PeerRef, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!peerUnreachable(err)) throw err;
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new NodeError(503, 'peer-unreachable', `rebuild target ${peer.nodeId} is unreachable (${cause})`);
+  }
 }
 
 /** The copy's peer, if it is the rebuild's target at the rebuild's epoch (a stale rebuild must not touch a newer one's). */

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../cluster/processes.js';
 import { temporalProcess, waitForTemporal } from '../../cluster/temporal-server.js';
 
-const TYPES = ['serverRecovery', 'volumeRecovery', 'nodeFailover', 'volumeRebuild', 'volumeSnapshot', 'volumeDeletion'];
+const TYPES = ['serverRecovery', 'volumeRecovery', 'nodeFailover', 'volumeRebuild', 'volumeSnapshot', 'volumeDeletion', 'repairPass'];
 const OUT = fileURLToPath(new URL('../histories/', import.meta.url));
 
 const History = temporal.api.history.v1.History;

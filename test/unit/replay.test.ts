@@ -13,7 +13,7 @@ const FILES = readdirSync(DIR)
   .filter((f) => f.endsWith('.json'))
   .sort();
 const History = temporal.api.history.v1.History;
-const REQUIRED = ['serverRecovery', 'volumeRecovery', 'nodeFailover', 'volumeRebuild'];
+const REQUIRED = ['serverRecovery', 'volumeRecovery', 'nodeFailover', 'volumeRebuild', 'repairPass'];
 
 let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
