@@ -54,22 +54,27 @@ describe('a whole data center flickers twice', () => {
     );
   }
 
-  it('converges: every node in service, two in-service copies each with its data, nothing left running, no 5xx', { timeout: 600_000 }, async () => {
-    await flicker();
-    await new Promise((r) => setTimeout(r, 5000));
-    await flicker();
-    await decideUntilServing();
+  it(
+    'converges: every node in service, two in-service copies each with its data, nothing left running, no 5xx',
+    { timeout: 600_000 },
+    async () => {
+      await flicker();
+      await new Promise((r) => setTimeout(r, 5000));
+      await flicker();
+      await decideUntilServing();
 
-    await eventually('every node in service', async () => (await nodesNotInService(t)).length === 0, 120_000);
-    await eventually('every volume on two in-service copies', async () => (await underReplicated(t)).length === 0, 180_000);
-    await eventually('no recovery workflow running', async () => (await runningWorkflows(t)).length === 0, 120_000);
-    for (const [i, v] of volumes.entries()) {
-      expect((await t.customer.read(v.id, MiB * i, v.data.length)).equals(v.data)).toBe(true);
-      // "enabled" means a write completes: no copy still holds I/O
-      const later = pattern(`volume ${i} after the flicker`, 4096);
-      await t.customer.write(v.id, 4 * MiB, later, AbortSignal.timeout(20_000));
-      expect((await t.customer.read(v.id, 4 * MiB, later.length)).equals(later)).toBe(true);
-    }
-    expect(await errorLines(t)).toEqual([]);
-  });
+      await eventually('every node in service', async () => (await nodesNotInService(t)).length === 0, 120_000);
+      await eventually('every volume on two in-service copies', async () => (await underReplicated(t)).length === 0, 180_000);
+      await eventually('no recovery workflow running', async () => (await runningWorkflows(t)).length === 0, 120_000);
+      for (const [i, v] of volumes.entries()) {
+        expect((await t.customer.read(v.id, MiB * i, v.data.length)).equals(v.data)).toBe(true);
+        // "enabled" means a write completes: no copy still holds I/O
+        const later = pattern(`volume ${i} after the flicker`, 4096);
+        await t.customer.write(v.id, 4 * MiB, later, AbortSignal.timeout(20_000));
+        expect((await t.customer.read(v.id, 4 * MiB, later.length)).equals(later)).toBe(true);
+      }
+      expect(await errorLines(t)).toEqual([]);
+      await eventually('blackstart health ok', async () => (await t.operator.health()).status === 'ok', 60_000);
+    },
+  );
 });
