@@ -1,5 +1,5 @@
 // Delivers the notification outbox to customers' webhooks. Rows are claimed in one short
-// statement and delivered outside any transaction (PGlite runs transactions one at a time), at
+// statement and delivered outside any transaction (a slow webhook holds no transaction open), at
 // most `concurrency` at once, each bounded by a timeout, so a receiver that hangs or is down
 // holds up neither the API nor other customers' deliveries beyond its own slots.
 import { logger } from '../common/log.js';
