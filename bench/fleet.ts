@@ -11,6 +11,7 @@ import { temporalKind } from '../cluster/temporal-postgres.js';
 import { cpus } from 'node:os';
 import { cpuBetween, sampleCpu } from './cpu.js';
 import { fleetPlotSvg, type FleetSample } from './fleet-plot.js';
+import { incidentsPerNodeMax, serverRecoveriesOpenAtEnd } from './incidents.js';
 import { recoveryCost } from './recovery-cost.js';
 import { placeVolumes, readBack, type Workload } from './volume-workload.js';
 import { maxOverlap, percentile, Progress } from './progress.js';
@@ -44,6 +45,7 @@ export async function fleetBench(opts: FleetOptions) {
       HEARTBEAT_MS: '1000',
       HEARTBEAT_TIMEOUT_MS: '6000',
       PEER_WAIT_MS: '30000',
+      RECONCILE_MS: '5000',
       DATA_CONCURRENCY: String(opts.restoreConcurrency),
       NODE_FSYNC: 'false',
       QUOTA_MAX_VOLUMES: String(opts.nodes * opts.volumesPerNode), // the one customer owns every volume
@@ -77,6 +79,8 @@ export async function fleetBench(opts: FleetOptions) {
     const restores = await restoreIntervals(cluster);
     const restoredSeconds = (Number(rows[0].last) - restartAt) / 1000;
     const { lost, unanswered } = await readBack(customer, volumes, WORKLOAD);
+    const incidents = await incidentsPerNodeMax(db, restartAt);
+    const openAtEnd = await serverRecoveriesOpenAtEnd(cluster.temporalAddress, 60_000);
     const recoveryWorkflowsPerSecond = (recoveries.length + volumes.length) / restoredSeconds;
     const cost = await recoveryCost(cluster, {
       since: restartAt,
@@ -109,6 +113,8 @@ export async function fleetBench(opts: FleetOptions) {
       restoreConcurrencyLimit: opts.restoreConcurrency,
       admissionRejections: (await operator.admission()).rejectionsTotal,
       lostAcknowledgedWrites: lost,
+      incidentsPerNodeMax: incidents,
+      serverRecoveriesOpenAtEnd: openAtEnd,
       unansweredReads: unanswered.length,
       unansweredReadVolumes: unanswered.slice(0, 10),
       plot: basename(plotPath),

@@ -64,7 +64,7 @@ async function main(): Promise<number> {
   }
   console.error(`fuzz seed=${args.seed}: ${args.indices.length} request(s)`);
   const world = await startWorld({
-    adminDatabaseUrl: process.env.FUZZ_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    adminDatabaseUrl: process.env.FUZZ_DATABASE_URL ?? process.env.DATABASE_URL,
     keepDir: args.keep,
     progress: (m) => console.error(`fuzz: ${m}`),
   });

@@ -41,7 +41,8 @@ export interface World {
 }
 
 export interface WorldOptions {
-  adminDatabaseUrl: string;
+  /** A Postgres of your own; default: an embedded one for the run. */
+  adminDatabaseUrl?: string;
   keepDir: boolean;
   progress: (msg: string) => void;
 }
