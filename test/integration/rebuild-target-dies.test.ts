@@ -115,6 +115,10 @@ describe('the repair loop', () => {
     expect(serving).not.toContain(target);
     expect(Date.now() - killedAt).toBeLessThan(TARGET_DIES_BOUND_MS);
     await expectData(serving);
+
+    // once the dead nodes return and recover, nothing is left for health to report
+    await Promise.all([secondary!, target].map((n) => t.cluster.startNode(n)));
+    await eventually('blackstart health ok', async () => (await t.operator.health()).status === 'ok', 60_000);
   });
 
   it('rebuilds a volume no node could take a rebuild for once a node returns, after failing with backoff meanwhile', async () => {
