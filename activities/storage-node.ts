@@ -61,6 +61,20 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
     return repairs;
   }
 
+  /**
+   * A rebuild copies only from the copy that serves the volume: never from a copy a volume recovery
+   * holds (its node failed again meanwhile), which only that recovery decides for (chaos F2).
+   */
+  async function assertServingSource(volumeId: string, source: string): Promise<void> {
+    const copy = (await replicasOf(db, volumeId)).find((r) => r.nodeId === source);
+    if (copy?.state !== 'in-service' || copy.role !== 'primary') {
+      throw ApplicationFailure.nonRetryable(
+        `${volumeId} on ${source} is ${copy ? `${copy.role}, ${copy.state}` : 'gone'}: not a serving primary to rebuild from`,
+        'SourceNotServing',
+      );
+    }
+  }
+
   /** The node's client; every call carries this activity's idempotency key. */
   const node = (nodeId: string, timeoutMs?: number): Promise<StorageNodeApi> =>
     client.node(nodeId, { idempotencyKey: idempotencyKey(), timeoutMs });
@@ -110,6 +124,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
       sizeBytes: number;
     }): Promise<{ copiedBytes: number; resumedFrom: number }> {
       const { volumeId, source, target, epoch, sizeBytes } = input;
+      await assertServingSource(volumeId, source);
       const [from, to] = [await node(source), await node(target)];
       await to.createVolume(volumeId, { sizeBytes, role: 'secondary', epoch, peer: null, rebuilding: true });
       await from.configure(volumeId, { role: 'primary', epoch, peer: await client.peerRef(target, volumeId, epoch) });
@@ -123,6 +138,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
         copiedBytes += done.copiedBytes;
         heartbeat({ offset: offset + length, copiedBytes });
       }
+      await assertServingSource(volumeId, source);
       await from.finishRebuild(volumeId, rebuilds);
       log().info(`rebuilt ${volumeId} on ${target} from ${source}`, { nodeId: target, volumeId, source, epoch, copiedBytes, resumedFrom });
       return { copiedBytes, resumedFrom };

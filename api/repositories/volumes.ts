@@ -163,7 +163,13 @@ export async function inventoryFor(db: Db, volumeIds: string[]): Promise<Map<str
       volumeId: v.id,
       deleted: v.state === 'deleted' || v.state === 'deleting',
       epoch: v.epoch,
-      members: members.map((m) => ({ nodeId: m.nodeId, role: m.role, epoch: m.epoch, healthy: isHealthy(m), held: isHeldByRecovery(m.state) })),
+      members: members.map((m) => ({
+        nodeId: m.nodeId,
+        role: m.role,
+        epoch: m.epoch,
+        healthy: isHealthy(m),
+        held: isHeldByRecovery(m.state),
+      })),
     });
   }
   return result;
@@ -249,10 +255,15 @@ export async function markRejoined(db: Db, volumeId: string, nodeId: string): Pr
   return rowCount === 1;
 }
 
-/** A rebuilt copy serves as the secondary; false when the volume moved on (another epoch) meanwhile. */
+/**
+ * A rebuilt copy serves as the secondary; false when the volume moved on (another epoch) or its
+ * primary no longer serves (a recovery holds it): a secondary never serves without its primary.
+ */
 export async function markRebuilt(db: Db, volumeId: string, nodeId: string, epoch: number): Promise<boolean> {
   const { rowCount } = await db.query(
-    `update replicas set state = 'in-service', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'rebuilding' and epoch = $3`,
+    `update replicas set state = 'in-service', updated_at = now()
+     where volume_id = $1 and node_id = $2 and state = 'rebuilding' and epoch = $3
+       and exists (select 1 from replicas p where p.volume_id = $1 and p.role = 'primary' and p.state = 'in-service' and p.epoch = $3)`,
     [volumeId, nodeId, epoch],
   );
   return rowCount === 1;

@@ -1,6 +1,6 @@
 // Failover: which copy takes over, when it may not, when the fleet holds it back, and when a
 // volume's recovery incident has been overtaken by one.
-import type { IoState, ReplicaMode } from '../types.js';
+import type { IoState, ReplicaMode, ReplicaRole } from '../types.js';
 import type { VolumeState } from '../states.js';
 import { isHealthy, isMember, type ReplicaStanding } from './health.js';
 
@@ -20,12 +20,17 @@ export function failoverSurvivor<C extends Copy>(replicas: C[], leaving: string)
 
 /**
  * Is a volume incident (named by the volume's epoch at classification) still current? Not when
- * the volume is gone, its epoch moved on, or a member serves it again (a failover won a race):
- * then its candidates are stale, not authorities.
+ * the volume is gone, its epoch moved on, or a primary serves it again (a failover won a race):
+ * then its candidates are stale, not authorities. A healthy secondary alone does not serve: its
+ * primary may be the very candidate under recovery (chaos F2).
  */
-export function volumeIncidentIsCurrent(volume: { state: VolumeState; epoch: number } | null, epoch: number, replicas: Copy[]): boolean {
+export function volumeIncidentIsCurrent(
+  volume: { state: VolumeState; epoch: number } | null,
+  epoch: number,
+  replicas: (Copy & { role: ReplicaRole })[],
+): boolean {
   if (!volume || volume.state === 'deleted' || volume.epoch !== epoch) return false;
-  return !replicas.some((r) => isMember(r) && isHealthy(r));
+  return !replicas.some((r) => r.role === 'primary' && isMember(r) && isHealthy(r));
 }
 
 /** What a node knows of a copy it is asked to configure. */

@@ -14,6 +14,7 @@ import {
   type ReplicaState,
   type VolumeState,
 } from '../../common/states.js';
+import type { ReplicaRole } from '../../common/types.js';
 
 const replicaStates = Object.keys(REPLICA_TRANSITIONS) as ReplicaState[];
 const nodeStates = Object.keys(NODE_TRANSITIONS) as NodeState[];
@@ -22,6 +23,7 @@ const arbCopy = fc.record({
   state: fc.constantFrom(...replicaStates),
   nodeState: fc.constantFrom(...nodeStates),
   nodeFresh: fc.boolean(),
+  role: fc.constantFrom<ReplicaRole>('primary', 'secondary'),
 });
 const arbCopies = fc.uniqueArray(arbCopy, { maxLength: 4, selector: (c) => c.nodeId });
 const arbVolume = fc.option(
@@ -58,10 +60,10 @@ describe('failover survivor', () => {
 });
 
 describe('volume incident', () => {
-  it('is current only for a live volume at its epoch that no member serves', () => {
+  it('is current only for a live volume at its epoch that no member primary serves', () => {
     fc.assert(
       fc.property(arbVolume, fc.integer({ min: 1, max: 3 }), arbCopies, (volume, epoch, copies) => {
-        const serving = copies.some((c) => isMember(c) && isHealthy(c));
+        const serving = copies.some((c) => c.role === 'primary' && isMember(c) && isHealthy(c));
         expect(volumeIncidentIsCurrent(volume, epoch, copies)).toBe(
           !!volume && volume.state !== 'deleted' && volume.epoch === epoch && !serving,
         );
@@ -69,12 +71,22 @@ describe('volume incident', () => {
     );
   });
 
-  it('is overtaken whenever a failover could find a survivor', () => {
+  it('is overtaken whenever a failover could find a survivor that serves as primary', () => {
     fc.assert(
       fc.property(arbVolume, arbCopies, fc.constantFrom('n1', 'n2'), (volume, copies, leaving) => {
-        if (failoverSurvivor(copies, leaving)) expect(volumeIncidentIsCurrent(volume, volume?.epoch ?? 1, copies)).toBe(false);
+        if (failoverSurvivor(copies, leaving)?.role === 'primary') {
+          expect(volumeIncidentIsCurrent(volume, volume?.epoch ?? 1, copies)).toBe(false);
+        }
       }),
     );
+  });
+
+  it('stays current while only a secondary serves: its primary may be the copy under recovery', () => {
+    const copies = [
+      { nodeId: 'n1', role: 'primary' as const, state: 'candidate' as const, nodeState: 'in-service' as const, nodeFresh: true },
+      { nodeId: 'n2', role: 'secondary' as const, state: 'in-service' as const, nodeState: 'in-service' as const, nodeFresh: true },
+    ];
+    expect(volumeIncidentIsCurrent({ state: 'available', epoch: 2 }, 2, copies)).toBe(true);
   });
 });
 
