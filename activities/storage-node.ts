@@ -28,11 +28,15 @@ function idempotencyKey(): string {
   return `${workflowExecution?.workflowId}/${workflowExecution?.runId}/${activityId}`;
 }
 
+/** Is the activity run by a recovery of this volume, which decides for the copies it holds? */
+function runByOwnRecovery(volumeId: string): boolean {
+  const { workflowType, workflowExecution } = Context.current().info;
+  return workflowType === 'volumeRecovery' && isVolumeRecoveryOf(workflowExecution?.workflowId ?? '', volumeId);
+}
+
 /** A volume recovery of this volume decides for the copies it holds; every other workflow asks as `other`. */
 function deletionCaller(volumeId: string): DeletionCaller {
-  const { workflowType, workflowExecution } = Context.current().info;
-  const own = workflowType === 'volumeRecovery' && isVolumeRecoveryOf(workflowExecution?.workflowId ?? '', volumeId);
-  return own ? 'volume-recovery' : 'other';
+  return runByOwnRecovery(volumeId) ? 'volume-recovery' : 'other';
 }
 
 /** Heartbeats while a long node call runs, so a crashed worker's attempt is noticed in seconds. */
@@ -62,12 +66,14 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
   }
 
   /**
-   * A rebuild copies only from the copy that serves the volume: never from a copy a volume recovery
-   * holds (its node failed again meanwhile), which only that recovery decides for (chaos F2).
+   * A rebuild copies only from the primary that serves the volume, or — for a transfer — from the
+   * copy its own recovery restored: never from a copy a volume recovery holds for another workflow
+   * (its node failed again meanwhile), which only that recovery decides for (chaos F2).
    */
   async function assertServingSource(volumeId: string, source: string): Promise<void> {
     const copy = (await replicasOf(db, volumeId)).find((r) => r.nodeId === source);
-    if (copy?.state !== 'in-service' || copy.role !== 'primary') {
+    const serving = copy?.state === 'in-service' || (copy?.state === 'restored' && runByOwnRecovery(volumeId));
+    if (!serving || copy?.role !== 'primary') {
       throw ApplicationFailure.nonRetryable(
         `${volumeId} on ${source} is ${copy ? `${copy.role}, ${copy.state}` : 'gone'}: not a serving primary to rebuild from`,
         'SourceNotServing',
