@@ -18,16 +18,10 @@ import { createDataPathState } from '../../api/use-cases/data-path.js';
 import type { Deps } from '../../api/use-cases/deps.js';
 import { nodeToken } from '../../common/tokens.js';
 import type { SnapshotStore } from '../../snapshot-store/store.js';
-import { adminDatabaseUrl } from '../support/test-cluster.js';
+import { admin, adminDatabaseUrl } from '../support/test-cluster.js';
 
 const SECRET = 'a-cluster-secret-of-some-length';
 const dbName = `blackstart_component_${process.pid}_${Date.now() % 100000}`;
-
-async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: adminDatabaseUrl() });
-  await client.connect();
-  await client.query(sql).finally(() => client.end());
-}
 
 describe('the API in-process', () => {
   let db: pg.Pool;

@@ -26,16 +26,10 @@ import type { FleetHealthView } from '../../cli/client.js';
 import type { SnapshotStore } from '../../snapshot-store/store.js';
 import { axeScan, launchChromium, screenshot } from '../support/browser.js';
 import { checkedFetch } from '../support/openapi-check.js';
-import { adminDatabaseUrl } from '../support/test-cluster.js';
+import { admin, adminDatabaseUrl } from '../support/test-cluster.js';
 
 const OPERATOR = 'an-operator-token-of-some-length';
 const dbName = `blackstart_health_${process.pid}_${Date.now() % 100000}`;
-
-async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: adminDatabaseUrl() });
-  await client.connect();
-  await client.query(sql).finally(() => client.end());
-}
 
 describe('fleet health', () => {
   let db: pg.Pool;

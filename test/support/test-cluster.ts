@@ -1,6 +1,7 @@
 // A real cluster for one test file: Temporal dev server, a fresh Postgres database, the API,
 // a worker and storage nodes, all child processes with short timings.
 import { open, readFile } from 'node:fs/promises';
+import pg from 'pg';
 import { join } from 'node:path';
 import type { NodeSpec } from '../../cluster/local-cluster.js';
 import { SHORT_TIMINGS, startScratchCluster, type ScratchCluster } from '../../cluster/scratch-cluster.js';
@@ -15,6 +16,13 @@ export function adminDatabaseUrl(): string {
 }
 
 export const TEST_TIMINGS = SHORT_TIMINGS;
+
+/** One statement on the admin database (creating or dropping a test's own database). */
+export async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminDatabaseUrl() });
+  await client.connect();
+  await client.query(sql).finally(() => client.end());
+}
 
 export type TestCluster = ScratchCluster;
 
