@@ -1,6 +1,8 @@
 // The harness acting as the volumes' owner: creates and writes volumes (through the API and, by
 // a real NBD client, through `blackstart attach`), issues a write while I/O is held, and enables
 // I/O when a volume's status asks for the decision.
+import type pg from 'pg';
+import { INCONSISTENCY_EVENT } from '../api/repositories/events.js';
 import type { BlackstartClient } from '../cli/client.js';
 import { HttpError } from '../common/http.js';
 import type { ScenarioAttachments } from './attach.js';
@@ -16,11 +18,11 @@ export async function createAndWrite(
   customer: BlackstartClient,
   attachments: ScenarioAttachments,
   ledger: Ledger,
-  s: Scenario,
+  s: Pick<Scenario, 'seed' | 'index' | 'volumes'>,
 ): Promise<string[]> {
   const volumes: string[] = [];
   for (const [v, plan] of s.volumes.entries()) {
-    const { volumeId } = await createPatiently(customer, plan.autoEnableIo);
+    const { volumeId } = await createPatiently(customer, plan.sizeBytes ?? VOLUME_BYTES, plan.autoEnableIo);
     ledger.addVolume(volumeId);
     await attachments.attach(volumeId);
     for (const [w, write] of plan.writes.entries()) {
@@ -48,11 +50,15 @@ function patternOf(write: WritePlan): Buffer {
  * A create answered 503 (no two power domains with a fresh heartbeat and room, e.g. while the
  * machine is too busy for heartbeats to keep up) is retried, as its Retry-After invites.
  */
-async function createPatiently(customer: BlackstartClient, autoEnableIo: boolean): ReturnType<BlackstartClient['createVolume']> {
+async function createPatiently(
+  customer: BlackstartClient,
+  sizeBytes: number,
+  autoEnableIo: boolean,
+): ReturnType<BlackstartClient['createVolume']> {
   const deadline = Date.now() + CREATE_PATIENCE_MS;
   for (;;) {
     try {
-      return await customer.createVolume(VOLUME_BYTES, autoEnableIo);
+      return await customer.createVolume(sizeBytes, autoEnableIo);
     } catch (err) {
       if (!(err instanceof HttpError && err.status === 503) || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 500));
@@ -63,6 +69,13 @@ async function createPatiently(customer: BlackstartClient, autoEnableIo: boolean
 const CREATE_PATIENCE_MS = 30_000;
 
 export type HeldOutcome = 'pending' | 'acknowledged' | 'dropped';
+
+/** The scenario a held write belongs to, and whether it kills the API (then a broken connection is retried). */
+export interface HeldWriteRef {
+  seed: number;
+  index: number;
+  apiMayBeKilled: boolean;
+}
 
 /**
  * A write issued while the volume's I/O is held. It must be acknowledged once I/O is enabled.
@@ -83,7 +96,7 @@ export class HeldWrite {
     private readonly customer: BlackstartClient,
     private readonly attachments: ScenarioAttachments,
     private readonly ledger: Ledger,
-    private readonly s: Scenario,
+    private readonly s: HeldWriteRef,
     private readonly volumeId: string,
     private readonly plan: WritePlan,
   ) {}
@@ -135,7 +148,7 @@ export class HeldWrite {
         this.outcome = 'acknowledged';
         return;
       } catch (err) {
-        if (err instanceof HttpError || this.s.crash?.process !== 'api') {
+        if (err instanceof HttpError || !this.s.apiMayBeKilled) {
           this.outcome = 'dropped';
           this.error = (err as Error).message;
           return;
@@ -147,14 +160,25 @@ export class HeldWrite {
   }
 }
 
-/** Enables I/O on every volume whose status offers `enable-volume-io`, one call per volume at a time. */
+/**
+ * Enables I/O on every volume whose status offers `enable-volume-io`, one call per volume at a
+ * time. Only a volume with an open inconsistency event can offer it (api/use-cases/volumes.ts),
+ * so the status of the others is not asked: a long run has hundreds of volumes.
+ */
 export class DecidingCustomer {
   private readonly enabling = new Map<string, Promise<void>>();
 
-  constructor(private readonly customer: BlackstartClient) {}
+  constructor(
+    private readonly customer: BlackstartClient,
+    private readonly db: pg.Pool,
+  ) {}
 
   async decide(volumes: Iterable<string>): Promise<void> {
-    for (const volumeId of volumes) {
+    const { rows } = await this.db.query<{ volume_id: string }>(
+      `select distinct volume_id from volume_events where volume_id = any($1) and code = $2 and ended_at is null`,
+      [[...volumes], INCONSISTENCY_EVENT],
+    );
+    for (const { volume_id: volumeId } of rows) {
       if (this.enabling.has(volumeId)) continue;
       const status = await this.customer.status(volumeId).catch(() => null);
       if (!status?.actions.some((a) => a.code === 'enable-volume-io')) continue;

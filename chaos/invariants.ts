@@ -1,9 +1,11 @@
 // What a scenario is judged by once the cluster has settled: copies left on disk (invariant 1),
-// workflows that neither finished nor wait visibly for a customer (invariant 3). Lost writes
+// workflows that neither finished nor wait visibly for a customer (invariant 3; a server
+// recovery waiting only for volumes already decided waits for no one). Lost writes
 // are the ledger's read-back (invariant 2); dropped held requests the held write's (invariant 4).
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type pg from 'pg';
 import { phaseQuery, volumeStatusQuery } from '../common/messages.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import { ackLines, splitBrainWrites } from './split-brain.js';
@@ -32,9 +34,12 @@ export interface OpenWorkflow {
   ageMs: number;
   /** Waiting for a customer's decision, visibly: not stuck. */
   awaitingCustomer: boolean;
+  /** A server recovery in configuration: the volumes it still waits for that were already decided. */
+  waitsForDecided: string[];
 }
 
-export async function openWorkflows(cluster: LocalCluster): Promise<OpenWorkflow[]> {
+/** `db`, the inventory, when the caller has it: a copy no longer candidate or restored is decided too. */
+export async function openWorkflows(cluster: LocalCluster, db?: pg.Pool): Promise<OpenWorkflow[]> {
   const connection = await Connection.connect({ address: cluster.temporalAddress, connectTimeout: 5000 });
   try {
     const client = new Client({ connection });
@@ -43,16 +48,56 @@ export async function openWorkflows(cluster: LocalCluster): Promise<OpenWorkflow
       open.push({ workflowId: wf.workflowId, type: wf.type, ageMs: Date.now() - wf.startTime.getTime() });
     }
     const states = await Promise.all(open.map((wf) => stateOf(client, wf)));
+    const undecided = new Map<string, boolean>(); // volume → its running volume recovery awaits a decision
+    open.forEach((wf, i) => {
+      const volumeId = VOLUME_RECOVERY.exec(wf.workflowId)?.[1];
+      if (volumeId) undecided.set(volumeId, (undecided.get(volumeId) ?? false) || states[i]!.awaitingDecision);
+    });
     const customerPending = states.some((s) => s.awaitingDecision);
-    // A server recovery in its configuration phase waits for its volumes' decisions.
-    return open.map((wf, i) => ({
-      ...wf,
-      awaitingCustomer:
-        states[i]!.awaitingDecision || (states[i]!.phase === 'configuration' && wf.type === 'serverRecovery' && customerPending),
-    }));
+    return Promise.all(
+      open.map(async (wf, i) => {
+        const base = { ...wf, awaitingCustomer: states[i]!.awaitingDecision, waitsForDecided: [] as string[] };
+        if (wf.type !== 'serverRecovery' || states[i]!.phase !== 'configuration') return base;
+        // A server recovery in configuration waits for its volumes' decisions: for a customer only
+        // while one of those volumes' recoveries waits for one, never for a volume already decided.
+        const waits = await waitedVolumes(client, wf.workflowId);
+        if (!waits) return { ...base, awaitingCustomer: customerPending }; // its details could not be read: as before
+        const decided = await decidedOf(waits.volumes, wf.workflowId, undecided, db);
+        const pending = waits.volumes.filter((v) => !decided.includes(v) && undecided.get(v));
+        return { ...base, awaitingCustomer: pending.length > 0 || (waits.truncated && customerPending), waitsForDecided: decided };
+      }),
+    );
   } finally {
     await connection.close();
   }
+}
+
+const VOLUME_RECOVERY = /^volume-recovery-(.+)-e\d+$/;
+const SERVER_RECOVERY = /^server-recovery-(.+)-\d+$/;
+const VOLUME_ID = /vol-[0-9a-f]+/g;
+
+/** The volumes a server recovery's current details say it waits for (the first ten, and whether there are more). */
+async function waitedVolumes(client: Client, workflowId: string): Promise<{ volumes: string[]; truncated: boolean } | null> {
+  const meta = await client.workflow
+    .getHandle(workflowId)
+    .query<{ currentDetails?: string }>('__temporal_workflow_metadata')
+    .catch(() => null);
+  if (!meta) return null;
+  const details = meta.currentDetails ?? '';
+  return { volumes: [...new Set(details.match(VOLUME_ID) ?? [])], truncated: details.includes('…') };
+}
+
+/** Of the volumes waited for: those whose volume recovery closed, or whose copy on the node is no longer candidate or restored. */
+async function decidedOf(volumes: string[], workflowId: string, running: Map<string, boolean>, db?: pg.Pool): Promise<string[]> {
+  const closed = volumes.filter((v) => !running.has(v));
+  const nodeId = SERVER_RECOVERY.exec(workflowId)?.[1];
+  if (!db || !nodeId) return closed;
+  const { rows } = await db.query<{ volume_id: string }>(
+    `select v.id as volume_id from unnest($1::text[]) as v(id)
+     where not exists (select 1 from replicas r where r.volume_id = v.id and r.node_id = $2 and r.state in ('candidate', 'restored'))`,
+    [volumes, nodeId],
+  );
+  return [...new Set([...closed, ...rows.map((r) => r.volume_id)])];
 }
 
 /** What the workflow's own queries say; a query that fails proves nothing. */

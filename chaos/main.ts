@@ -1,14 +1,18 @@
-// `npm run chaos -- --scenarios N --seed S [--only K] [--json FILE] [--keep] [--loopback]`: random
-// seeded fault scenarios against one real local cluster; a line per scenario, JSON, a one-line
-// summary. As root the nodes sit on network hosts of their own and half the scenarios are
-// network faults; --loopback (or not being root) runs node faults only, on 127.0.0.1.
+// `npm run chaos -- --scenarios N --seed S [--only K] [--compound] [--settle-ms MS] [--json FILE]
+// [--keep] [--loopback]`: random seeded fault scenarios against one real local cluster; a line per
+// scenario, JSON, a one-line summary. As root the nodes sit on network hosts of their own and half
+// the scenarios are network faults; --loopback (or not being root) runs node faults only, on
+// 127.0.0.1. --compound draws 2–4 overlapping faults a scenario (compound-scenario.ts) and judges
+// the fleet invariants too.
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { failed, runChaos, summaryLine, type ChaosReport } from './campaign.js';
+import { FLEET_COUNTERS } from './compound-run.js';
 import type { ScenarioResult } from './run.js';
 
-const USAGE = 'usage: npm run chaos -- [--scenarios N] [--seed S] [--only K] [--json FILE] [--keep] [--loopback]';
+const USAGE =
+  'usage: npm run chaos -- [--scenarios N] [--seed S] [--only K] [--compound] [--settle-ms MS] [--json FILE] [--keep] [--loopback]';
 
 interface Args {
   seed: number;
@@ -16,6 +20,8 @@ interface Args {
   json: string | undefined;
   keep: boolean;
   networkHosts: boolean;
+  compound: boolean;
+  settleMs: number | undefined;
 }
 
 function parse(): Args {
@@ -27,13 +33,16 @@ function parse(): Args {
       json: { type: 'string' },
       keep: { type: 'boolean', default: false },
       loopback: { type: 'boolean', default: false },
+      compound: { type: 'boolean', default: false },
+      'settle-ms': { type: 'string' },
     },
   });
   const scenarios = integer('--scenarios', values.scenarios, 1);
   const seed = values.seed === undefined ? randomInt(2 ** 32) : integer('--seed', values.seed, 0, 2 ** 32 - 1);
   const indices = values.only === undefined ? Array.from({ length: scenarios }, (_, i) => i) : [integer('--only', values.only, 0)];
   const networkHosts = !values.loopback && process.getuid?.() === 0;
-  return { seed, indices, json: values.json, keep: values.keep, networkHosts };
+  const settleMs = values['settle-ms'] === undefined ? undefined : integer('--settle-ms', values['settle-ms'], 1000);
+  return { seed, indices, json: values.json, keep: values.keep, networkHosts, compound: values.compound, settleMs };
 }
 
 function integer(flag: string, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -45,10 +54,12 @@ function integer(flag: string, text: string | undefined, min: number, max = Numb
 
 class UsageError extends Error {}
 
-function line(seed: number, r: ScenarioResult, done: number, total: number): string {
+function line(args: Args, r: ScenarioResult, done: number, total: number): string {
+  const fleet = r.compound ? FLEET_COUNTERS.filter((k) => r.compound![k] > 0).map((k) => `, ${r.compound![k]} ${k}`) : [];
+  const replay = `npm run chaos -- --seed ${args.seed} --only ${r.index}${args.compound ? ' --compound' : ''}`;
   const verdict = failed(r)
     ? `FAILED (${r.lostAcknowledgedWrites} lost, ${r.lastCopyDeletions} last-copy, ${r.stuckWorkflows} stuck, ${r.heldRequestsDropped} held dropped, ` +
-      `${r.unreadableWrites} unreadable${r.completed ? '' : ', not settled'}); replay: npm run chaos -- --seed ${seed} --only ${r.index}`
+      `${r.unreadableWrites} unreadable${fleet.join('')}${r.completed ? '' : ', not settled'}); replay: ${replay}`
     : 'ok';
   return `chaos [${done}/${total}] scenario ${r.index}: ${r.scenario} nodes=${r.failedNodes.join(',')} -> ${verdict} (${r.seconds.toFixed(1)} s)`;
 }
@@ -62,17 +73,20 @@ async function main(): Promise<number> {
     return 2;
   }
   console.error(
-    `chaos seed=${args.seed}: ${args.indices.length} scenario(s)${args.networkHosts ? ', nodes on network hosts' : ', loopback only'}`,
+    `chaos seed=${args.seed}: ${args.indices.length} ${args.compound ? 'compound ' : ''}scenario(s)${args.networkHosts ? ', nodes on network hosts' : ', loopback only'}`,
   );
   const report: ChaosReport = await runChaos({
     seed: args.seed,
     indices: args.indices,
-    adminDatabaseUrl: process.env.CHAOS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    // As `npm start`: the embedded PostgreSQL, unless a Postgres is named (BLACKSTART_TEMPORAL=postgres moves Temporal only).
+    adminDatabaseUrl: process.env.CHAOS_DATABASE_URL ?? process.env.DATABASE_URL,
     keepDir: args.keep,
     networkHosts: args.networkHosts,
+    compound: args.compound,
+    settleMs: args.settleMs,
     progress: (m) => console.error(`chaos: ${m}`),
     onScenario: (r, done, total) => {
-      console.error(line(args.seed, r, done, total));
+      console.error(line(args, r, done, total));
       for (const note of r.notes) console.error(`    ${note}`);
     },
   });

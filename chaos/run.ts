@@ -1,13 +1,16 @@
 // Runs scenarios one after another against one cluster: write and record, fault, return,
 // settle as the customer would, then judge the invariants over every volume of the run so far.
+// (Compound scenarios: compound-run.ts; settling and judging: judge.ts.)
 import { ScenarioAttachments } from './attach.js';
 import type { ChaosCluster } from './cluster.js';
 import { createAndWrite, DecidingCustomer, HeldWrite } from './customer.js';
 import { CHAOS_TIMINGS } from './cluster.js';
-import { copiesByRole, type Copies, crashMidRecovery, damageBlock, nodesToFail, restartCollateral, returnNodes, sleep } from './faults.js';
-import { openWorkflows, splitBrainEvidence, volumesWithoutCopies } from './invariants.js';
+import type { CompoundResult } from './compound-run.js';
+import { copiesByRole, type Copies, crashMidRecovery, damageBlock, nodesToFail, returnNodes } from './faults.js';
+import { judge, recoverHarness, settle } from './judge.js';
 import { inflictNetworkFault, nodesReached } from './network.js';
-import { Ledger, type AckedWrite } from './ledger.js';
+import { Ledger } from './ledger.js';
+import { LogCursor } from './process-logs.js';
 import { Prng } from './prng.js';
 import { describeScenario, type Scenario } from './scenario.js';
 
@@ -32,6 +35,8 @@ export interface ScenarioResult {
   /** How long the held write waited before it was acknowledged, in a network scenario; null otherwise. */
   writeStallSeconds: number | null;
   acknowledgedWrites: number;
+  /** A compound scenario's faults as they landed and its fleet counters; null for a single-fault scenario. */
+  compound: CompoundResult | null;
   /** What went wrong, for the diagnosis: lost writes, stuck workflow ids, errors. */
   notes: string[];
 }
@@ -43,31 +48,39 @@ export interface RunState {
   volumesWithoutCopies: Set<string>;
   stuck: Set<string>;
   splitBrain: Set<string>;
+  /** Compound runs: each fleet finding's key, once over the run (fleet-invariants.ts). */
+  findings: Set<string>;
+  /** Compound runs: each volume's fingerprint at its last clean scrub. */
+  scrubbed: Map<string, string>;
+  /** Compound runs: probe writes made to each volume, and its epoch at the last one. */
+  probes: Map<string, { count: number; epoch: number }>;
+  logs: LogCursor;
+  /** How long a scenario may take to settle (`--settle-ms`). */
+  settleMs: number;
 }
 
-const SETTLE_MS = 90_000;
-/**
- * A workflow open this long without waiting for a customer is stuck. A younger one may have
- * started after the cluster settled (a node declared down and rejoining): a later scenario
- * judges it again.
- */
-const STUCK_AFTER_MS = 30_000;
+/** The single-fault default bound on settling; compound scenarios have their own (compound-run.ts). */
+export const SETTLE_MS = 90_000;
 
-export function newRunState(c: ChaosCluster): RunState {
+export function newRunState(c: ChaosCluster, settleMs = SETTLE_MS): RunState {
   return {
     ledger: new Ledger(),
-    deciding: new DecidingCustomer(c.customer),
+    deciding: new DecidingCustomer(c.customer, c.db),
     volumesWithoutCopies: new Set(),
     stuck: new Set(),
     splitBrain: new Set(),
+    findings: new Set(),
+    scrubbed: new Map(),
+    probes: new Map(),
+    logs: new LogCursor(c.cluster.logDir),
+    settleMs,
   };
 }
 
-export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): Promise<ScenarioResult> {
-  const started = Date.now();
-  const result: ScenarioResult = {
-    index: s.index,
-    scenario: describeScenario(s),
+export function newResult(index: number, scenario: string, networkFault: boolean): ScenarioResult {
+  return {
+    index,
+    scenario,
     completed: false,
     seconds: 0,
     failedNodes: [],
@@ -78,17 +91,37 @@ export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): 
     stuckWorkflows: 0,
     heldRequestsDropped: 0,
     nbdWrites: 0,
-    networkFault: s.network !== null,
+    networkFault,
     splitBrainWrites: 0,
     writeStallSeconds: null,
     acknowledgedWrites: 0,
+    compound: null,
     notes: [],
   };
+}
+
+/** The scenario's own writes and its time. */
+export function finishResult(run: RunState, result: ScenarioResult, started: number): ScenarioResult {
+  const mine = run.ledger.writes.filter((w) => w.scenario === result.index);
+  result.acknowledgedWrites = mine.length;
+  result.nbdWrites = mine.filter((w) => w.via === 'nbd').length;
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
+
+export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): Promise<ScenarioResult> {
+  const started = Date.now();
+  const result = newResult(s.index, describeScenario(s), s.network !== null);
   const attachments = new ScenarioAttachments(c.cluster.apiUrl, c.customer.token);
   try {
     const fault = await inflict(c, run, attachments, s, result);
-    const waitingFor = await settle(c, run, fault, result);
-    if (waitingFor) result.notes.push(`not settled after ${SETTLE_MS / 1000} s: ${waitingFor}`);
+    const goal = {
+      mustRecover: fault.mustRecover.map((nodeId) => ({ nodeId, since: fault.at })),
+      held: fault.held,
+      settleAfter: fault.settleAfter,
+    };
+    const waitingFor = await settle(c, run, goal, result, run.settleMs);
+    if (waitingFor) result.notes.push(`not settled after ${run.settleMs / 1000} s: ${waitingFor}`);
     await judge(c, run, fault.held, result);
     if (s.network) result.writeStallSeconds = fault.held?.waitedSeconds ?? null;
     result.completed = !waitingFor;
@@ -99,11 +132,7 @@ export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): 
   } finally {
     await attachments.stopAll();
   }
-  const mine = run.ledger.writes.filter((w) => w.scenario === s.index);
-  result.acknowledgedWrites = mine.length;
-  result.nbdWrites = mine.filter((w) => w.via === 'nbd').length;
-  result.seconds = (Date.now() - started) / 1000;
-  return result;
+  return finishResult(run, result, started);
 }
 
 interface Fault {
@@ -136,7 +165,7 @@ async function inflict(
   const at = new Date();
   await Promise.all(failed.map((n) => c.cluster.killNode(n)));
   if (s.corruption) await damageBlock(c.cluster, copies[s.corruption.copy], target, s.corruption, Prng.of(s.seed, s.index, 0xdead));
-  const held = s.heldWrite ? new HeldWrite(c.customer, attachments, run.ledger, s, target, s.heldWrite) : null;
+  const held = s.heldWrite ? new HeldWrite(c.customer, attachments, run.ledger, heldRef(s), target, s.heldWrite) : null;
   held?.start();
   await Promise.all([returnNodes(c.cluster, failed, s.returnDelaysMs), s.crash ? crashMidRecovery(c.cluster, s.crash) : undefined]);
   return { nodes: failed, mustRecover: failed, at, held, settleAfter: 0 };
@@ -154,88 +183,13 @@ async function inflictOnNetwork(
   const nodes = nodesReached(c.cluster, s.network!, copies);
   result.failedNodes = nodes;
   const at = new Date();
-  const held = s.heldWrite ? new HeldWrite(c.customer, attachments, run.ledger, s, result.volumes[0]!, s.heldWrite) : null;
+  const held = s.heldWrite ? new HeldWrite(c.customer, attachments, run.ledger, heldRef(s), result.volumes[0]!, s.heldWrite) : null;
   const inForce = inflictNetworkFault(c.cluster, s.network!, copies);
   held?.start();
   await Promise.all([inForce, s.crash ? crashMidRecovery(c.cluster, s.crash) : undefined]);
   return { nodes, mustRecover: [], at, held, settleAfter: Date.now() + NETWORK_SETTLE_MIN_MS };
 }
 
-/**
- * Acts as the customer until every failed node went through a recovery and serves again, every
- * volume's I/O is enabled, no workflow runs and the held write is answered. Returns what it
- * still waits for at the deadline, or null.
- */
-async function settle(c: ChaosCluster, run: RunState, fault: Fault, result: ScenarioResult): Promise<string | null> {
-  const deadline = Date.now() + SETTLE_MS;
-  for (;;) {
-    for (const p of await restartCollateral(c.cluster)) result.notes.push(`the ${p} died on its own and was restarted`);
-    await run.deciding.decide(run.ledger.volumes);
-    const waitingFor =
-      Date.now() < fault.settleAfter
-        ? 'the nodes to notice the healed network'
-        : await unsettled(c, fault).catch((err: Error) => `cluster not answering: ${err.message}`);
-    if (!waitingFor || Date.now() > deadline) return waitingFor;
-    await sleep(500);
-  }
-}
-
-async function unsettled(c: ChaosCluster, fault: Fault): Promise<string | null> {
-  const { rows: unrecovered } = await c.db.query<{ id: string }>(
-    `select id from unnest($1::text[]) as n(id) where not exists (
-       select 1 from recovery_events r where r.node_id = n.id and r.admitted_at >= $2 and r.in_service_at is not null)`,
-    [fault.mustRecover, fault.at],
-  );
-  if (unrecovered.length) return `no finished recovery yet for: ${unrecovered.map((n) => n.id).join(', ')}`;
-  const { rows: nodes } = await c.db.query<{ id: string }>(`select id from nodes where state <> 'in-service'`);
-  if (nodes.length) return `nodes not in service: ${nodes.map((n) => n.id).join(', ')}`;
-  const { rows: paused } = await c.db.query<{ id: string }>(`select id from volumes where io_state <> 'enabled'`);
-  if (paused.length) return `volumes with I/O held: ${paused.map((v) => v.id).join(', ')}`;
-  const open = await openWorkflows(c.cluster);
-  if (open.length) return `open workflows: ${open.map((w) => w.workflowId).join(', ')}`;
-  if (fault.held?.outcome === 'pending') return 'the held write is unanswered';
-  return null;
-}
-
-async function judge(c: ChaosCluster, run: RunState, held: HeldWrite | null, result: ScenarioResult): Promise<void> {
-  const readBack = await run.ledger.readBack(c.customer);
-  result.lostAcknowledgedWrites = readBack.lost.length;
-  result.unreadableWrites = readBack.unreadable.length;
-  for (const w of readBack.lost) result.notes.push(`lost write: ${describeWrite(w)}`);
-  for (const w of readBack.unreadable) result.notes.push(`unreadable write: ${describeWrite(w)}`);
-  for (const e of [...readBack.errors].slice(0, 3)) result.notes.push(`a read failed: ${e}`);
-
-  const gone = (await volumesWithoutCopies(c.cluster, run.ledger.volumes)).filter((v) => !run.volumesWithoutCopies.has(v));
-  gone.forEach((v) => run.volumesWithoutCopies.add(v));
-  result.lastCopyDeletions = gone.length;
-  if (gone.length) result.notes.push(`no copy left of: ${gone.join(', ')}`);
-
-  const stuck = (await openWorkflows(c.cluster)).filter(
-    (w) => !w.awaitingCustomer && w.ageMs > STUCK_AFTER_MS && !run.stuck.has(w.workflowId),
-  );
-  stuck.forEach((w) => run.stuck.add(w.workflowId));
-  result.stuckWorkflows = stuck.length;
-  if (stuck.length) result.notes.push(`stuck workflows: ${stuck.map((w) => w.workflowId).join(', ')}`);
-
-  const splitBrain = (await splitBrainEvidence(c.cluster)).filter((f) => !run.splitBrain.has(f));
-  splitBrain.forEach((f) => run.splitBrain.add(f));
-  result.splitBrainWrites = splitBrain.length;
-  for (const f of splitBrain) result.notes.push(`split brain: ${f}`);
-
-  if (held && held.outcome !== 'acknowledged') {
-    result.heldRequestsDropped = 1;
-    result.notes.push(`held write (${held.via}) ${held.outcome}${held.error ? `: ${held.error}` : ''}`);
-  }
-  if (held?.retries) result.notes.push(`held write re-sent ${held.retries} times after the API was killed`);
-}
-
-function describeWrite(w: AckedWrite): string {
-  const how = w.via === 'nbd' ? 'through blackstart attach' : `writeSeq ${w.writeSeq}`;
-  return `${w.volumeId} offset ${w.offset} length ${w.data.length} ${how} (scenario ${w.scenario})`;
-}
-
-/** After a harness error: every process running again, so the next scenario starts whole. */
-async function recoverHarness(c: ChaosCluster): Promise<void> {
-  await Promise.all([...c.cluster.nodes.keys()].map((n) => c.cluster.startNode(n)));
-  await restartCollateral(c.cluster);
+function heldRef(s: Scenario) {
+  return { seed: s.seed, index: s.index, apiMayBeKilled: s.crash?.process === 'api' };
 }

@@ -19,6 +19,8 @@ export interface WritePlan {
 export interface VolumePlan {
   autoEnableIo: boolean;
   writes: WritePlan[];
+  /** Compound scenarios only: the volume's size (VOLUME_BYTES when absent). */
+  sizeBytes?: number;
 }
 
 /** Damage to one block of a down copy's data file, its CRC left as it was. */
@@ -72,7 +74,7 @@ export interface Scenario {
  * Which writes go through the attach path is drawn from a stream of its own, (seed, index,
  * PATH_STREAM), so every other field of a scenario is what it was before writes had paths.
  */
-const PATH_STREAM = 0x6e6264;
+export const PATH_STREAM = 0x6e6264;
 /** Network faults are drawn from a stream of their own too, and only in runs on network hosts. */
 const NETWORK_STREAM = 0x6e6574;
 const NETWORK_FAULTS: NetworkFaultKind[] = ['cut-control-plane', 'cut-peers', 'cut-everything', 'router', 'flap', 'loss'];
@@ -81,8 +83,12 @@ const NETWORK_SHARE = 0.5;
 
 export const VOLUME_BYTES = 256 * 1024;
 const SLOT_BYTES = 16 * 1024;
+/** The slots every scenario's writes land in, shuffled. */
+export function shuffledSlots(rng: Prng): number[] {
+  return rng.shuffle(Array.from({ length: VOLUME_BYTES / SLOT_BYTES }, (_, i) => i));
+}
 const FAULTS: NodeFault[] = ['primary', 'secondary', 'both', 'power-domain'];
-const PROCESSES: CrashedProcess[] = ['worker', 'api', 'temporal'];
+export const PROCESSES: CrashedProcess[] = ['worker', 'api', 'temporal'];
 
 export interface Timings {
   peerWaitMs: number;
@@ -96,20 +102,23 @@ export function scenarioFor(seed: number, index: number, timings: Timings): Scen
 }
 
 /** Half the scenarios of a network run trade their node fault for a network fault, lasting past the peer wait a third of the time. */
-function withNetworkFault(s: Scenario, rng: Prng, { peerWaitMs }: Timings): Scenario {
+function withNetworkFault(s: Scenario, rng: Prng, timings: Timings): Scenario {
   if (!rng.chance(NETWORK_SHARE)) return s;
-  const network: NetworkFaultPlan = {
+  return { ...s, network: networkFaultPlan(rng, timings), corruption: null };
+}
+
+export function networkFaultPlan(rng: Prng, { peerWaitMs }: Timings): NetworkFaultPlan {
+  return {
     kind: rng.pick(NETWORK_FAULTS),
     role: rng.pick(['primary', 'secondary']),
     durationMs: rng.chance(0.35) ? rng.int(peerWaitMs + 500, peerWaitMs * 2) : rng.int(500, peerWaitMs),
     lossPercent: rng.int(10, 60),
   };
-  return { ...s, network, corruption: null };
 }
 
 function baseScenario(seed: number, index: number, timings: Timings): Scenario {
   const rng = Prng.of(seed, index);
-  const slots = rng.shuffle(Array.from({ length: VOLUME_BYTES / SLOT_BYTES }, (_, i) => i));
+  const slots = shuffledSlots(rng);
   const volumes = Array.from({ length: rng.int(2, 3) }, () => volumePlan(rng, slots));
   const fault = rng.pick(FAULTS);
   const domainOf: Role = rng.pick(['primary', 'secondary']);
@@ -128,12 +137,12 @@ function baseScenario(seed: number, index: number, timings: Timings): Scenario {
 }
 
 /** Every write of a scenario lands in its own slot, so each one can be checked on its own. */
-function volumePlan(rng: Prng, freeSlots: number[]): VolumePlan {
+export function volumePlan(rng: Prng, freeSlots: number[]): VolumePlan {
   const count = rng.int(2, 5);
   return { autoEnableIo: rng.chance(0.5), writes: Array.from({ length: count }, () => writePlan(rng, freeSlots.pop()!)) };
 }
 
-function writePlan(rng: Prng, slot: number): WritePlan {
+export function writePlan(rng: Prng, slot: number): WritePlan {
   return { offset: slot * SLOT_BYTES + rng.int(0, SLOT_BYTES / 2), length: rng.int(1, SLOT_BYTES / 2), via: 'api', pattern: 0 };
 }
 
@@ -142,7 +151,7 @@ function writePlan(rng: Prng, slot: number): WritePlan {
  * through the attach path, so every volume (2+ writes each) has writes both ways; the held
  * write does half the time.
  */
-function withWritePaths(s: Scenario, rng: Prng): Scenario {
+export function withWritePaths<S extends Pick<Scenario, 'volumes' | 'heldWrite'>>(s: S, rng: Prng): S {
   const parity = rng.int(0, 1);
   let k = 0;
   const path = (w: WritePlan, nbd: boolean): WritePlan => (nbd ? { ...w, via: 'nbd', pattern: rng.int(1, 255) } : w);
@@ -159,7 +168,7 @@ function corruption(rng: Prng, fault: NodeFault, domainOf: Role, target: VolumeP
 }
 
 /** Most nodes return within the peer wait; about a third come back after it. */
-function returnDelay(rng: Prng, { peerWaitMs }: Timings): number {
+export function returnDelay(rng: Prng, { peerWaitMs }: Timings): number {
   return rng.chance(0.35) ? rng.int(peerWaitMs + 500, peerWaitMs * 2) : rng.int(0, peerWaitMs / 2);
 }
 
