@@ -56,8 +56,15 @@ export async function setIo(ctx: NodeContext, volumeId: string, state: IoState):
   return ctx.describe(hosted);
 }
 
-/** After a decision: the copy serves again (with `peer`: mirroring to it) as primary at the new epoch; held I/O is released in order. */
+/**
+ * After a decision: the copy serves again (with `peer`: mirroring to it) as primary at the new
+ * epoch; held I/O is released in order. A recovering node refuses, as it refuses any membership
+ * change: its scan went to its newest incident, and a copy moved after it would be judged by a
+ * scan it no longer matches (chaos: a copy enabled at epoch 6 on a node that had restarted and
+ * scanned it at epoch 5 was then classified stale and deleted).
+ */
 export async function enable(ctx: NodeContext, volumeId: string, epoch: number, peer: PeerRef | null): Promise<ScannedReplica> {
+  if (ctx.recovering) throw new NodeError(503, 'node-recovering', `node ${ctx.nodeId} is recovering; its copies cannot be enabled yet`);
   await applyConfig(ctx, volumeId, { role: 'primary', epoch, peer });
   const hosted = ctx.hosted(volumeId);
   await hosted.volume.saveMeta({ mode: 'normal' });
