@@ -181,12 +181,13 @@ describe('placement', () => {
 });
 
 describe('the deletion re-check', () => {
-  const c = (nodeId: string, over: Partial<{ member: boolean; healthy: boolean; restored: boolean }> = {}) => ({
+  const c = (nodeId: string, over: Partial<{ member: boolean; healthy: boolean; restored: boolean; servingPrimary: boolean }> = {}) => ({
     nodeId,
     member: true,
     healthy: false,
     restored: false,
     held: false,
+    servingPrimary: false,
     ...over,
   });
 
@@ -195,6 +196,13 @@ describe('the deletion re-check', () => {
     expect(mayDeleteCopy(false, 'a', [c('a'), c('b', { healthy: true })], 'other')).toBe(true);
     expect(mayDeleteCopy(false, 'a', [c('a'), c('b', { restored: true })], 'other')).toBe(true);
     expect(mayDeleteCopy(false, 'a', [c('a', { restored: true }), c('b', { healthy: true })], 'other')).toBe(false);
+  });
+
+  it('never deletes the copy the inventory names as the serving primary, whoever asks, while the volume lives', () => {
+    for (const caller of ['other', 'volume-recovery'] as const) {
+      expect(mayDeleteCopy(false, 'a', [c('a', { servingPrimary: true, healthy: true }), c('b', { healthy: true })], caller)).toBe(false);
+      expect(mayDeleteCopy(true, 'a', [c('a', { servingPrimary: true })], caller)).toBe(true);
+    }
   });
 
   it('deletes stale copies and copies of deleted volumes', () => {
@@ -210,6 +218,7 @@ describe('the deletion re-check', () => {
         healthy: fc.boolean(),
         restored: fc.boolean(),
         held: fc.boolean(),
+        servingPrimary: fc.boolean(),
       }),
       { selector: (x) => x.nodeId, minLength: 1 },
     );
