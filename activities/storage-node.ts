@@ -160,7 +160,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
         healthy: isHealthy(r),
         restored: r.state === 'restored',
         held: isHeldByRecovery(r.state),
-        servingPrimary: r.role === 'primary' && r.state === 'in-service',
+        primary: r.role === 'primary',
       }));
       const gone = !volume || volume.state === 'deleted' || volume.state === 'archived';
       if (!mayDeleteCopy(gone, nodeId, copies, deletionCaller(volumeId))) {

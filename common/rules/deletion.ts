@@ -10,8 +10,8 @@ export interface CopyState {
   restored: boolean;
   /** Held by a volume recovery: offered to it (candidate) or elected and restored (`isHeldByRecovery`). */
   held: boolean;
-  /** The inventory names it the volume's serving primary (role primary, state in-service). */
-  servingPrimary: boolean;
+  /** The inventory names it the volume's primary (role primary): the copy that serves, or served until its node failed. */
+  primary: boolean;
 }
 
 /** Who asks: the volume's own recovery decides for the copies it holds; any other workflow may not. */
@@ -23,15 +23,17 @@ export type DeletionCaller = 'volume-recovery' | 'other';
  * is the restored authoritative copy. The restored copy itself is never deleted this way, and a
  * copy a volume recovery holds is deleted only by that recovery: a later incident of its node, a
  * repair or a failover must not take a copy the recovery may still elect. The copy the inventory
- * names as the volume's serving primary is never deleted either: a failover, a transfer or a
- * decision moves that role first (chaos F3: a recovery re-run by a late offer of an incident since
+ * names as the volume's primary is never deleted either, even while its node recovers, unless
+ * another member already serves as primary: a failover, a transfer or a decision moves the role
+ * first (chaos F3: a recovery re-run by a late offer of an incident since
  * enabled deleted the primary it had just enabled, beside a secondary that could not serve alone).
  */
 export function mayDeleteCopy(volumeGone: boolean, nodeId: string, copies: CopyState[], caller: DeletionCaller): boolean {
   if (volumeGone) return true;
   const self = copies.find((c) => c.nodeId === nodeId);
   if (!self || !self.member) return true;
-  if (self.restored || self.servingPrimary) return false;
+  if (self.restored) return false;
+  if (self.primary && !copies.some((c) => c.nodeId !== nodeId && c.member && c.primary && c.healthy)) return false;
   if (self.held && caller !== 'volume-recovery') return false;
   return copies.some((c) => c.nodeId !== nodeId && c.member && (c.healthy || c.restored));
 }

@@ -156,7 +156,7 @@ describe('two incidents of one node beside a volume recovery', () => {
       healthy: n === 'b' && m.copies.b === 'in-service',
       restored: m.copies[n] === 'restored',
       held: isHeldByRecovery(m.copies[n]),
-      servingPrimary: n === 'a' && m.copies.a === 'in-service',
+      primary: n === 'a' && m.copies.a === 'in-service',
     }));
 
   /** An incident's server recovery discards what its classification does not keep. */

@@ -181,13 +181,13 @@ describe('placement', () => {
 });
 
 describe('the deletion re-check', () => {
-  const c = (nodeId: string, over: Partial<{ member: boolean; healthy: boolean; restored: boolean; servingPrimary: boolean }> = {}) => ({
+  const c = (nodeId: string, over: Partial<{ member: boolean; healthy: boolean; restored: boolean; primary: boolean }> = {}) => ({
     nodeId,
     member: true,
     healthy: false,
     restored: false,
     held: false,
-    servingPrimary: false,
+    primary: false,
     ...over,
   });
 
@@ -198,10 +198,14 @@ describe('the deletion re-check', () => {
     expect(mayDeleteCopy(false, 'a', [c('a', { restored: true }), c('b', { healthy: true })], 'other')).toBe(false);
   });
 
-  it('never deletes the copy the inventory names as the serving primary, whoever asks, while the volume lives', () => {
+  it('never deletes the copy the inventory names as the primary, whoever asks, until another member serves as primary', () => {
     for (const caller of ['other', 'volume-recovery'] as const) {
-      expect(mayDeleteCopy(false, 'a', [c('a', { servingPrimary: true, healthy: true }), c('b', { healthy: true })], caller)).toBe(false);
-      expect(mayDeleteCopy(true, 'a', [c('a', { servingPrimary: true })], caller)).toBe(true);
+      // a healthy secondary beside it cannot serve alone, even while the primary's node recovers
+      expect(mayDeleteCopy(false, 'a', [c('a', { primary: true, healthy: true }), c('b', { healthy: true })], caller)).toBe(false);
+      expect(mayDeleteCopy(false, 'a', [c('a', { primary: true }), c('b', { healthy: true })], caller)).toBe(false);
+      // once the role moved to another member that serves, the old one may go
+      expect(mayDeleteCopy(false, 'a', [c('a', { primary: true }), c('b', { primary: true, healthy: true })], caller)).toBe(true);
+      expect(mayDeleteCopy(true, 'a', [c('a', { primary: true })], caller)).toBe(true);
     }
   });
 
@@ -218,7 +222,7 @@ describe('the deletion re-check', () => {
         healthy: fc.boolean(),
         restored: fc.boolean(),
         held: fc.boolean(),
-        servingPrimary: fc.boolean(),
+        primary: fc.boolean(),
       }),
       { selector: (x) => x.nodeId, minLength: 1 },
     );
