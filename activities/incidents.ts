@@ -6,11 +6,8 @@ import { mayMoveNode, reconcile, type Reconciled } from '../common/rules/inciden
 import type { NodeClient } from '../api/node-client.js';
 import { inTransaction, type Db, type Tx } from '../api/repositories/db.js';
 import { setNodeState } from '../api/repositories/nodes.js';
-import { markFinished, markInService, newestIncidentOf, recoveryByWorkflow } from '../api/repositories/recoveries.js';
+import { lockAdmission, markFinished, markInService, newestIncidentOf, recoveryByWorkflow } from '../api/repositories/recoveries.js';
 import { copyStatesOn } from '../api/repositories/volumes.js';
-
-/** The lock admission takes: an incident admitted while another resumes the node is seen by one of them. */
-export const ADMISSION_LOCK = 7233002;
 
 async function mayMove(db: Db | Tx, nodeId: string, workflowId: string): Promise<boolean> {
   const incident = await recoveryByWorkflow(db, workflowId);
@@ -42,7 +39,7 @@ export function createIncidentActivities(db: Db, client: NodeClient) {
         throw err;
       }
       const resumed = await inTransaction(db, async (tx) => {
-        await tx.query('select pg_advisory_xact_lock($1)', [ADMISSION_LOCK]);
+        await lockAdmission(tx);
         if (!(await mayMove(tx, nodeId, workflowId))) return false;
         await setNodeState(tx, nodeId, 'in-service');
         await markInService(tx, workflowId);

@@ -30,6 +30,14 @@ function toRow(r: Record<string, unknown>): RecoveryRow {
   };
 }
 
+/**
+ * Serializes admissions with each other and with a node's return to service: an incident admitted
+ * while another resumes the node is seen by one of them. Held until the transaction ends.
+ */
+export async function lockAdmission(tx: Tx): Promise<void> {
+  await tx.query('select pg_advisory_xact_lock(7233002)');
+}
+
 export async function insertRecovery(
   tx: Tx,
   nodeId: string,

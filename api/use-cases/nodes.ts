@@ -18,9 +18,15 @@ import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
 import { countNodesInState, getNode, markAdmitted, recordHeartbeat, recordRejection, upsertNode } from '../repositories/nodes.js';
 import { readThrottle } from '../repositories/settings.js';
-import { asOpenIncident, insertRecovery, markSuperseded, openIncidentsOf, type RecoveryRow } from '../repositories/recoveries.js';
+import {
+  asOpenIncident,
+  insertRecovery,
+  lockAdmission,
+  markSuperseded,
+  openIncidentsOf,
+  type RecoveryRow,
+} from '../repositories/recoveries.js';
 import { admissionFor } from '../../common/rules/incidents.js';
-import { ADMISSION_LOCK } from '../../activities/incidents.js';
 import { logger } from '../../common/log.js';
 import { markNodeReplicasRecovering } from '../repositories/volumes.js';
 import { dropReport, pruneReports, storeReport } from '../repositories/recovery-reports.js';
@@ -171,7 +177,7 @@ function startRecovery(deps: Deps, recovery: RecoveryRow, scan: StoredReport) {
  */
 async function admit(deps: Deps, nodeId: string, scan: StoredReport): Promise<RecoveryRow | null> {
   const admitted = await inTransaction(deps.db, async (tx) => {
-    await tx.query('select pg_advisory_xact_lock($1)', [ADMISSION_LOCK]);
+    await lockAdmission(tx);
     const open = await openIncidentsOf(tx, nodeId);
     const admission = admissionFor(open.map(asOpenIncident), scan.scannedAt);
     if (admission.kind === 'join') {
