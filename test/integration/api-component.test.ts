@@ -5,20 +5,20 @@
 import type { Client } from '@temporalio/client';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { loadApiConfig } from '../../api/config.js';
 import type { NodeClient } from '../../api/node-client.js';
 import { createCustomer } from '../../api/repositories/customers.js';
-import { inTransaction, migrate } from '../../api/repositories/db.js';
+import { inTransaction } from '../../api/repositories/db.js';
 import { upsertNode } from '../../api/repositories/nodes.js';
 import { insertVolume, setVolumeState } from '../../api/repositories/volumes.js';
 import { createDataPathState } from '../../api/use-cases/data-path.js';
 import type { Deps } from '../../api/use-cases/deps.js';
 import { nodeToken } from '../../common/tokens.js';
 import type { SnapshotStore } from '../../snapshot-store/store.js';
-import { admin, adminDatabaseUrl } from '../support/test-cluster.js';
+import { admin, migratedTestDatabase } from '../support/test-cluster.js';
 
 const SECRET = 'a-cluster-secret-of-some-length';
 const dbName = `blackstart_component_${process.pid}_${Date.now() % 100000}`;
@@ -32,11 +32,8 @@ describe('the API in-process', () => {
   let inventoryLoads = 0;
 
   beforeAll(async () => {
-    await admin(`create database ${dbName}`);
-    const dbUrl = new URL(adminDatabaseUrl());
-    dbUrl.pathname = `/${dbName}`;
-    db = new pg.Pool({ connectionString: dbUrl.toString(), max: 4 });
-    await migrate(db);
+    let dbUrl: string;
+    ({ db, url: dbUrl } = await migratedTestDatabase(dbName));
     const query = db.query.bind(db) as (...args: unknown[]) => unknown;
     db.query = ((...args: unknown[]) => {
       if (String(args[0]).includes('from replicas r join nodes')) inventoryLoads++;
@@ -63,7 +60,7 @@ describe('the API in-process', () => {
     await setVolumeState(db, 'vol-1', 'available');
 
     const config = loadApiConfig({
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: dbUrl,
       CLUSTER_SECRET: SECRET,
       OPERATOR_TOKEN: 'an-operator-token-of-some-length',
       SNAPSHOT_STORE: '/nowhere',

@@ -3,8 +3,8 @@
 // primary cut from its secondary only (it asks to serve alone), a primary cut from everything,
 // and one cut from the control plane only. Replay one with `npm run chaos -- --seed 3 --only K`.
 import { describe, expect, it } from 'vitest';
-import { failed, runChaos, scenariosOf } from '../../chaos/campaign.js';
-import { adminDatabaseUrl } from '../support/test-cluster.js';
+import { failed, scenariosOf } from '../../chaos/campaign.js';
+import { runChaosSubset } from '../support/chaos-subset.js';
 
 const SEED = 3;
 const INDICES = [1, 2, 9, 10, 25];
@@ -22,13 +22,7 @@ describe('chaos on network hosts: partitions, flapping links and a router cut of
   });
 
   it('loses no acknowledged write, lets no two copies acknowledge at different epochs, and answers every held write', async () => {
-    const report = await runChaos({
-      seed: SEED,
-      indices: INDICES,
-      adminDatabaseUrl: adminDatabaseUrl(),
-      keepDir: Boolean(process.env.KEEP_TEST_DIRS),
-      networkHosts: true,
-    });
+    const report = await runChaosSubset({ seed: SEED, indices: INDICES, networkHosts: true });
     const { scenarios, completed, networkFaults, lostAcknowledgedWrites, lastCopyDeletions, stuckWorkflows, heldRequestsDropped } = report;
     const { unreadableWrites, splitBrainWrites } = report;
     expect(

@@ -9,14 +9,14 @@ import { execFile } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { loadApiConfig } from '../../api/config.js';
 import type { NodeClient } from '../../api/node-client.js';
 import { createCustomer } from '../../api/repositories/customers.js';
-import { inTransaction, migrate } from '../../api/repositories/db.js';
+import { inTransaction } from '../../api/repositories/db.js';
 import { awaitingOwnerAmong, underReplicatedVolumes, volumesAwaitingOwner } from '../../api/repositories/fleet-health.js';
 import { upsertNode } from '../../api/repositories/nodes.js';
 import { insertVolume, setVolumeState } from '../../api/repositories/volumes.js';
@@ -26,7 +26,7 @@ import type { FleetHealthView } from '../../cli/client.js';
 import type { SnapshotStore } from '../../snapshot-store/store.js';
 import { axeScan, launchChromium, screenshot } from '../support/browser.js';
 import { checkedFetch } from '../support/openapi-check.js';
-import { admin, adminDatabaseUrl } from '../support/test-cluster.js';
+import { admin, migratedTestDatabase } from '../support/test-cluster.js';
 
 const OPERATOR = 'an-operator-token-of-some-length';
 const dbName = `blackstart_health_${process.pid}_${Date.now() % 100000}`;
@@ -38,11 +38,8 @@ describe('fleet health', () => {
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    await admin(`create database ${dbName}`);
-    const dbUrl = new URL(adminDatabaseUrl());
-    dbUrl.pathname = `/${dbName}`;
-    db = new pg.Pool({ connectionString: dbUrl.toString(), max: 4 });
-    await migrate(db);
+    let dbUrl: string;
+    ({ db, url: dbUrl } = await migratedTestDatabase(dbName));
     const domain = (p: string) => ({ dc: 'dc1', zone: 'az1', router: 'r1', power: p, host: p });
     for (const [id, power] of [
       ['node-a', 'p1'],
@@ -63,7 +60,7 @@ describe('fleet health', () => {
 
     // No heartbeat monitor runs here: the test says which node is silent, down or recovering.
     const config = loadApiConfig({
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: dbUrl,
       CLUSTER_SECRET: 'a-cluster-secret-of-some-length',
       OPERATOR_TOKEN: OPERATOR,
       SNAPSHOT_STORE: '/nowhere',

@@ -8,6 +8,7 @@ import { SHORT_TIMINGS, startScratchCluster, type ScratchCluster } from '../../c
 import { defaultTopology } from '../../cluster/topology.js';
 import type { VolumeStatusView } from '../../cli/client.js';
 import { nodeToken } from '../../common/tokens.js';
+import { migrate } from '../../api/repositories/db.js';
 import { HttpStorageNode } from '../../storage-node/client.js';
 
 /** The Postgres the tests' databases are created on: the run's embedded one (global-setup.ts), or the system one. */
@@ -22,6 +23,16 @@ export async function admin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminDatabaseUrl() });
   await client.connect();
   await client.query(sql).finally(() => client.end());
+}
+
+/** A new database of the test's own, migrated: its URL and a pool on it (drop it with `admin('drop database …')`). */
+export async function migratedTestDatabase(dbName: string): Promise<{ db: pg.Pool; url: string }> {
+  await admin(`create database ${dbName}`);
+  const dbUrl = new URL(adminDatabaseUrl());
+  dbUrl.pathname = `/${dbName}`;
+  const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 4 });
+  await migrate(db);
+  return { db, url: dbUrl.toString() };
 }
 
 export type TestCluster = ScratchCluster;
