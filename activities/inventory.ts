@@ -4,7 +4,7 @@ import { failoverSurvivor, volumeIncidentIsCurrent } from '../common/rules/failo
 import { isMember } from '../common/rules/health.js';
 import { placeAwayFrom, placeInOtherZone } from '../common/rules/placement.js';
 import type { Classification, ScanReport, ScannedReplica } from '../common/types.js';
-import { getNode, placementCandidates } from '../api/repositories/nodes.js';
+import { getNode, lockPlacement, placementCandidates } from '../api/repositories/nodes.js';
 import { recentlyDroppedPeers } from '../api/repositories/peer-drops.js';
 import { inTransaction, type Db } from '../api/repositories/db.js';
 import { recordClassifications, reportPage } from '../api/repositories/recovery-reports.js';
@@ -242,17 +242,21 @@ export function createInventoryActivities(db: Db) {
       source: string;
       otherZone: boolean;
     }): Promise<{ target: string; sizeBytes: number } | null> {
-      const volume = await getVolume(db, volumeId);
-      const from = await getNode(db, source);
-      if (!volume || !from) return null;
-      const holders = new Set((await replicasOf(db, volumeId)).filter((r) => r.state !== 'deleted').map((r) => r.nodeId));
       // A peer this volume's primary could not reach lately is no place for its new copy: the link may still be cut.
       const unreachable = new Set(await recentlyDroppedPeers(db, volumeId, DROPPED_PEER_AVOID_MS));
-      const nodes = (await placementCandidates(db)).filter((n) => !holders.has(n.nodeId) && !unreachable.has(n.nodeId));
-      const target = (otherZone ? placeInOtherZone : placeAwayFrom)(from.domain, nodes, volume.sizeBytes);
-      if (!target) return null;
-      await upsertReplica(db, volumeId, target.nodeId, 'secondary', volume.epoch, 'rebuilding');
-      return { target: target.nodeId, sizeBytes: volume.sizeBytes };
+      // Chosen and reserved under the placement lock, as a create is: concurrent rebuilds spread.
+      return inTransaction(db, async (tx) => {
+        await lockPlacement(tx);
+        const volume = await getVolume(tx, volumeId);
+        const from = await getNode(tx, source);
+        if (!volume || !from) return null;
+        const holders = new Set((await replicasOf(tx, volumeId)).filter((r) => r.state !== 'deleted').map((r) => r.nodeId));
+        const nodes = (await placementCandidates(tx)).filter((n) => !holders.has(n.nodeId) && !unreachable.has(n.nodeId));
+        const target = (otherZone ? placeInOtherZone : placeAwayFrom)(from.domain, nodes, volume.sizeBytes, Math.random);
+        if (!target) return null;
+        await upsertReplica(tx, volumeId, target.nodeId, 'secondary', volume.epoch, 'rebuilding');
+        return { target: target.nodeId, sizeBytes: volume.sizeBytes };
+      });
     },
 
     /** The rebuilt copy serves as the secondary, unless the volume moved on meanwhile. */

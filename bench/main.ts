@@ -1,4 +1,4 @@
-// `npm run bench -- <fleet|partition|temporal-ceiling|datapath|nbd|dense> [options] [--json FILE]`; with no
+// `npm run bench -- <fleet|partition|placement|temporal-ceiling|datapath|nbd|dense> [options] [--json FILE]`; with no
 // benchmark named, a small default of each. Results: bench/results/<kind>.json and README.md.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -9,6 +9,7 @@ import { fleetBench } from './fleet.js';
 import { fleetScalingBench } from './fleet-scaling.js';
 import { nbdBench } from './nbd.js';
 import { partitionBench } from './partition.js';
+import { placementBench } from './placement.js';
 import { temporalKind } from '../cluster/temporal-postgres.js';
 import { RESULTS_DIR, latestKey, saveResult } from './results.js';
 import { temporalCeilingBench } from './temporal-ceiling.js';
@@ -22,8 +23,8 @@ const { values, positionals } = parseArgs({
     'size-mib': { type: 'string' },
     seconds: { type: 'string', default: '10' },
     workflows: { type: 'string', default: '500' },
-    concurrency: { type: 'string', default: '50' },
-    volumes: { type: 'string', default: '60' },
+    concurrency: { type: 'string' },
+    volumes: { type: 'string' },
     'cut-seconds': { type: 'string', default: '30' },
     'mass-outage-share': { type: 'string' },
     'copies-per-node': { type: 'string', default: '5000' },
@@ -74,14 +75,16 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   partition: () =>
     partitionBench({
       nodes: int('nodes', 30),
-      volumes: int('volumes'),
+      volumes: int('volumes', 60),
       cutSeconds: int('cut-seconds'),
       databaseUrl,
       massOutageShare: share(),
     }),
   'fleet-scaling': () =>
     fleetScalingBench(sizes(), { volumesPerNode: int('volumes-per-node'), restoreConcurrency: int('restore-concurrency'), databaseUrl }),
-  'temporal-ceiling': () => temporalCeilingBench(int('workflows'), int('concurrency')),
+  placement: () =>
+    placementBench({ nodes: int('nodes', 30), volumes: int('volumes', 300), concurrency: int('concurrency', 32), databaseUrl }),
+  'temporal-ceiling': () => temporalCeilingBench(int('workflows'), int('concurrency', 50)),
   datapath: () => datapathBench(int('size-mib', 1024)),
   nbd: () => nbdBench({ sizeMiB: int('size-mib', 256), seconds: int('seconds'), databaseUrl }),
   dense: () =>

@@ -59,7 +59,7 @@ function payload(volumeId: string, bytes: number): Buffer {
 }
 
 /** Runs `job(0 … count-1)` with at most `concurrency` in flight. */
-async function lanes(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
+export async function lanes(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < count) await job(next++);

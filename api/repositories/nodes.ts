@@ -128,7 +128,7 @@ export async function countNodesInState(db: Db | Tx, state: NodeState): Promise<
  * Bytes allocated to member replicas on each node: what placement may not give away twice. A
  * volume whose creation failed (`error`) holds nothing: it never serves, and its space is free.
  */
-export async function allocatedBytesByNode(db: Db): Promise<Map<string, number>> {
+export async function allocatedBytesByNode(db: Db | Tx): Promise<Map<string, number>> {
   const { rows } = await db.query(
     `select r.node_id, sum(v.size_bytes)::bigint as bytes from replicas r join volumes v on v.id = r.volume_id
      where r.state = any($1) and v.state not in ('error', 'deleted') group by r.node_id`,
@@ -137,8 +137,16 @@ export async function allocatedBytesByNode(db: Db): Promise<Map<string, number>>
   return new Map(rows.map((r) => [r.node_id as string, Number(r.bytes)]));
 }
 
+/**
+ * Serializes volume placement: a create chooses its nodes and inserts its copies under it, so the
+ * next create's free space counts them. Held until the transaction ends.
+ */
+export async function lockPlacement(tx: Tx): Promise<void> {
+  await tx.query('select pg_advisory_xact_lock(7233003)');
+}
+
 /** Nodes a new copy may go to: in service, heartbeat fresh, with their free space. */
-export async function placementCandidates(db: Db): Promise<{ nodeId: string; domain: FailureDomain; freeBytes: number }[]> {
+export async function placementCandidates(db: Db | Tx): Promise<{ nodeId: string; domain: FailureDomain; freeBytes: number }[]> {
   const allocated = await allocatedBytesByNode(db);
   const { rows } = await db.query(`select ${COLUMNS} from nodes where state = 'in-service' and fresh_until > now() order by id`);
   return rows.map(toRow).map((n) => ({ nodeId: n.id, domain: n.domain, freeBytes: n.capacityBytes - (allocated.get(n.id) ?? 0) }));

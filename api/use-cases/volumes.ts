@@ -26,7 +26,7 @@ import { AppError, notFound } from '../errors.js';
 import { inTransaction } from '../repositories/db.js';
 import { INCONSISTENCY_EVENT, listEvents, type VolumeEventRow } from '../repositories/events.js';
 import { getCustomerSnapshot } from '../repositories/snapshots.js';
-import { placementCandidates } from '../repositories/nodes.js';
+import { lockPlacement, placementCandidates } from '../repositories/nodes.js';
 import {
   getCustomerVolume,
   getVolume,
@@ -87,16 +87,19 @@ export async function createVolume(deps: Deps, customerId: string, body: z.infer
   if (sizeBytes > deps.config.maxVolumeBytes) {
     throw new AppError(400, 'invalid-request', `sizeBytes must be at most ${deps.config.maxVolumeBytes}`);
   }
-  const placement = placeReplicas(await placementCandidates(deps.db), sizeBytes);
-  if (!placement)
-    throw new AppError(503, 'insufficient-capacity', 'no two power domains have room for this volume', { 'retry-after': '30' });
-  const [primary, secondary] = placement;
   const id = `vol-${randomBytes(8).toString('hex')}`;
   const row = { id, customerId, sizeBytes, autoEnableIo: body.autoEnableIo, sourceSnapshotId: source?.id ?? null };
-  await inTransaction(deps.db, async (tx) => {
+  // The copies are chosen and their space reserved in one transaction, under the placement lock,
+  // so that concurrent creates see each other's copies and spread instead of picking one pair.
+  const [primary, secondary] = await inTransaction(deps.db, async (tx) => {
     await lockCustomer(tx, customerId);
     await requireRoom(deps, tx, customerId, { volumes: 1, bytes: sizeBytes });
-    await insertVolume(tx, row, primary.nodeId, secondary.nodeId);
+    await lockPlacement(tx);
+    const placement = placeReplicas(await placementCandidates(tx), sizeBytes, Math.random);
+    if (!placement)
+      throw new AppError(503, 'insufficient-capacity', 'no two power domains have room for this volume', { 'retry-after': '30' });
+    await insertVolume(tx, row, placement[0].nodeId, placement[1].nodeId);
+    return placement;
   });
   try {
     // Each copy fills itself from the snapshot store: no copy waits on the other.

@@ -5,7 +5,6 @@ import { classifyReplica } from '../../common/rules/classify.js';
 import { mayDeleteCopy } from '../../common/rules/deletion.js';
 import { allPeersReported, compareAuthority, electAuthoritative, supersedes } from '../../common/rules/elect.js';
 import { planRepairs } from '../../common/rules/merge.js';
-import { placeInOtherZone, placeReplicas, samePowerDomain, separation, type PlacementNode } from '../../common/rules/placement.js';
 import { proveBySnapshot, proveNoDataLoss } from '../../common/rules/proof.js';
 import type { CandidateReport, InventoryVolume, ScannedReplica } from '../../common/types.js';
 
@@ -131,52 +130,6 @@ describe('proof of no data loss', () => {
     expect(proveNoDataLoss(candidate('n1'), [digest('n1'), digest('n2', 'other')])).toBeNull();
     expect(proveNoDataLoss(candidate('n1'), [digest('n1'), digest('n2', 'abc', 4)])).toBeNull();
     expect(proveNoDataLoss(candidate('n1', { badBlocks: [1] }), [digest('n1'), digest('n2')])).toBeNull();
-  });
-});
-
-describe('placement', () => {
-  const arbNodes = fc
-    .uniqueArray(
-      fc.record({
-        n: fc.integer({ min: 0, max: 30 }),
-        power: fc.integer({ min: 0, max: 3 }),
-        router: fc.integer({ min: 0, max: 1 }),
-        free: fc.integer({ min: 0, max: 100 }),
-      }),
-      { selector: (x) => x.n, maxLength: 12 },
-    )
-    .map((xs): PlacementNode[] =>
-      xs.map((x) => ({
-        nodeId: `n${x.n}`,
-        freeBytes: x.free,
-        domain: { dc: 'dc1', zone: `z${x.router}`, router: `r${x.router}`, power: `p${x.power}`, host: `h${x.n}` },
-      })),
-    );
-
-  it('never puts both copies in one power domain, and finds a pair whenever one exists', () => {
-    fc.assert(
-      fc.property(arbNodes, fc.integer({ min: 1, max: 60 }), (nodes, size) => {
-        const placed = placeReplicas(nodes, size);
-        const fit = nodes.filter((n) => n.freeBytes >= size);
-        const pairExists = fit.some((a) => fit.some((b) => !samePowerDomain(a.domain, b.domain)));
-        expect(placed !== null).toBe(pairExists);
-        if (!placed) return;
-        const [p, s] = placed;
-        expect(samePowerDomain(p.domain, s.domain)).toBe(false);
-        expect(p.freeBytes).toBeGreaterThanOrEqual(size);
-        expect(s.freeBytes).toBeGreaterThanOrEqual(size);
-      }),
-    );
-  });
-
-  it('prefers another router when one has room', () => {
-    const node = (id: string, router: string, power: string, free: number): PlacementNode => ({
-      nodeId: id,
-      freeBytes: free,
-      domain: { dc: 'dc1', zone: 'z1', router, power, host: id },
-    });
-    const [p, s] = placeReplicas([node('a', 'r1', 'p1', 100), node('b', 'r1', 'p2', 90), node('c', 'r2', 'p3', 10)], 5)!;
-    expect([p.nodeId, s.nodeId]).toEqual(['a', 'c']);
   });
 });
 
@@ -333,36 +286,5 @@ describe('proof by snapshot', () => {
     expect(proveBySnapshot(candidate('a', { digest: 'abd' }), snapshot)).toBeNull();
     expect(proveBySnapshot(candidate('a', { badBlocks: [3] }), snapshot)).toBeNull();
     expect(proveBySnapshot(candidate('a'), null)).toBeNull();
-  });
-});
-
-describe('transfer placement', () => {
-  const node = (nodeId: string, zone: string, power: string, freeBytes = 100): PlacementNode => ({
-    nodeId,
-    freeBytes,
-    domain: { dc: 'dc1', zone, router: `${zone}-r1`, power, host: nodeId },
-  });
-
-  it('always lands in another zone, or nowhere', () => {
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.record({
-            zone: fc.constantFrom('z1', 'z2', 'z3'),
-            power: fc.constantFrom('p1', 'p2'),
-            free: fc.integer({ min: 0, max: 200 }),
-          }),
-          { maxLength: 8 },
-        ),
-        (specs) => {
-          const nodes = specs.map((s, i) => node(`n${i}`, s.zone, `${s.zone}-${s.power}`, s.free));
-          const from = node('src', 'z1', 'z1-p1').domain;
-          const target = placeInOtherZone(from, nodes, 100);
-          const possible = nodes.some((n) => n.domain.zone !== 'z1' && n.freeBytes >= 100);
-          expect(target === null).toBe(!possible);
-          if (target) expect(separation(target.domain, from)).toBeGreaterThanOrEqual(3);
-        },
-      ),
-    );
   });
 });
