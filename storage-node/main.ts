@@ -8,8 +8,8 @@ import { startStorageNode, type RunningNode } from './node-runtime.js';
 runMain('storage-node', async () => {
   const overrides = process.env.NODE_HOST_SPEC ? (JSON.parse(process.env.NODE_HOST_SPEC) as Record<string, string>[]) : [{}];
   const configs = overrides.map((o) => loadNodeConfig({ ...process.env, ...o }));
-  const nodes: RunningNode[] = [];
-  for (const config of configs) nodes.push(await startStorageNode(config));
+  // The nodes of one host boot side by side, as separate machines would after a power loss.
+  const nodes: RunningNode[] = await Promise.all(configs.map(startStorageNode));
 
   const shutdown = async () => {
     await Promise.all(nodes.map((n) => n.stop()));

@@ -3,7 +3,8 @@
 import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoGate, VolumeDeletedError } from './io-gate.js';
-import { Volume, type VolumeMeta } from './volume.js';
+import { logger } from '../../common/log.js';
+import { CREATING_SUFFIX, DELETING_SUFFIX, Volume, type VolumeMeta } from './volume.js';
 
 export interface HostedVolume {
   volume: Volume;
@@ -37,11 +38,13 @@ export class NodeStore {
     const cleanShutdown = await exists(this.markerPath);
     await rm(this.markerPath, { force: true });
     for (const name of await readdir(this.volumesDir)) {
-      if (name.endsWith('.deleting')) {
-        await rm(join(this.volumesDir, name), { recursive: true, force: true });
+      const dir = join(this.volumesDir, name);
+      if (await isLeftover(dir)) {
+        logger({ component: 'node-store' }).warn({ dir }, `removing ${name}: a copy whose creation or deletion did not finish`);
+        await rm(dir, { recursive: true, force: true });
         continue;
       }
-      const volume = await Volume.open(join(this.volumesDir, name), this.fsync);
+      const volume = await Volume.open(dir, this.fsync);
       this.volumes.set(volume.meta.volumeId, { volume, gate: new IoGate(volume.meta.ioState === 'paused') });
     }
     await this.loadJournal();
@@ -124,6 +127,16 @@ export class NodeStore {
       await writeFile(path, kept + '\n');
     }
   }
+}
+
+/**
+ * What a crash left mid-create or mid-delete: a staging or trash directory, or (from a version
+ * that built copies in place) a directory without meta.json, which is renamed in last, so that
+ * no copy without it was ever acknowledged.
+ */
+async function isLeftover(dir: string): Promise<boolean> {
+  if (dir.endsWith(CREATING_SUFFIX) || dir.endsWith(DELETING_SUFFIX)) return true;
+  return !(await exists(join(dir, 'meta.json')));
 }
 
 async function exists(path: string): Promise<boolean> {

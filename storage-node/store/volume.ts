@@ -1,13 +1,18 @@
 // One volume on disk: a sparse data file, its metadata, a CRC32C per block, a dirty bitmap
 // (blocks changed since the last snapshot) and the write sequence number.
-import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { CHUNK_BYTES, chunkHash, volumeDigest } from '../../common/chunks.js';
 import { BLOCK_SIZE, type IoState, type PeerRef, type ReplicaMode, type ReplicaRole } from '../../common/types.js';
 import { Bitmap } from '../protocol/bitmap.js';
 import type { BlockSpan } from '../protocol/block-range.js';
 import { crc32c } from '../protocol/crc32c.js';
 import { PARALLEL_MIN_BYTES, sharedHashPool, type FileHashes } from './hash-pool.js';
+
+/** A copy being built, and one being removed: neither is a volume; boot removes what a crash left of them. */
+export const CREATING_SUFFIX = '.creating';
+export const DELETING_SUFFIX = '.deleting';
 
 export interface VolumeMeta {
   volumeId: string;
@@ -55,16 +60,30 @@ export class Volume {
     return this.crcs[block]!;
   }
 
+  /**
+   * Builds the copy's files under a staging name and renames the directory into place whole, so
+   * a crash mid-create leaves no half-made copy where boot loads volumes (chaos seed 61206
+   * scenario 27: a rebuild target SIGKILLed between its files and meta.json could not boot).
+   */
   static async create(dir: string, meta: VolumeMeta, fsync: boolean): Promise<Volume> {
-    await mkdir(dir, { recursive: true });
-    const blocks = Math.ceil(meta.sizeBytes / BLOCK_SIZE);
-    const data = await open(join(dir, 'data'), 'w+');
-    await data.truncate(meta.sizeBytes);
-    await data.close();
-    await writeFile(join(dir, 'crc'), new Uint8Array(new Uint32Array(blocks).fill(ZERO_BLOCK_CRC).buffer));
-    await writeFile(join(dir, 'dirty'), Bitmap.forBlocks(blocks).bytes);
-    await writeFile(join(dir, 'seq'), encodeSeq(0));
-    await writeMetaFile(dir, meta);
+    const staging = `${dir}.${randomBytes(4).toString('hex')}${CREATING_SUFFIX}`;
+    await mkdir(staging, { recursive: true });
+    try {
+      const blocks = Math.ceil(meta.sizeBytes / BLOCK_SIZE);
+      const data = await open(join(staging, 'data'), 'w+');
+      await data.truncate(meta.sizeBytes);
+      await data.sync();
+      await data.close();
+      await writeSynced(join(staging, 'crc'), new Uint8Array(new Uint32Array(blocks).fill(ZERO_BLOCK_CRC).buffer));
+      await writeSynced(join(staging, 'dirty'), Bitmap.forBlocks(blocks).bytes);
+      await writeSynced(join(staging, 'seq'), encodeSeq(0));
+      await writeMetaFile(staging, meta);
+      await rename(staging, dir);
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw err;
+    }
+    await syncDir(dirname(dir));
     return Volume.open(dir, fsync);
   }
 
@@ -178,7 +197,7 @@ export class Volume {
 
   async destroy(): Promise<void> {
     await this.close().catch(() => undefined);
-    const trash = `${this.dir}.deleting`;
+    const trash = `${this.dir}${DELETING_SUFFIX}`;
     await rename(this.dir, trash).catch(() => undefined);
     await rm(trash, { recursive: true, force: true });
   }
@@ -255,10 +274,25 @@ async function writeMetaFile(dir: string, meta: VolumeMeta): Promise<void> {
     await file.close();
   }
   await rename(tmp, join(dir, 'meta.json'));
-  const parent = await open(dir, 'r');
+  await syncDir(dir);
+}
+
+async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
+  const file = await open(path, 'w');
   try {
-    await parent.sync();
+    await file.writeFile(bytes);
+    await file.sync();
   } finally {
-    await parent.close();
+    await file.close();
+  }
+}
+
+/** Makes a directory's entries (a rename, a new file) durable. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
