@@ -63,6 +63,21 @@ describe('classification', () => {
     expect(classifyReplica('a', copy({ epoch: 1 }), volume(), false)).toBe('stale');
   });
 
+  it('offers a copy ahead of the volume epoch (a promotion never committed) to a volume recovery, crashed or not', () => {
+    const healthyPeer = volume({
+      members: [
+        { nodeId: 'a', role: 'primary', epoch: 2, healthy: true },
+        { nodeId: 'b', role: 'secondary', epoch: 2, healthy: false },
+      ],
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 3, max: 9 }), fc.boolean(), fc.boolean(), (epoch, crashed, peerHealthy) => {
+        const inventory = peerHealthy ? healthyPeer : volume();
+        expect(classifyReplica('b', copy({ epoch, role: 'primary' }), inventory, crashed)).toBe('candidate');
+      }),
+    );
+  });
+
   it('calls a current copy with a healthy peer a duplicate, and without one a candidate', () => {
     const healthyPeer = volume({
       members: [
