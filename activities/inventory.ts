@@ -23,6 +23,7 @@ import {
   setReplicaState,
   setVolumeArchived,
   setVolumeEpoch,
+  rebuildInFlight,
   setVolumeState,
   upsertReplica,
 } from '../api/repositories/volumes.js';
@@ -249,7 +250,8 @@ export function createInventoryActivities(db: Db) {
         await lockPlacement(tx);
         const volume = await getVolume(tx, volumeId);
         const from = await getNode(tx, source);
-        if (!volume || !from) return null;
+        // One rebuild at a time: a second one would re-point the primary's mirror away from the first.
+        if (!volume || !from || (await rebuildInFlight(tx, volumeId, volume.epoch))) return null;
         const holders = new Set((await replicasOf(tx, volumeId)).filter((r) => r.state !== 'deleted').map((r) => r.nodeId));
         const nodes = (await placementCandidates(tx)).filter((n) => !holders.has(n.nodeId) && !unreachable.has(n.nodeId));
         const target = (otherZone ? placeInOtherZone : placeAwayFrom)(from.domain, nodes, volume.sizeBytes, Math.random);

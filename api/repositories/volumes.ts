@@ -3,7 +3,7 @@ import { isHeldByRecovery } from '../../common/rules/incidents.js';
 import type { InventoryVolume, IoState, ReplicaRole } from '../../common/types.js';
 import { isHealthy, isMember } from '../../common/rules/health.js';
 import { MEMBER_STATES, type NodeState, type ReplicaState, type VolumeState } from '../../common/states.js';
-import type { Db, Tx } from './db.js';
+import { inTransaction, type Db, type Tx } from './db.js';
 
 export interface VolumeRow {
   id: string;
@@ -258,15 +258,35 @@ export async function markRejoined(db: Db, volumeId: string, nodeId: string): Pr
 /**
  * A rebuilt copy serves as the secondary; false when the volume moved on (another epoch) or its
  * primary no longer serves (a recovery holds it): a secondary never serves without its primary.
+ * Any other secondary serving or recovering leaves the membership: the rebuild re-pointed the
+ * primary's mirror to the new copy, so the old one misses every write since, and a failover must
+ * never choose it (chaos seed 81206 scenario 48 lost an acknowledged write that way).
  */
 export async function markRebuilt(db: Db, volumeId: string, nodeId: string, epoch: number): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `update replicas set state = 'in-service', updated_at = now()
-     where volume_id = $1 and node_id = $2 and state = 'rebuilding' and epoch = $3
-       and exists (select 1 from replicas p where p.volume_id = $1 and p.role = 'primary' and p.state = 'in-service' and p.epoch = $3)`,
-    [volumeId, nodeId, epoch],
-  );
-  return rowCount === 1;
+  return inTransaction(db, async (tx) => {
+    const { rowCount } = await tx.query(
+      `update replicas set state = 'in-service', updated_at = now()
+       where volume_id = $1 and node_id = $2 and state = 'rebuilding' and epoch = $3
+         and exists (select 1 from replicas p where p.volume_id = $1 and p.role = 'primary' and p.state = 'in-service' and p.epoch = $3)`,
+      [volumeId, nodeId, epoch],
+    );
+    if (rowCount !== 1) return false;
+    await tx.query(
+      `update replicas set state = 'stale', updated_at = now()
+       where volume_id = $1 and node_id <> $2 and role = 'secondary' and state in ('in-service', 'recovering')`,
+      [volumeId, nodeId],
+    );
+    return true;
+  });
+}
+
+/** A rebuild of the volume is in flight at `epoch`: its new copy is the primary's peer, and no second one may start. */
+export async function rebuildInFlight(db: Db | Tx, volumeId: string, epoch: number): Promise<boolean> {
+  const { rows } = await db.query(`select 1 from replicas where volume_id = $1 and state = 'rebuilding' and epoch = $2 limit 1`, [
+    volumeId,
+    epoch,
+  ]);
+  return rows.length > 0;
 }
 
 /** A rebuild that cannot finish: its partial copy leaves the membership. */

@@ -1,0 +1,70 @@
+// Spec: a volume has one secondary, and it is the copy its primary mirrors to. Against a real
+// Postgres, through the inventory activities a rebuild uses: a second rebuild of a volume never
+// starts while one is in flight (it would re-point the primary's mirror), and a rebuilt copy
+// retires the secondary it replaced, so that a failover can never choose a copy that misses
+// writes (chaos compound seed 81206 scenario 48: a repair rebuild and a failover's rebuild ran at
+// once, the primary mirrored to one, the other was chosen at the next failover: a write was lost).
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInventoryActivities } from '../../activities/inventory.js';
+import { createCustomer } from '../../api/repositories/customers.js';
+import { inTransaction } from '../../api/repositories/db.js';
+import { upsertNode } from '../../api/repositories/nodes.js';
+import { insertVolume, replicasOf, setVolumeState } from '../../api/repositories/volumes.js';
+import { failoverSurvivor } from '../../common/rules/failover.js';
+import { admin, migratedTestDatabase } from '../support/test-cluster.js';
+
+const dbName = `blackstart_rebuild_${process.pid}_${Date.now() % 100000}`;
+
+describe('one secondary a volume, the one its primary mirrors to', () => {
+  let db: pg.Pool;
+  let inventory: ReturnType<typeof createInventoryActivities>;
+
+  beforeAll(async () => {
+    ({ db } = await migratedTestDatabase(dbName));
+    for (const [id, power] of [
+      ['node-a', 'p1'],
+      ['node-b', 'p2'],
+      ['node-c', 'p3'],
+      ['node-d', 'p4'],
+      ['node-e', 'p5'],
+    ] as const) {
+      await upsertNode(
+        db,
+        { id, url: 'http://127.0.0.1:1', nbdAddress: '' },
+        { dc: 'dc1', zone: 'az1', router: 'r1', power, host: id },
+        1 << 30,
+        600_000,
+      );
+    }
+    await createCustomer(db, 'cust-1', 'one', 'bsk_rebuild-key');
+    const volume = { id: 'vol-1', customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null };
+    await inTransaction(db, (tx) => insertVolume(tx, volume, 'node-a', 'node-b'));
+    await setVolumeState(db, 'vol-1', 'available');
+    inventory = createInventoryActivities(db);
+  });
+
+  afterAll(async () => {
+    await db.end();
+    await admin(`drop database if exists ${dbName} with (force)`);
+  });
+
+  it('starts no second rebuild of a volume while one is in flight', async () => {
+    const plans = await Promise.all([1, 2, 3].map(() => inventory.planCopy({ volumeId: 'vol-1', source: 'node-a', otherZone: false })));
+    expect(plans.filter((p) => p !== null)).toHaveLength(1);
+  });
+
+  it('retires the secondary a rebuilt copy replaced, so a failover of the primary chooses the rebuilt copy', async () => {
+    const rebuilding = (await replicasOf(db, 'vol-1')).find((r) => r.state === 'rebuilding')!;
+    expect(await inventory.recordRebuilt({ volumeId: 'vol-1', nodeId: rebuilding.nodeId, epoch: 1 })).toBe(true);
+    const copies = await replicasOf(db, 'vol-1');
+    const state = Object.fromEntries(copies.map((r) => [r.nodeId, `${r.role} ${r.state}`]));
+    expect(state).toMatchObject({
+      'node-a': 'primary in-service',
+      'node-b': 'secondary stale',
+      [rebuilding.nodeId]: 'secondary in-service',
+    });
+    expect(failoverSurvivor(copies, 'node-a')?.nodeId).toBe(rebuilding.nodeId);
+    expect(await inventory.planCopy({ volumeId: 'vol-1', source: 'node-a', otherZone: false })).not.toBeNull();
+  });
+});
