@@ -65,6 +65,15 @@ export async function openIncidentsOf(db: Db | Tx, nodeId: string): Promise<Reco
   return rows.map(toRow);
 }
 
+/** The node's newest incident admitted with the scan taken at `scannedAt`, open or not. */
+export async function incidentWithScan(db: Db | Tx, nodeId: string, scannedAt: string): Promise<RecoveryRow | null> {
+  const { rows } = await db.query('select * from recovery_events where node_id = $1 and scanned_at = $2 order by id desc limit 1', [
+    nodeId,
+    scannedAt,
+  ]);
+  return rows[0] ? toRow(rows[0]) : null;
+}
+
 export function asOpenIncident(r: RecoveryRow): OpenIncident {
   return { incident: r.id, scannedAt: r.scannedAt, inService: r.inServiceAt !== null };
 }

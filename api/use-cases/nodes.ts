@@ -23,6 +23,7 @@ import {
   insertRecovery,
   lockAdmission,
   markSuperseded,
+  incidentWithScan,
   openIncidentsOf,
   type RecoveryRow,
 } from '../repositories/recoveries.js';
@@ -115,7 +116,8 @@ export async function heartbeat(deps: Deps, nodeId: string, body: z.infer<typeof
 
 /**
  * Admits a recovery report, or answers 429 when the bound of concurrent server recoveries is
- * reached (the node retries with jitter). A repeated report joins the open incident.
+ * reached (the node retries with jitter). A repeated report joins its incident, or is answered
+ * again once that incident moved on.
  */
 export async function admitReport(deps: Deps, nodeId: string, scan: ScanReport): Promise<{ workflowId: string; incident: number }> {
   if (scan.nodeId !== nodeId) throw new AppError(403, 'forbidden', `node ${nodeId} cannot report for node ${scan.nodeId}`);
@@ -179,7 +181,9 @@ async function admit(deps: Deps, nodeId: string, scan: StoredReport): Promise<Re
   const admitted = await inTransaction(deps.db, async (tx) => {
     await lockAdmission(tx);
     const open = await openIncidentsOf(tx, nodeId);
-    const admission = admissionFor(open.map(asOpenIncident), scan.scannedAt);
+    const earlier = await incidentWithScan(tx, nodeId, scan.scannedAt);
+    const admission = admissionFor(open.map(asOpenIncident), scan.scannedAt, earlier?.id ?? null);
+    if (admission.kind === 'repeat') return { recovery: earlier!, superseded: [] };
     if (admission.kind === 'join') {
       const joined = open.find((o) => o.id === admission.incident)!;
       await startRecovery(deps, joined, scan);

@@ -16,18 +16,25 @@ export interface OpenIncident {
 }
 
 /**
- * What admitting a report does. A report is retried with the same scan until admitted, so the same
- * scan joins the incident admitted with it. A new scan (the node restarted or was declared down
- * again) is a new incident, and every open incident of the node is superseded by it: its copies
- * are on the node's disk and in the new scan, so the new incident examines and offers them again
- * (the handing over), while the older server recoveries finish without moving the node. A new
- * incident that only supersedes one still before service takes no admission slot of its own.
+ * What admitting a report does. A report is retried with the same scan until the node hears that
+ * it was admitted, so the same scan joins the incident admitted with it. A retry that arrives after
+ * that incident moved on (back in service, finished or superseded: the node missed the answer,
+ * e.g. it timed out under load) is a `repeat`: answered, and nothing else happens (at 200 nodes
+ * such late retries became new incidents, three a node, each taking the node out of service).
+ * A new scan (the node restarted or was declared down again) is a new incident, and every open
+ * incident of the node is superseded by it: its copies are on the node's disk and in the new
+ * scan, so the new incident examines and offers them again (the handing over), while the older
+ * server recoveries finish without moving the node. A new incident that only supersedes one still
+ * before service takes no admission slot of its own. `admittedWithScan`: the newest incident of
+ * the node, open or not, admitted with this very scan.
  */
-export type Admission = { kind: 'join'; incident: number } | { kind: 'new'; supersedes: number[]; needsSlot: boolean };
+export type Admission =
+  { kind: 'join'; incident: number } | { kind: 'repeat'; incident: number } | { kind: 'new'; supersedes: number[]; needsSlot: boolean };
 
-export function admissionFor(open: OpenIncident[], scannedAt: string): Admission {
+export function admissionFor(open: OpenIncident[], scannedAt: string, admittedWithScan: number | null = null): Admission {
   const sameScan = open.find((o) => !o.inService && (o.scannedAt === scannedAt || o.scannedAt === null));
   if (sameScan) return { kind: 'join', incident: sameScan.incident };
+  if (admittedWithScan !== null) return { kind: 'repeat', incident: admittedWithScan };
   const beforeService = open.some((o) => !o.inService);
   return { kind: 'new', supersedes: open.map((o) => o.incident).sort((a, b) => a - b), needsSlot: !beforeService };
 }

@@ -49,6 +49,19 @@ describe('admitting a report', () => {
     );
   });
 
+  it('answers a late retry of a scan already admitted again, and admits nothing new for it', () => {
+    fc.assert(
+      fc.property(arbOpen, fc.integer({ min: 0, max: 5 }).map(scanAt), fc.integer({ min: 1, max: 60 }), (open, scan, earlier) => {
+        const admission = admissionFor(open, scan, earlier);
+        expect(admission.kind).not.toBe('new');
+        if (admission.kind === 'repeat') expect(admission.incident).toBe(earlier);
+      }),
+    );
+    const backInService: OpenIncident[] = [{ incident: 7, scannedAt: scanAt(1), inService: true }];
+    expect(admissionFor(backInService, scanAt(1), 7)).toEqual({ kind: 'repeat', incident: 7 });
+    expect(admissionFor([], scanAt(1), 7)).toEqual({ kind: 'repeat', incident: 7 });
+  });
+
   it('never joins an incident already back in service', () => {
     fc.assert(
       fc.property(arbOpen, fc.integer({ min: 0, max: 5 }).map(scanAt), (open, scan) => {
