@@ -307,5 +307,10 @@ export function createInventoryActivities(db: Db) {
     async copiesOf({ volumeId }: { volumeId: string }): Promise<string[]> {
       return (await replicasOf(db, volumeId)).filter((r) => r.state !== 'deleted').map((r) => r.nodeId);
     },
+
+    /** The copies that left the volume's membership (failed over, or replaced by a rebuilt secondary) and are still on their nodes. */
+    async staleCopiesOf({ volumeId }: { volumeId: string }): Promise<string[]> {
+      return (await replicasOf(db, volumeId)).filter((r) => r.state === 'stale').map((r) => r.nodeId);
+    },
   };
 }

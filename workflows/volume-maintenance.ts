@@ -1,14 +1,17 @@
 // Workflows for a serving volume: re-replication after a recovery, snapshots (one-off and by
 // policy, the latter started by a Temporal Schedule), and deletion.
-import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { VolumeIdKey } from '../common/messages.js';
 import type { SnapshotKind } from '../common/types.js';
 import { CONTROL, SNAPSHOT } from './activity-profiles.js';
 import { addCopy, deleteVolume } from './copies.js';
+import { deleteUnlessRefused } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const snapshots = proxyActivities<Activities>(SNAPSHOT);
+
+export const REBUILD_DELETES_REPLACED_PATCH = 'rebuild-deletes-replaced';
 
 /**
  * After enable: a new secondary for the sole primary at `epoch`, rebuilt while it serves.
@@ -29,6 +32,12 @@ export async function volumeRebuild({
   const copy = await addCopy(volumeId, source, epoch, { otherZone: false });
   if (!copy || !(await control.recordRebuilt({ volumeId, nodeId: copy.target, epoch })))
     return { secondary: null, resumedFrom: copy?.resumedFrom ?? 0 };
+  // The rebuilt copy retired the secondary it replaced (recordRebuilt): nothing else would delete
+  // that copy while its node stays in service. Older histories replay without this step.
+  if (patched(REBUILD_DELETES_REPLACED_PATCH)) {
+    for (const nodeId of await control.staleCopiesOf({ volumeId }))
+      await deleteUnlessRefused({ nodeId, volumeId, reason: `replaced by the secondary rebuilt on ${copy.target}` }, { giveUp: true });
+  }
   return { secondary: copy.target, resumedFrom: copy.resumedFrom };
 }
 
