@@ -20,10 +20,10 @@ import { countNodesInState, getNode, markAdmitted, recordHeartbeat, recordReject
 import { readThrottle } from '../repositories/settings.js';
 import {
   asOpenIncident,
+  incidentWithScan,
   insertRecovery,
   lockAdmission,
   markSuperseded,
-  incidentWithScan,
   openIncidentsOf,
   type RecoveryRow,
 } from '../repositories/recoveries.js';
