@@ -22,10 +22,11 @@ export function createCoordinationActivities(
    * first copy. A recovery of the same incident that already finished is started anew: it
    * re-checks that its incident is current, so a copy made stale meanwhile is only discarded,
    * while a copy whose earlier recovery was superseded (its peer served again, the epoch did
-   * not move) and that lost that peer since gets the recovery it needs.
+   * not move) and that lost that peer since gets the recovery it needs. A copy that left the
+   * membership since it was classified is not offered: it is settled, and nothing may elect it.
    */
   async function offer(nodeId: string, serverRecoveryId: string, c: ClassifiedCopy): Promise<void> {
-    await markCandidate(db, c.volumeId, nodeId, c.copy.writeSeq);
+    if (!(await markCandidate(db, c.volumeId, nodeId, c.copy.writeSeq))) return;
     const args: VolumeRecoveryInput = { volumeId: c.volumeId, epoch: c.volumeEpoch, expectedNodes: c.expectedNodes, ...timings };
     const report: CandidateReport = { nodeId, serverRecoveryId, replica: c.copy };
     await client.workflow.signalWithStart(volumeRecovery, {

@@ -1,9 +1,7 @@
 // Activities that act on storage nodes. Every call is idempotent on the node's side.
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
-import { mayDeleteCopy, type DeletionCaller } from '../common/rules/deletion.js';
-import { isHeldByRecovery } from '../common/rules/incidents.js';
+import { deletionView, mayDeleteCopy, type DeletionCaller } from '../common/rules/deletion.js';
 import { isVolumeRecoveryOf } from '../common/messages.js';
-import { isHealthy, isMember } from '../common/rules/health.js';
 import { BLOCK_SIZE, type RestoredReplica } from '../common/types.js';
 import type { SnapshotSummary } from '../snapshot-store/manifest.js';
 import type { StorageNodeApi } from '../storage-node/client.js';
@@ -154,14 +152,7 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
     async deleteCopy({ nodeId, volumeId, reason }: CopyRef & { reason: string }): Promise<{ deleted: boolean }> {
       const volume = await getVolume(db, volumeId);
       const replicas = volume ? await replicasOf(db, volumeId) : [];
-      const copies = replicas.map((r) => ({
-        nodeId: r.nodeId,
-        member: isMember(r),
-        healthy: isHealthy(r),
-        restored: r.state === 'restored',
-        held: isHeldByRecovery(r.state),
-        primary: r.role === 'primary',
-      }));
+      const copies = deletionView(replicas);
       const gone = !volume || volume.state === 'deleted' || volume.state === 'archived';
       if (!mayDeleteCopy(gone, nodeId, copies, deletionCaller(volumeId))) {
         log().warn(`deletion of ${volumeId} on ${nodeId} refused: it may be the last copy with its data`, { nodeId, volumeId, reason });

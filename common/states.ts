@@ -39,7 +39,8 @@ export const NODE_TRANSITIONS: Record<NodeState, NodeState[]> = {
 /**
  * in-service → recovering (its node's report admitted) → candidate (kept by investigation) →
  * restored (elected) → in-service (decision); a superseded winner is a candidate again, an
- * identical twin joins as in-service. A member leaves as stale (failover, decision, abandoned
+ * identical twin joins as in-service. A copy still rebuilding when its node (or its source's)
+ * failed is offered like any other (candidate). A member leaves as stale (failover, decision, abandoned
  * rebuild); any copy may be deleted once the deletion re-check allows; a node that once held a
  * deleted copy may be a rebuild target again. A recovering copy of a node that never crashed
  * rejoins as it was.
@@ -49,7 +50,7 @@ export const REPLICA_TRANSITIONS: Record<ReplicaState, ReplicaState[]> = {
   recovering: ['in-service', 'candidate', 'stale', 'deleted'],
   candidate: ['restored', 'in-service', 'stale', 'deleted'],
   restored: ['candidate', 'in-service', 'stale', 'deleted'],
-  rebuilding: ['in-service', 'stale', 'deleted'],
+  rebuilding: ['in-service', 'candidate', 'stale', 'deleted'],
   stale: ['deleted'],
   deleted: ['rebuilding'],
 };

@@ -196,13 +196,22 @@ export async function setReplicaState(
   );
 }
 
-/** Moves a copy the investigation kept into 'candidate', unless a volume recovery already moved it on. */
-export async function markCandidate(db: Db | Tx, volumeId: string, nodeId: string, writeSeq: number): Promise<void> {
+/**
+ * Moves a copy the investigation kept into 'candidate', unless a volume recovery already moved it
+ * on. A copy still `rebuilding` is taken too, in the same statement that a failed rebuild's
+ * abandon races with (`abandonRebuild` moves only `rebuilding`): either the recovery holds the
+ * copy, and the rebuild's deletion is refused, or the copy left the membership first, and it is
+ * not offered (chaos compound seed 101206 scenario 63: a recovery elected a copy still recorded
+ * `rebuilding`, and the rebuild's abandon deleted it). True when a recovery holds the copy.
+ */
+export async function markCandidate(db: Db | Tx, volumeId: string, nodeId: string, writeSeq: number): Promise<boolean> {
   await db.query(
     `update replicas set state = 'candidate', write_seq = $3, updated_at = now()
-     where volume_id = $1 and node_id = $2 and state in ('in-service', 'recovering')`,
+     where volume_id = $1 and node_id = $2 and state in ('in-service', 'recovering', 'rebuilding')`,
     [volumeId, nodeId, writeSeq],
   );
+  const { rows } = await db.query(`select state from replicas where volume_id = $1 and node_id = $2`, [volumeId, nodeId]);
+  return rows.length === 1 && isHeldByRecovery(rows[0].state as ReplicaState);
 }
 
 /** A node's report was admitted: its serving copies are now under investigation. */

@@ -1,4 +1,7 @@
 // The re-check that guards every deletion of a copy, run in its own step right before it.
+import type { ReplicaRole } from '../types.js';
+import { isHealthy, isMember, type ReplicaStanding } from './health.js';
+import { isHeldByRecovery } from './incidents.js';
 
 export interface CopyState {
   nodeId: string;
@@ -36,4 +39,16 @@ export function mayDeleteCopy(volumeGone: boolean, nodeId: string, copies: CopyS
   if (self.primary && !copies.some((c) => c.nodeId !== nodeId && c.member && c.primary && c.healthy)) return false;
   if (self.held && caller !== 'volume-recovery') return false;
   return copies.some((c) => c.nodeId !== nodeId && c.member && (c.healthy || c.restored));
+}
+
+/** The re-check's view of a volume's copies, from the inventory's replicas. */
+export function deletionView(replicas: (ReplicaStanding & { nodeId: string; role: ReplicaRole })[]): CopyState[] {
+  return replicas.map((r) => ({
+    nodeId: r.nodeId,
+    member: isMember(r),
+    healthy: isHealthy(r),
+    restored: r.state === 'restored',
+    held: isHeldByRecovery(r.state),
+    primary: r.role === 'primary',
+  }));
 }

@@ -4,15 +4,21 @@
 // retires the secondary it replaced, so that a failover can never choose a copy that misses
 // writes (chaos compound seed 81206 scenario 48: a repair rebuild and a failover's rebuild ran at
 // once, the primary mirrored to one, the other was chosen at the next failover: a write was lost).
+// A rebuilding copy that a recovery takes is the recovery's: the rebuild's abandon never deletes
+// it (compound seed 101206 scenario 63: the abandon deleted the copy a recovery had just elected).
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInventoryActivities } from '../../activities/inventory.js';
 import { createCustomer } from '../../api/repositories/customers.js';
 import { inTransaction } from '../../api/repositories/db.js';
 import { upsertNode } from '../../api/repositories/nodes.js';
-import { insertVolume, replicasOf, setVolumeState } from '../../api/repositories/volumes.js';
+import { insertVolume, markCandidate, replicasOf, setVolumeState } from '../../api/repositories/volumes.js';
+import { deletionView, mayDeleteCopy } from '../../common/rules/deletion.js';
 import { failoverSurvivor } from '../../common/rules/failover.js';
 import { admin, migratedTestDatabase } from '../support/test-cluster.js';
+
+/** Which runs first when a failed rebuild's abandon meets its node's investigation offering the copy. */
+const RACES = ['offer first', 'abandon first', 'at once', 'at once', 'at once', 'at once'] as const;
 
 const dbName = `blackstart_rebuild_${process.pid}_${Date.now() % 100000}`;
 
@@ -38,9 +44,11 @@ describe('one secondary a volume, the one its primary mirrors to', () => {
       );
     }
     await createCustomer(db, 'cust-1', 'one', 'bsk_rebuild-key');
-    const volume = { id: 'vol-1', customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null };
-    await inTransaction(db, (tx) => insertVolume(tx, volume, 'node-a', 'node-b'));
-    await setVolumeState(db, 'vol-1', 'available');
+    for (const id of ['vol-1', ...RACES.map((_, i) => `vol-race-${i}`)]) {
+      const volume = { id, customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null };
+      await inTransaction(db, (tx) => insertVolume(tx, volume, 'node-a', 'node-b'));
+      await setVolumeState(db, id, 'available');
+    }
     inventory = createInventoryActivities(db);
   });
 
@@ -67,4 +75,25 @@ describe('one secondary a volume, the one its primary mirrors to', () => {
     expect(failoverSurvivor(copies, 'node-a')?.nodeId).toBe(rebuilding.nodeId);
     expect(await inventory.planCopy({ volumeId: 'vol-1', source: 'node-a', otherZone: false })).not.toBeNull();
   });
+
+  it.each(RACES.map((order, i) => [order, `vol-race-${i}`]))(
+    'a rebuilding copy is either held by the recovery it is offered to, or out of the membership and never offered (%s)',
+    async (order, volumeId) => {
+      const plan = (await inventory.planCopy({ volumeId, source: 'node-a', otherZone: false }))!;
+      const offer = () => markCandidate(db, volumeId, plan.target, 0);
+      const abandon = () => inventory.abandonCopy({ volumeId, nodeId: plan.target });
+      let offered: boolean;
+      if (order === 'offer first') offered = await offer().then(async (held) => (await abandon(), held));
+      else if (order === 'abandon first') offered = await abandon().then(offer);
+      else [offered] = await Promise.all([offer(), abandon()]);
+
+      const copies = await replicasOf(db, volumeId);
+      const state = copies.find((r) => r.nodeId === plan.target)!.state;
+      const rebuildMayDelete = mayDeleteCopy(false, plan.target, deletionView(copies), 'other');
+      const held = { offered: true, state: 'candidate', rebuildMayDelete: false };
+      const left = { offered: false, state: 'stale', rebuildMayDelete: true };
+      const expected = order === 'offer first' ? held : order === 'abandon first' ? left : offered ? held : left;
+      expect({ offered, state, rebuildMayDelete }).toEqual(expected);
+    },
+  );
 });
