@@ -23,6 +23,12 @@ export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
     /** NBD (block clients); 0 picks a free port. Advertised as NODE_NBD_ADVERTISE ("host:port") or the bind host and bound port. */
     nbdPort: env.int('NODE_NBD_PORT', 0, 0, 65535),
     nbdAdvertise: env.optional('NODE_NBD_ADVERTISE'),
+    /** NBD connections that have not presented a grant yet: at once in total, at once from one address, and how long each may take. */
+    nbdPreAuth: {
+      total: env.int('NODE_NBD_PREAUTH_MAX', 256, 1),
+      perSource: env.int('NODE_NBD_PREAUTH_PER_SOURCE', 32, 1),
+    },
+    nbdHandshakeMs: env.int('NODE_NBD_HANDSHAKE_MS', 5000, 100),
     snapshotStore: env.string('SNAPSHOT_STORE'),
   };
   env.check((problems) => {

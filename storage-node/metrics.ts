@@ -1,16 +1,19 @@
 // A storage node's /metrics: what its I/O gates hold (requests and bytes waiting for a decision
 // or a move), its copies by I/O state and mode, whether it is recovering, and its NBD
-// connections; plus request latency (common/metrics.ts).
-import { Gauge, type Registry } from 'prom-client';
+// connections (and those refused before presenting a grant); plus request latency (common/metrics.ts).
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { newRegistry } from '../common/metrics.js';
 import type { NodeService } from './node-service.js';
 import type { NodeStore } from './store/node-store.js';
 import type { NbdExport, NbdExports } from './transport/nbd-server.js';
+import { PreAuthLimit, type PreAuthCaps } from './transport/pre-auth-limit.js';
 
 export interface NodeMetrics {
   registry: Registry;
   /** Wraps the node's NBD exports so that every connection that transmits is counted until it closes. */
   countConnections<E extends NbdExport>(exports: NbdExports<E>): NbdExports<E>;
+  /** The bound on NBD connections before a grant, its connections and refusals counted. */
+  preAuthLimit(caps: PreAuthCaps): PreAuthLimit;
 }
 
 function gauge(registry: Registry, name: string, help: string, collect: (g: Gauge) => void, labelNames: string[] = []): void {
@@ -72,6 +75,19 @@ export function nodeMetrics(nodeId: string, store: NodeStore, service: NodeServi
           exports.closed?.(exp);
         },
       };
+    },
+    preAuthLimit(caps) {
+      const refused = new Counter({
+        name: 'blackstart_node_nbd_preauth_refused_total',
+        help: 'NBD connections closed at once because too many had not presented a grant yet (in total, or from one source address)',
+        labelNames: ['reason'],
+        registers: [registry],
+      });
+      const limit = new PreAuthLimit(caps, (reason) => refused.inc({ reason }));
+      gauge(registry, 'blackstart_node_nbd_preauth_connections', 'NBD connections in handshake that have not presented a grant yet', (g) =>
+        g.set(limit.pending),
+      );
+      return limit;
     },
   };
 }

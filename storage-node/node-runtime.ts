@@ -32,7 +32,11 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
   const server = await listen(createNodeApp(service, credentials, metrics.registry), config.port, config.bind);
   const url = config.advertiseUrl ?? `http://127.0.0.1:${boundPort(server)}`;
   const nbd = await startNbdServer(
-    { exports: metrics.countConnections(grantExports(service, () => agent?.token ?? null, config.fsync)) },
+    {
+      exports: metrics.countConnections(grantExports(service, () => agent?.token ?? null, config.fsync)),
+      preAuth: metrics.preAuthLimit(config.nbdPreAuth),
+      handshakeTimeoutMs: config.nbdHandshakeMs,
+    },
     { port: config.nbdPort, host: config.bind },
   );
   const nbdAddress = config.nbdAdvertise ?? hostPort(config.bind, nbd.port);

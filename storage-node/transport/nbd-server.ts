@@ -25,6 +25,7 @@ import {
   type RequestEvent,
   type ServerHandshakeEvent,
 } from '../protocol/nbd.js';
+import type { PreAuthLimit } from './pre-auth-limit.js';
 
 /** What a name opens: its size and transmission flags (plus whatever its owner needs to run commands). */
 export interface NbdExport {
@@ -56,7 +57,10 @@ export interface NbdServerOptions {
   maxInFlightBytes?: number;
   maxOptionBytes?: number;
   maxOptions?: number;
+  /** Closes a connection that has not entered transmission by then. */
   handshakeTimeoutMs?: number;
+  /** Bounds the connections still in handshake (no grant presented yet); unbounded without. */
+  preAuth?: PreAuthLimit;
 }
 
 export interface RunningNbdServer {
@@ -68,7 +72,7 @@ export interface RunningNbdServer {
 /** A TCP address, or a unix socket's path. */
 export type ListenOn = { port: number; host: string } | { path: string };
 
-type Limits = Required<Omit<NbdServerOptions, 'exports'>>;
+type Limits = Required<Omit<NbdServerOptions, 'exports' | 'preAuth'>>;
 const DEFAULTS: Limits = {
   maxInFlight: 256,
   maxInFlightBytes: 64 * 1024 * 1024,
@@ -82,9 +86,11 @@ export function startNbdServer(opts: NbdServerOptions, on: ListenOn): Promise<Ru
   const sockets = new Set<Socket>();
   // Half-open: a client that shuts its side after its last request still gets the replies.
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
+    const slot = opts.preAuth?.admit(socket.remoteAddress ?? 'local') ?? { release: () => undefined };
+    if ('refused' in slot) return void socket.destroy();
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    new NbdConnection(socket, opts, limits).start();
+    new NbdConnection(socket, opts, limits, slot.release).start();
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -121,6 +127,8 @@ class NbdConnection {
     private readonly socket: Socket,
     private readonly opts: NbdServerOptions,
     private readonly limits: Limits,
+    /** Called when the connection leaves the handshake: it transmits (a grant opened its export) or it ended. */
+    private readonly leftHandshake: () => void,
   ) {
     this.handshake = new ServerHandshakeDecoder({ maxOptionBytes: limits.maxOptionBytes });
     this.timer = setTimeout(() => this.close(), limits.handshakeTimeoutMs);
@@ -158,6 +166,7 @@ class NbdConnection {
   private ended(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    this.leftHandshake();
     if (this.exp) this.opts.exports.closed?.(this.exp);
   }
 
@@ -235,6 +244,7 @@ class NbdConnection {
 
   private transmit(exp: NbdExport): void {
     clearTimeout(this.timer);
+    this.leftHandshake();
     this.exp = exp;
     this.requests = new RequestDecoder({ maxPayload: this.opts.exports.blockSizes.max, exportSize: exp.size });
     this.onRequests(this.requests.push(this.handshake.rest()));

@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { signGrant, type GrantAccess } from '../../common/tokens.js';
 import type { ReplicaRole } from '../../common/types.js';
 import { openSnapshotStore } from '../../snapshot-store/store.js';
+import { nodeMetrics } from '../../storage-node/metrics.js';
 import { NodeService } from '../../storage-node/node-service.js';
 import { NodeStore } from '../../storage-node/store/node-store.js';
 import { grantExports } from '../../storage-node/transport/nbd-export.js';
 import { startNbdServer, type RunningNbdServer } from '../../storage-node/transport/nbd-server.js';
+import type { PreAuthCaps } from '../../storage-node/transport/pre-auth-limit.js';
 
 export const NODE_ID = 'nbd-node-1';
 export const TOKEN = `${NODE_ID}.test-token-signing-grants`;
@@ -27,15 +29,20 @@ export interface NbdNode {
   /** SHA-256 of the volume's data file. */
   hash(volumeId: string): Promise<string>;
   data(volumeId: string): Promise<Buffer>;
+  /** The node's /metrics text. */
+  metrics(): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startNbdNode(opts: { fsync?: boolean; maxInFlight?: number } = {}): Promise<NbdNode> {
+export async function startNbdNode(
+  opts: { fsync?: boolean; maxInFlight?: number; preAuth?: PreAuthCaps; handshakeTimeoutMs?: number } = {},
+): Promise<NbdNode> {
   const dir = await mkdtemp(join(tmpdir(), 'nbd-node-'));
   const store = new NodeStore(join(dir, 'data'), opts.fsync ?? false);
   await store.load();
   await store.claimIdentity(NODE_ID);
   const service = new NodeService(NODE_ID, store, 1 << 30, openSnapshotStore(join(dir, 'snapshots')));
+  const metrics = nodeMetrics(NODE_ID, store, service);
   const node: NbdNode = {
     dir,
     service,
@@ -49,6 +56,7 @@ export async function startNbdNode(opts: { fsync?: boolean; maxInFlight?: number
     },
     uri: (name) => `nbd://127.0.0.1:${node.server.port}/${name}`,
     data: (volumeId) => readFile(join(dir, 'data', 'volumes', volumeId, 'data')),
+    metrics: () => metrics.registry.metrics(),
     async hash(volumeId) {
       return createHash('sha256')
         .update(await node.data(volumeId))
@@ -61,7 +69,12 @@ export async function startNbdNode(opts: { fsync?: boolean; maxInFlight?: number
     },
   };
   node.server = await startNbdServer(
-    { exports: grantExports(service, () => node.token, opts.fsync ?? false), maxInFlight: opts.maxInFlight },
+    {
+      exports: metrics.countConnections(grantExports(service, () => node.token, opts.fsync ?? false)),
+      maxInFlight: opts.maxInFlight,
+      preAuth: opts.preAuth && metrics.preAuthLimit(opts.preAuth),
+      handshakeTimeoutMs: opts.handshakeTimeoutMs,
+    },
     { port: 0, host: '127.0.0.1' },
   );
   return node;
