@@ -1,5 +1,8 @@
-// The attach endpoint's one export: the attached volume, whatever name a client asks for, with
-// every command sent to the Upstream (which holds it while the volume is paused or moving).
+// The attach endpoint's one export: the attached volume, with every command sent to the Upstream
+// (which holds it while the volume is paused or moving). On a unix socket any name opens it (the
+// socket's mode keeps other users out); on a TCP port only the secret name does, and nothing is
+// listed.
+import { timingSafeEqual } from 'node:crypto';
 import { MAX_IO_BYTES } from '../storage-node/protocol/block-range.js';
 import { NbdCmd, NbdErrno, TransmissionFlag, type NbdRequest } from '../storage-node/protocol/nbd.js';
 import type { CommandResult, NbdExport, NbdExports } from '../storage-node/transport/nbd-server.js';
@@ -14,11 +17,15 @@ export function transmissionFlags(readOnly: boolean): number {
   return readOnly ? base | F.READ_ONLY : base | F.SEND_TRIM | F.SEND_WRITE_ZEROES;
 }
 
-export function forwardingExports(volume: { name: string; sizeBytes: number; readOnly: boolean }, upstream: Upstream): NbdExports {
+export function forwardingExports(
+  volume: { name: string; sizeBytes: number; readOnly: boolean },
+  upstream: Upstream,
+  secretName?: string,
+): NbdExports {
   const exp: NbdExport = { size: volume.sizeBytes, flags: transmissionFlags(volume.readOnly) };
   return {
-    open: () => exp,
-    list: () => [volume.name],
+    open: (name) => (secretName === undefined || sameSecret(name, secretName) ? exp : null),
+    list: () => (secretName === undefined ? [volume.name] : []),
     blockSizes: { min: 1, preferred: 4096, max: MAX_CLIENT_REQUEST },
     run: (_exp, req) => forward(req, volume.readOnly, upstream),
   };
@@ -64,4 +71,10 @@ async function pieces(req: NbdRequest, upstream: Upstream, reading: boolean): Pr
   const failed = replies.find((r) => r.errno !== NbdErrno.OK);
   if (failed) return { errno: failed.errno };
   return reading ? { errno: NbdErrno.OK, data: Buffer.concat(replies.map((r) => r.data!)) } : { errno: NbdErrno.OK };
+}
+
+function sameSecret(given: string, secret: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

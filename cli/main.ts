@@ -20,7 +20,8 @@ const USAGE = `usage: blackstart <command> [options]
   review ID --offset N --length N [--out PATH]  read the restored copy while I/O is held
   attach ID [--socket PATH | --port N [--bind HOST]] [--review]
                                                  an NBD endpoint for the volume on this host, following its
-                                                 primary (--review: the restored copy, read-only); runs until Ctrl-C
+                                                 primary (--review: the restored copy, read-only); runs until Ctrl-C.
+                                                 The socket is yours alone; on --port, the URI printed holds a secret export name
   snapshot create VOLUME_ID | snapshot list VOLUME_ID | snapshot show SNAPSHOT_ID | snapshot delete SNAPSHOT_ID
   snapshot-policy set VOLUME_ID (--every SECONDS | --cron EXPR) --retention N
   snapshot-policy show VOLUME_ID | snapshot-policy delete VOLUME_ID

@@ -1,12 +1,13 @@
 // Volumes are block devices: unmodified NBD clients (qemu-img, nbdinfo, nbdcopy) use a volume
-// through `blackstart attach`, which connects them to the volume's primary; only the owner can.
+// through `blackstart attach`, which connects them to the volume's primary; only the owner can,
+// and only the local user who attached reaches the endpoint.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mirrorToken, nodeToken, signGrant } from '../../common/tokens.js';
-import { attachFails, attachVolume, nbdInfo, runTool } from '../support/nbd.js';
+import { attachFails, attachVolume, nbdInfo, runAsNobody, runTool } from '../support/nbd.js';
 import { copiesOf, nodeView, startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 const SIZE = 16 * 1024 * 1024;
@@ -102,5 +103,37 @@ describe('a volume attached as an NBD block device', () => {
     // the same node serves the right grant
     const good = signGrant({ volumeId, nodeId: primary, access: 'io', expiresAt }, nodeToken(secret, primary));
     expect(await runTool('nbdinfo', ['--no-content', `nbd://${address}/${good}`])).toMatchObject({ code: 0 });
+  });
+
+  it('serves only the local user who attached: another user cannot open the socket, nor guess or list the TCP export', async () => {
+    const onSocket = await attachVolume(t, volumeId, apiKey);
+    try {
+      const socketPath = new URL(onSocket.uri).searchParams.get('socket')!;
+      expect((await stat(socketPath)).mode & 0o777).toBe(0o600);
+      await chmod(dirname(socketPath), 0o755); // only the socket's own mode stands in the way
+      const denied = await runAsNobody('qemu-io', ['-f', 'raw', '-r', '-c', 'read 0 4k', onSocket.uri]);
+      expect(denied.code).not.toBe(0);
+      expect(denied.stderr).toMatch(/Permission denied/);
+      expect(await runTool('qemu-io', ['-f', 'raw', '-c', 'write -P 0x5e 0 4k', onSocket.uri])).toMatchObject({ code: 0 });
+    } finally {
+      await onSocket.stop();
+    }
+
+    const onPort = await attachVolume(t, volumeId, apiKey, { tcp: true });
+    try {
+      const { host, pathname } = new URL(onPort.uri);
+      expect(pathname.length).toBeGreaterThan(30); // nbd://HOST:PORT/<secret made for this attach>
+      for (const guess of ['', volumeId, 'x', pathname.slice(1, -1)]) {
+        const refused = await runAsNobody('qemu-io', ['-f', 'raw', '-r', '-c', 'read 0 4k', `nbd://${host}/${guess}`]);
+        expect(refused.code, `export name "${guess}"`).not.toBe(0);
+      }
+      const listed = await runAsNobody('nbdinfo', ['--list', '--json', `nbd://${host}`]);
+      expect(JSON.parse(listed.stdout).exports).toEqual([]);
+      const read = await runTool('qemu-io', ['-f', 'raw', '-r', '-c', 'read -P 0x5e 0 4k', onPort.uri]);
+      expect(read).toMatchObject({ code: 0 });
+      expect(read.stdout).not.toMatch(/Pattern verification failed/);
+    } finally {
+      await onPort.stop();
+    }
   });
 });

@@ -61,15 +61,16 @@ export interface AttachedVolume {
   stop(): Promise<void>;
 }
 
-/** `blackstart attach VOLUME --socket PATH [--review]` with the given customer API key. */
+/** `blackstart attach VOLUME --socket PATH [--review]` (or `--port 0`) with the given customer API key. */
 export async function attachVolume(
   t: TestCluster,
   volumeId: string,
   apiKey: string,
-  opts: { review?: boolean } = {},
+  opts: { review?: boolean; tcp?: boolean } = {},
 ): Promise<AttachedVolume> {
   const socket = join(await mkdtemp(join(tmpdir(), 'attach-')), 'nbd.sock');
-  const args = ['dist/cli/main.js', 'attach', volumeId, '--socket', socket, ...(opts.review ? ['--review'] : [])];
+  const on = opts.tcp ? ['--port', '0'] : ['--socket', socket];
+  const args = ['dist/cli/main.js', 'attach', volumeId, ...on, ...(opts.review ? ['--review'] : [])];
   const tool = startTool(process.execPath, args, {
     ...process.env,
     BLACKSTART_API_URL: t.cluster.apiUrl,
@@ -103,6 +104,11 @@ export async function attachFails(t: TestCluster, volumeId: string, apiKey: stri
   const result = await tool.done;
   clearTimeout(timer);
   return result;
+}
+
+/** Runs a client as the local user `nobody`: another user of the customer's host. */
+export function runAsNobody(command: string, args: string[]): Promise<ToolResult> {
+  return runTool('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', command, ...args]);
 }
 
 /** `qemu-io` on an NBD URI: one process, the given commands in order (e.g. `write -P 0x5a 0 4k`). */
