@@ -190,6 +190,7 @@ describe('the web console', () => {
     await customer.getByRole('button', { name: 'Remove policy', exact: true }).click();
     await customer.locator('dialog[open]').getByRole('button', { name: 'Remove policy' }).click();
     await customer.getByText('The policy is removed; its snapshots are kept.').waitFor();
+    await customer.getByText('There is no policy to remove.').waitFor();
     await expect(t.customer.snapshotPolicy(volumeId)).rejects.toThrow();
   });
 

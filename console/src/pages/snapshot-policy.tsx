@@ -107,18 +107,18 @@ export function SnapshotPolicyEditor({ api, id }: { api: CustomerApi; id: string
           {saved}
         </p>
       )}
-      {p && (
-        <ConfirmButton
-          label="Remove policy"
-          title="Remove the snapshot policy?"
-          explain="No more snapshots are taken on a schedule. The snapshots the policy took are kept until you delete them."
-          run={async () => {
-            await api.deletePolicy(id);
-            policy.reload();
-            return 'The policy is removed; its snapshots are kept.';
-          }}
-        />
-      )}
+      {/* Stays mounted once the policy is gone, so the answer to the removal stays on screen. */}
+      <ConfirmButton
+        label="Remove policy"
+        title="Remove the snapshot policy?"
+        explain="No more snapshots are taken on a schedule. The snapshots the policy took are kept until you delete them."
+        disabledReason={p ? null : 'There is no policy to remove.'}
+        run={async () => {
+          await api.deletePolicy(id);
+          policy.reload();
+          return 'The policy is removed; its snapshots are kept.';
+        }}
+      />
     </section>
   );
 }
