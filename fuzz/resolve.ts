@@ -156,7 +156,7 @@ function replication(b: Extract<Body, { kind: 'replication' }>, volumeId: string
   const payload = expand({ seed: b.bytes.seed, length: 4096 });
   const valid =
     b.message === 'mirror'
-      ? encodeMirror({ volumeId, epoch, seq: 1, offset: 0, payload })
+      ? encodeMirror({ volumeId, epoch, writes: [{ seq: 1, offset: 0, payload }] })
       : b.message === 'range'
         ? encodeRebuildRange({ volumeId, epoch, offset: 0, crcs: new Uint32Array(1), payload })
         : encodeRebuildFinish({ volumeId, epoch, writeSeq: 1, baseSnapshotId: null, dirty: Buffer.alloc(32) });

@@ -22,7 +22,7 @@ import {
   encodeMirror,
   encodeRebuildFinish,
   encodeRebuildRange,
-  type MirrorWrite,
+  type MirrorBatch,
   type RebuildFinish,
   type RebuildRange,
 } from './protocol/replication.js';
@@ -135,10 +135,10 @@ export function reviewRead(nodeUrl: string, volumeId: string, grant: string, off
   return requestBytes(nodeUrl + nodePath('review', { id: volumeId }, { offset, length }), { headers: { authorization: `Grant ${grant}` } });
 }
 
-/** What a primary sends its peer: mirrored writes and a rebuild's ranges and final step. */
+/** What a primary sends its peer: batches of mirrored writes and a rebuild's ranges and final step. */
 export interface ReplicationPeer {
   /** `signal` abandons the attempt (its peer was dropped meanwhile). */
-  mirror(peer: PeerRef, message: Omit<MirrorWrite, 'kind'>, signal?: AbortSignal): Promise<void>;
+  mirror(peer: PeerRef, message: Omit<MirrorBatch, 'kind'>, signal?: AbortSignal): Promise<void>;
   rebuildRange(peer: PeerRef, message: Omit<RebuildRange, 'kind'>): Promise<void>;
   rebuildFinish(peer: PeerRef, message: Omit<RebuildFinish, 'kind'>): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // A storage node's /metrics: what its I/O gates hold (requests and bytes waiting for a decision
 // or a move), its copies by I/O state and mode, whether it is recovering, and its NBD
-// connections (and those refused before presenting a grant); plus request latency (common/metrics.ts).
+// connections (and those refused before presenting a grant), writes acknowledged and the syncs
+// that covered them; plus request latency (common/metrics.ts).
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { newRegistry } from '../common/metrics.js';
 import type { NodeService } from './node-service.js';
@@ -24,6 +25,21 @@ function gauge(registry: Registry, name: string, help: string, collect: (g: Gaug
     registers: [registry],
     collect() {
       collect(this);
+    },
+  });
+}
+
+/** A counter read from a running total at each scrape. */
+function counter(registry: Registry, name: string, help: string, total: () => number): void {
+  let reported = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = total();
+      this.inc(now - reported);
+      reported = now;
     },
   });
 }
@@ -57,6 +73,18 @@ export function nodeMetrics(nodeId: string, store: NodeStore, service: NodeServi
   ]);
   gauge(registry, 'blackstart_node_recovering', '1 while the node recovers from an unclean shutdown (I/O held, reporting)', (g) =>
     g.set(service.recovering ? 1 : 0),
+  );
+  counter(
+    registry,
+    'blackstart_node_acknowledged_writes_total',
+    'Writes this node acknowledged as primary',
+    () => service.commitCounts.writes,
+  );
+  counter(
+    registry,
+    'blackstart_node_write_syncs_total',
+    'Syncs that made primary writes durable; one covers a batch',
+    () => service.commitCounts.syncs,
   );
   let connections = 0;
   gauge(registry, 'blackstart_node_nbd_connections', 'NBD connections transmitting to this node', (g) => g.set(connections));

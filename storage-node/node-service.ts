@@ -5,6 +5,7 @@ import type { IoState, PeerRef, RestoredReplica, ScanReport, ScannedReplica } fr
 import type { SnapshotSummary } from '../snapshot-store/manifest.js';
 import type { SnapshotStore } from '../snapshot-store/store.js';
 import { httpReplication, type ReplicationPeer } from './client.js';
+import type { MirroredWrite } from './protocol/replication.js';
 import type { RebuildTarget, VolumeDigest, VolumeStatus } from './contract.js';
 import type { HostedVolume, NodeStore } from './store/node-store.js';
 import { NodeContext } from './service/context.js';
@@ -13,6 +14,7 @@ import * as membership from './service/membership.js';
 import * as rebuild from './service/rebuild.js';
 import * as recovery from './service/recovery.js';
 import * as snapshots from './service/snapshots.js';
+import type { CommitCounts } from './service/write-pipeline.js';
 
 export { NodeError } from './service/context.js';
 export type { ConfigInput } from './service/membership.js';
@@ -35,6 +37,11 @@ export class NodeService {
 
   get recovering(): boolean {
     return this.ctx.recovering;
+  }
+
+  /** Writes its primaries acknowledged and the syncs that made them durable (group commit). */
+  get commitCounts(): Readonly<CommitCounts> {
+    return this.ctx.commitCounts;
   }
 
   set recovering(value: boolean) {
@@ -65,8 +72,8 @@ export class NodeService {
   reviewRead = (volumeId: string, offset: number, length: number): Promise<Buffer> => data.reviewRead(this.ctx, volumeId, offset, length);
   write = (volumeId: string, offset: number, payload: Buffer): Promise<number> => data.write(this.ctx, volumeId, offset, payload);
   flush = (volumeId: string): Promise<void> => data.flush(this.ctx, volumeId);
-  applyMirror = (volumeId: string, epoch: number, seq: number, offset: number, payload: Buffer): Promise<number> =>
-    data.applyMirror(this.ctx, volumeId, epoch, seq, offset, payload);
+  applyMirror = (volumeId: string, epoch: number, writes: readonly MirroredWrite[]): Promise<number> =>
+    data.applyMirror(this.ctx, volumeId, epoch, writes);
 
   // Membership.
   configure = (volumeId: string, input: membership.ConfigInput, options: { failover?: boolean } = {}): Promise<ScannedReplica> =>

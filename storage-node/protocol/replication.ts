@@ -1,9 +1,9 @@
-// The node-to-node wire formats: a primary's mirrored write, a rebuild's copied range with
+// The node-to-node wire formats: a primary's batch of mirrored writes, a rebuild's copied range with
 // the source's stored CRC32Cs, and a rebuild's final step. A pure codec: bytes in, typed
 // messages out. Every integer is big-endian; a message is one HTTP body, whole.
 //
 //   header (24 bytes): magic u32 "BSRP" · version u8 · kind u8 · reserved u16 (0) · epoch u64 · volume tag u64
-//   mirror:         seq u64 · offset u64 · length u32 · payload[length]
+//   mirror:         count u32 · count × (seq u64 · offset u64 · length u32 · payload[length]), seqs consecutive
 //   rebuild-range:  offset u64 · blocks u32 · crc32c u32 × blocks · payload[blocks × 4096]
 //   rebuild-finish: writeSeq u64 · base length u16 · base (UTF-8; 0 = none) · dirty length u32 · dirty bitmap
 import { createHash } from 'node:crypto';
@@ -11,7 +11,8 @@ import { BLOCK_SIZE } from '../../common/types.js';
 import { MAX_IO_BYTES } from './block-range.js';
 
 export const REPLICATION_MAGIC = 0x42535250; // "BSRP"
-export const REPLICATION_VERSION = 1;
+/** 2: a mirror message carries a batch of consecutive writes (1 carried one write). */
+export const REPLICATION_VERSION = 2;
 export const HEADER_BYTES = 24;
 
 /** The message kinds, with their wire value. */
@@ -23,19 +24,27 @@ export const MessageKind = {
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
 
 const MAX_BLOCKS = MAX_IO_BYTES / BLOCK_SIZE;
+/** A batch carries at most this many writes and MAX_IO_BYTES of payload (but always one write). */
+export const MAX_MIRROR_WRITES = 1024;
+const MIRROR_ENTRY_BYTES = 20;
 /** A rebuild-finish bitmap: one bit per block, enough for a 512 GiB volume. */
 export const MAX_DIRTY_BYTES = 16 * 1024 * 1024;
 /** The largest body any replication message can have. */
-export const MAX_MESSAGE_BYTES = HEADER_BYTES + 20 + MAX_BLOCKS * 4 + MAX_IO_BYTES;
+export const MAX_MESSAGE_BYTES = HEADER_BYTES + 4 + MAX_MIRROR_WRITES * MIRROR_ENTRY_BYTES + MAX_IO_BYTES;
 export const MAX_FINISH_BYTES = HEADER_BYTES + 14 + 0xffff + MAX_DIRTY_BYTES;
 
-export interface MirrorWrite {
-  kind: typeof MessageKind.Mirror;
-  volumeId: string;
-  epoch: number;
+export interface MirroredWrite {
   seq: number;
   offset: number;
   payload: Buffer;
+}
+
+/** Writes the primary applied in order, `seq` consecutive: the secondary applies them in that order and syncs once. */
+export interface MirrorBatch {
+  kind: typeof MessageKind.Mirror;
+  volumeId: string;
+  epoch: number;
+  writes: MirroredWrite[];
 }
 
 export interface RebuildRange {
@@ -57,7 +66,7 @@ export interface RebuildFinish {
   dirty: Buffer;
 }
 
-export type ReplicationMessage = MirrorWrite | RebuildRange | RebuildFinish;
+export type ReplicationMessage = MirrorBatch | RebuildRange | RebuildFinish;
 export type Decoded<T> = { ok: true; message: T } | { ok: false; error: string };
 
 /**
@@ -78,12 +87,20 @@ function header(kind: MessageKind, volumeId: string, epoch: number, bodyBytes: n
   return { out, at: HEADER_BYTES };
 }
 
-export function encodeMirror(m: Omit<MirrorWrite, 'kind'>): Buffer {
-  const { out, at } = header(MessageKind.Mirror, m.volumeId, m.epoch, 20 + m.payload.length);
-  out.writeBigUInt64BE(BigInt(m.seq), at);
-  out.writeBigUInt64BE(BigInt(m.offset), at + 8);
-  out.writeUInt32BE(m.payload.length, at + 16);
-  m.payload.copy(out, at + 20);
+/** The bytes a batch takes on the wire, so a sender can stop adding writes below MAX_MESSAGE_BYTES. */
+export function mirrorBatchBytes(writes: readonly MirroredWrite[]): number {
+  return HEADER_BYTES + 4 + writes.reduce((n, w) => n + MIRROR_ENTRY_BYTES + w.payload.length, 0);
+}
+
+export function encodeMirror(m: Omit<MirrorBatch, 'kind'>): Buffer {
+  const { out } = header(MessageKind.Mirror, m.volumeId, m.epoch, mirrorBatchBytes(m.writes) - HEADER_BYTES);
+  let at = out.writeUInt32BE(m.writes.length, HEADER_BYTES);
+  for (const w of m.writes) {
+    at = out.writeBigUInt64BE(BigInt(w.seq), at);
+    at = out.writeBigUInt64BE(BigInt(w.offset), at);
+    at = out.writeUInt32BE(w.payload.length, at);
+    at += w.payload.copy(out, at);
+  }
   return out;
 }
 
@@ -186,14 +203,23 @@ function whole<T>(r: Reader, decoded: Decoded<T>): Decoded<T> {
   return decoded;
 }
 
-function decodeMirror(r: Reader, volumeId: string, epoch: number): Decoded<MirrorWrite> {
-  const seq = r.u64();
-  const offset = r.u64();
-  const length = r.u32();
-  if (seq < 0 || offset < 0) return fail('seq and offset must be safe integers');
-  if (length === 0 || length > MAX_IO_BYTES) return fail(`a mirrored write carries 1 to ${MAX_IO_BYTES} bytes`);
-  const payload = r.bytesOf(length);
-  return { ok: true, message: { kind: MessageKind.Mirror, volumeId, epoch, seq, offset, payload } };
+function decodeMirror(r: Reader, volumeId: string, epoch: number): Decoded<MirrorBatch> {
+  const count = r.u32();
+  if (count === 0 || count > MAX_MIRROR_WRITES) return fail(`a mirror batch carries 1 to ${MAX_MIRROR_WRITES} writes`);
+  const writes: MirroredWrite[] = [];
+  let payloadBytes = 0;
+  for (let i = 0; i < count && !r.short; i++) {
+    const seq = r.u64();
+    const offset = r.u64();
+    const length = r.u32();
+    if (seq < 0 || offset < 0) return fail('seq and offset must be safe integers');
+    if (i > 0 && seq !== writes[i - 1]!.seq + 1) return fail(`write ${i} of the batch has seq ${seq}, not ${writes[i - 1]!.seq + 1}`);
+    if (length === 0 || length > MAX_IO_BYTES) return fail(`a mirrored write carries 1 to ${MAX_IO_BYTES} bytes`);
+    payloadBytes += length;
+    if (i > 0 && payloadBytes > MAX_IO_BYTES) return fail(`a mirror batch of several writes carries at most ${MAX_IO_BYTES} bytes`);
+    writes.push({ seq, offset, payload: r.bytesOf(length) });
+  }
+  return { ok: true, message: { kind: MessageKind.Mirror, volumeId, epoch, writes } };
 }
 
 function decodeRange(r: Reader, volumeId: string, epoch: number): Decoded<RebuildRange> {

@@ -7,6 +7,7 @@ import type { ReplicationPeer } from '../client.js';
 import { checkRange, type BlockSpan } from '../protocol/block-range.js';
 import type { HostedVolume, NodeStore } from '../store/node-store.js';
 import type { Verification } from '../store/volume.js';
+import type { CommitCounts, WritePipeline } from './write-pipeline.js';
 
 /** A failure with an HTTP status and a stable code, answered as `{error:{code,message}}`. */
 export class NodeError extends Error {
@@ -33,6 +34,10 @@ export class NodeContext {
   readonly bootId = randomUUID();
   /** When each volume last logged that it acknowledges writes, and at which epoch. */
   readonly ackEvidence = new Map<string, { epoch: number; at: number }>();
+  /** Each primary's writes between applied and acknowledged; a new one when the last fell idle. */
+  readonly pipelines = new WeakMap<HostedVolume, WritePipeline>();
+  /** Writes acknowledged and syncs made by this node's primaries. */
+  readonly commitCounts: CommitCounts = { writes: 0, syncs: 0 };
   /** How long a primary retries its secondary before asking the control plane to serve alone. */
   peerGiveUpMs = 10_000;
   /** Where that request goes (the control-plane agent); called again on every retry past the give-up time. */

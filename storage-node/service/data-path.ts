@@ -1,12 +1,10 @@
-// Block I/O: customer reads and writes on the primary (held while the volume is paused),
-// synchronous mirroring to the secondary, the secondary's fenced half, and review reads.
-import { HttpError, sleep } from '../../common/http.js';
-import type { BlockSpan } from '../protocol/block-range.js';
-import { VolumeDeletedError } from '../store/io-gate.js';
+// Block I/O: customer reads and writes on the primary (held while the volume is paused), the
+// secondary's fenced half of the mirror, and review reads.
+import type { MirroredWrite } from '../protocol/replication.js';
 import type { HostedVolume } from '../store/node-store.js';
 import { NodeError, type NodeContext } from './context.js';
+import { WritePipeline } from './write-pipeline.js';
 
-const MIRROR_RETRY_MS = 100;
 const ACK_EVIDENCE_MS = 100;
 
 export async function read(ctx: NodeContext, volumeId: string, offset: number, length: number): Promise<Buffer> {
@@ -28,18 +26,39 @@ export async function reviewRead(ctx: NodeContext, volumeId: string, offset: num
   return hosted.volume.read(ctx.span(hosted, offset, length));
 }
 
-/** A customer write: applied locally, mirrored to the secondary, then acknowledged. */
+/**
+ * A customer write: applied here in order, then acknowledged once a sync of this copy and the
+ * peer's answer to a mirror batch both cover it (service/write-pipeline.ts).
+ */
 export async function write(ctx: NodeContext, volumeId: string, offset: number, payload: Buffer): Promise<number> {
   const hosted = ctx.hosted(volumeId);
   const span = ctx.span(hosted, offset, payload.length);
-  return hosted.gate.admit(async () => {
-    requirePrimary(hosted);
-    const seq = await hosted.volume.write(span, payload);
-    for (let b = span.firstBlock; b <= span.lastBlock; b++) ctx.unrepaired.get(volumeId)?.delete(b);
-    await mirror(ctx, hosted, span, payload, seq);
-    await noteAcknowledged(ctx, hosted);
-    return seq;
-  }, payload.length);
+  return hosted.gate
+    .admitWrite(
+      async () => {
+        requirePrimary(hosted);
+        const pipeline = pipelineOf(ctx, hosted);
+        const seq = await hosted.volume.apply(span, payload);
+        for (let b = span.firstBlock; b <= span.lastBlock; b++) ctx.unrepaired.get(volumeId)?.delete(b);
+        return { seq, acknowledged: pipeline.track({ seq, offset, payload }) };
+      },
+      async ({ acknowledged }) => {
+        await acknowledged;
+        await noteAcknowledged(ctx, hosted);
+      },
+      payload.length,
+    )
+    .then(({ seq }) => seq);
+}
+
+/** The volume's pipeline, or a new one from its writeSeq once the last has nothing in flight. */
+function pipelineOf(ctx: NodeContext, hosted: HostedVolume): WritePipeline {
+  let pipeline = ctx.pipelines.get(hosted);
+  if (!pipeline || pipeline.idle) {
+    pipeline = new WritePipeline(ctx, hosted, ctx.commitCounts);
+    ctx.pipelines.set(hosted, pipeline);
+  }
+  return pipeline;
 }
 
 /**
@@ -61,17 +80,10 @@ export async function flush(ctx: NodeContext, volumeId: string): Promise<void> {
   await hosted.gate.serial(() => hosted.volume.sync());
 }
 
-/** The secondary's half of a write: applied only in sequence, at the sender's epoch. */
-export async function applyMirror(
-  ctx: NodeContext,
-  volumeId: string,
-  epoch: number,
-  seq: number,
-  offset: number,
-  payload: Buffer,
-): Promise<number> {
+/** The secondary's half of a batch of writes: applied only in sequence, at the sender's epoch, then synced once. */
+export async function applyMirror(ctx: NodeContext, volumeId: string, epoch: number, writes: readonly MirroredWrite[]): Promise<number> {
   const hosted = ctx.hosted(volumeId);
-  const span = ctx.span(hosted, offset, payload.length);
+  const spans = writes.map((w) => ctx.span(hosted, w.offset, w.payload.length));
   return hosted.gate.serial(async () => {
     const { volume } = hosted;
     if (epoch !== volume.meta.epoch || volume.meta.role !== 'secondary') {
@@ -81,49 +93,18 @@ export async function applyMirror(
         `mirror at epoch ${epoch} refused: copy is ${volume.meta.role} at epoch ${volume.meta.epoch}`,
       );
     }
-    if (seq <= volume.writeSeq) return volume.writeSeq;
-    if (volume.meta.mode === 'rebuilding') {
-      await volume.write(span, payload, { sequenced: false }); // the writeSeq stays 0 until the copy is complete
-      return seq;
-    }
-    if (seq !== volume.writeSeq + 1) throw new NodeError(409, 'sequence-gap', `expected write ${volume.writeSeq + 1}, got ${seq}`);
-    return volume.write(span, payload);
-  });
-}
-
-/**
- * Keeps trying the peer until it acknowledges, the control plane removes it from the volume
- * (failover or peer drop: the write is then acknowledged by this copy alone), or the volume is
- * deleted. Past the give-up time the control plane is asked to let this copy serve alone; an
- * attempt stuck on a peer that was dropped meanwhile is abandoned at once.
- */
-async function mirror(ctx: NodeContext, hosted: HostedVolume, span: BlockSpan, payload: Buffer, seq: number): Promise<void> {
-  const since = Date.now();
-  let attempt: { peer: string; epoch: number; abort: AbortController } | null = null;
-  const watch = setInterval(() => {
-    const { peer, epoch, volumeId } = hosted.volume.meta;
-    if (attempt && (peer?.nodeId !== attempt.peer || epoch !== attempt.epoch)) attempt.abort.abort();
-    else if (peer && Date.now() - since >= ctx.peerGiveUpMs) ctx.onPeerUnreachable({ volumeId, epoch, peer: peer.nodeId });
-  }, MIRROR_RETRY_MS);
-  try {
-    for (;;) {
-      const { peer, epoch, volumeId } = hosted.volume.meta;
-      if (!peer) return;
-      if (!ctx.store.get(volumeId)) throw new VolumeDeletedError(volumeId);
-      attempt = { peer: peer.nodeId, epoch, abort: new AbortController() };
-      try {
-        await ctx.peers.mirror(peer, { volumeId, epoch, seq, offset: span.offset, payload }, attempt.abort.signal);
-        return;
-      } catch (err) {
-        if (err instanceof HttpError && err.code === 'stale-epoch') {
-          throw new NodeError(409, 'not-primary', `volume ${volumeId} was failed over; this copy is fenced`);
-        }
-        if (!attempt.abort.signal.aborted) await sleep(MIRROR_RETRY_MS);
+    for (const [i, w] of writes.entries()) {
+      if (w.seq <= volume.writeSeq) continue;
+      if (volume.meta.mode === 'rebuilding') {
+        await volume.apply(spans[i]!, w.payload, { sequenced: false }); // the writeSeq stays 0 until the copy is complete
+        continue;
       }
+      if (w.seq !== volume.writeSeq + 1) throw new NodeError(409, 'sequence-gap', `expected write ${volume.writeSeq + 1}, got ${w.seq}`);
+      await volume.apply(spans[i]!, w.payload);
     }
-  } finally {
-    clearInterval(watch);
-  }
+    await volume.syncWrites();
+    return volume.meta.mode === 'rebuilding' ? writes[writes.length - 1]!.seq : volume.writeSeq;
+  });
 }
 
 function requirePrimary(hosted: HostedVolume): void {

@@ -1,6 +1,8 @@
 // Per-volume I/O ordering and holding.
 // Requests run in arrival order: a write (and any control-plane work) alone, after everything
-// before it; reads side by side with other reads, after every write before them. While the gate is paused a request is held:
+// before it; reads side by side with other reads, after every write before them. A write's wait
+// for durability (group commit) holds neither the next write nor reads, but control-plane work
+// runs only once every write before it has settled. While the gate is paused a request is held:
 // neither answered nor failed, until the gate opens (then served in order) or the volume is
 // deleted (then every held request fails). What one volume may hold is bounded: past the bound
 // a new request is refused at once (503, retry later); a request already held is never dropped.
@@ -41,6 +43,8 @@ export class IoGate {
   private tail: Promise<unknown> = Promise.resolve();
   /** Settles when the last exclusive operation (and everything before it) has. */
   private exclusiveTail: Promise<unknown> = Promise.resolve();
+  /** Settles when every write admitted so far is durable (or failed). */
+  private settleTail: Promise<unknown> = Promise.resolve();
   private failure: Error | null = null;
   private heldBytes = 0;
 
@@ -87,13 +91,32 @@ export class IoGate {
    * `shared` (a read) beside other reads, otherwise alone.
    */
   async admit<T>(fn: () => Promise<T>, bytes = 0, mode: 'shared' | 'exclusive' = 'exclusive'): Promise<T> {
-    if (this.failure) throw this.failure;
-    if (this.paused) {
-      this.checkRoom(bytes);
-      this.heldBytes += bytes;
-      await new Promise<void>((release, fail) => this.held.push({ release, fail, bytes }));
-    }
+    const held = this.holdIfPaused(bytes);
+    if (held) await held; // not awaited otherwise: an open gate chains the request at once, in call order
     return mode === 'shared' ? this.shared(fn) : this.serial(fn);
+  }
+
+  /**
+   * A customer write: `apply` runs alone and in order; `settle` (waiting until what it applied is
+   * durable on every copy) runs after it, beside the next writes and reads.
+   */
+  async admitWrite<T>(apply: () => Promise<T>, settle: (applied: T) => Promise<void>, bytes: number): Promise<T> {
+    const held = this.holdIfPaused(bytes);
+    if (held) await held;
+    const applied = this.chainExclusive(this.tail, apply);
+    const settled = applied.then(settle);
+    this.settleTail = Promise.all([this.settleTail, settled.catch(() => undefined)]);
+    await settled;
+    return applied;
+  }
+
+  /** While paused: the request's place among the held ones, settled when the gate opens. */
+  private holdIfPaused(bytes: number): Promise<void> | null {
+    if (this.failure) throw this.failure;
+    if (!this.paused) return null;
+    this.checkRoom(bytes);
+    this.heldBytes += bytes;
+    return new Promise<void>((release, fail) => this.held.push({ release, fail, bytes }));
   }
 
   private checkRoom(bytes: number): void {
@@ -103,9 +126,13 @@ export class IoGate {
       throw new TooManyHeldError(`the volume holds ${this.heldBytes} bytes of requests; the bound is ${maxHeldBytes}`);
   }
 
-  /** Control-plane and replication work: ordered with I/O, alone, never held. */
+  /** Control-plane and replication work: ordered with I/O, alone, after every earlier write settled; never held. */
   serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(() => this.run(fn));
+    return this.chainExclusive(Promise.all([this.tail, this.settleTail]), fn);
+  }
+
+  private chainExclusive<T>(after: Promise<unknown>, fn: () => Promise<T>): Promise<T> {
+    const run = after.then(() => this.run(fn));
     this.tail = run.catch(() => undefined);
     this.exclusiveTail = this.tail;
     return run;

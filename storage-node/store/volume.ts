@@ -41,6 +41,8 @@ const SCAN_BYTES = 4 * CHUNK_BYTES;
 
 export class Volume {
   private metaWrites: Promise<void> = Promise.resolve();
+  /** The files written since the last sync of customer writes began. */
+  private readonly unsynced = new Set<FileHandle>();
 
   private constructor(
     readonly dir: string,
@@ -122,23 +124,48 @@ export class Volume {
   }
 
   /**
-   * Applies one write: data, then the blocks' CRCs, dirty bits, and last the sequence number,
-   * so a crash in between leaves a CRC mismatch (a torn block) and the old writeSeq.
-   * Unsequenced: a copy being rebuilt, which must not look complete before it is.
+   * Applies one write to the page cache: data, the blocks' CRCs and dirty bits side by side, and
+   * last the sequence number, so a process killed in between leaves a CRC mismatch (a torn block)
+   * and the old writeSeq. Unsequenced: a copy being rebuilt, which must not look complete before it is.
    */
-  async write(span: BlockSpan, payload: Buffer, { sequenced = true }: { sequenced?: boolean } = {}): Promise<number> {
+  async apply(span: BlockSpan, payload: Buffer, { sequenced = true }: { sequenced?: boolean } = {}): Promise<number> {
     const start = span.firstBlock * BLOCK_SIZE;
-    const merged = await this.readBlocks(span.firstBlock, span.lastBlock);
-    payload.copy(merged, span.offset - start);
-    await this.files.data.write(merged, 0, merged.length, start);
-    await this.writeCrcs(span.firstBlock, merged);
-    await this.markDirty(span.firstBlock, span.lastBlock);
+    const whole = span.offset === start && (payload.length % BLOCK_SIZE === 0 || span.offset + payload.length === this.meta.sizeBytes);
+    let blocks = payload;
+    if (!whole) {
+      blocks = await this.readBlocks(span.firstBlock, span.lastBlock);
+      payload.copy(blocks, span.offset - start);
+    }
+    await Promise.all([
+      this.written(this.files.data).write(blocks, 0, blocks.length, start),
+      this.writeCrcs(span.firstBlock, blocks),
+      this.markDirty(span.firstBlock, span.lastBlock),
+    ]);
     if (sequenced) {
       this.writeSeq += 1;
-      await this.files.seq.write(encodeSeq(this.writeSeq), 0, 8, 0);
+      await this.written(this.files.seq).write(encodeSeq(this.writeSeq), 0, 8, 0);
     }
-    if (this.fsync) await this.sync();
     return this.writeSeq;
+  }
+
+  /** Makes the writes applied so far durable (the files they changed), when the node syncs customer writes (NODE_FSYNC). */
+  async syncWrites(): Promise<void> {
+    if (!this.fsync) return;
+    const files = [...this.unsynced];
+    this.unsynced.clear();
+    await Promise.all(files.map((f) => f.datasync()));
+  }
+
+  private written(file: FileHandle): FileHandle {
+    this.unsynced.add(file);
+    return file;
+  }
+
+  /** One write, applied and synced: for a copy written alone (tools, benchmarks, tests). */
+  async write(span: BlockSpan, payload: Buffer, options: { sequenced?: boolean } = {}): Promise<number> {
+    const seq = await this.apply(span, payload, options);
+    await this.syncWrites();
+    return seq;
   }
 
   /** One pass over the data: every block's CRC32C checked, and every chunk's SHA-256. */
@@ -216,14 +243,19 @@ export class Volume {
       this.crcs[firstBlock + b] = given?.[b] ?? crc32c(blocks, b * BLOCK_SIZE, Math.min(blocks.length, (b + 1) * BLOCK_SIZE));
     }
     const bytes = new Uint8Array(this.crcs.buffer, firstBlock * 4, count * 4);
-    await this.files.crc.write(bytes, 0, bytes.length, firstBlock * 4);
+    await this.written(this.files.crc).write(bytes, 0, bytes.length, firstBlock * 4);
   }
 
   /** Blocks changed since the base snapshot by other means than a write (a late repair). */
   async markDirty(first: number, last: number): Promise<void> {
-    for (let b = first; b <= last; b++) this.dirty.set(b);
+    let changed = false;
+    for (let b = first; b <= last; b++) {
+      changed ||= !this.dirty.get(b);
+      this.dirty.set(b);
+    }
+    if (!changed) return;
     const { offset, length } = Bitmap.byteSpan(first, last);
-    await this.files.dirty.write(this.dirty.bytes, offset, length, offset);
+    await this.written(this.files.dirty).write(this.dirty.bytes, offset, length, offset);
   }
 
   /** Every chunk's SHA-256 and every block's CRC32C as the data is now: on every core when it pays. */

@@ -252,7 +252,7 @@ function mountReplication(app: express.Express, service: NodeService, credential
     binary(MAX_MESSAGE_BYTES),
     send(async (req, res) => {
       const m = mirror(req, res);
-      return { writeSeq: await service.applyMirror(m.volumeId, m.epoch, m.seq, m.offset, m.payload) };
+      return { writeSeq: await service.applyMirror(m.volumeId, m.epoch, m.writes) };
     }),
   );
   app.put(

@@ -22,7 +22,7 @@ export const BLOCK_SIZES: BlockSizes = { min: 1, preferred: 4096, max: MAX_IO_BY
 /**
  * CAN_MULTI_CONN is safe: every connection to a volume on this node goes through the same
  * Volume (one set of file handles, no per-connection cache) and the same IoGate, which runs
- * the volume's requests one at a time; a write is in the file before it is answered, and FLUSH
+ * the volume's writes in order; a write is in the file before it is answered, and FLUSH
  * (and FUA) fdatasync the volume's files, so they cover every write answered on any connection.
  */
 const IO_FLAGS =
@@ -153,11 +153,6 @@ async function durable(backend: NbdBackend, exp: GrantExport, req: NbdRequest, f
   if (req.flags & CmdFlag.FUA && !fsyncWrites) await backend.flush(exp.volumeId);
   return OK;
 }
-
-/**
- * Every write answered so far made durable, whatever NODE_FSYNC says: the volume's files are
- * synced in the gate's order (after the writes before it), never held while the volume is paused.
- */
 
 /** TRIM and WRITE_ZEROES are writes of zeroes, in pieces the write path accepts, so they are mirrored and sequenced. */
 async function writeZeroes(backend: NbdBackend, volumeId: string, offset: number, length: number): Promise<void> {

@@ -89,4 +89,28 @@ describe('the I/O gate', () => {
     await Promise.all(held);
     expect(log).toEqual(['w1', 'r1']);
   });
+
+  it('lets the next write apply while an earlier one waits to be durable, but runs control work only once every write has settled', async () => {
+    const gate = new IoGate(false);
+    const log: string[] = [];
+    let durable: () => void = () => undefined;
+    const firstDurable = new Promise<void>((r) => (durable = r));
+    const w1 = gate.admitWrite(
+      async () => void log.push('w1 applied'),
+      () => firstDurable.then(() => void log.push('w1 durable')),
+      0,
+    );
+    const w2 = gate.admitWrite(
+      async () => void log.push('w2 applied'),
+      async () => void log.push('w2 durable'),
+      0,
+    );
+    const read = gate.admit(async () => void log.push('read'), 0, 'shared');
+    const control = gate.serial(async () => void log.push('control'));
+    await tick();
+    expect(log).toEqual(['w1 applied', 'w2 applied', 'w2 durable', 'read']);
+    durable();
+    await Promise.all([w1, w2, read, control]);
+    expect(log.slice(4)).toEqual(['w1 durable', 'control']);
+  });
 });

@@ -47,7 +47,11 @@ describe('a storage node over HTTP', () => {
 
   const status = (err: unknown) => (err instanceof HttpError ? `${err.status} ${err.code}` : String(err));
   const peer = (token: string) => ({ nodeId: NODE, url, token });
-  const write = (volumeId: string, epoch: number, seq = 1) => ({ volumeId, epoch, seq, offset: 0, payload: Buffer.alloc(4096, 0xab) });
+  const write = (volumeId: string, epoch: number, seq = 1) => ({
+    volumeId,
+    epoch,
+    writes: [{ seq, offset: 0, payload: Buffer.alloc(4096, 0xab) }],
+  });
 
   describe('when a primary holds the mirror token for volume A at epoch 2', () => {
     let node: HttpStorageNode;

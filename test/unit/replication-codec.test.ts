@@ -15,7 +15,14 @@ import {
   type ReplicationMessage,
 } from '../../storage-node/protocol/replication.js';
 
-const mirror = { volumeId: 'vol-a', epoch: 3, seq: 41, offset: 5000, payload: Buffer.from('hello') };
+const mirror = {
+  volumeId: 'vol-a',
+  epoch: 3,
+  writes: [
+    { seq: 41, offset: 5000, payload: Buffer.from('hello') },
+    { seq: 42, offset: 0, payload: Buffer.from('!') },
+  ],
+};
 const range = {
   volumeId: 'vol-a',
   epoch: 2,
@@ -28,18 +35,20 @@ const finish = { volumeId: 'vol-a', epoch: 2, writeSeq: 99, baseSnapshotId: 'sna
 /** The header as the format comment specifies it, written field by field. */
 function expectedHeader(kind: number, volumeId: string, epoch: number): Buffer {
   const h = Buffer.alloc(HEADER_BYTES);
-  h.set([0x42, 0x53, 0x52, 0x50, 1, kind, 0, 0]); // "BSRP", version 1, kind, reserved
+  h.set([0x42, 0x53, 0x52, 0x50, 2, kind, 0, 0]); // "BSRP", version 2, kind, reserved
   h.writeBigUInt64BE(BigInt(epoch), 8);
   h.writeBigUInt64BE(volumeTag(volumeId), 16);
   return h;
 }
 
 describe('the replication codec', () => {
-  it('writes a mirrored write big-endian: header, seq, offset, length, payload', () => {
+  it('writes a mirror batch big-endian: header, count, then seq, offset, length, payload per write', () => {
     const bytes = encodeMirror(mirror);
     expect(bytes.subarray(0, HEADER_BYTES)).toEqual(expectedHeader(1, 'vol-a', 3));
     expect(bytes.subarray(HEADER_BYTES).toString('hex')).toBe(
-      '0000000000000029' + '0000000000001388' + '00000005' + Buffer.from('hello').toString('hex'),
+      '00000002' +
+        ('0000000000000029' + '0000000000001388' + '00000005' + Buffer.from('hello').toString('hex')) +
+        ('000000000000002a' + '0000000000000000' + '00000001' + Buffer.from('!').toString('hex')),
     );
     expect(bytes.readUInt32BE(0)).toBe(REPLICATION_MAGIC);
   });
@@ -84,11 +93,14 @@ describe('the replication codec', () => {
       return decodeReplication('vol-a', b);
     };
     expect(corrupt(0, 0)).toMatchObject({ error: 'bad magic' });
-    expect(corrupt(4, 2)).toMatchObject({ error: 'unsupported version 2' });
+    expect(corrupt(4, 1)).toMatchObject({ error: 'unsupported version 1' });
     expect(corrupt(5, 9)).toMatchObject({ error: 'unknown message kind 9' });
     expect(corrupt(7, 1)).toMatchObject({ error: 'reserved header bits are set' });
     expect(corrupt(8, 0xff)).toMatchObject({ error: 'epoch out of range' });
-    expect(corrupt(HEADER_BYTES, 0xff)).toMatchObject({ error: 'seq and offset must be safe integers' });
+    expect(corrupt(HEADER_BYTES, 0xff)).toMatchObject({ error: 'a mirror batch carries 1 to 1024 writes' });
+    expect(corrupt(HEADER_BYTES + 3, 0)).toMatchObject({ error: 'a mirror batch carries 1 to 1024 writes' });
+    expect(corrupt(HEADER_BYTES + 4, 0xff)).toMatchObject({ error: 'seq and offset must be safe integers' });
+    expect(corrupt(HEADER_BYTES + 4 + 25 + 7, 0x2b)).toMatchObject({ error: 'write 1 of the batch has seq 43, not 42' });
     expect(corrupt(HEADER_BYTES + 7, 1, encodeRebuildRange(range))).toMatchObject({ error: 'a rebuild range starts on a block boundary' });
   });
 
@@ -114,9 +126,10 @@ describe('the replication codec', () => {
 
   it('round-trips any well-formed message', () => {
     const u = fc.nat({ max: Number.MAX_SAFE_INTEGER });
+    const write = fc.record({ offset: u, payload: fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => Buffer.from(b)) });
     fc.assert(
-      fc.property(u, u, u, fc.uint8Array({ minLength: 1, maxLength: 64 }), (epoch, seq, offset, payload) => {
-        const m = { volumeId: 'v', epoch, seq, offset, payload: Buffer.from(payload) };
+      fc.property(u, fc.nat({ max: Number.MAX_SAFE_INTEGER - 8 }), fc.array(write, { minLength: 1, maxLength: 8 }), (epoch, first, ws) => {
+        const m = { volumeId: 'v', epoch, writes: ws.map((w, i) => ({ seq: first + i, ...w })) };
         expect(decodeReplication('v', encodeMirror(m))).toEqual({ ok: true, message: { kind: MessageKind.Mirror, ...m } });
       }),
     );
