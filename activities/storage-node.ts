@@ -1,7 +1,9 @@
 // Activities that act on storage nodes. Every call is idempotent on the node's side.
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { deletionView, mayDeleteCopy, type DeletionCaller } from '../common/rules/deletion.js';
+import { HttpError } from '../common/http.js';
 import { isVolumeRecoveryOf } from '../common/messages.js';
+import { MEMBER_STATES } from '../common/states.js';
 import { BLOCK_SIZE, type RestoredReplica } from '../common/types.js';
 import type { SnapshotSummary } from '../snapshot-store/manifest.js';
 import type { StorageNodeApi } from '../storage-node/client.js';
@@ -173,8 +175,23 @@ export function createStorageNodeActivities(db: Db, client: NodeClient, rebuildR
       log().info(`promoted ${volumeId} on ${nodeId} to sole primary at epoch ${epoch}`, { nodeId, volumeId, epoch });
     },
 
+    /**
+     * A copy gone from its node is resumed only if it is still a member: one that left meanwhile
+     * (a failover and a rebuild that replaced it while its node rejoined) has nothing to resume
+     * (chaos seed 61207 scenario 17 retried this for ever).
+     */
     async resumeCopyIo({ nodeId, volumeId }: CopyRef): Promise<void> {
-      await (await node(nodeId)).setIo(volumeId, 'enabled');
+      try {
+        await (await node(nodeId)).setIo(volumeId, 'enabled');
+      } catch (err) {
+        if (!(err instanceof HttpError && err.status === 404)) throw err;
+        const copy = (await replicasOf(db, volumeId)).find((r) => r.nodeId === nodeId);
+        if (copy && MEMBER_STATES.includes(copy.state)) throw err;
+        log().warn(`the copy of ${volumeId} on ${nodeId} left the volume (${copy?.state ?? 'no record'}) before its I/O was resumed`, {
+          nodeId,
+          volumeId,
+        });
+      }
     },
 
     /** A copy identical to the restored one becomes its secondary at `epoch` (before the primary is enabled). */
