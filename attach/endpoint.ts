@@ -20,6 +20,8 @@ export interface AttachOptions {
   host?: string;
   port?: number;
   watchMs?: number;
+  /** The cluster CA (PEM): the node connections are made over TLS, the node's certificate checked against it. */
+  nodeCa?: Buffer;
   log?: (line: string) => void;
 }
 
@@ -34,6 +36,7 @@ export interface Attachment {
 export async function attach(opts: AttachOptions): Promise<Attachment> {
   const upstream = new Upstream(apiResolver(opts.apiUrl, opts.apiKey, opts.volumeId, opts.review), {
     watchMs: opts.watchMs ?? 2000,
+    tls: opts.nodeCa ? { ca: opts.nodeCa } : undefined,
     log: opts.log,
   });
   const placement = await upstream.start();

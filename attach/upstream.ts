@@ -8,6 +8,7 @@ import { jitteredBackoff, sleep } from '../common/http.js';
 import { NbdCmd, NbdErrno } from '../storage-node/protocol/nbd-constants.js';
 import { ReplyDecoder, encodeRequest } from '../storage-node/protocol/nbd-transmission.js';
 import { negotiate } from './negotiate.js';
+import type { NodeTls } from './node-tls.js';
 import { VolumeGoneError, samePlace, type Placement, type Resolver, type ServingCopy } from './placement.js';
 
 export interface UpstreamRequest {
@@ -31,6 +32,8 @@ interface Pending {
 export interface UpstreamOptions {
   /** How often the API is asked whether the volume moved while a connection looks healthy. */
   watchMs: number;
+  /** The cluster CA: every connection to a node is then made over TLS. */
+  tls?: NodeTls;
   log?: (line: string) => void;
 }
 
@@ -97,10 +100,10 @@ export class Upstream {
 
   /** Connects, re-sends every unanswered request in order, and returns when the connection is lost. */
   private async serve(placement: ServingCopy): Promise<void> {
-    const socket = await negotiate(placement);
+    const socket = await negotiate(placement, this.opts.tls);
     this.socket = socket;
     this.current = placement;
-    this.opts.log?.(`attach: connected to ${placement.nodeId} at ${placement.host}:${placement.port}`);
+    this.opts.log?.(`attach: connected to ${placement.nodeId} at ${placement.host}:${placement.port}${this.opts.tls ? ' over TLS' : ''}`);
     const decoder = new ReplyDecoder((handle) => this.expectedBytes(handle));
     await new Promise<void>((done) => {
       socket.on('data', (chunk: Buffer) => {

@@ -95,6 +95,9 @@ export interface JobResult {
 /** A sequential job over the whole target stops at this many seconds whatever it reached. */
 const SEQUENTIAL_CAP_SECONDS = 120;
 
+/** A command run as another command line (e.g. inside a namespace): [command, args]. */
+export type Wrap = (command: string, args: string[]) => [string, string[]];
+
 /** One fio job on an NBD URI; its figures from `--output-format=json`. */
 export async function runFio(
   children: Children,
@@ -103,6 +106,7 @@ export async function runFio(
   name: JobName,
   seconds: number,
   overrides: Partial<JobSpec> = {},
+  wrap: Wrap = (command, args) => [command, args],
 ): Promise<JobResult> {
   const job = { ...JOBS[name], ...overrides };
   const output = join(dir, `fio-${name}-${Date.now()}.json`);
@@ -120,7 +124,7 @@ export async function runFio(
     '--output-format=json',
     `--output=${output}`,
   ];
-  const run = await runTool(children, 'fio', args, (job.timeBased ? seconds : SEQUENTIAL_CAP_SECONDS) * 1000 + 60_000);
+  const run = await runTool(children, ...wrap('fio', args), (job.timeBased ? seconds : SEQUENTIAL_CAP_SECONDS) * 1000 + 60_000);
   if (run.code !== 0) throw new Error(`fio ${name} on ${uri} failed (exit ${run.code}): ${run.output.trim()}`);
   return parseFio(await readFile(output, 'utf8'), name);
 }

@@ -11,6 +11,8 @@ import { defaultTopology } from '../cluster/topology.js';
 import { requestJson } from '../common/http.js';
 import { startAttach, type AttachProcess } from '../chaos/attach.js';
 import { measureHeldRelease, type HeldRelease } from './nbd-held.js';
+import { measureTls } from './nbd-tls.js';
+import { costBetween, sampleNodes, type NodeCost } from './nbd-costs.js';
 import { diagnose } from './nbd-diagnose.js';
 import { Children, JOBS, round, runFio, startQemuNbd, type JobName, type JobResult } from './nbd-tools.js';
 
@@ -25,7 +27,7 @@ export interface NbdBenchOptions {
 type Figures = Record<JobName, JobResult>;
 type UriSource = () => Promise<string>;
 
-const TARGETS = { seqReadRatio: 0.8, randReadRatio: 0.5, heldReleaseMs: 100 };
+const TARGETS = { seqReadRatio: 0.8, randReadRatio: 0.5, seqWriteRatio: 0.5, randWriteRatio: 1.0, heldReleaseMs: 100 };
 /** Heartbeats as SHORT_TIMINGS, but a node busy serving fio on 2 cores is not declared down mid-job. */
 const ENV = { ...SHORT_TIMINGS, HEARTBEAT_TIMEOUT_MS: '5000' };
 
@@ -35,15 +37,23 @@ export async function nbdBench(opts: NbdBenchOptions): Promise<Record<string, un
   let scratch: ScratchCluster | null = null;
   try {
     const qemu = await baseline(children, dir, opts.sizeMiB);
-    scratch = await startScratchCluster({ name: 'nbd', adminDatabaseUrl: opts.databaseUrl, nodes: defaultTopology(2), env: ENV, progress });
+    scratch = await startScratchCluster({
+      name: 'nbd',
+      adminDatabaseUrl: opts.databaseUrl,
+      nodes: defaultTopology(2),
+      env: ENV,
+      nbdTls: 'optional', // plaintext as before, and TLS for measureTls
+      progress,
+    });
     const size = opts.sizeMiB * 1024 * 1024;
     const direct = directUri(scratch, (await scratch.customer.createVolume(size, false)).volumeId);
     const attachedVolume = (await scratch.customer.createVolume(size, false)).volumeId;
     const attach = children.track(await attachTo(scratch, attachedVolume));
     const loadBefore = loadavg()[0]!;
-    const f = await measure({ qemu, direct, attached: async () => attach.uri }, children, dir, opts);
+    const f = await measure({ qemu, direct, attached: async () => attach.uri }, children, dir, opts, scratch);
     const loadAfter = loadavg()[0]!;
     await attach.stop();
+    const tls = await measureTls(scratch, children, dir, { ...opts, progress });
     const ratios = ratiosOf(f.qemu, f.direct, f.attached);
     const missed = missedJobs(ratios);
     const profile = missed.length
@@ -51,7 +61,12 @@ export async function nbdBench(opts: NbdBenchOptions): Promise<Record<string, un
       : null;
     const held = await measureHeldRelease(scratch, children, { connections: 4, requestsPerConnection: 250, mix: 'mixed', progress });
     const reads = await measureHeldRelease(scratch, children, { connections: 4, requestsPerConnection: 250, mix: 'reads', progress });
-    return report(opts, f, ratios, held, reads, { profile, loadAverage1m: { before: round(loadBefore), after: round(loadAfter) } });
+    return report(opts, f, ratios, held, reads, {
+      ...costsOf(f),
+      tls,
+      profile,
+      loadAverage1m: { before: round(loadBefore), after: round(loadAfter) },
+    });
   } finally {
     await children.stopAll();
     await scratch?.stop();
@@ -89,21 +104,44 @@ function attachTo(scratch: ScratchCluster, volumeId: string, nodeArgs: string[] 
 }
 
 type Target = 'qemu' | 'direct' | 'attached';
-type AllFigures = Record<Target, Figures>;
+type AllFigures = Record<Target, Figures> & { costs: Record<'direct' | 'attached', Partial<Record<JobName, NodeCost>>> };
 
 /**
  * Each job on the three targets back to back, jobs in order (the sequential write fills each
  * target before anything reads it): a machine shared with other work loads all three alike.
  */
-async function measure(uris: Record<Target, UriSource>, children: Children, dir: string, opts: NbdBenchOptions): Promise<AllFigures> {
-  const out = { qemu: {}, direct: {}, attached: {} } as AllFigures;
+async function measure(
+  uris: Record<Target, UriSource>,
+  children: Children,
+  dir: string,
+  opts: NbdBenchOptions,
+  scratch: ScratchCluster,
+): Promise<AllFigures> {
+  const out = { qemu: {}, direct: {}, attached: {}, costs: { direct: {}, attached: {} } } as AllFigures;
   for (const name of Object.keys(JOBS) as JobName[]) {
     for (const target of Object.keys(uris) as Target[]) {
+      const before = target === 'qemu' ? null : await sampleNodes(scratch.cluster);
       const r = (out[target][name] = await runFio(children, dir, await uris[target](), name, opts.seconds));
+      if (before && target !== 'qemu')
+        out.costs[target][name] = costBetween(before, await sampleNodes(scratch.cluster), r.iops * r.seconds);
       progress(`${target} ${name}: ${r.MiBps} MiB/s, ${r.iops} IOPS, p99 ${r.p99Ms} ms`);
     }
   }
   return out;
+}
+
+/** Through attach ÷ node direct per job; the nodes' CPU per request and writes per sync, node direct. */
+function costsOf(f: AllFigures): Record<string, unknown> {
+  const jobs = Object.keys(JOBS) as JobName[];
+  const rate = (r: JobResult, job: JobName) => (JOBS[job].bs === '1M' ? r.MiBps : r.iops);
+  return {
+    attachOverhead: Object.fromEntries(jobs.map((j) => [j, round(rate(f.attached[j], j) / rate(f.direct[j], j), 3)])),
+    nodeCpuUsPerWrite: f.costs.direct.randWrite?.cpuUsPerRequest ?? null,
+    nodeCpuUsPerRead: f.costs.direct.randRead?.cpuUsPerRequest ?? null,
+    writeBatchMean: f.costs.direct.randWrite?.writeBatchMean ?? null,
+    attachWriteBatchMean: f.costs.attached.randWrite?.writeBatchMean ?? null,
+    nodeCosts: f.costs,
+  };
 }
 
 type Ratios = Record<'seqReadRatio' | 'randReadRatio' | 'seqWriteRatio' | 'randWriteRatio', number>;
@@ -143,6 +181,21 @@ function report(
       target: `>= ${TARGETS.randReadRatio}x qemu-nbd`,
       value: ratios.attach.randReadRatio,
       pass: ratios.attach.randReadRatio >= TARGETS.randReadRatio,
+    },
+    seqWrite: {
+      target: `>= ${TARGETS.seqWriteRatio}x qemu-nbd`,
+      value: ratios.attach.seqWriteRatio,
+      pass: ratios.attach.seqWriteRatio >= TARGETS.seqWriteRatio,
+    },
+    randWrite: {
+      target: `>= ${TARGETS.randWriteRatio}x qemu-nbd`,
+      value: ratios.attach.randWriteRatio,
+      pass: ratios.attach.randWriteRatio >= TARGETS.randWriteRatio,
+    },
+    randWriteP99: {
+      target: `<= qemu-nbd's ${f.qemu.randWrite.p99Ms} ms`,
+      value: f.attached.randWrite.p99Ms,
+      pass: f.attached.randWrite.p99Ms <= f.qemu.randWrite.p99Ms,
     },
     heldRelease: {
       target: `<= ${TARGETS.heldReleaseMs} ms`,

@@ -55,6 +55,8 @@ export interface AttachOptions {
   review?: boolean;
   /** Extra node flags before the script, e.g. ['--cpu-prof', '--cpu-prof-dir', DIR]. */
   nodeArgs?: string[];
+  /** The cluster CA (BLACKSTART_CA): the attach process reaches the nodes over TLS only. */
+  ca?: string;
   startTimeoutMs?: number;
 }
 
@@ -85,6 +87,7 @@ export async function startAttach(opts: AttachOptions): Promise<AttachProcess> {
     BLACKSTART_API_URL: opts.apiUrl,
     BLACKSTART_API_KEY: opts.apiKey,
     BLACKSTART_OPERATOR_TOKEN: '',
+    BLACKSTART_CA: opts.ca ?? '',
   });
   const stop = async () => {
     await stopTool(tool);
@@ -123,16 +126,20 @@ export function qemuIoWrite(uri: string, pattern: number, offset: number, length
 export class ScenarioAttachments {
   private readonly attached = new Map<string, AttachProcess>();
   private readonly clients = new Set<Tool>();
+  /** The stopped attach processes' connections to nodes, by whether TLS carried them (each logs a line per connection). */
+  readonly connections = { overTls: 0, plaintext: 0 };
 
   constructor(
     private readonly apiUrl: string,
     private readonly apiKey: string,
+    /** The cluster CA when its nodes speak TLS. */
+    private readonly ca?: string,
   ) {}
 
   async attach(volumeId: string): Promise<AttachProcess> {
     const existing = this.attached.get(volumeId);
     if (existing) return existing;
-    const a = await startAttach({ apiUrl: this.apiUrl, apiKey: this.apiKey, volumeId });
+    const a = await startAttach({ apiUrl: this.apiUrl, apiKey: this.apiKey, volumeId, ca: this.ca });
     this.attached.set(volumeId, a);
     return a;
   }
@@ -158,6 +165,12 @@ export class ScenarioAttachments {
   async stopAll(): Promise<void> {
     await Promise.all([...this.clients].map((t) => stopTool(t, 1000)));
     await Promise.all([...this.attached.values()].map((a) => a.stop()));
+    for (const a of this.attached.values()) {
+      for (const line of a.tool.output().match(/attach: connected to .*/g) ?? []) {
+        if (line.endsWith(' over TLS')) this.connections.overTls++;
+        else this.connections.plaintext++;
+      }
+    }
     this.attached.clear();
   }
 }

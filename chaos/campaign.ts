@@ -20,6 +20,8 @@ export interface ChaosOptions {
   compound?: boolean;
   /** The bound on each scenario's settling (default SETTLE_MS, or COMPOUND_SETTLE_MS for compound scenarios). */
   settleMs?: number;
+  /** The nodes require NBD over TLS (--nbd-tls). */
+  nbdTls?: boolean;
   onScenario?: (result: ScenarioResult, done: number, total: number) => void;
   progress?: (msg: string) => void;
 }
@@ -40,6 +42,11 @@ export interface ChaosReport extends FleetTotals {
   unreadableWrites: number;
   /** Acknowledged writes made by a real NBD client through `blackstart attach`, of `acknowledgedWrites`. */
   nbdWrites: number;
+  /** The nodes required NBD over TLS (--nbd-tls). */
+  nbdTls: boolean;
+  /** The attach processes' connections to nodes, by whether TLS carried them. */
+  attachConnectionsOverTls: number;
+  attachConnectionsPlaintext: number;
   acknowledgedWrites: number;
   /** Scenarios whose fault was a network fault. */
   networkFaults: number;
@@ -78,6 +85,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     adminDatabaseUrl: opts.adminDatabaseUrl,
     keepDir: opts.keepDir,
     networkHosts: opts.networkHosts,
+    nbdTls: opts.nbdTls,
     progress: opts.progress,
   });
   const results: ScenarioResult[] = [];
@@ -95,10 +103,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await c.stop();
   }
-  return report(opts.seed, results, c.cluster.opts.dir, settleMs);
+  return report(opts.seed, results, c.cluster.opts.dir, settleMs, opts.nbdTls ?? false);
 }
 
-function report(seed: number, results: ScenarioResult[], clusterDir: string, settleMs: number): ChaosReport {
+function report(seed: number, results: ScenarioResult[], clusterDir: string, settleMs: number, nbdTls: boolean): ChaosReport {
   const sum = (key: keyof ScenarioResult) => results.reduce((n, r) => n + (r[key] as number), 0);
   const compound = results.filter((r) => r.compound);
   const fleet = Object.fromEntries(
@@ -116,6 +124,9 @@ function report(seed: number, results: ScenarioResult[], clusterDir: string, set
     heldRequestsDropped: sum('heldRequestsDropped'),
     unreadableWrites: sum('unreadableWrites'),
     nbdWrites: sum('nbdWrites'),
+    nbdTls,
+    attachConnectionsOverTls: results.reduce((n, r) => n + r.attachConnections.overTls, 0),
+    attachConnectionsPlaintext: results.reduce((n, r) => n + r.attachConnections.plaintext, 0),
     acknowledgedWrites: sum('acknowledgedWrites'),
     networkFaults: results.filter((r) => r.networkFault).length,
     splitBrainWrites: sum('splitBrainWrites'),
@@ -133,7 +144,8 @@ function report(seed: number, results: ScenarioResult[], clusterDir: string, set
 }
 
 export function failed(r: ScenarioResult): boolean {
-  const violations = r.lostAcknowledgedWrites + r.lastCopyDeletions + r.stuckWorkflows + r.heldRequestsDropped + r.unreadableWrites;
+  const violations =
+    r.lostAcknowledgedWrites + r.lastCopyDeletions + r.stuckWorkflows + r.heldRequestsDropped + r.unreadableWrites + r.plaintextUnderTls;
   const fleet = r.compound ? FLEET_COUNTERS.reduce((n, k) => n + r.compound![k], 0) : 0;
   return !r.completed || violations + r.splitBrainWrites + fleet > 0;
 }
@@ -148,6 +160,7 @@ export function summaryLine(r: ChaosReport): string {
     `${r.lastCopyDeletions} last-copy deletions, ${r.stuckWorkflows} stuck workflows, ${r.heldRequestsDropped} held requests dropped, ` +
     `${r.unreadableWrites} acknowledged writes unreadable, ${r.splitBrainWrites} split-brain writes ` +
     `(${r.networkFaults} network faults, longest held write ${r.writesStalledSeconds.toFixed(1)} s; ` +
-    `${r.nbdWrites} of ${r.acknowledgedWrites} acknowledged writes through blackstart attach)${fleet}`
+    `${r.nbdWrites} of ${r.acknowledgedWrites} acknowledged writes through blackstart attach` +
+    `${r.nbdTls ? `, ${r.attachConnectionsOverTls} attach connections to nodes over TLS and ${r.attachConnectionsPlaintext} without` : ''})${fleet}`
   );
 }

@@ -13,10 +13,14 @@ export interface ChaosClusterOptions {
   /** Keep the cluster directory (logs, data files, temporal.db) after the run. */
   keepDir: boolean;
   networkHosts: boolean;
+  /** The nodes require NBD over TLS (NODE_NBD_TLS=require): the attach processes get the cluster CA. */
+  nbdTls?: boolean;
   progress?: (msg: string) => void;
 }
 
 export function startChaosCluster(opts: ChaosClusterOptions): Promise<ChaosCluster> {
   // A long run creates 2–3 volumes a scenario: past the default quota of 100 a customer.
-  return startScratchCluster({ name: 'chaos', nodes: defaultTopology(6), env: { ...CHAOS_TIMINGS, QUOTA_MAX_VOLUMES: '100000' }, ...opts });
+  const { nbdTls, ...rest } = opts;
+  const env = { ...CHAOS_TIMINGS, QUOTA_MAX_VOLUMES: '100000' };
+  return startScratchCluster({ name: 'chaos', nodes: defaultTopology(6), env, nbdTls: nbdTls ? 'require' : 'off', ...rest });
 }

@@ -67,7 +67,7 @@ export async function runCompoundScenario(c: ChaosCluster, run: RunState, s: Com
   );
   const compound: CompoundResult = { faults: [], ...zeros(), health: null };
   result.compound = compound;
-  const attachments = new ScenarioAttachments(c.cluster.apiUrl, c.customer.token);
+  const attachments = new ScenarioAttachments(c.cluster.apiUrl, c.customer.token, c.cluster.nbdCerts?.ca);
   const connection = await Connection.connect({ address: c.cluster.temporalAddress, connectTimeout: 5000 });
   let stopCustomer = async () => undefined as void;
   try {
@@ -128,6 +128,7 @@ export async function runCompoundScenario(c: ChaosCluster, run: RunState, s: Com
     await recoverHarness(c).catch((e: Error) => result.notes.push(`could not restore the cluster: ${e.message}`));
   } finally {
     await attachments.stopAll();
+    result.attachConnections = attachments.connections;
     await connection.close();
   }
   return finishResult(run, result, started);

@@ -1,9 +1,10 @@
 // `npm run chaos -- --scenarios N --seed S [--only K] [--compound] [--settle-ms MS] [--json FILE]
-// [--keep] [--loopback]`: random seeded fault scenarios against one real local cluster; a line per
+// [--keep] [--loopback] [--nbd-tls]`: random seeded fault scenarios against one real local cluster; a line per
 // scenario, JSON, a one-line summary. As root the nodes sit on network hosts of their own and half
 // the scenarios are network faults; --loopback (or not being root) runs node faults only, on
 // 127.0.0.1. --compound draws 2–4 overlapping faults a scenario (compound-scenario.ts) and judges
-// the fleet invariants too.
+// the fleet invariants too. --nbd-tls: the nodes require NBD over TLS, and every attach connection
+// to a node must use it.
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -12,7 +13,7 @@ import { FLEET_COUNTERS } from './compound-run.js';
 import type { ScenarioResult } from './run.js';
 
 const USAGE =
-  'usage: npm run chaos -- [--scenarios N] [--seed S] [--only K] [--compound] [--settle-ms MS] [--json FILE] [--keep] [--loopback]';
+  'usage: npm run chaos -- [--scenarios N] [--seed S] [--only K] [--compound] [--settle-ms MS] [--json FILE] [--keep] [--loopback] [--nbd-tls]';
 
 interface Args {
   seed: number;
@@ -22,6 +23,7 @@ interface Args {
   networkHosts: boolean;
   compound: boolean;
   settleMs: number | undefined;
+  nbdTls: boolean;
 }
 
 function parse(): Args {
@@ -35,6 +37,7 @@ function parse(): Args {
       loopback: { type: 'boolean', default: false },
       compound: { type: 'boolean', default: false },
       'settle-ms': { type: 'string' },
+      'nbd-tls': { type: 'boolean', default: false },
     },
   });
   const scenarios = integer('--scenarios', values.scenarios, 1);
@@ -42,7 +45,16 @@ function parse(): Args {
   const indices = values.only === undefined ? Array.from({ length: scenarios }, (_, i) => i) : [integer('--only', values.only, 0)];
   const networkHosts = !values.loopback && process.getuid?.() === 0;
   const settleMs = values['settle-ms'] === undefined ? undefined : integer('--settle-ms', values['settle-ms'], 1000);
-  return { seed, indices, json: values.json, keep: values.keep, networkHosts, compound: values.compound, settleMs };
+  return {
+    seed,
+    indices,
+    json: values.json,
+    keep: values.keep,
+    networkHosts,
+    compound: values.compound,
+    settleMs,
+    nbdTls: values['nbd-tls'],
+  };
 }
 
 function integer(flag: string, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -56,10 +68,10 @@ class UsageError extends Error {}
 
 function line(args: Args, r: ScenarioResult, done: number, total: number): string {
   const fleet = r.compound ? FLEET_COUNTERS.filter((k) => r.compound![k] > 0).map((k) => `, ${r.compound![k]} ${k}`) : [];
-  const replay = `npm run chaos -- --seed ${args.seed} --only ${r.index}${args.compound ? ' --compound' : ''}`;
+  const replay = `npm run chaos -- --seed ${args.seed} --only ${r.index}${args.compound ? ' --compound' : ''}${args.nbdTls ? ' --nbd-tls' : ''}`;
   const verdict = failed(r)
     ? `FAILED (${r.lostAcknowledgedWrites} lost, ${r.lastCopyDeletions} last-copy, ${r.stuckWorkflows} stuck, ${r.heldRequestsDropped} held dropped, ` +
-      `${r.unreadableWrites} unreadable${fleet.join('')}${r.completed ? '' : ', not settled'}); replay: ${replay}`
+      `${r.unreadableWrites} unreadable${r.plaintextUnderTls ? `, ${r.plaintextUnderTls} without TLS` : ''}${fleet.join('')}${r.completed ? '' : ', not settled'}); replay: ${replay}`
     : 'ok';
   return `chaos [${done}/${total}] scenario ${r.index}: ${r.scenario} nodes=${r.failedNodes.join(',')} -> ${verdict} (${r.seconds.toFixed(1)} s)`;
 }
@@ -73,7 +85,7 @@ async function main(): Promise<number> {
     return 2;
   }
   console.error(
-    `chaos seed=${args.seed}: ${args.indices.length} ${args.compound ? 'compound ' : ''}scenario(s)${args.networkHosts ? ', nodes on network hosts' : ', loopback only'}`,
+    `chaos seed=${args.seed}: ${args.indices.length} ${args.compound ? 'compound ' : ''}scenario(s)${args.networkHosts ? ', nodes on network hosts' : ', loopback only'}${args.nbdTls ? ', NBD over TLS required' : ''}`,
   );
   const report: ChaosReport = await runChaos({
     seed: args.seed,
@@ -84,6 +96,7 @@ async function main(): Promise<number> {
     networkHosts: args.networkHosts,
     compound: args.compound,
     settleMs: args.settleMs,
+    nbdTls: args.nbdTls,
     progress: (m) => console.error(`chaos: ${m}`),
     onScenario: (r, done, total) => {
       console.error(line(args, r, done, total));

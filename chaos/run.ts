@@ -28,6 +28,10 @@ export interface ScenarioResult {
   heldRequestsDropped: number;
   /** Acknowledged writes of this scenario made by qemu-io through `blackstart attach` (held write included). */
   nbdWrites: number;
+  /** The scenario's attach processes' connections to nodes, by whether TLS carried them. */
+  attachConnections: { overTls: number; plaintext: number };
+  /** With --nbd-tls: connections to a node made without TLS (0 unless something let plaintext through). */
+  plaintextUnderTls: number;
   /** The fault was a network fault (nodes stayed up). */
   networkFault: boolean;
   /** Ack lines of a copy at an older epoch while another copy acknowledged at a newer one (chaos/split-brain.ts). */
@@ -57,6 +61,8 @@ export interface RunState {
   logs: LogCursor;
   /** How long a scenario may take to settle (`--settle-ms`). */
   settleMs: number;
+  /** The nodes require NBD over TLS (--nbd-tls): every attach connection must use it. */
+  nbdTls: boolean;
 }
 
 /** The single-fault default bound on settling; compound scenarios have their own (compound-run.ts). */
@@ -74,6 +80,7 @@ export function newRunState(c: ChaosCluster, settleMs = SETTLE_MS): RunState {
     probes: new Map(),
     logs: new LogCursor(c.cluster.logDir),
     settleMs,
+    nbdTls: c.cluster.nbdCerts !== null,
   };
 }
 
@@ -91,6 +98,8 @@ export function newResult(index: number, scenario: string, networkFault: boolean
     stuckWorkflows: 0,
     heldRequestsDropped: 0,
     nbdWrites: 0,
+    attachConnections: { overTls: 0, plaintext: 0 },
+    plaintextUnderTls: 0,
     networkFault,
     splitBrainWrites: 0,
     writeStallSeconds: null,
@@ -105,6 +114,9 @@ export function finishResult(run: RunState, result: ScenarioResult, started: num
   const mine = run.ledger.writes.filter((w) => w.scenario === result.index);
   result.acknowledgedWrites = mine.length;
   result.nbdWrites = mine.filter((w) => w.via === 'nbd').length;
+  result.plaintextUnderTls = run.nbdTls ? result.attachConnections.plaintext : 0;
+  if (result.plaintextUnderTls)
+    result.notes.push(`${result.plaintextUnderTls} attach connections to nodes without TLS, though the nodes require it`);
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }
@@ -112,7 +124,7 @@ export function finishResult(run: RunState, result: ScenarioResult, started: num
 export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): Promise<ScenarioResult> {
   const started = Date.now();
   const result = newResult(s.index, describeScenario(s), s.network !== null);
-  const attachments = new ScenarioAttachments(c.cluster.apiUrl, c.customer.token);
+  const attachments = new ScenarioAttachments(c.cluster.apiUrl, c.customer.token, c.cluster.nbdCerts?.ca);
   try {
     const fault = await inflict(c, run, attachments, s, result);
     const goal = {
@@ -131,6 +143,7 @@ export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): 
     await recoverHarness(c).catch((e: Error) => result.notes.push(`could not restore the cluster: ${e.message}`));
   } finally {
     await attachments.stopAll();
+    result.attachConnections = attachments.connections;
   }
   return finishResult(run, result, started);
 }

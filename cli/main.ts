@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `blackstart …`: operate a Blackstart cluster from the shell. See README.md for the commands.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { requestJson } from '../common/http.js';
@@ -18,10 +18,11 @@ const USAGE = `usage: blackstart <command> [options]
   write ID --offset N (--data TEXT | --file PATH)
   read ID --offset N --length N [--out PATH]
   review ID --offset N --length N [--out PATH]  read the restored copy while I/O is held
-  attach ID [--socket PATH | --port N [--bind HOST]] [--review]
+  attach ID [--socket PATH | --port N [--bind HOST]] [--review] [--ca PATH]
                                                  an NBD endpoint for the volume on this host, following its
                                                  primary (--review: the restored copy, read-only); runs until Ctrl-C.
-                                                 The socket is yours alone; on --port, the URI printed holds a secret export name
+                                                 The socket is yours alone; on --port, the URI printed holds a secret export name.
+                                                 --ca (or BLACKSTART_CA): the cluster CA; the nodes are then reached over TLS only
   snapshot create VOLUME_ID | snapshot list VOLUME_ID | snapshot show SNAPSHOT_ID | snapshot delete SNAPSHOT_ID
   snapshot-policy set VOLUME_ID (--every SECONDS | --cron EXPR) --retention N
   snapshot-policy show VOLUME_ID | snapshot-policy delete VOLUME_ID
@@ -37,7 +38,8 @@ const USAGE = `usage: blackstart <command> [options]
                                                  1 warn, 2 error, 3 unknown (the API did not answer or refused)
   join-token                                     the token storage nodes register with (from CLUSTER_SECRET)
 environment: BLACKSTART_HOME (default .blackstart), BLACKSTART_API_KEY (customer commands),
-  BLACKSTART_API_URL and BLACKSTART_OPERATOR_TOKEN (default: read from the cluster in BLACKSTART_HOME)`;
+  BLACKSTART_API_URL and BLACKSTART_OPERATOR_TOKEN (default: read from the cluster in BLACKSTART_HOME),
+  BLACKSTART_CA (attach; default without BLACKSTART_API_URL: the local cluster's BLACKSTART_HOME/certs/ca.pem if its nodes speak TLS)`;
 
 function fail(message: string, code = 2): never {
   console.error(`blackstart: ${message}`);
@@ -73,6 +75,7 @@ function parseCommandLine() {
         port: { type: 'string' },
         bind: { type: 'string' },
         review: { type: 'boolean' },
+        ca: { type: 'string' },
         json: { type: 'boolean' },
         'stuck-after': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -86,12 +89,26 @@ function parseCommandLine() {
 
 const { values, positionals } = parseCommandLine();
 
-function cluster(): { apiPort?: number; operatorToken?: string; controlPort?: number } {
-  const home = resolve(process.env.BLACKSTART_HOME ?? '.blackstart');
+const home = () => resolve(process.env.BLACKSTART_HOME ?? '.blackstart');
+
+function cluster(): { apiPort?: number; operatorToken?: string; controlPort?: number; nbdTls?: string } {
   try {
-    return JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8'));
+    return JSON.parse(readFileSync(join(home(), 'cluster.json'), 'utf8'));
   } catch {
     return {};
+  }
+}
+
+/** The cluster CA for attach: --ca, BLACKSTART_CA, or the local cluster's (`npm start`) when its nodes speak TLS and its API is the one used. */
+function nodeCa(): Buffer | undefined {
+  const local = join(home(), 'certs', 'ca.pem');
+  const localTls = !process.env.BLACKSTART_API_URL && (cluster().nbdTls ?? 'off') !== 'off' && existsSync(local);
+  const path = values.ca ?? process.env.BLACKSTART_CA ?? (localTls ? local : undefined);
+  if (!path) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    fail(`cannot read the cluster CA ${path}: ${(err as Error).message}`);
   }
 }
 
@@ -223,6 +240,7 @@ async function main(): Promise<void> {
         socketPath: values.socket,
         port,
         host: values.bind,
+        nodeCa: nodeCa(),
       });
     }
     case 'power-fail':

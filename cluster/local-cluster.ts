@@ -1,20 +1,22 @@
 // A whole Blackstart cluster on one machine, as real processes: the Temporal dev server, the
 // embedded Postgres default (unless DATABASE_URL is given), the API, a worker and N storage nodes.
 // `npm start`, the CLI's power-fail commands and the integration tests all drive this.
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inDomain, parseDomainPath, type DomainLevel } from '../common/failure-domain.js';
 import { joinToken } from '../common/tokens.js';
 import { requestJson } from '../common/http.js';
 import { DIST } from './paths.js';
-import { embeddedPostgresProcess, newPostgresPassword, waitForPostgres } from './embedded-postgres-process.js';
+import { embeddedPostgresProcess, waitForPostgres } from './embedded-postgres-process.js';
+import { loadLayout, writeLayout, type Layout } from './layout.js';
 import { NetworkHosts } from './network-hosts.js';
+import { ensureNodeCerts, nodeTlsEnv, type NodeCerts } from './node-certs.js';
 import { postgresUrl } from './postgres-server.js';
 import { ManagedProcess, freePort, waitFor } from './processes.js';
 import { postgresTemporalProcess, registerNamespace, temporalKind } from './temporal-postgres.js';
 import { temporalBinary, temporalProcess, waitForTemporal } from './temporal-server.js';
+import type { NbdTlsMode } from '../storage-node/transport/nbd-tls.js';
 
 export interface NodeSpec {
   nodeId: string;
@@ -40,19 +42,8 @@ export interface ClusterOptions {
    * plane on the bridges' side, so network faults can be injected (`network.faults`). Root only.
    */
   networkHosts?: boolean;
-}
-
-interface Layout {
-  clusterSecret: string;
-  operatorToken: string;
-  apiPort: number;
-  temporalPort: number;
-  uiPort: number | null;
-  /** The embedded PostgreSQL's port and its `postgres` user's password. */
-  postgresPort: number;
-  postgresPassword: string;
-  controlPort: number;
-  nodePorts: Record<string, number>;
+  /** The nodes' NBD over TLS (NODE_NBD_TLS; default off), with certificates from a CA in <dir>/certs. */
+  nbdTls?: NbdTlsMode;
 }
 
 export class LocalCluster {
@@ -64,6 +55,8 @@ export class LocalCluster {
   worker!: ManagedProcess;
   databaseUrl!: string;
   network: NetworkHosts | null = null;
+  /** The nodes' NBD certificates and the cluster CA, when NBD over TLS is on. */
+  nbdCerts: NodeCerts | null = null;
 
   private constructor(
     readonly opts: ClusterOptions,
@@ -151,6 +144,8 @@ export class LocalCluster {
     this.worker = this.child('worker', 'workers/main.js', shared);
     await this.startApi();
     await this.startWorker();
+    if ((this.opts.nbdTls ?? 'off') !== 'off')
+      this.nbdCerts = await ensureNodeCerts(join(this.opts.dir, 'certs'), this.opts.nodes, (id) => this.network?.address(id));
     progress(`starting ${this.opts.nodes.length} storage nodes`);
     for (const group of hostGroups(this.opts.nodes, this.opts.nodesPerProcess ?? 1)) {
       const host = this.nodeProcess(group);
@@ -196,6 +191,7 @@ export class LocalCluster {
       NODE_PORT: String(this.layout.nodePorts[spec.nodeId]),
       NODE_DATA_DIR: join(this.opts.dir, 'nodes', spec.nodeId),
       NODE_DOMAIN: spec.domainPath,
+      ...(this.nbdCerts ? nodeTlsEnv(this.nbdCerts, this.opts.nbdTls!, spec.nodeId) : {}),
     }));
     const name = group.length === 1 ? group[0]!.nodeId : `nodes-${group[0]!.nodeId}-${group.length}`;
     const env = {
@@ -328,40 +324,6 @@ export class LocalCluster {
     await this.temporal?.stop();
     await this.network?.teardown();
   }
-}
-
-/** Ports and secrets are chosen once and kept in the cluster dir, so a restart finds its state. */
-async function loadLayout(opts: ClusterOptions): Promise<Layout> {
-  const path = join(opts.dir, 'cluster.json');
-  // `pglitePort`: the embedded database's port before PostgreSQL replaced PGlite.
-  const saved: Partial<Layout> & { pglitePort?: number } = existsSync(path) ? JSON.parse(await readFile(path, 'utf8')) : {};
-  const nodePorts = { ...saved.nodePorts };
-  // The OS may hand the same free port out twice before anything binds it: keep them distinct.
-  const taken = new Set<number>(Object.values(nodePorts));
-  const distinctPort = async (): Promise<number> => {
-    for (;;) {
-      const port = await freePort();
-      if (!taken.has(port)) return (taken.add(port), port);
-    }
-  };
-  for (const n of opts.nodes) nodePorts[n.nodeId] ??= await distinctPort();
-  const layout: Layout = {
-    clusterSecret: saved.clusterSecret ?? randomBytes(32).toString('base64url'),
-    operatorToken: saved.operatorToken ?? `bso_${randomBytes(24).toString('base64url')}`,
-    apiPort: opts.apiPort ?? saved.apiPort ?? (await distinctPort()),
-    temporalPort: opts.temporalPort ?? saved.temporalPort ?? (await distinctPort()),
-    uiPort: opts.uiPort === null ? null : (opts.uiPort ?? saved.uiPort ?? (await distinctPort())),
-    postgresPort: saved.postgresPort ?? saved.pglitePort ?? (await distinctPort()),
-    postgresPassword: saved.postgresPassword ?? newPostgresPassword(),
-    controlPort: saved.controlPort ?? (await distinctPort()),
-    nodePorts,
-  };
-  await writeLayout(opts.dir, layout);
-  return layout;
-}
-
-async function writeLayout(dir: string, layout: Layout): Promise<void> {
-  await writeFile(join(dir, 'cluster.json'), JSON.stringify(layout, null, 2), { mode: 0o600 });
 }
 
 /** Groups nodes into processes of at most `size`, never mixing power domains. */

@@ -10,6 +10,7 @@ import { startControlServer } from './control-server.js';
 import { LocalCluster } from './local-cluster.js';
 import { followLogs, PRETTY } from './log-follow.js';
 import { defaultTopology } from './topology.js';
+import { NBD_TLS_MODES, type NbdTlsMode } from '../storage-node/transport/nbd-tls.js';
 
 const colorize = process.stdout.isTTY === true;
 // The terminal gets people's text: this process's lines and its children's, pretty-printed.
@@ -25,15 +26,20 @@ async function main(): Promise<void> {
   const temporalPort = env.int('TEMPORAL_PORT', 7233, 1, 65535);
   const uiPort = env.int('TEMPORAL_UI_PORT', 8233, 1, 65535);
   const databaseUrl = env.optional('DATABASE_URL');
-  env.check();
+  // Certificates are made once (well under a second) and TLS costs little on loopback (README, Security model).
+  const nbdTls = env.string('BLACKSTART_NBD_TLS', 'require') as NbdTlsMode;
+  env.check((problems) => {
+    if (!NBD_TLS_MODES.includes(nbdTls)) problems.push(`BLACKSTART_NBD_TLS must be one of ${NBD_TLS_MODES.join(', ')}, got "${nbdTls}"`);
+  });
 
   const level = logLevel();
   const following = followLogs(join(dir, 'logs'), (text) => process.stdout.write(text), {
     minLevel: level === 'silent' ? Infinity : levels.values[level]!,
     colorize,
   });
-  const cluster = await LocalCluster.start({ dir, nodes: defaultTopology(nodes), databaseUrl, apiPort, temporalPort, uiPort }, (msg) =>
-    logger().info(`blackstart: ${msg}...`),
+  const cluster = await LocalCluster.start(
+    { dir, nodes: defaultTopology(nodes), databaseUrl, apiPort, temporalPort, uiPort, nbdTls },
+    (msg) => logger().info(`blackstart: ${msg}...`),
   );
   await controlServer(cluster).catch(async (err: unknown) => {
     await cluster.stop();
@@ -49,6 +55,7 @@ Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
   Postgres       ${databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL 18 (${cluster.databaseUrl})`}
   Storage nodes  ${[...cluster.nodes.keys()].map((id) => `${id} ${cluster.nodeUrl(id)}`).join('\n                 ')}
   Block devices  npx blackstart attach VOLUME_ID --socket /tmp/vol.sock   (NBD for qemu, fio, nbdinfo…)
+  Node NBD TLS   ${cluster.nbdCerts ? `${nbdTls}: cluster CA ${cluster.nbdCerts.ca} (attach finds it; nbdinfo/qemu: ${cluster.nbdCerts.clientDir})` : 'off'}
 Try: npx blackstart customer create --name demo     (Ctrl-C stops everything)
   Operator token ${cluster.operatorToken}
 `);

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { BlackstartClient } from '../cli/client.js';
 import { ensureEmbeddedAdminUrl } from './embedded-postgres-process.js';
 import { LocalCluster, type NodeSpec } from './local-cluster.js';
+import type { NbdTlsMode } from '../storage-node/transport/nbd-tls.js';
 import { dropTemporalDatabases, temporalKind } from './temporal-postgres.js';
 
 /** Heartbeats, timeouts and waits short enough that a recovery takes seconds. */
@@ -50,6 +51,8 @@ export interface ScratchClusterOptions {
   keepDir?: boolean;
   /** Run the Temporal Web UI, on a free port (default: none). */
   withUi?: boolean;
+  /** The nodes' NBD over TLS (LocalCluster's `nbdTls`; default off). */
+  nbdTls?: NbdTlsMode;
   progress?: (msg: string) => void;
 }
 
@@ -71,6 +74,7 @@ export async function startScratchCluster(opts: ScratchClusterOptions): Promise<
       nodes: opts.nodes,
       nodesPerProcess: opts.nodesPerProcess,
       networkHosts: opts.networkHosts,
+      nbdTls: opts.nbdTls,
       databaseUrl: url.toString(),
       uiPort: opts.withUi ? undefined : null,
       env: opts.env,

@@ -90,11 +90,28 @@ export type ExportName =
   | { kind: 'node-token' }
   | { kind: 'mirror-token' };
 
+/**
+ * What carries the session (the nodes run NODE_NBD_TLS=optional): plaintext; STARTTLS first (and
+ * `twice`: once more over TLS, which must be ERR_INVALID); a broken start — garbage or a ClientHello
+ * cut at `cut` bytes after the ACK (then hung up, or left open past the handshake deadline), the
+ * case's option sent in plaintext right behind STARTTLS, STARTTLS carrying data; or the session
+ * followed by idle connections `extra` past the node's pre-auth cap.
+ */
+export type NbdTransport =
+  | { kind: 'plain' }
+  | { kind: 'tls'; twice: boolean }
+  | { kind: 'tls-garbage'; bytes: ByteSpec }
+  | { kind: 'tls-truncated'; cut: number; hangUp: boolean }
+  | { kind: 'tls-injected' }
+  | { kind: 'tls-data'; bytes: ByteSpec }
+  | { kind: 'preauth-flood'; extra: number };
+
 export interface NbdCase {
   type: 'nbd';
   index: number;
   node: NodeRef;
   volume: VolumeRef;
+  transport: NbdTransport;
   option: 'go' | 'export-name' | 'info' | 'list' | 'unknown-option' | 'garbage';
   exportName: ExportName;
   ops: NbdOp[];
@@ -108,7 +125,7 @@ export type FuzzCase = HttpCase | NbdCase;
 export function describeCase(c: FuzzCase): string {
   if (c.type === 'nbd') {
     const ops = c.ops.map((o) => o.op).join(',') || '-';
-    return `NBD ${c.option} export=${c.exportName.kind}${c.exportName.kind === 'grant' ? `(${c.exportName.access},${c.exportName.key}${c.exportName.expired ? ',expired' : ''})` : ''} node=${nodeRefText(c.node)} ops=${ops}`;
+    return `NBD ${c.transport.kind}${c.transport.kind === 'tls' && c.transport.twice ? '(twice)' : ''} ${c.option} export=${c.exportName.kind}${c.exportName.kind === 'grant' ? `(${c.exportName.access},${c.exportName.key}${c.exportName.expired ? ',expired' : ''})` : ''} node=${nodeRefText(c.node)} ops=${ops}`;
   }
   const q = c.query ? `?${c.query.slice(0, 80)}` : '';
   return `${c.method} ${c.service}:${c.path}${q} cred=${c.credential} params=${JSON.stringify(c.params).slice(0, 120)} body=${c.body.kind}`;

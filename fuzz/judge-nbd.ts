@@ -1,7 +1,10 @@
 // The oracles for one NBD case: no hang at any step; a forged, expired or foreign export name
 // is refused and no export is ever listed; a read answers the model's bytes; a valid request on
-// a valid export is answered; a refused session changes nothing.
-import { NbdCmd } from '../storage-node/protocol/nbd-constants.js';
+// a valid export is answered; a refused session changes nothing. TLS: STARTTLS is acknowledged
+// and the session works over it; a second STARTTLS and one with data are ERR_INVALID; a broken
+// start is closed by the node, never answered past it. A flood of idle connections is admitted up
+// to the pre-auth cap exactly (fewer: slots leaked) while the session's requests go on.
+import { NbdCmd, NbdRep } from '../storage-node/protocol/nbd-constants.js';
 import { expand } from './bytes.js';
 import { describeCase, type NbdCase } from './cases.js';
 import type { Judging, Verdict } from './judge-http.js';
@@ -27,6 +30,8 @@ export async function judgeNbd(j: Judging, c: NbdCase, before: Snapshot): Promis
   if (result.handshake === 'hang') fail(j, c, 'hangs', `no handshake answer within ${j.timeoutMs} ms`);
   if (result.listed.length) fail(j, c, 'crossTenantLeaks', `the node listed exports: ${result.listed.join(', ').slice(0, 200)}`);
   if (result.handshake === 'ready' && c.expect === 'invalid') fail(j, c, 'acceptedInvalid', `export opened for: ${c.why.join('; ')}`);
+  judgeTls(j, c, result);
+  judgeFlood(j, c, result);
   let changedSomething = false;
   for (const step of result.ops) changedSomething = judgeOp(j, c, result, step, result.nodeId === primary) || changedSomething;
   if (result.ops.some((o) => o.outcome === 'hang')) return { next: 'settle' };
@@ -37,6 +42,31 @@ export async function judgeNbd(j: Judging, c: NbdCase, before: Snapshot): Promis
   if (diff.length && result.ops.every((o) => o.outcome !== 'ok'))
     fail(j, c, 'stateChangesOnReject', `handshake ${result.handshake}; changed: ${diff.slice(0, 12).join(', ')}`);
   return { next: 'state', state: after };
+}
+
+function judgeTls(j: Judging, c: NbdCase, r: NbdResult): void {
+  const t = c.transport;
+  const tls = r.tls;
+  if (!tls) return;
+  if (tls.starttls === 'hang' || tls.end === 'hang' || tls.second === 'hang') fail(j, c, 'hangs', `TLS start ${JSON.stringify(tls)}`);
+  if (t.kind === 'tls-injected' && tls.starttls !== 'closed')
+    fail(j, c, 'acceptedInvalid', `STARTTLS with an option behind it in plaintext answered ${tls.starttls}`);
+  if (t.kind === 'tls-data' && tls.starttls !== NbdRep.ERR_INVALID)
+    fail(j, c, 'acceptedInvalid', `STARTTLS with data answered ${tls.starttls}`);
+  if ((t.kind === 'tls' || t.kind === 'tls-garbage' || t.kind === 'tls-truncated') && tls.starttls !== 'ack')
+    fail(j, c, 'serverErrors', `STARTTLS answered ${tls.starttls} by a node offering TLS`);
+  if (t.kind === 'tls' && tls.error) fail(j, c, 'serverErrors', `TLS session failed: ${tls.error}`);
+  if (t.kind === 'tls' && t.twice && tls.second !== NbdRep.ERR_INVALID)
+    fail(j, c, 'acceptedInvalid', `a second STARTTLS answered ${tls.second}`);
+}
+
+function judgeFlood(j: Judging, c: NbdCase, r: NbdResult): void {
+  const f = r.flood;
+  if (!f) return;
+  const cap = j.w.preAuthPerSource;
+  if (f.hung) fail(j, c, 'hangs', `${f.hung} idle connections neither greeted nor closed`);
+  if (f.greeted > cap) fail(j, c, 'acceptedInvalid', `${f.greeted} idle connections admitted past a cap of ${cap} per source`);
+  if (f.greeted < cap) fail(j, c, 'serverErrors', `only ${f.greeted} of the ${cap} pre-auth slots free: slots leaked`);
 }
 
 /** A zero-length request inside the export is a no-op a server may answer OK. */

@@ -1,8 +1,9 @@
-// NBD cases: a handshake on a storage node's NBD port with a valid, forged, expired or mutated
-// grant (or no grant at all) as the export name, then a few requests. Pure.
+// NBD cases: a handshake on a storage node's NBD port, in plaintext or after STARTTLS (or a broken
+// TLS start, or past the pre-auth cap), with a valid, forged, expired or mutated grant (or no grant
+// at all) as the export name, then a few requests. Pure.
 import fc from 'fast-check';
 import { CmdFlag, NbdCmd } from '../storage-node/protocol/nbd-constants.js';
-import type { ExportName, NbdCase, NbdOp, NodeRef } from './cases.js';
+import type { ExportName, NbdCase, NbdOp, NbdTransport, NodeRef } from './cases.js';
 import { FIXTURE_VOLUMES, FIXTURE_VOLUME_BYTES, NODE_COUNT } from './routes.js';
 import { hostileString } from './values.js';
 
@@ -32,6 +33,24 @@ const exportName: fc.Arbitrary<ExportName> = fc.oneof(
   { arbitrary: fc.constantFrom<ExportName>({ kind: 'volume-id' }, { kind: 'node-token' }, { kind: 'mirror-token' }), weight: 2 },
 );
 
+const transport: fc.Arbitrary<NbdTransport> = fc.oneof(
+  { arbitrary: fc.constant<NbdTransport>({ kind: 'plain' }), weight: 6 },
+  { arbitrary: fc.boolean().map((twice): NbdTransport => ({ kind: 'tls', twice })), weight: 4 },
+  { arbitrary: bytes(1, 300).map((b): NbdTransport => ({ kind: 'tls-garbage', bytes: b })), weight: 1 },
+  {
+    arbitrary: fc
+      .record({ cut: fc.integer({ min: 1, max: 600 }), hangUp: fc.boolean() })
+      .map((t): NbdTransport => ({ kind: 'tls-truncated', ...t })),
+    weight: 1,
+  },
+  { arbitrary: fc.constant<NbdTransport>({ kind: 'tls-injected' }), weight: 1 },
+  { arbitrary: bytes(1, 64).map((b): NbdTransport => ({ kind: 'tls-data', bytes: b })), weight: 1 },
+  { arbitrary: fc.integer({ min: 1, max: 8 }).map((extra): NbdTransport => ({ kind: 'preauth-flood', extra })), weight: 1 },
+);
+
+/** A start that must never reach transmission: the node closes it. */
+export const BROKEN_TLS_STARTS: NbdTransport['kind'][] = ['tls-garbage', 'tls-truncated', 'tls-injected'];
+
 const inRange = fc
   .integer({ min: 1, max: 128 * 1024 })
   .chain((length) => fc.integer({ min: 0, max: FIXTURE_VOLUME_BYTES - length }).map((offset) => ({ offset, length })));
@@ -56,8 +75,14 @@ const op: fc.Arbitrary<NbdOp> = fc.oneof(
   { arbitrary: bytes(1, 64).map((b): NbdOp => ({ op: 'garbage', bytes: b })), weight: 1 },
 );
 
-function expectation(name: ExportName, option: NbdCase['option'], node: NodeRef): { expect: NbdCase['expect']; why: string[] } {
+function expectation(
+  name: ExportName,
+  option: NbdCase['option'],
+  node: NodeRef,
+  how: NbdTransport,
+): { expect: NbdCase['expect']; why: string[] } {
   const why: string[] = [];
+  if (BROKEN_TLS_STARTS.includes(how.kind)) why.push(`broken TLS start (${how.kind})`);
   if (name.kind !== 'grant') why.push(`export name ${name.kind}`);
   else if (name.key !== 'right') why.push(`grant signed with the ${name.key} key`);
   else if (name.expired) why.push('expired grant');
@@ -78,6 +103,7 @@ export function nbdCase(index: number): fc.Arbitrary<NbdCase> {
     fc
       .record({
         node: nodeRef(slot),
+        transport,
         option: fc.oneof(
           { arbitrary: fc.constant('go' as const), weight: 8 },
           {
@@ -94,6 +120,12 @@ export function nbdCase(index: number): fc.Arbitrary<NbdCase> {
         exportName,
         ops: fc.array(op, { minLength: 0, maxLength: 4 }),
       })
-      .map((c): NbdCase => ({ type: 'nbd', index, volume: { kind: 'own', slot }, ...c, ...expectation(c.exportName, c.option, c.node) })),
+      .map((c): NbdCase => ({
+        type: 'nbd',
+        index,
+        volume: { kind: 'own', slot },
+        ...c,
+        ...expectation(c.exportName, c.option, c.node, c.transport),
+      })),
   );
 }

@@ -1,6 +1,7 @@
 // Runs an NBD case against a storage node's NBD port: the handshake with the case's export name
-// and option, then its requests one at a time, each step with a deadline (a missed one is a hang).
-import { connect, type Socket } from 'node:net';
+// and option (in plaintext or over TLS, nbd-tls.ts), then its requests one at a time, each step
+// with a deadline (a missed one is a hang).
+import { connect } from 'node:net';
 import { mirrorToken, nodeToken, signGrant, volumeMirrorToken } from '../common/tokens.js';
 import {
   ClientHandshakeDecoder,
@@ -18,7 +19,9 @@ import {
 } from '../storage-node/protocol/nbd.js';
 import { expand } from './bytes.js';
 import type { ExportName, NbdCase, NbdOp } from './cases.js';
+import { flood, startTls, type FloodOutcome, type TlsContext, type TlsOutcome } from './nbd-tls.js';
 import { copiesOf, nodeOf, volumeIdOf } from './resolve.js';
+import { Wire } from './wire.js';
 import type { World } from './world.js';
 
 export type StepOutcome = 'ok' | 'error' | 'closed' | 'hang';
@@ -31,54 +34,10 @@ export interface NbdResult {
   volumeId: string;
   nodeId: string;
   access: 'io' | 'review' | null;
-}
-
-/** Bytes in, events out, with a deadline per wait. */
-class Wire {
-  private readonly chunks: Buffer[] = [];
-  private closed = false;
-  private wake: (() => void) | null = null;
-
-  constructor(readonly socket: Socket) {
-    socket.on('data', (c: Buffer) => this.push(c));
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  /** Bytes a decoder read past what it needed: they come first again. */
-  unshift(c: Buffer): void {
-    if (c.length) this.chunks.unshift(c);
-  }
-
-  private push(c: Buffer): void {
-    this.chunks.push(c);
-    this.wake?.();
-  }
-
-  /** Feeds arriving bytes to `take` until it returns a value; 'closed' or 'hang' otherwise. */
-  async until<T>(take: (chunk: Buffer) => T | null, timeoutMs: number): Promise<T | 'closed' | 'hang'> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.chunks.length) {
-        const found = take(this.chunks.shift()!);
-        if (found !== null) return found;
-      }
-      if (this.closed) return 'closed';
-      const left = deadline - Date.now();
-      if (left <= 0) return 'hang';
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = null;
-          resolve();
-        };
-      });
-    }
-  }
+  /** STARTTLS and what followed, when the case sent it. */
+  tls?: TlsOutcome;
+  /** The idle connections opened past the pre-auth cap once the session transmitted. */
+  flood?: FloodOutcome;
 }
 
 function exportNameOf(w: World, name: ExportName, volumeId: string, nodeId: string, epoch: number): string {
@@ -108,30 +67,42 @@ function exportNameOf(w: World, name: ExportName, volumeId: string, nodeId: stri
   }
 }
 
-type Negotiated = { state: NbdResult['handshake']; listed: string[]; rest: Buffer };
+type Negotiated = { state: NbdResult['handshake']; listed: string[]; rest: Buffer; wire: Wire; tls?: TlsOutcome };
 
-async function negotiate(wire: Wire, c: NbdCase, name: string, timeoutMs: number): Promise<Negotiated> {
+function optionBytes(c: NbdCase, name: string): Buffer {
+  return c.option === 'go'
+    ? encodeGoOption(name)
+    : c.option === 'info'
+      ? encodeGoOption(name, [], NbdOpt.INFO)
+      : c.option === 'export-name'
+        ? encodeExportNameOption(name)
+        : c.option === 'list'
+          ? encodeOption(NbdOpt.LIST)
+          : c.option === 'unknown-option'
+            ? encodeOption(0x99, Buffer.from(name.slice(0, 64)))
+            : expand({ seed: c.index, length: 40 });
+}
+
+async function negotiate(plain: Wire, c: NbdCase, name: string, ctx: TlsContext): Promise<Negotiated> {
+  const { timeoutMs } = ctx;
   const decoder = new ClientHandshakeDecoder();
   const listed: string[] = [];
   const first = (want: (e: ClientHandshakeEvent) => boolean) => (chunk: Buffer) => decoder.push(chunk).find(want) ?? null;
-  const greeting = await wire.until(
+  const greeting = await plain.until(
     first((e) => e.type === 'greeting' || e.type === 'fatal'),
     timeoutMs,
   );
-  if (greeting === 'closed' || greeting === 'hang') return { state: greeting, listed, rest: Buffer.alloc(0) };
-  wire.socket.write(encodeClientFlags());
-  const option =
-    c.option === 'go'
-      ? encodeGoOption(name)
-      : c.option === 'info'
-        ? encodeGoOption(name, [], NbdOpt.INFO)
-        : c.option === 'export-name'
-          ? encodeExportNameOption(name)
-          : c.option === 'list'
-            ? encodeOption(NbdOpt.LIST)
-            : c.option === 'unknown-option'
-              ? encodeOption(0x99, Buffer.from(name.slice(0, 64)))
-              : expand({ seed: c.index, length: 40 });
+  if (greeting === 'closed' || greeting === 'hang') return { state: greeting, listed, rest: Buffer.alloc(0), wire: plain };
+  plain.socket.write(encodeClientFlags());
+  const option = optionBytes(c, name);
+  let wire = plain;
+  let tls: TlsOutcome | undefined;
+  if (c.transport.kind !== 'plain' && c.transport.kind !== 'preauth-flood') {
+    const started = await startTls(plain, decoder, c.transport, option, ctx);
+    tls = started.outcome;
+    if (!started.wire) return { state: tls.end ?? 'refused', listed, rest: Buffer.alloc(0), wire: plain, tls };
+    wire = started.wire;
+  }
   if (c.option === 'export-name') decoder.expectExportNameReply(true);
   wire.socket.write(option);
   if (c.option === 'garbage') wire.socket.end();
@@ -144,10 +115,10 @@ async function negotiate(wire: Wire, c: NbdCase, name: string, timeoutMs: number
     }),
     timeoutMs,
   );
-  if (final === 'closed' || final === 'hang') return { state: final, listed, rest: Buffer.alloc(0) };
+  if (final === 'closed' || final === 'hang') return { state: final, listed, rest: Buffer.alloc(0), wire, tls };
   const ready = final.type === 'export' || (final.type === 'option-reply' && final.reply === NbdRep.ACK && c.option === 'go');
   const answered = final.type === 'option-reply' && final.reply === NbdRep.ACK;
-  return { state: ready ? 'ready' : answered ? 'answered' : 'refused', listed, rest: decoder.rest() };
+  return { state: ready ? 'ready' : answered ? 'answered' : 'refused', listed, rest: decoder.rest(), wire, tls };
 }
 
 async function runOp(wire: Wire, op: NbdOp, handle: bigint, timeoutMs: number): Promise<NbdResult['ops'][number]> {
@@ -184,13 +155,18 @@ export async function runNbdCase(w: World, c: NbdCase, timeoutMs: number): Promi
   const access = c.exportName.kind === 'grant' ? c.exportName.access : c.exportName.kind === 'mutated-grant' ? 'io' : null;
   const { host, port } = w.nodes.find((n) => n.nodeId === nodeId)!.nbd;
   const socket = connect({ host, port, noDelay: true });
-  const wire = new Wire(socket);
   const result: NbdResult = { handshake: 'hang', listed: [], ops: [], volumeId, nodeId, access };
+  let idle: Awaited<ReturnType<typeof flood>> | null = null;
   try {
-    const negotiated = await negotiate(wire, c, name, timeoutMs);
-    Object.assign(result, { handshake: negotiated.state, listed: negotiated.listed });
+    const negotiated = await negotiate(new Wire(socket), c, name, { ca: w.nbdCa, nodeId, timeoutMs });
+    Object.assign(result, { handshake: negotiated.state, listed: negotiated.listed, tls: negotiated.tls });
     if (negotiated.state !== 'ready') return result;
+    const { wire } = negotiated;
     wire.unshift(negotiated.rest);
+    if (c.transport.kind === 'preauth-flood') {
+      idle = await flood(host, port, w.preAuthPerSource + c.transport.extra, timeoutMs);
+      result.flood = { greeted: idle.greeted, refused: idle.refused, hung: idle.hung };
+    }
     for (const [i, op] of c.ops.entries()) {
       const outcome = await runOp(wire, op, BigInt(i + 1), timeoutMs);
       result.ops.push(outcome);
@@ -199,5 +175,6 @@ export async function runNbdCase(w: World, c: NbdCase, timeoutMs: number): Promi
     return result;
   } finally {
     socket.destroy();
+    await idle?.close();
   }
 }

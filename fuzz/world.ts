@@ -1,6 +1,8 @@
 // The cluster the fuzzer runs against and the fixture it creates there: two tenants with three
-// written volumes and a completed snapshot each. The world also holds what the run created
+// written volumes and a completed snapshot each. Its nodes offer NBD over TLS (optional, so a case
+// may go either way) and admit PREAUTH_PER_SOURCE connections from one address before a grant. The world also holds what the run created
 // (scratch volumes, snapshots) and the byte model of the owner's fixture volumes.
+import { readFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import { SHORT_TIMINGS, startScratchCluster, type ScratchCluster } from '../cluster/scratch-cluster.js';
 import { defaultTopology } from '../cluster/topology.js';
@@ -35,6 +37,10 @@ export interface World {
   owner: Tenant;
   other: Tenant;
   nodes: NodeInfo[];
+  /** The cluster CA the nodes' NBD certificates chain to. */
+  nbdCa: Buffer;
+  /** NODE_NBD_PREAUTH_PER_SOURCE: the cap a flood of idle connections runs into. */
+  preAuthPerSource: number;
   /** Volumes and snapshots the run created as the owner, newest last. */
   created: { volumes: string[]; snapshots: string[] };
   model: ByteModel;
@@ -47,12 +53,17 @@ export interface WorldOptions {
   progress: (msg: string) => void;
 }
 
+const PREAUTH_PER_SOURCE = 16;
+/** Below the fuzz's default deadline (10 s), so a TLS start left hanging is closed by the node, not judged a hang. */
+const HANDSHAKE_MS = 3000;
+
 export async function startWorld(opts: WorldOptions): Promise<World> {
   const scratch = await startScratchCluster({
     name: 'fuzz',
     adminDatabaseUrl: opts.adminDatabaseUrl,
     nodes: defaultTopology(NODE_COUNT),
-    env: SHORT_TIMINGS,
+    nbdTls: 'optional',
+    env: { ...SHORT_TIMINGS, NODE_NBD_PREAUTH_PER_SOURCE: String(PREAUTH_PER_SOURCE), NODE_NBD_HANDSHAKE_MS: String(HANDSHAKE_MS) },
     keepDir: opts.keepDir,
     progress: opts.progress,
   });
@@ -83,6 +94,8 @@ async function populate(scratch: ScratchCluster, progress: (msg: string) => void
     owner,
     other,
     nodes: await nodesOf(scratch),
+    nbdCa: await readFile(cluster.nbdCerts!.ca),
+    preAuthPerSource: PREAUTH_PER_SOURCE,
     created: { volumes: [], snapshots: [] },
     model,
   };

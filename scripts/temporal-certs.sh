@@ -4,6 +4,7 @@
 #   temporal.pem/.key  Temporal's server certificate, for the name "temporal"
 #   client.pem/.key    the client certificate the API, worker, admin tools and UI present
 # Usage: bash scripts/temporal-certs.sh [DIR] (default ./certs). Existing files are kept.
+# scripts/node-certs.sh then issues the storage nodes' NBD over TLS certificates from the same CA.
 set -euo pipefail
 dir="${1:-./certs}"
 days="${CERT_DAYS:-825}"

@@ -1,6 +1,7 @@
 // The storage node's configuration, validated at start-up.
 import { Env } from '../common/config.js';
 import { parseDomainPath } from '../common/failure-domain.js';
+import { NBD_TLS_MODES, type NbdTlsMode } from './transport/nbd-tls.js';
 
 export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
   const env = new Env(vars);
@@ -29,6 +30,10 @@ export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
       perSource: env.int('NODE_NBD_PREAUTH_PER_SOURCE', 32, 1),
     },
     nbdHandshakeMs: env.int('NODE_NBD_HANDSHAKE_MS', 5000, 100),
+    /** STARTTLS on the NBD port: off (refused), optional (offered), require (nothing else until TLS is up). */
+    nbdTls: env.string('NODE_NBD_TLS', 'off') as NbdTlsMode,
+    /** The node's certificate and key (PEM) for NBD over TLS; the cluster CA, to check the certificate at start-up. */
+    nbdTlsFiles: { cert: env.optional('NODE_NBD_TLS_CERT'), key: env.optional('NODE_NBD_TLS_KEY'), ca: env.optional('NODE_NBD_TLS_CA') },
     snapshotStore: env.string('SNAPSHOT_STORE'),
   };
   env.check((problems) => {
@@ -37,6 +42,10 @@ export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
     } catch (err) {
       problems.push((err as Error).message);
     }
+    if (!NBD_TLS_MODES.includes(config.nbdTls))
+      problems.push(`NODE_NBD_TLS must be one of ${NBD_TLS_MODES.join(', ')}, got "${config.nbdTls}"`);
+    else if (config.nbdTls !== 'off' && !(config.nbdTlsFiles.cert && config.nbdTlsFiles.key))
+      problems.push(`NODE_NBD_TLS=${config.nbdTls} needs NODE_NBD_TLS_CERT and NODE_NBD_TLS_KEY`);
   });
   return config;
 }

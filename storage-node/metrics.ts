@@ -1,7 +1,7 @@
 // A storage node's /metrics: what its I/O gates hold (requests and bytes waiting for a decision
 // or a move), its copies by I/O state and mode, whether it is recovering, and its NBD
-// connections (and those refused before presenting a grant), writes acknowledged and the syncs
-// that covered them; plus request latency (common/metrics.ts).
+// connections (those refused before presenting a grant, and whether TLS carried each session),
+// writes acknowledged and the syncs that covered them; plus request latency (common/metrics.ts).
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { newRegistry } from '../common/metrics.js';
 import type { NodeService } from './node-service.js';
@@ -88,14 +88,23 @@ export function nodeMetrics(nodeId: string, store: NodeStore, service: NodeServi
   );
   let connections = 0;
   gauge(registry, 'blackstart_node_nbd_connections', 'NBD connections transmitting to this node', (g) => g.set(connections));
+  const sessions = new Counter({
+    name: 'blackstart_node_nbd_sessions_total',
+    help: 'NBD connections that entered transmission, by whether TLS carried them',
+    labelNames: ['tls'],
+    registers: [registry],
+  });
   return {
     registry,
     countConnections(exports) {
       return {
         ...exports,
-        open(name, transmit) {
-          const exp = exports.open(name, transmit);
-          if (exp && transmit) connections++;
+        open(name, transmit, session) {
+          const exp = exports.open(name, transmit, session);
+          if (exp && transmit) {
+            connections++;
+            sessions.inc({ tls: String(session?.tls ?? false) });
+          }
           return exp;
         },
         closed(exp) {

@@ -11,6 +11,7 @@ import { NodeStore } from './store/node-store.js';
 import { createNodeApp } from './transport/http-server.js';
 import { grantExports } from './transport/nbd-export.js';
 import { startNbdServer } from './transport/nbd-server.js';
+import { loadNbdTls } from './transport/nbd-tls.js';
 
 export interface RunningNode {
   nodeId: string;
@@ -20,6 +21,7 @@ export interface RunningNode {
 }
 
 export async function startStorageNode(config: NodeConfig): Promise<RunningNode> {
+  const tls = loadNbdTls(config.nbdTls, config.nbdTlsFiles, config.nodeId);
   const store = new NodeStore(config.dataDir, config.fsync);
   const boot = await store.load();
   await store.claimIdentity(config.nodeId);
@@ -36,6 +38,7 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
       exports: metrics.countConnections(grantExports(service, () => agent?.token ?? null, config.fsync)),
       preAuth: metrics.preAuthLimit(config.nbdPreAuth),
       handshakeTimeoutMs: config.nbdHandshakeMs,
+      tls,
     },
     { port: config.nbdPort, host: config.bind },
   );
@@ -44,8 +47,8 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
   service.onPeerUnreachable(config.peerGiveUpMs, agent.requestPeerDrop);
   await agent.loadToken();
   logger({ nodeId: config.nodeId }).info(
-    { url, nbdAddress, volumes: store.volumes.size, unclean },
-    `node ${config.nodeId} listening on ${url}, NBD on ${nbdAddress} (${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`,
+    { url, nbdAddress, nbdTls: config.nbdTls, volumes: store.volumes.size, unclean },
+    `node ${config.nodeId} listening on ${url}, NBD on ${nbdAddress} (TLS ${config.nbdTls}; ${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`,
   );
   await agent.register();
   agent.startHeartbeats();

@@ -6,11 +6,14 @@
 //          answer options with encodeOptionReply / encodeRepServer / encodeInfoExport /
 //          encodeInfoBlockSize (NBD_OPT_GO and INFO data: parseGoData), or encodeExportNameReply.
 //          Decoding pauses after GO and EXPORT_NAME: on success hand decoder.rest() to the
-//          transmission RequestDecoder; after a refused GO call resume() to decode on.
+//          transmission RequestDecoder; after a refused GO call resume() to decode on. It pauses
+//          after STARTTLS too: bytes already past it (rest()) were sent in plaintext before the
+//          upgrade, and must not be read as if they came over TLS.
 // Client:  feed received bytes to a ClientHandshakeDecoder: push(chunk) → greeting, option replies
 //          (NBD_REP_INFO parsed into `info`); write encodeClientFlags(), then encodeGoOption(),
 //          encodeOption(NbdOpt.LIST|ABORT), or encodeExportNameOption() after calling
-//          decoder.expectExportNameReply(noZeroes). After the ACK to GO it pauses likewise.
+//          decoder.expectExportNameReply(noZeroes). After the ACK to GO it pauses likewise, and
+//          after the ACK to STARTTLS (resume() once TLS is up: the greeting is not sent again).
 // Nothing throws out of push(): malformed input is an OptionError (answer it) or NbdFatal (close).
 import { ByteQueue, fatal, type NbdFatal, type OptionError } from './nbd-bytes.js';
 import {
@@ -82,7 +85,9 @@ export function encodeGreeting(handshakeFlags = SERVER_HANDSHAKE_FLAGS): Buffer 
   return buf;
 }
 
-/** Decodes the client flags, then options; stops (paused) after each GO or EXPORT_NAME. */
+const PAUSING_OPTIONS = new Set<number>([NbdOpt.GO, NbdOpt.EXPORT_NAME, NbdOpt.STARTTLS]);
+
+/** Decodes the client flags, then options; stops (paused) after each GO, EXPORT_NAME or STARTTLS. */
 export class ServerHandshakeDecoder {
   private readonly queue = new ByteQueue();
   private state: 'flags' | 'options' | 'paused' | 'failed' = 'flags';
@@ -117,7 +122,7 @@ export class ServerHandshakeDecoder {
     for (let event = this.next(); event; event = this.next()) {
       out.push(event);
       if (event.type === 'fatal') this.state = 'failed';
-      if (event.type === 'option' && (event.option === NbdOpt.GO || event.option === NbdOpt.EXPORT_NAME)) this.state = 'paused';
+      if (event.type === 'option' && PAUSING_OPTIONS.has(event.option)) this.state = 'paused';
     }
     return out;
   }
@@ -237,6 +242,8 @@ export function encodeExportNameReply(size: number, flags: number, noZeroes: boo
 
 // ---- client side -------------------------------------------------------------------------
 
+const PAUSING_ACKS = new Set<number>([NbdOpt.GO, NbdOpt.STARTTLS]);
+
 export function encodeClientFlags(flags = ClientFlag.FIXED_NEWSTYLE | ClientFlag.NO_ZEROES): Buffer {
   const buf = Buffer.alloc(4);
   buf.writeUInt32BE(flags, 0);
@@ -267,7 +274,7 @@ export function encodeExportNameOption(name: string): Buffer {
   return encodeOption(NbdOpt.EXPORT_NAME, Buffer.from(name));
 }
 
-/** Decodes the greeting, then option replies; pauses after the ACK to GO or the export-name reply. */
+/** Decodes the greeting, then option replies; pauses after the ACK to GO or STARTTLS, or the export-name reply. */
 export class ClientHandshakeDecoder {
   private readonly queue = new ByteQueue();
   private state: 'greeting' | 'replies' | 'export-name' | 'paused' | 'failed' = 'greeting';
@@ -281,10 +288,16 @@ export class ClientHandshakeDecoder {
     for (let event = this.next(); event; event = this.next()) {
       out.push(event);
       if (event.type === 'fatal') this.state = 'failed';
-      if (event.type === 'export' || (event.type === 'option-reply' && event.option === NbdOpt.GO && event.reply === NbdRep.ACK))
+      if (event.type === 'export' || (event.type === 'option-reply' && PAUSING_ACKS.has(event.option) && event.reply === NbdRep.ACK))
         this.state = 'paused';
     }
     return out;
+  }
+
+  /** After the ACK to STARTTLS, once TLS carries the stream: decode option replies again. */
+  resume(): ClientHandshakeEvent[] {
+    if (this.state === 'paused') this.state = 'replies';
+    return this.push(Buffer.alloc(0));
   }
 
   /** Call before sending NBD_OPT_EXPORT_NAME: its reply has no option-reply header. */

@@ -1,8 +1,9 @@
-// An NBD server (fixed newstyle only, no TLS): handshake per connection, then pipelined
-// requests — several in flight, answered as they complete, with a bound on requests and bytes
-// in flight past which the socket is not read until some complete. What the exports are and
-// what a command does is the caller's: a storage node's grants (nbd-export.ts) or the attach
-// endpoint's one forwarded volume (attach/). The wire format lives in protocol/nbd*.ts.
+// An NBD server (fixed newstyle only): handshake per connection, STARTTLS when given TLS
+// (nbd-tls.ts), then pipelined requests — several in flight, answered as they complete, with a
+// bound on requests and bytes in flight past which the socket is not read until some complete.
+// What the exports are and what a command does is the caller's: a storage node's grants
+// (nbd-export.ts) or the attach endpoint's one forwarded volume (attach/). The wire format lives
+// in protocol/nbd*.ts.
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   NbdCmd,
@@ -25,6 +26,7 @@ import {
   type RequestEvent,
   type ServerHandshakeEvent,
 } from '../protocol/nbd.js';
+import { startTlsRefusal, upgradeServerSocket, type NbdTls } from './nbd-tls.js';
 import type { PreAuthLimit } from './pre-auth-limit.js';
 
 /** What a name opens: its size and transmission flags (plus whatever its owner needs to run commands). */
@@ -40,9 +42,9 @@ export interface NbdExports<E extends NbdExport = NbdExport> {
   /**
    * The export `name` opens, or null: refused (ERR_UNKNOWN to GO/INFO, a closed connection to
    * EXPORT_NAME). `transmit`: the connection will use it (GO, EXPORT_NAME), not just ask (INFO);
-   * `closed(exp)` is then called once when that connection ends.
+   * `closed(exp)` is then called once when that connection ends. `session.tls`: TLS carries it.
    */
-  open(name: string, transmit: boolean): E | null;
+  open(name: string, transmit: boolean, session?: { tls: boolean }): E | null;
   closed?(exp: E): void;
   /** The names NBD_OPT_LIST answers. */
   list(): string[];
@@ -61,6 +63,8 @@ export interface NbdServerOptions {
   handshakeTimeoutMs?: number;
   /** Bounds the connections still in handshake (no grant presented yet); unbounded without. */
   preAuth?: PreAuthLimit;
+  /** STARTTLS offered (or required); without, it is refused with ERR_POLICY. */
+  tls?: NbdTls;
 }
 
 export interface RunningNbdServer {
@@ -72,7 +76,7 @@ export interface RunningNbdServer {
 /** A TCP address, or a unix socket's path. */
 export type ListenOn = { port: number; host: string } | { path: string };
 
-type Limits = Required<Omit<NbdServerOptions, 'exports' | 'preAuth'>>;
+type Limits = Required<Omit<NbdServerOptions, 'exports' | 'preAuth' | 'tls'>>;
 const DEFAULTS: Limits = {
   maxInFlight: 256,
   maxInFlightBytes: 64 * 1024 * 1024,
@@ -83,14 +87,17 @@ const DEFAULTS: Limits = {
 
 export function startNbdServer(opts: NbdServerOptions, on: ListenOn): Promise<RunningNbdServer> {
   const limits = { ...DEFAULTS, ...stripUndefined(opts) } as Limits;
-  const sockets = new Set<Socket>();
+  const connections = new Set<NbdConnection>();
   // Half-open: a client that shuts its side after its last request still gets the replies.
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     const slot = opts.preAuth?.admit(socket.remoteAddress ?? 'local') ?? { release: () => undefined };
     if ('refused' in slot) return void socket.destroy();
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    new NbdConnection(socket, opts, limits, slot.release).start();
+    const connection = new NbdConnection(socket, opts, limits, {
+      leftHandshake: slot.release,
+      ended: () => connections.delete(connection),
+    });
+    connections.add(connection);
+    connection.start();
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -101,7 +108,7 @@ export function startNbdServer(opts: NbdServerOptions, on: ListenOn): Promise<Ru
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
-            for (const socket of sockets) socket.destroy();
+            for (const connection of connections) connection.close();
           }),
       });
     };
@@ -112,6 +119,8 @@ export function startNbdServer(opts: NbdServerOptions, on: ListenOn): Promise<Ru
 
 class NbdConnection {
   private readonly handshake: ServerHandshakeDecoder;
+  /** TLS carries the connection (after STARTTLS). */
+  private secured = false;
   private requests: RequestDecoder | null = null;
   private exp: NbdExport | null = null;
   private noZeroes = false;
@@ -123,12 +132,24 @@ class NbdConnection {
   private closed = false;
   private readonly timer: NodeJS.Timeout;
 
+  private readonly handlers: Record<string, (chunk: Buffer) => void> = {
+    data: (chunk: Buffer) => this.onData(chunk),
+    error: () => this.close(),
+    close: () => this.close(),
+    end: () => this.onEnd(),
+    drain: () => this.pump(),
+  };
+
   constructor(
-    private readonly socket: Socket,
+    /** The TCP socket, then the TLS socket over it after STARTTLS. */
+    private socket: Socket,
     private readonly opts: NbdServerOptions,
     private readonly limits: Limits,
-    /** Called when the connection leaves the handshake: it transmits (a grant opened its export) or it ended. */
-    private readonly leftHandshake: () => void,
+    private readonly hooks: {
+      /** The connection left the handshake: it transmits (a grant opened its export) or it ended. Called again later: ignored. */
+      leftHandshake: () => void;
+      ended: () => void;
+    },
   ) {
     this.handshake = new ServerHandshakeDecoder({ maxOptionBytes: limits.maxOptionBytes });
     this.timer = setTimeout(() => this.close(), limits.handshakeTimeoutMs);
@@ -136,12 +157,15 @@ class NbdConnection {
 
   start(): void {
     this.socket.setNoDelay(true);
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('error', () => this.close());
-    this.socket.on('close', () => this.close());
-    this.socket.on('end', () => this.onEnd());
-    this.socket.on('drain', () => this.pump());
+    this.listen(this.socket, true);
     this.socket.write(encodeGreeting());
+  }
+
+  private listen(socket: Socket, on: boolean): void {
+    for (const [event, handler] of Object.entries(this.handlers)) {
+      if (on) socket.on(event, handler);
+      else socket.off(event, handler);
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -157,7 +181,7 @@ class NbdConnection {
     this.pump();
   }
 
-  private close(): void {
+  close(): void {
     if (this.closed) return;
     this.ended();
     this.socket.destroy();
@@ -166,7 +190,8 @@ class NbdConnection {
   private ended(): void {
     this.closed = true;
     clearTimeout(this.timer);
-    this.leftHandshake();
+    this.hooks.leftHandshake();
+    this.hooks.ended();
     if (this.exp) this.opts.exports.closed?.(this.exp);
   }
 
@@ -187,12 +212,24 @@ class NbdConnection {
       if (event.type === 'fatal') return this.close();
       if (event.type === 'client-flags') this.noZeroes = event.noZeroes;
       else if (++this.options > this.limits.maxOptions) return this.close();
-      else if (event.type === 'option-error') this.socket.write(encodeOptionError(event.option, event.reply, event.message));
+      else if (event.type === 'option-error') this.optionError(event.option, event.reply, event.message);
       else this.onOption(event.option, event.data);
     }
   }
 
+  /** FORCEDTLS: before TLS, every option but STARTTLS and ABORT is answered ERR_TLS_REQD. */
+  private get tlsRequired(): boolean {
+    return this.opts.tls?.mode === 'require' && !this.secured;
+  }
+
+  private optionError(option: number, reply: number, message: string): void {
+    if (this.tlsRequired) this.socket.write(encodeOptionError(option, NbdRep.ERR_TLS_REQD, 'TLS is required: send NBD_OPT_STARTTLS first'));
+    else this.socket.write(encodeOptionError(option, reply, message));
+  }
+
   private onOption(option: number, data: Buffer): void {
+    if (option === NbdOpt.STARTTLS) return this.startTls(data);
+    if (this.tlsRequired && option !== NbdOpt.ABORT) return this.refuseBeforeTls(option);
     switch (option) {
       case NbdOpt.EXPORT_NAME:
         return this.exportName(data.toString('utf8'));
@@ -206,16 +243,45 @@ class NbdConnection {
         return;
       case NbdOpt.ABORT:
         return this.finish(encodeOptionReply(option, NbdRep.ACK));
-      case NbdOpt.STARTTLS:
-        this.socket.write(encodeOptionError(option, NbdRep.ERR_POLICY, 'TLS is not offered; exports are signed grants'));
-        return;
       default:
         this.socket.write(encodeOptionError(option, NbdRep.ERR_UNSUP, `option ${option} is not supported`));
     }
   }
 
+  /** EXPORT_NAME cannot be answered with an error: the spec's answer is to close. */
+  private refuseBeforeTls(option: number): void {
+    if (option === NbdOpt.EXPORT_NAME) return this.close();
+    this.optionError(option, NbdRep.ERR_TLS_REQD, '');
+    if (option === NbdOpt.GO) this.onHandshake(this.handshake.resume());
+  }
+
+  private startTls(data: Buffer): void {
+    const refusal = startTlsRefusal(this.opts.tls, this.secured, data);
+    if (refusal) {
+      this.socket.write(encodeOptionError(NbdOpt.STARTTLS, refusal.reply, refusal.message));
+      return this.onHandshake(this.handshake.resume());
+    }
+    // Bytes already past STARTTLS were sent in plaintext: taking them as if they came over TLS
+    // would let a man in the middle inject options (nbdkit's CVE-2021-3716).
+    if (this.handshake.rest().length > 0) return this.close();
+    const raw = this.socket;
+    raw.pause(); // what arrives now is the client's TLS handshake: the TLS socket reads it
+    this.listen(raw, false);
+    raw.on('error', () => this.close()).on('close', () => this.close());
+    raw.write(encodeOptionReply(NbdOpt.STARTTLS, NbdRep.ACK), () => this.upgrade(raw));
+  }
+
+  /** The ACK is out (written before any TLS byte): TLS carries the connection from here on. */
+  private upgrade(raw: Socket): void {
+    if (this.closed) return;
+    this.socket = upgradeServerSocket(raw, this.opts.tls!);
+    this.secured = true;
+    this.listen(this.socket, true);
+    this.handshake.resume();
+  }
+
   private exportName(name: string): void {
-    const exp = this.opts.exports.open(name, true);
+    const exp = this.opts.exports.open(name, true, { tls: this.secured });
     if (!exp) return this.close(); // the spec's only answer to an EXPORT_NAME it refuses
     this.socket.write(encodeExportNameReply(exp.size, exp.flags, this.noZeroes));
     this.transmit(exp);
@@ -227,7 +293,7 @@ class NbdConnection {
       this.socket.write(encodeOptionError(option, parsed.reply, parsed.message));
       return this.onHandshake(this.handshake.resume());
     }
-    const exp = this.opts.exports.open(parsed.name, option === NbdOpt.GO);
+    const exp = this.opts.exports.open(parsed.name, option === NbdOpt.GO, { tls: this.secured });
     if (!exp) {
       this.socket.write(encodeOptionError(option, NbdRep.ERR_UNKNOWN, 'no such export'));
       return this.onHandshake(this.handshake.resume());
@@ -244,7 +310,7 @@ class NbdConnection {
 
   private transmit(exp: NbdExport): void {
     clearTimeout(this.timer);
-    this.leftHandshake();
+    this.hooks.leftHandshake();
     this.exp = exp;
     this.requests = new RequestDecoder({ maxPayload: this.opts.exports.blockSizes.max, exportSize: exp.size });
     this.onRequests(this.requests.push(this.handshake.rest()));

@@ -13,6 +13,7 @@ import { NodeService } from '../../storage-node/node-service.js';
 import { NodeStore } from '../../storage-node/store/node-store.js';
 import { grantExports } from '../../storage-node/transport/nbd-export.js';
 import { startNbdServer, type RunningNbdServer } from '../../storage-node/transport/nbd-server.js';
+import type { NbdTls } from '../../storage-node/transport/nbd-tls.js';
 import type { PreAuthCaps } from '../../storage-node/transport/pre-auth-limit.js';
 
 export const NODE_ID = 'nbd-node-1';
@@ -35,7 +36,7 @@ export interface NbdNode {
 }
 
 export async function startNbdNode(
-  opts: { fsync?: boolean; maxInFlight?: number; preAuth?: PreAuthCaps; handshakeTimeoutMs?: number } = {},
+  opts: { fsync?: boolean; maxInFlight?: number; preAuth?: PreAuthCaps; handshakeTimeoutMs?: number; tls?: NbdTls } = {},
 ): Promise<NbdNode> {
   const dir = await mkdtemp(join(tmpdir(), 'nbd-node-'));
   const store = new NodeStore(join(dir, 'data'), opts.fsync ?? false);
@@ -74,6 +75,7 @@ export async function startNbdNode(
       maxInFlight: opts.maxInFlight,
       preAuth: opts.preAuth && metrics.preAuthLimit(opts.preAuth),
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
+      tls: opts.tls,
     },
     { port: 0, host: '127.0.0.1' },
   );

@@ -61,12 +61,15 @@ export interface AttachedVolume {
   stop(): Promise<void>;
 }
 
-/** `blackstart attach VOLUME --socket PATH [--review]` (or `--port 0`) with the given customer API key. */
+/**
+ * `blackstart attach VOLUME --socket PATH [--review]` (or `--port 0`) with the given customer API
+ * key; `ca`: BLACKSTART_CA (default: the cluster's CA when its nodes speak TLS).
+ */
 export async function attachVolume(
   t: TestCluster,
   volumeId: string,
   apiKey: string,
-  opts: { review?: boolean; tcp?: boolean } = {},
+  opts: { review?: boolean; tcp?: boolean; ca?: string } = {},
 ): Promise<AttachedVolume> {
   const socket = join(await mkdtemp(join(tmpdir(), 'attach-')), 'nbd.sock');
   const on = opts.tcp ? ['--port', '0'] : ['--socket', socket];
@@ -76,6 +79,7 @@ export async function attachVolume(
     BLACKSTART_API_URL: t.cluster.apiUrl,
     BLACKSTART_API_KEY: apiKey,
     BLACKSTART_OPERATOR_TOKEN: '',
+    BLACKSTART_CA: opts.ca ?? t.cluster.nbdCerts?.ca ?? '',
   });
   const deadline = Date.now() + 20_000;
   while (!/attached .* at (\S+)/.test(tool.output())) {

@@ -10,6 +10,7 @@ import type { VolumeStatusView } from '../../cli/client.js';
 import { nodeToken } from '../../common/tokens.js';
 import { migrate } from '../../api/repositories/db.js';
 import { HttpStorageNode } from '../../storage-node/client.js';
+import type { NbdTlsMode } from '../../storage-node/transport/nbd-tls.js';
 
 /** The Postgres the tests' databases are created on: the run's embedded one (global-setup.ts), or the system one. */
 export function adminDatabaseUrl(): string {
@@ -39,12 +40,13 @@ export type TestCluster = ScratchCluster;
 
 export function startTestCluster(
   name: string,
-  opts: { nodes?: NodeSpec[]; env?: Record<string, string>; withUi?: boolean; networkHosts?: boolean } = {},
+  opts: { nodes?: NodeSpec[]; env?: Record<string, string>; withUi?: boolean; networkHosts?: boolean; nbdTls?: NbdTlsMode } = {},
 ): Promise<TestCluster> {
   return startScratchCluster({
     name,
     withUi: opts.withUi,
     networkHosts: opts.networkHosts,
+    nbdTls: opts.nbdTls,
     adminDatabaseUrl: adminDatabaseUrl(),
     nodes: opts.nodes ?? defaultTopology(6),
     env: { ...TEST_TIMINGS, ...opts.env },

@@ -4,7 +4,10 @@
 // and every other service runs what the tests run — the versions scripts/ensure-*.sh build, the
 // Temporal server's config file, command line and schema commands (cluster/temporal-config.ts),
 // versitygw's command line and client variables (cluster/s3-server.ts).
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadApiConfig } from '../../api/config.js';
@@ -18,6 +21,7 @@ import {
 } from '../../cluster/temporal-config.js';
 import { parseS3Url, s3ClientFromEnv } from '../../snapshot-store/s3.js';
 import { loadNodeConfig } from '../../storage-node/config.js';
+import { loadNbdTls } from '../../storage-node/transport/nbd-tls.js';
 import { loadWorkerConfig } from '../../workers/config.js';
 
 interface Service {
@@ -156,6 +160,26 @@ describe('docker-compose.yml', () => {
       expect(published, `${config.nodeId} publishes its NBD port`).toBeDefined();
       expect(config.nbdAdvertise?.endsWith(`:${hostPort(published!).split(':').at(-1)}`)).toBe(true);
       expect(s.networks).toContain('edge');
+    }
+  });
+
+  it("requires NBD over TLS on every node, with its own certificate that the header's node-certs.sh command issues", () => {
+    const command = /bash scripts\/node-certs\.sh \.\/certs ((?:node-\d+ ?)+)/.exec(readFileSync('docker-compose.yml', 'utf8'));
+    expect(command, 'the header says how to make the node certificates').not.toBeNull();
+    const dir = mkdtempSync(join(tmpdir(), 'compose-certs-'));
+    try {
+      execFileSync('bash', ['scripts/node-certs.sh', dir, ...command![1]!.trim().split(' ')], { stdio: 'ignore' });
+      const inDir = (path: string | undefined) => path?.replace(/^\/certs\//, `${dir}/`);
+      for (const [name, s] of nodeServices()) {
+        const config = loadNodeConfig(interpolate(s.environment));
+        expect(config.nbdTls, name).toBe('require');
+        expect(s.volumes, name).toContain('./certs:/certs:ro');
+        const files = { cert: inDir(config.nbdTlsFiles.cert), key: inDir(config.nbdTlsFiles.key), ca: inDir(config.nbdTlsFiles.ca) };
+        expect(files.ca, name).toBe(`${dir}/ca.pem`);
+        expect(() => loadNbdTls(config.nbdTls, files, config.nodeId), name).not.toThrow();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
