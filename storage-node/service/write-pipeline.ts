@@ -1,6 +1,7 @@
 // A primary's writes after they are applied here: group commit (one sync of this copy per batch)
-// and the mirror (one batch of consecutive writes in flight to the peer at a time), driven by the
-// pure model in store/group-commit.ts. A write is answered when both cover it.
+// and the mirror (one batch of consecutive writes, durable here, in flight to the peer at a
+// time), driven by the pure model in store/group-commit.ts. A write is answered when the peer's
+// answer covers it.
 import { HttpError, sleep } from '../../common/http.js';
 import { MAX_IO_BYTES } from '../protocol/block-range.js';
 import { MAX_MIRROR_WRITES, type MirroredWrite } from '../protocol/replication.js';

@@ -1,8 +1,12 @@
 // Group commit: the state of a primary's writes between "applied here" and "acknowledged".
-// A write is applied in sequence order, then waits for two things: a sync of this copy that
-// started after it was applied, and the peer's answer to a mirror batch that carried it (or the
-// peer's removal: then this copy acknowledges alone). One sync and one batch are in flight at
-// a time; the writes applied meanwhile form the next ones. A pure model: the driver
+// A write is applied in sequence order, made durable here by a sync that started after it was
+// applied, then sent to the peer in a batch; the peer's answer (or the peer's removal: then this
+// copy acknowledges alone) acknowledges it at once. One sync and one batch are in flight at a
+// time; the writes applied or synced meanwhile form the next ones. A batch carries only writes
+// durable here, so an acknowledgement never waits on this copy after the peer confirmed: the old
+// primary answers within one round trip of the peer's last confirmation at its epoch, which the
+// split-brain check relies on (chaos seed 91207 scenario 6 caught a write acknowledged 1.2 s
+// after its secondary had been promoted, waiting for the old primary's slow sync). A pure model: the driver
 // (service/write-pipeline.ts) does the I/O and reports back; test/unit/group-commit.test.ts
 // checks every interleaving of arrivals, syncs, answers and crashes.
 
@@ -49,10 +53,10 @@ export function syncEnded(s: CommitState, ok: boolean): CommitState {
   return { ...s, syncing: null, durable: ok ? Math.max(s.durable, s.syncing) : s.durable };
 }
 
-/** The writes a batch sends next, `from`..`to` in order; null while one is in flight or none waits. */
+/** The writes a batch sends next, `from`..`to` in order, each durable here; null while one is in flight or none waits. */
 export function nextBatch(s: CommitState, maxWrites: number): { from: number; to: number } | null {
-  if (s.sending !== null || s.applied <= s.mirrored) return null;
-  return { from: s.mirrored + 1, to: Math.min(s.applied, s.mirrored + maxWrites) };
+  if (s.sending !== null || s.durable <= s.mirrored) return null;
+  return { from: s.mirrored + 1, to: Math.min(s.durable, s.mirrored + maxWrites) };
 }
 
 export function batchSent(s: CommitState, to: number): CommitState {
@@ -67,5 +71,5 @@ export function batchEnded(s: CommitState, ok: boolean): CommitState {
 
 /** Every write up to here may be acknowledged: durable on this copy and on the peer. */
 export function acknowledgeable(s: CommitState): number {
-  return Math.min(s.durable, s.mirrored);
+  return Math.min(s.durable, s.mirrored); // mirrored <= durable: a batch carries durable writes only
 }

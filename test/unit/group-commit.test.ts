@@ -94,7 +94,7 @@ describe('group commit', () => {
     );
   });
 
-  it('sends batches of consecutive writes, never more than the limit, starting after the last confirmed', () => {
+  it('sends batches of consecutive writes durable here, never more than the limit, starting after the last confirmed', () => {
     fc.assert(
       fc.property(events, batchLimit, (es, max) => {
         run(es, max, (before) => {
@@ -103,7 +103,7 @@ describe('group commit', () => {
           expect(batch.from).toBe(before.state.mirrored + 1);
           expect(batch.to - batch.from + 1).toBeGreaterThanOrEqual(1);
           expect(batch.to - batch.from + 1).toBeLessThanOrEqual(max);
-          expect(batch.to).toBeLessThanOrEqual(before.state.applied);
+          expect(batch.to).toBeLessThanOrEqual(before.state.durable);
         });
       }),
       { numRuns: 2000 },
@@ -120,6 +120,18 @@ describe('group commit', () => {
         for (let i = 0; i < w.state.applied + 2; i++) w = drainOnce(w, drain, max);
         expect(commit.acknowledgeable(w.state)).toBe(w.state.applied);
         expect(commit.isIdle(w.state)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("acknowledges a write the moment the peer's answer covers it: the peer never confirms a write this copy has yet to sync", () => {
+    fc.assert(
+      fc.property(events, batchLimit, (es, max) => {
+        run(es, max, (_, after, e) => {
+          expect(after.state.mirrored).toBeLessThanOrEqual(after.state.durable);
+          if (e === 'sent') expect(commit.acknowledgeable(after.state)).toBe(after.state.mirrored);
+        });
       }),
       { numRuns: 2000 },
     );
