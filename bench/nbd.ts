@@ -171,27 +171,16 @@ function report(
   reads: HeldRelease,
   extra: Record<string, unknown>,
 ): Record<string, unknown> {
+  const atLeast = (key: keyof Ratios) => ({
+    target: `>= ${TARGETS[key]}x qemu-nbd`,
+    value: ratios.attach[key],
+    pass: ratios.attach[key] >= TARGETS[key],
+  });
   const targets = {
-    seqRead: {
-      target: `>= ${TARGETS.seqReadRatio}x qemu-nbd`,
-      value: ratios.attach.seqReadRatio,
-      pass: ratios.attach.seqReadRatio >= TARGETS.seqReadRatio,
-    },
-    randRead: {
-      target: `>= ${TARGETS.randReadRatio}x qemu-nbd`,
-      value: ratios.attach.randReadRatio,
-      pass: ratios.attach.randReadRatio >= TARGETS.randReadRatio,
-    },
-    seqWrite: {
-      target: `>= ${TARGETS.seqWriteRatio}x qemu-nbd`,
-      value: ratios.attach.seqWriteRatio,
-      pass: ratios.attach.seqWriteRatio >= TARGETS.seqWriteRatio,
-    },
-    randWrite: {
-      target: `>= ${TARGETS.randWriteRatio}x qemu-nbd`,
-      value: ratios.attach.randWriteRatio,
-      pass: ratios.attach.randWriteRatio >= TARGETS.randWriteRatio,
-    },
+    seqRead: atLeast('seqReadRatio'),
+    randRead: atLeast('randReadRatio'),
+    seqWrite: atLeast('seqWriteRatio'),
+    randWrite: atLeast('randWriteRatio'),
     randWriteP99: {
       target: `<= qemu-nbd's ${f.qemu.randWrite.p99Ms} ms`,
       value: f.attached.randWrite.p99Ms,
