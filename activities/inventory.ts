@@ -1,5 +1,5 @@
 // Activities on the control-plane inventory (Postgres): classification, membership, decisions.
-import { classifyReplica } from '../common/rules/classify.js';
+import { classifyReplica, type RejoinAnswer } from '../common/rules/classify.js';
 import { failoverSurvivor, volumeIncidentIsCurrent } from '../common/rules/failover.js';
 import { isMember } from '../common/rules/health.js';
 import { placeAwayFrom, placeInOtherZone } from '../common/rules/placement.js';
@@ -13,7 +13,9 @@ import {
   abandonRebuild,
   getVolume,
   inventoryFor,
+  holdCandidate,
   lockVolume,
+  lockVolumes,
   markRebuilt,
   markRejoined,
   memberVolumesOnNode,
@@ -51,20 +53,28 @@ export interface ClassifiedCopy {
 /** What a server recovery keeps of a classified copy of a stored report. */
 export type CopyRef = Pick<ClassifiedCopy, 'volumeId' | 'classification'>;
 
+/**
+ * Classifies a node's copies and holds its candidates in one transaction under the volumes'
+ * locks: a peer's rejoin (`markRejoined`) then either came first, and this copy sees a healthy
+ * peer, or comes after, and sees the held copy and offers its own (chaos seed 131207 scenario 18).
+ */
 async function classify(db: Db, nodeId: string, crashed: boolean, replicas: ScannedReplica[]): Promise<ClassifiedCopy[]> {
-  const inventory = await inventoryFor(
-    db,
-    replicas.map((r) => r.volumeId),
-  );
-  return replicas.map((copy) => {
-    const volume = inventory.get(copy.volumeId);
-    return {
-      volumeId: copy.volumeId,
-      classification: classifyReplica(nodeId, copy, volume, crashed),
-      copy,
-      volumeEpoch: volume?.epoch ?? copy.epoch,
-      expectedNodes: volume?.members.map((m) => m.nodeId) ?? [nodeId],
-    };
+  return inTransaction(db, async (tx) => {
+    const volumeIds = replicas.map((r) => r.volumeId);
+    await lockVolumes(tx, volumeIds);
+    const inventory = await inventoryFor(tx, volumeIds);
+    const copies = replicas.map((copy): ClassifiedCopy => {
+      const volume = inventory.get(copy.volumeId);
+      return {
+        volumeId: copy.volumeId,
+        classification: classifyReplica(nodeId, copy, volume, crashed),
+        copy,
+        volumeEpoch: volume?.epoch ?? copy.epoch,
+        expectedNodes: volume?.members.map((m) => m.nodeId) ?? [nodeId],
+      };
+    });
+    for (const c of copies.filter((c) => c.classification === 'candidate')) await holdCandidate(tx, c.volumeId, nodeId, c.copy.writeSeq);
+    return copies;
   });
 }
 
@@ -144,8 +154,8 @@ export function createInventoryActivities(db: Db) {
       return volumeIncidentIsCurrent(volume, epoch, volume ? await replicasOf(db, volumeId) : []);
     },
 
-    /** A copy of a node that never crashed serves again as it was. */
-    async recordRejoined({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<boolean> {
+    /** A copy of a node that never crashed serves again as it was, unless a recovery holds a peer. */
+    async recordRejoined({ volumeId, nodeId }: { volumeId: string; nodeId: string }): Promise<RejoinAnswer> {
       return markRejoined(db, volumeId, nodeId);
     },
 

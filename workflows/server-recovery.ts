@@ -110,7 +110,7 @@ export async function serverRecovery(input: ServerRecoveryInput): Promise<Server
     resumed: true,
   };
 
-  const rejoined = copies.filter((c) => c.classification === 'rejoin').length;
+  const rejoined = copies.filter((c, i) => c.classification === 'rejoin' && !kept[i]).length;
   const result = { deleted: copies.length - candidates.length - rejoined, rejoined, candidates: candidates.length };
   // Refused: a newer scan of the node exists. Its incident supersedes this one; re-read at once.
   if (ordered && !resumed) wake.recheck = true;
@@ -226,15 +226,20 @@ function waitingFor(unresolved: Set<string>): string {
 }
 
 /**
- * A copy of a node that never crashed rejoins. Deletes a stale or orphan copy. A duplicate first leaves the membership (its peer takes over
- * at epoch+1); if that peer does not answer after all, the copy is kept as a candidate.
- * Returns true when the copy is kept.
+ * A copy of a node that never crashed rejoins, or, when a volume recovery took a peer since its
+ * classification, is kept as a candidate for that recovery. Deletes a stale or orphan copy. A
+ * duplicate first leaves the membership (its peer takes over at epoch+1); if that peer does not
+ * answer after all, the copy is kept as a candidate. Returns true when the copy is kept.
  */
 async function discardUnlessCandidate(nodeId: string, c: CopyRef): Promise<boolean> {
   if (c.classification === 'candidate') return true;
-  if (c.classification === 'rejoin' && (await control.recordRejoined({ volumeId: c.volumeId, nodeId }))) {
-    await control.resumeCopyIo({ nodeId, volumeId: c.volumeId });
-    return false;
+  if (c.classification === 'rejoin') {
+    const rejoined = await control.recordRejoined({ volumeId: c.volumeId, nodeId });
+    if (rejoined === 'offer') return true;
+    if (rejoined) {
+      await control.resumeCopyIo({ nodeId, volumeId: c.volumeId });
+      return false;
+    }
   }
   if (c.classification === 'duplicate' && (await failOver(c.volumeId, nodeId)) === 'no-survivor') return true;
   return !(await deleteUnlessRefused({ nodeId, volumeId: c.volumeId, reason: c.classification }));

@@ -1,4 +1,5 @@
 // Volumes and their replicas: membership, epochs and the states recovery moves them through.
+import { rejoinAnswer, type RejoinAnswer } from '../../common/rules/classify.js';
 import { isHeldByRecovery } from '../../common/rules/incidents.js';
 import type { InventoryVolume, IoState, ReplicaRole } from '../../common/types.js';
 import { isHealthy, isMember } from '../../common/rules/health.js';
@@ -132,6 +133,11 @@ export async function lockVolume(tx: Tx, id: string): Promise<VolumeRow | null> 
   return rows[0] ? toVolume(rows[0]) : null;
 }
 
+/** Locks many volumes, in one order so that two callers never wait on each other. */
+export async function lockVolumes(tx: Tx, ids: string[]): Promise<void> {
+  await tx.query('select id from volumes where id = any($1) order by id for update', [ids]);
+}
+
 export async function listVolumes(db: Db, customerId: string): Promise<VolumeRow[]> {
   const { rows } = await db.query(`select * from volumes where customer_id = $1 and state <> 'deleted' order by created_at, id`, [
     customerId,
@@ -153,7 +159,7 @@ export async function replicasOf(db: Db | Tx, volumeId: string): Promise<Replica
 }
 
 /** The inventory's view of each volume, for classifying a recovering node's copies. */
-export async function inventoryFor(db: Db, volumeIds: string[]): Promise<Map<string, InventoryVolume>> {
+export async function inventoryFor(db: Db | Tx, volumeIds: string[]): Promise<Map<string, InventoryVolume>> {
   const result = new Map<string, InventoryVolume>();
   if (volumeIds.length === 0) return result;
   const { rows } = await db.query('select * from volumes where id = any($1)', [volumeIds]);
@@ -202,15 +208,24 @@ export async function setReplicaState(
  * abandon races with (`abandonRebuild` moves only `rebuilding`): either the recovery holds the
  * copy, and the rebuild's deletion is refused, or the copy left the membership first, and it is
  * not offered (chaos compound seed 101206 scenario 63: a recovery elected a copy still recorded
- * `rebuilding`, and the rebuild's abandon deleted it). True when a recovery holds the copy.
+ * `rebuilding`, and the rebuild's abandon deleted it). Under the volume's lock, so that a peer's
+ * rejoin (`markRejoined`) sees it or is seen by it. True when a recovery holds the copy.
  */
-export async function markCandidate(db: Db | Tx, volumeId: string, nodeId: string, writeSeq: number): Promise<boolean> {
-  await db.query(
+export async function markCandidate(db: Db, volumeId: string, nodeId: string, writeSeq: number): Promise<boolean> {
+  return inTransaction(db, async (tx) => {
+    await lockVolume(tx, volumeId);
+    return holdCandidate(tx, volumeId, nodeId, writeSeq);
+  });
+}
+
+/** markCandidate's change, for a caller that holds the volume's lock. */
+export async function holdCandidate(tx: Tx, volumeId: string, nodeId: string, writeSeq: number): Promise<boolean> {
+  await tx.query(
     `update replicas set state = 'candidate', write_seq = $3, updated_at = now()
      where volume_id = $1 and node_id = $2 and state in ('in-service', 'recovering', 'rebuilding')`,
     [volumeId, nodeId, writeSeq],
   );
-  const { rows } = await db.query(`select state from replicas where volume_id = $1 and node_id = $2`, [volumeId, nodeId]);
+  const { rows } = await tx.query(`select state from replicas where volume_id = $1 and node_id = $2`, [volumeId, nodeId]);
   return rows.length === 1 && isHeldByRecovery(rows[0].state as ReplicaState);
 }
 
@@ -255,13 +270,19 @@ export async function retireOtherMembers(tx: Tx, volumeId: string, keepNodeId: s
   ]);
 }
 
-/** A recovering copy serves again as it was; false when a failover made it stale meanwhile. */
-export async function markRejoined(db: Db, volumeId: string, nodeId: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `update replicas set state = 'in-service', updated_at = now() where volume_id = $1 and node_id = $2 and state = 'recovering'`,
-    [volumeId, nodeId],
-  );
-  return rowCount === 1;
+/** A recovering copy serves again as it was, under the volume's lock (`rejoinAnswer`). */
+export async function markRejoined(db: Db, volumeId: string, nodeId: string): Promise<RejoinAnswer> {
+  return inTransaction(db, async (tx) => {
+    await lockVolume(tx, volumeId);
+    const answer = rejoinAnswer(nodeId, await replicasOf(tx, volumeId));
+    if (answer === true) {
+      await tx.query(`update replicas set state = 'in-service', updated_at = now() where volume_id = $1 and node_id = $2`, [
+        volumeId,
+        nodeId,
+      ]);
+    }
+    return answer;
+  });
 }
 
 /**

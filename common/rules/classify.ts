@@ -1,4 +1,6 @@
+import type { ReplicaState } from '../states.js';
 import type { Classification, InventoryVolume, ScannedReplica } from '../types.js';
+import { isHeldByRecovery } from './incidents.js';
 
 /**
  * Investigation: what a recovering node's copy is worth, judged against the inventory.
@@ -8,8 +10,11 @@ import type { Classification, InventoryVolume, ScannedReplica } from '../types.j
  * epoch rejoin as they were. A copy ahead of the inventory took a failover's promotion that was
  * never committed (its commit found the copy's node recovering): resumed as it was, it would
  * serve as a sole primary beside the inventory's and fence it (chaos seed 71206 scenario 0), so
- * it is offered to a volume recovery like a crashed node's copy. After a crash, a current copy
- * with no healthy peer at its epoch is a candidate.
+ * it is offered to a volume recovery like a crashed node's copy. While a volume recovery holds
+ * another member, a current copy is offered to it too, crashed or not: that recovery may restore
+ * the other copy, and only it can elect this one or repair from it (chaos seed 131207 scenario 18
+ * rejoined an untorn secondary beside a held torn primary, and lost the torn block's write).
+ * After a crash, a current copy with no healthy peer at its epoch is a candidate.
  */
 export function classifyReplica(nodeId: string, copy: ScannedReplica, volume: InventoryVolume | undefined, crashed = true): Classification {
   if (!volume || volume.deleted) return 'orphan';
@@ -17,7 +22,22 @@ export function classifyReplica(nodeId: string, copy: ScannedReplica, volume: In
   if (!self) return 'stale';
   if (self.held) return 'candidate';
   if (copy.epoch < volume.epoch) return 'stale';
+  if (volume.members.some((m) => m.nodeId !== nodeId && m.held)) return 'candidate';
   if (!crashed && copy.epoch === volume.epoch) return 'rejoin';
   const healthyPeer = volume.members.some((m) => m.nodeId !== nodeId && m.healthy && m.epoch >= copy.epoch);
   return healthyPeer ? 'duplicate' : 'candidate';
+}
+
+/**
+ * What a rejoin finds when it commits: the copy serves again (`true`); it is no longer recovering,
+ * a failover made it stale meanwhile (`false`); or a volume recovery took another member since
+ * the copy's classification, so the copy is offered to that recovery instead (`'offer'`).
+ */
+export type RejoinAnswer = boolean | 'offer';
+
+/** The rejoin's re-check, under the volume's lock, against the volume's copies as they are now. */
+export function rejoinAnswer(nodeId: string, replicas: { nodeId: string; state: ReplicaState }[]): RejoinAnswer {
+  const self = replicas.find((r) => r.nodeId === nodeId);
+  if (self?.state !== 'recovering') return false;
+  return replicas.some((r) => r.nodeId !== nodeId && isHeldByRecovery(r.state)) ? 'offer' : true;
 }

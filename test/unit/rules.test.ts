@@ -78,6 +78,20 @@ describe('classification', () => {
     );
   });
 
+  it('offers a current copy to the volume recovery that holds another member, crashed or not', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.boolean(), (crashed, peerHealthy) => {
+        const inventory = volume({
+          members: [
+            { nodeId: 'a', role: 'primary', epoch: 2, healthy: false, held: true },
+            { nodeId: 'b', role: 'secondary', epoch: 2, healthy: peerHealthy },
+          ],
+        });
+        expect(classifyReplica('b', copy({ epoch: 2, role: 'secondary' }), inventory, crashed)).toBe('candidate');
+      }),
+    );
+  });
+
   it('calls a current copy with a healthy peer a duplicate, and without one a candidate', () => {
     const healthyPeer = volume({
       members: [

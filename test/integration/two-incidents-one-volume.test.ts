@@ -1,0 +1,101 @@
+// Spec: both nodes of a volume are in incidents at once: the primary's node crashed, the
+// secondary's was only declared down. Against a real Postgres, through the inventory activities
+// the two server recoveries use: the secondary's rejoin and the primary's investigation commit in
+// either order, and the secondary never serves again beside a primary copy a volume recovery
+// holds. Either the rejoin came first, and the primary's copy is a duplicate of a healthy peer,
+// or the investigation came first, and the rejoin is turned into an offer to the same recovery
+// (chaos seed 131207 scenario 18: the secondary rejoined, the recovery restored the torn primary
+// alone, and the torn block's acknowledged write was lost).
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInventoryActivities } from '../../activities/inventory.js';
+import { createCustomer } from '../../api/repositories/customers.js';
+import { inTransaction } from '../../api/repositories/db.js';
+import { upsertNode } from '../../api/repositories/nodes.js';
+import { insertVolume, markNodeReplicasRecovering, replicasOf, setVolumeState } from '../../api/repositories/volumes.js';
+import type { ScannedReplica } from '../../common/types.js';
+import { admin, migratedTestDatabase } from '../support/test-cluster.js';
+
+const ORDERS = ['investigation first', 'rejoin first', 'at once', 'at once', 'at once', 'at once', 'at once', 'at once'] as const;
+const dbName = `blackstart_two_incidents_${process.pid}_${Date.now() % 100000}`;
+
+const scanned = (volumeId: string): ScannedReplica => ({
+  volumeId,
+  sizeBytes: 1 << 20,
+  role: 'primary',
+  epoch: 1,
+  writeSeq: 7,
+  badBlocks: [36],
+  dirtyBadBlocks: [],
+  digest: 'torn',
+  baseSnapshotId: null,
+  rebuilding: false,
+});
+
+describe('two nodes of one volume in incidents at once', () => {
+  let db: pg.Pool;
+  let inventory: ReturnType<typeof createInventoryActivities>;
+
+  beforeAll(async () => {
+    ({ db } = await migratedTestDatabase(dbName));
+    for (const [id, power] of [
+      ['node-a', 'p1'],
+      ['node-b', 'p2'],
+    ] as const) {
+      const place = { dc: 'dc1', zone: 'az1', router: 'r1', power, host: id };
+      await upsertNode(db, { id, url: 'http://127.0.0.1:1', nbdAddress: '' }, place, 1 << 30, 600_000);
+    }
+    await createCustomer(db, 'cust-1', 'one', 'bsk_two-incidents-key');
+    for (const id of ORDERS.map((_, i) => `vol-${i}`)) {
+      const volume = { id, customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null };
+      await inTransaction(db, (tx) => insertVolume(tx, volume, 'node-a', 'node-b'));
+      await setVolumeState(db, id, 'available');
+    }
+    await inTransaction(db, async (tx) => {
+      await markNodeReplicasRecovering(tx, 'node-a');
+      await markNodeReplicasRecovering(tx, 'node-b');
+    });
+    inventory = createInventoryActivities(db);
+  });
+
+  afterAll(async () => {
+    await db.end();
+    await admin(`drop database if exists ${dbName} with (force)`);
+  });
+
+  it.each(ORDERS.map((order, i) => [order, `vol-${i}`]))(
+    'the secondary classified to rejoin either rejoins before the primary is held, or is offered beside it (%s)',
+    async (order, volumeId) => {
+      const [secondary] = await inventory.investigate({
+        nodeId: 'node-b',
+        scan: {
+          nodeId: 'node-b',
+          scannedAt: new Date().toISOString(),
+          crashed: false,
+          replicas: [{ ...scanned(volumeId), role: 'secondary', badBlocks: [] }],
+        },
+      });
+      expect(secondary!.classification).toBe('rejoin');
+      const investigate = async () =>
+        (
+          await inventory.investigate({
+            nodeId: 'node-a',
+            scan: { nodeId: 'node-a', scannedAt: new Date().toISOString(), crashed: true, replicas: [scanned(volumeId)] },
+          })
+        )[0]!.classification;
+      const rejoin = () => inventory.recordRejoined({ volumeId, nodeId: 'node-b' });
+      let primary: string;
+      let rejoined: boolean | 'offer';
+      if (order === 'investigation first') [primary, rejoined] = [await investigate(), await rejoin()];
+      else if (order === 'rejoin first') [rejoined, primary] = [await rejoin(), await investigate()];
+      else [primary, rejoined] = await Promise.all([investigate(), rejoin()]);
+
+      const state = Object.fromEntries((await replicasOf(db, volumeId)).map((r) => [r.nodeId, r.state]));
+      const heldBoth = { primary: 'candidate', rejoined: 'offer', state: { 'node-a': 'candidate', 'node-b': 'recovering' } };
+      const failOver = { primary: 'duplicate', rejoined: true, state: { 'node-a': 'recovering', 'node-b': 'in-service' } };
+      const expected =
+        order === 'investigation first' ? heldBoth : order === 'rejoin first' ? failOver : rejoined === true ? failOver : heldBoth;
+      expect({ primary, rejoined, state }).toEqual(expected);
+    },
+  );
+});
