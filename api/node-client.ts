@@ -14,9 +14,13 @@ export class NodeClient {
   ) {}
 
   private async address(nodeId: string): Promise<string> {
+    return (await this.known(nodeId)).url;
+  }
+
+  private async known(nodeId: string) {
     const node = await getNode(this.db, nodeId);
     if (!node) throw new AppError(500, 'unknown-node', `unknown node ${nodeId}`);
-    return node.url;
+    return node;
   }
 
   /** The typed client of one node, authenticated with its node token. */
@@ -25,12 +29,13 @@ export class NodeClient {
   }
 
   /**
-   * What a primary needs to mirror `volumeId` to `nodeId` at `epoch`: the address and a token
-   * that node accepts for that volume at that epoch only. Every change of a primary's epoch
-   * sends it a new peer ref (or none).
+   * What a primary needs to mirror `volumeId` to `nodeId` at `epoch`: the address (its TLS peer
+   * port when it registered one) and a token that node accepts for that volume at that epoch
+   * only. Every change of a primary's epoch sends it a new peer ref (or none).
    */
   async peerRef(nodeId: string, volumeId: string, epoch: number): Promise<PeerRef> {
     const token = volumeMirrorToken(mirrorToken(this.clusterSecret, nodeId), volumeId, epoch);
-    return { nodeId, url: await this.address(nodeId), token };
+    const node = await this.known(nodeId);
+    return { nodeId, url: node.peerUrl || node.url, token };
   }
 }

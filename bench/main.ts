@@ -13,6 +13,7 @@ import { placementBench } from './placement.js';
 import { temporalKind } from '../cluster/temporal-postgres.js';
 import { RESULTS_DIR, latestKey, saveResult } from './results.js';
 import { temporalCeilingBench } from './temporal-ceiling.js';
+import { PEER_TLS_MODES, type PeerTlsMode } from '../storage-node/transport/peer-tls.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -30,9 +31,16 @@ const { values, positionals } = parseArgs({
     'copies-per-node': { type: 'string', default: '5000' },
     'dense-nodes': { type: 'string', default: '2' },
     sizes: { type: 'string', default: '50,100,200' },
+    'peer-tls': { type: 'string', default: 'require' },
     json: { type: 'string' },
   },
 });
+
+function peerTlsMode(): PeerTlsMode {
+  const mode = values['peer-tls'] as PeerTlsMode;
+  if (!PEER_TLS_MODES.includes(mode)) throw new Error(`--peer-tls must be one of ${PEER_TLS_MODES.join(', ')}`);
+  return mode;
+}
 
 function int(name: keyof typeof values, fallback?: number): number {
   const v = values[name] === undefined && fallback !== undefined ? fallback : Number(values[name]);
@@ -86,7 +94,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
     placementBench({ nodes: int('nodes', 30), volumes: int('volumes', 300), concurrency: int('concurrency', 32), databaseUrl }),
   'temporal-ceiling': () => temporalCeilingBench(int('workflows'), int('concurrency', 50)),
   datapath: () => datapathBench(int('size-mib', 1024)),
-  nbd: () => nbdBench({ sizeMiB: int('size-mib', 256), seconds: int('seconds'), databaseUrl }),
+  nbd: () => nbdBench({ sizeMiB: int('size-mib', 256), seconds: int('seconds'), databaseUrl, peerTls: peerTlsMode() }),
   dense: () =>
     denseBench({
       nodes: int('dense-nodes'),

@@ -15,6 +15,7 @@ import { measureTls } from './nbd-tls.js';
 import { costBetween, sampleNodes, type NodeCost } from './nbd-costs.js';
 import { diagnose } from './nbd-diagnose.js';
 import { Children, JOBS, round, runFio, startQemuNbd, type JobName, type JobResult } from './nbd-tools.js';
+import type { PeerTlsMode } from '../storage-node/transport/peer-tls.js';
 
 export interface NbdBenchOptions {
   sizeMiB: number;
@@ -22,6 +23,8 @@ export interface NbdBenchOptions {
   seconds: number;
   /** The Postgres the cluster's database is created on; default: an embedded one for the run. */
   databaseUrl?: string;
+  /** How the primary mirrors to its secondary (NODE_PEER_TLS): over mutual TLS as `npm start` runs, or plain HTTP. */
+  peerTls: PeerTlsMode;
 }
 
 type Figures = Record<JobName, JobResult>;
@@ -41,7 +44,7 @@ export async function nbdBench(opts: NbdBenchOptions): Promise<Record<string, un
       name: 'nbd',
       adminDatabaseUrl: opts.databaseUrl,
       nodes: defaultTopology(2),
-      env: ENV,
+      env: { ...ENV, NODE_PEER_TLS: opts.peerTls },
       nbdTls: 'optional', // plaintext as before, and TLS for measureTls
       progress,
     });
@@ -203,6 +206,7 @@ function report(
   return {
     sizeMiB: opts.sizeMiB,
     randomJobSeconds: opts.seconds,
+    peerTls: opts.peerTls,
     ...ratios.attach,
     directSeqReadRatio: ratios.direct.seqReadRatio,
     directRandReadRatio: ratios.direct.randReadRatio,

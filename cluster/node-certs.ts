@@ -1,5 +1,6 @@
-// The storage nodes' certificates for NBD over TLS, from the cluster's CA (scripts/node-certs.sh),
-// kept under the cluster's directory so a restarted cluster serves the same ones.
+// The storage nodes' certificates for NBD over TLS and for their mutual TLS to each other, from
+// the cluster's CA (scripts/node-certs.sh), kept under the cluster's directory so a restarted
+// cluster serves the same ones.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,10 +29,11 @@ export async function ensureNodeCerts(
   return { ca: join(dir, 'ca.pem'), clientDir: join(dir, 'nbd-client'), dir };
 }
 
-/** A node's NODE_NBD_TLS* variables. */
+/** A node's NODE_NBD_TLS* variables; with certificates, its peers always mirror to it over mutual TLS. */
 export function nodeTlsEnv(certs: NodeCerts, mode: NbdTlsMode, nodeId: string): Record<string, string> {
   return {
     NODE_NBD_TLS: mode,
+    NODE_PEER_TLS: 'require',
     NODE_NBD_TLS_CERT: join(certs.dir, 'nodes', `${nodeId}.pem`),
     NODE_NBD_TLS_KEY: join(certs.dir, 'nodes', `${nodeId}.key`),
     NODE_NBD_TLS_CA: certs.ca,

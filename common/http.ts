@@ -58,10 +58,14 @@ export async function requestBytes(url: string, opts: RequestOptions = {}): Prom
 }
 
 async function toHttpError(res: Response): Promise<HttpError> {
-  const text = await res.text();
   const retryAfter = res.headers.get('retry-after');
-  let code = `http-${res.status}`;
-  let message = text.slice(0, 500) || res.statusText;
+  return httpErrorFrom(res.status, res.statusText, await res.text(), retryAfter ? Number(retryAfter) : undefined);
+}
+
+/** The HttpError for a non-2xx answer: the peer's `{error:{code,message}}` when it sent one. */
+export function httpErrorFrom(status: number, statusText: string, text: string, retryAfterSeconds?: number): HttpError {
+  let code = `http-${status}`;
+  let message = text.slice(0, 500) || statusText;
   try {
     const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
     code = parsed.error?.code ?? code;
@@ -69,7 +73,7 @@ async function toHttpError(res: Response): Promise<HttpError> {
   } catch {
     // not JSON: keep the text
   }
-  return new HttpError(res.status, code, message, retryAfter ? Number(retryAfter) : undefined);
+  return new HttpError(status, code, message, retryAfterSeconds);
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,12 +1,23 @@
 import type { Server } from 'node:http';
 import type { RequestListener } from 'node:http';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 
 /** Starts an HTTP server; port 0 picks a free port. Resolves once it is listening. */
 export function listen(handler: RequestListener, port: number, host = '127.0.0.1'): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer(handler);
+    server.on('clientError', answerUnparsable);
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+/** Starts an HTTPS server with `options` (its identity, and what it asks of clients). */
+export function listenTls(handler: RequestListener, options: HttpsOptions, port: number, host = '127.0.0.1'): Promise<HttpsServer> {
+  return new Promise((resolve, reject) => {
+    const server = createHttpsServer(options, handler);
     server.on('clientError', answerUnparsable);
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
@@ -28,14 +39,14 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex): void {
   );
 }
 
-export function closeServer(server: Server): Promise<void> {
+export function closeServer(server: Server | HttpsServer): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
   });
 }
 
-export function boundPort(server: Server): number {
+export function boundPort(server: Server | HttpsServer): number {
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('server is not listening on a TCP port');
   return address.port;

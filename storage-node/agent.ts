@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { HttpError, jitteredBackoff, requestJson, sleep } from '../common/http.js';
 import { logger } from '../common/log.js';
 import type { ScanReport } from '../common/types.js';
+import { plainPeerSend, type PeerSend } from './client.js';
 import type { NodeService } from './node-service.js';
 
 export interface AgentConfig {
@@ -12,6 +13,8 @@ export interface AgentConfig {
   url: string;
   /** Where block clients reach this node's NBD server, "host:port". */
   nbdAddress: string;
+  /** Where peers reach this node over mutual TLS ("https://host:port"); null when they use `url`. */
+  peerUrl: string | null;
   domainPath: string;
   controlPlaneUrl: string;
   joinToken: string;
@@ -39,6 +42,7 @@ export class ControlPlaneAgent {
   constructor(
     private readonly config: AgentConfig,
     private readonly service: NodeService,
+    private readonly peerSend: PeerSend = plainPeerSend,
   ) {}
 
   private get tokenPath(): string {
@@ -60,14 +64,14 @@ export class ControlPlaneAgent {
 
   /** Registers (retrying while the control plane is unreachable) and keeps the token on disk. */
   async register(): Promise<void> {
-    const { nodeId, url, nbdAddress, domainPath } = this.config;
+    const { nodeId, url, nbdAddress, peerUrl, domainPath } = this.config;
     for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
       try {
         const res = await requestJson<{ nodeToken: string; mirrorToken: string }>(`${this.config.controlPlaneUrl}/v1/nodes/register`, {
           method: 'POST',
           token: this.config.joinToken,
           headers: this.token ? { 'x-node-token': this.token } : {},
-          body: { nodeId, url, nbdAddress, domainPath, capacityBytes: this.service.capacityBytes },
+          body: { nodeId, url, nbdAddress, ...(peerUrl ? { peerUrl } : {}), domainPath, capacityBytes: this.service.capacityBytes },
           timeoutMs: 5000,
         });
         this.token = res.nodeToken;
@@ -152,12 +156,14 @@ export class ControlPlaneAgent {
   private async noticeNetworkLoss(): Promise<void> {
     if (this.isolated || this.reporting || Date.now() - this.lastHeard < this.config.networkLossMs) return;
     const peers = [
-      ...new Set([...this.service.store.volumes.values()].flatMap((h) => (h.volume.meta.peer ? [h.volume.meta.peer.url] : []))),
+      ...new Map(
+        [...this.service.store.volumes.values()].flatMap((h) => (h.volume.meta.peer ? [[h.volume.meta.peer.url, h.volume.meta.peer]] : [])),
+      ).values(),
     ];
     if (peers.length === 0) return;
     const answers = await Promise.all(
-      peers.map((url) =>
-        requestJson(`${url}/v1/health`, { timeoutMs: 1000 }).then(
+      peers.map((peer) =>
+        this.peerSend(peer, '/v1/health', { method: 'GET', timeoutMs: 1000 }).then(
           () => true,
           () => false,
         ),

@@ -3,6 +3,7 @@
 // replication calls a primary makes with its peer's volume mirror token.
 import { requestBytes, requestJson, type RequestOptions } from '../common/http.js';
 import type { IoState, PeerRef } from '../common/types.js';
+import { peerRequest, type PeerTls } from './transport/peer-tls.js';
 import {
   nodePath,
   type BlockRepair,
@@ -146,30 +147,53 @@ export interface ReplicationPeer {
 const MIRROR_TIMEOUT_MS = 5_000;
 const REBUILD_TIMEOUT_MS = 30_000;
 
-export const httpReplication: ReplicationPeer = {
-  async mirror(peer, m, signal) {
-    await requestJson(peer.url + nodePath('mirror', { id: m.volumeId }), {
-      method: 'PUT',
-      token: peer.token,
-      raw: encodeMirror(m),
-      timeoutMs: MIRROR_TIMEOUT_MS,
-      signal,
-    });
-  },
-  async rebuildRange(peer, m) {
-    await requestJson(peer.url + nodePath('rebuildRange', { id: m.volumeId }), {
-      method: 'PUT',
-      token: peer.token,
-      raw: encodeRebuildRange(m),
-      timeoutMs: REBUILD_TIMEOUT_MS,
-    });
-  },
-  async rebuildFinish(peer, m) {
-    await requestJson(peer.url + nodePath('rebuildFinish', { id: m.volumeId }), {
-      method: 'POST',
-      token: peer.token,
-      raw: encodeRebuildFinish(m),
-      timeoutMs: REBUILD_TIMEOUT_MS,
-    });
-  },
+export interface PeerCall {
+  method: string;
+  token?: string;
+  raw?: Buffer;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** How a node reaches a peer: plain HTTP, or the peer's TLS port with its certificate (`tlsPeerSend`). */
+export type PeerSend = (peer: Pick<PeerRef, 'nodeId' | 'url'>, path: string, call: PeerCall) => Promise<void>;
+
+export const plainPeerSend: PeerSend = async (peer, path, call) => {
+  await requestBytes(peer.url + path, call);
 };
+
+export function tlsPeerSend(tls: PeerTls): PeerSend {
+  return async (peer, path, call) => {
+    await peerRequest(tls, peer.nodeId, peer.url + path, call);
+  };
+}
+
+/** The replication calls over `send`. */
+export function replicationOver(send: PeerSend): ReplicationPeer {
+  return {
+    mirror: (peer, m, signal) =>
+      send(peer, nodePath('mirror', { id: m.volumeId }), {
+        method: 'PUT',
+        token: peer.token,
+        raw: encodeMirror(m),
+        timeoutMs: MIRROR_TIMEOUT_MS,
+        signal,
+      }),
+    rebuildRange: (peer, m) =>
+      send(peer, nodePath('rebuildRange', { id: m.volumeId }), {
+        method: 'PUT',
+        token: peer.token,
+        raw: encodeRebuildRange(m),
+        timeoutMs: REBUILD_TIMEOUT_MS,
+      }),
+    rebuildFinish: (peer, m) =>
+      send(peer, nodePath('rebuildFinish', { id: m.volumeId }), {
+        method: 'POST',
+        token: peer.token,
+        raw: encodeRebuildFinish(m),
+        timeoutMs: REBUILD_TIMEOUT_MS,
+      }),
+  };
+}
+
+export const httpReplication: ReplicationPeer = replicationOver(plainPeerSend);

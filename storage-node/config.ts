@@ -2,6 +2,7 @@
 import { Env } from '../common/config.js';
 import { parseDomainPath } from '../common/failure-domain.js';
 import { NBD_TLS_MODES, type NbdTlsMode } from './transport/nbd-tls.js';
+import { PEER_TLS_MODES, type PeerTlsMode } from './transport/peer-tls.js';
 
 export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
   const env = new Env(vars);
@@ -34,6 +35,11 @@ export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
     nbdTls: env.string('NODE_NBD_TLS', 'off') as NbdTlsMode,
     /** The node's certificate and key (PEM) for NBD over TLS; the cluster CA, to check the certificate at start-up. */
     nbdTlsFiles: { cert: env.optional('NODE_NBD_TLS_CERT'), key: env.optional('NODE_NBD_TLS_KEY'), ca: env.optional('NODE_NBD_TLS_CA') },
+    /** Mirror and rebuild traffic: off (plain HTTP on NODE_PORT), require (only over mutual TLS on NODE_PEER_PORT, with the NBD certificate pair and CA). */
+    peerTls: env.string('NODE_PEER_TLS', 'off') as PeerTlsMode,
+    peerPort: env.int('NODE_PEER_PORT', 0, 0, 65535),
+    /** How peers reach the TLS peer port ("https://host:port"); by default the bind host and bound port. */
+    peerAdvertiseUrl: env.optional('NODE_PEER_ADVERTISE_URL'),
     snapshotStore: env.string('SNAPSHOT_STORE'),
   };
   env.check((problems) => {
@@ -46,6 +52,12 @@ export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
       problems.push(`NODE_NBD_TLS must be one of ${NBD_TLS_MODES.join(', ')}, got "${config.nbdTls}"`);
     else if (config.nbdTls !== 'off' && !(config.nbdTlsFiles.cert && config.nbdTlsFiles.key))
       problems.push(`NODE_NBD_TLS=${config.nbdTls} needs NODE_NBD_TLS_CERT and NODE_NBD_TLS_KEY`);
+    if (!PEER_TLS_MODES.includes(config.peerTls))
+      problems.push(`NODE_PEER_TLS must be one of ${PEER_TLS_MODES.join(', ')}, got "${config.peerTls}"`);
+    else if (config.peerTls === 'require' && !(config.nbdTlsFiles.cert && config.nbdTlsFiles.key && config.nbdTlsFiles.ca))
+      problems.push(
+        'NODE_PEER_TLS=require needs NODE_NBD_TLS_CERT, NODE_NBD_TLS_KEY and NODE_NBD_TLS_CA (the cluster CA its peers are checked against)',
+      );
   });
   return config;
 }

@@ -15,6 +15,8 @@ export interface NodeMetrics {
   countConnections<E extends NbdExport>(exports: NbdExports<E>): NbdExports<E>;
   /** The bound on NBD connections before a grant, its connections and refusals counted. */
   preAuthLimit(caps: PreAuthCaps): PreAuthLimit;
+  /** Counts a replication request a peer made, by whether TLS carried it. */
+  countReplication(tls: boolean): void;
 }
 
 function gauge(registry: Registry, name: string, help: string, collect: (g: Gauge) => void, labelNames: string[] = []): void {
@@ -94,8 +96,15 @@ export function nodeMetrics(nodeId: string, store: NodeStore, service: NodeServi
     labelNames: ['tls'],
     registers: [registry],
   });
+  const replication = new Counter({
+    name: 'blackstart_node_replication_requests_total',
+    help: 'Mirror and rebuild requests peers made to this node, by whether mutual TLS carried them',
+    labelNames: ['tls'],
+    registers: [registry],
+  });
   return {
     registry,
+    countReplication: (tls) => replication.inc({ tls: String(tls) }),
     countConnections(exports) {
       return {
         ...exports,

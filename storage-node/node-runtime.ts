@@ -1,8 +1,9 @@
 // One storage node's lifetime inside a process: load its volumes, serve, register, heartbeat,
 // recover after an unclean shutdown, and stop cleanly. A process may host many of these.
-import { boundPort, closeServer, listen } from '../common/listen.js';
+import { boundPort, closeServer, listen, listenTls } from '../common/listen.js';
 import { logger } from '../common/log.js';
 import { ControlPlaneAgent } from './agent.js';
+import { plainPeerSend, replicationOver, tlsPeerSend } from './client.js';
 import type { NodeConfig } from './config.js';
 import { nodeMetrics } from './metrics.js';
 import { NodeService } from './node-service.js';
@@ -12,6 +13,7 @@ import { createNodeApp } from './transport/http-server.js';
 import { grantExports } from './transport/nbd-export.js';
 import { startNbdServer } from './transport/nbd-server.js';
 import { loadNbdTls } from './transport/nbd-tls.js';
+import { loadPeerTls } from './transport/peer-tls.js';
 
 export interface RunningNode {
   nodeId: string;
@@ -22,17 +24,32 @@ export interface RunningNode {
 
 export async function startStorageNode(config: NodeConfig): Promise<RunningNode> {
   const tls = loadNbdTls(config.nbdTls, config.nbdTlsFiles, config.nodeId);
+  const peerTls = loadPeerTls(config.peerTls, config.nbdTlsFiles, config.nodeId);
+  const peerSend = peerTls ? tlsPeerSend(peerTls) : plainPeerSend;
   const store = new NodeStore(config.dataDir, config.fsync);
   const boot = await store.load();
   await store.claimIdentity(config.nodeId);
-  const service = new NodeService(config.nodeId, store, config.capacityBytes, openSnapshotStore(config.snapshotStore));
+  const service = new NodeService(
+    config.nodeId,
+    store,
+    config.capacityBytes,
+    openSnapshotStore(config.snapshotStore),
+    replicationOver(peerSend),
+  );
   const unclean = !boot.cleanShutdown && !boot.firstBoot;
   if (unclean) await service.holdAll(); // before the first request can reach a copy
   let agent: ControlPlaneAgent | null = null;
   const credentials = () => ({ token: agent?.token ?? null, mirrorToken: agent?.mirrorToken ?? null });
   const metrics = nodeMetrics(config.nodeId, store, service);
-  const server = await listen(createNodeApp(service, credentials, metrics.registry), config.port, config.bind);
+  const app = createNodeApp(service, credentials, {
+    metrics: metrics.registry,
+    peerTls: config.peerTls,
+    countReplication: metrics.countReplication,
+  });
+  const server = await listen(app, config.port, config.bind);
   const url = config.advertiseUrl ?? `http://127.0.0.1:${boundPort(server)}`;
+  const peerServer = peerTls ? await listenTls(app, peerTls.server, config.peerPort, config.bind) : null;
+  const peerUrl = peerServer ? (config.peerAdvertiseUrl ?? `https://${hostPort(config.bind, boundPort(peerServer))}`) : null;
   const nbd = await startNbdServer(
     {
       exports: metrics.countConnections(grantExports(service, () => agent?.token ?? null, config.fsync)),
@@ -43,12 +60,12 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
     { port: config.nbdPort, host: config.bind },
   );
   const nbdAddress = config.nbdAdvertise ?? hostPort(config.bind, nbd.port);
-  agent = new ControlPlaneAgent({ ...config, url, nbdAddress }, service);
+  agent = new ControlPlaneAgent({ ...config, url, nbdAddress, peerUrl }, service, peerSend);
   service.onPeerUnreachable(config.peerGiveUpMs, agent.requestPeerDrop);
   await agent.loadToken();
   logger({ nodeId: config.nodeId }).info(
-    { url, nbdAddress, nbdTls: config.nbdTls, volumes: store.volumes.size, unclean },
-    `node ${config.nodeId} listening on ${url}, NBD on ${nbdAddress} (TLS ${config.nbdTls}; ${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`,
+    { url, nbdAddress, peerUrl, nbdTls: config.nbdTls, peerTls: config.peerTls, volumes: store.volumes.size, unclean },
+    `node ${config.nodeId} listening on ${url}, NBD on ${nbdAddress} (TLS ${config.nbdTls}), peers on ${peerUrl ?? url} (TLS ${config.peerTls}; ${store.volumes.size} volumes, ${unclean ? 'unclean shutdown: recovering' : 'clean start'})`,
   );
   await agent.register();
   agent.startHeartbeats();
@@ -58,7 +75,8 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
     url,
     async stop() {
       agent?.stop();
-      await Promise.all([closeServer(server), nbd.close()]);
+      await Promise.all([closeServer(server), peerServer && closeServer(peerServer), nbd.close()]);
+      peerTls?.agent.destroy();
       await store.markCleanShutdown();
     },
   };

@@ -224,4 +224,9 @@ create table repairs (
 );
 `,
   },
+  {
+    // Node-to-node traffic over mutual TLS (issue 21): where a node's peers reach its TLS peer port.
+    id: '012_node_peer_url',
+    sql: `alter table nodes add column peer_url text not null default '';`,
+  },
 ];

@@ -8,6 +8,8 @@ export interface NodeRow {
   url: string;
   /** Where the node serves NBD, "host:port"; empty until it registered with one. */
   nbdAddress: string;
+  /** Where peers mirror to it over mutual TLS ("https://host:port"); empty when they use `url`. */
+  peerUrl: string;
   domain: FailureDomain;
   capacityBytes: number;
   usedBytes: number;
@@ -16,13 +18,15 @@ export interface NodeRow {
   lastHeartbeat: Date;
 }
 
-const COLUMNS = 'id, url, nbd_address, dc, zone, router, power, host, capacity_bytes, used_bytes, state, incident, last_heartbeat';
+const COLUMNS =
+  'id, url, nbd_address, peer_url, dc, zone, router, power, host, capacity_bytes, used_bytes, state, incident, last_heartbeat';
 
 function toRow(r: Record<string, unknown>): NodeRow {
   return {
     id: r.id as string,
     url: r.url as string,
     nbdAddress: r.nbd_address as string,
+    peerUrl: r.peer_url as string,
     domain: { dc: r.dc, zone: r.zone, router: r.router, power: r.power, host: r.host } as FailureDomain,
     capacityBytes: Number(r.capacity_bytes),
     usedBytes: Number(r.used_bytes),
@@ -37,16 +41,17 @@ export interface NodeAddress {
   id: string;
   url: string;
   nbdAddress: string;
+  peerUrl?: string;
 }
 
 export async function upsertNode(db: Db, node: NodeAddress, d: FailureDomain, capacityBytes: number, freshMs: number): Promise<NodeRow> {
   const { rows } = await db.query(
-    `insert into nodes (id, url, nbd_address, dc, zone, router, power, host, capacity_bytes, state, fresh_until)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'in-service', now() + make_interval(secs => $10::double precision / 1000))
-     on conflict (id) do update set url = excluded.url, nbd_address = excluded.nbd_address, capacity_bytes = excluded.capacity_bytes,
-       last_heartbeat = now(), fresh_until = excluded.fresh_until
+    `insert into nodes (id, url, nbd_address, peer_url, dc, zone, router, power, host, capacity_bytes, state, fresh_until)
+     values ($1, $2, $3, $11, $4, $5, $6, $7, $8, $9, 'in-service', now() + make_interval(secs => $10::double precision / 1000))
+     on conflict (id) do update set url = excluded.url, nbd_address = excluded.nbd_address, peer_url = excluded.peer_url,
+       capacity_bytes = excluded.capacity_bytes, last_heartbeat = now(), fresh_until = excluded.fresh_until
      returning ${COLUMNS}`,
-    [node.id, node.url, node.nbdAddress, d.dc, d.zone, d.router, d.power, d.host, capacityBytes, freshMs],
+    [node.id, node.url, node.nbdAddress, d.dc, d.zone, d.router, d.power, d.host, capacityBytes, freshMs, node.peerUrl ?? ''],
   );
   return toRow(rows[0]!);
 }

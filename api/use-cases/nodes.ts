@@ -53,6 +53,8 @@ export const RegisterBody = z.strictObject({
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'nbdAddress is host:port')
     .optional(),
+  /** Where peers mirror to the node over mutual TLS (NODE_PEER_TLS=require); without it they use `url`. */
+  peerUrl: z.url({ protocol: /^https$/ }).optional(),
 });
 
 export const HeartbeatBody = z.strictObject({
@@ -92,7 +94,7 @@ export async function registerNode(deps: Deps, body: z.infer<typeof RegisterBody
   if ((await getNode(deps.db, body.nodeId)) && nodeOfToken(clusterSecret, presentedNodeToken ?? '') !== body.nodeId) {
     throw new AppError(403, 'forbidden', `node ${body.nodeId} is already registered; re-registering needs its node token`);
   }
-  const address = { id: body.nodeId, url: body.url, nbdAddress: body.nbdAddress ?? '' };
+  const address = { id: body.nodeId, url: body.url, nbdAddress: body.nbdAddress ?? '', peerUrl: body.peerUrl ?? '' };
   const node = await upsertNode(deps.db, address, body.domainPath, body.capacityBytes, deps.config.heartbeatTimeoutMs);
   return {
     nodeId: node.id,

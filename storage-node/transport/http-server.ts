@@ -28,6 +28,7 @@ import { MAX_IO_BYTES } from '../protocol/block-range.js';
 import { MAX_FINISH_BYTES, MAX_MESSAGE_BYTES, MessageKind, decodeReplication, type ReplicationMessage } from '../protocol/replication.js';
 import { VolumeDeletedError } from '../store/io-gate.js';
 import { NodeError, type NodeService } from '../node-service.js';
+import { fromVerifiedPeer, type PeerTlsMode } from './peer-tls.js';
 
 type Handler = (req: Request, res: Response) => Promise<unknown>;
 
@@ -50,7 +51,16 @@ type Middleware = (req: Request, res: Response, next: NextFunction) => void;
 const id = (req: Request): string => req.params.id!;
 const q = <S extends z.ZodType>(schema: S, req: Request): z.output<S> => parse(schema, req.query, 'bad-parameter');
 
-export function createNodeApp(service: NodeService, credentials: () => NodeCredentials, metrics?: Registry): express.Express {
+export interface NodeAppOptions {
+  metrics?: Registry;
+  /** `require`: the replication endpoints answer only a peer that came over the TLS port with a CA certificate. */
+  peerTls?: PeerTlsMode;
+  /** Counts each replication request that passed authentication, by whether TLS carried it. */
+  countReplication?: (tls: boolean) => void;
+}
+
+export function createNodeApp(service: NodeService, credentials: () => NodeCredentials, options: NodeAppOptions = {}): express.Express {
+  const { metrics } = options;
   const app = express();
   app.disable('x-powered-by');
   const log = () => logger({ nodeId: service.nodeId });
@@ -68,7 +78,7 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
   app.get(P.health, (_req, res) => res.json({ nodeId: service.nodeId, bootId: service.bootId, recovering: service.recovering }));
   mountDataPath(app, service, credentials, auth);
   mountControl(app, service, auth);
-  mountReplication(app, service, credentials);
+  mountReplication(app, service, credentials, options);
   app.use((_req, _res, next) => next(new NodeError(404, 'not-found', 'no such endpoint')));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toNodeError(err);
@@ -220,13 +230,24 @@ function mountControl(app: express.Express, service: NodeService, auth: Middlewa
  * The endpoints a primary calls on its peer. The bearer is a volume mirror token: checked
  * against the volume in the path before the body is read, then against the epoch the body names.
  */
-function mountReplication(app: express.Express, service: NodeService, credentials: () => NodeCredentials): void {
+function mountReplication(app: express.Express, service: NodeService, credentials: () => NodeCredentials, options: NodeAppOptions): void {
   const mirrorAuth: Middleware = (req, res, next) => {
     const secret = credentials().mirrorToken;
     if (!secret) return next(new NodeError(503, 'not-registered', 'node has not registered yet'));
+    const tls = fromVerifiedPeer(req.socket);
+    if (options.peerTls === 'require' && !tls) {
+      return next(
+        new NodeError(
+          403,
+          'peer-tls-required',
+          'this node takes replication only over its TLS peer port, with a certificate from the cluster CA',
+        ),
+      );
+    }
     const epoch = epochOfMirrorToken(secret, req.params.id!, bearer(req));
     if (epoch === null) return next(new NodeError(401, 'unauthenticated', `a valid mirror token for volume ${req.params.id} is required`));
     res.locals.mirrorEpoch = epoch;
+    options.countReplication?.(tls);
     next();
   };
   const message =

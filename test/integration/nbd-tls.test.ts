@@ -3,7 +3,7 @@
 // tls-certificates=, libnbd 1.14's form of --tls=require) and qemu-img with tls-creds-x509; block
 // clients reach a volume through `blackstart attach`, which speaks TLS to the nodes with the
 // cluster CA (and says so without it), and keeps doing so through a failover; no node ever counts a
-// session without TLS.
+// session without TLS, nor a mirror or rebuild request from a peer without mutual TLS.
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -167,17 +167,17 @@ describe('NBD over TLS on nodes that require it', () => {
     await t.cluster.startNode(primary);
   });
 
-  it('counts no session without TLS on any node', async () => {
-    for (const { nodeId } of t.cluster.opts.nodes) {
-      const metrics = await (await fetch(`${t.cluster.nodeUrl(nodeId)}/metrics`)).text();
-      expect(metrics, nodeId).not.toMatch(/blackstart_node_nbd_sessions_total\{tls="false"/);
-    }
-    const total = await Promise.all(
-      t.cluster.opts.nodes.map(async ({ nodeId }) => {
-        const text = await (await fetch(`${t.cluster.nodeUrl(nodeId)}/metrics`)).text();
-        return Number(/blackstart_node_nbd_sessions_total\{tls="true"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
-      }),
+  it('counts no NBD session and no mirror or rebuild request without TLS on any node', async () => {
+    const texts = await Promise.all(
+      t.cluster.opts.nodes.map(async ({ nodeId }) => (await fetch(`${t.cluster.nodeUrl(nodeId)}/metrics`)).text()),
     );
-    expect(total.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    const sum = (metric: string) =>
+      texts.reduce((n, text) => n + Number(new RegExp(`${metric}\\{tls="true"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0), 0);
+    for (const text of texts) {
+      expect(text).not.toMatch(/blackstart_node_nbd_sessions_total\{tls="false"/);
+      expect(text).not.toMatch(/blackstart_node_replication_requests_total\{tls="false"/);
+    }
+    expect(sum('blackstart_node_nbd_sessions_total')).toBeGreaterThan(0);
+    expect(sum('blackstart_node_replication_requests_total')).toBeGreaterThan(0);
   });
 });

@@ -21,6 +21,7 @@ import {
 } from '../../cluster/temporal-config.js';
 import { parseS3Url, s3ClientFromEnv } from '../../snapshot-store/s3.js';
 import { loadNodeConfig } from '../../storage-node/config.js';
+import { loadPeerTls } from '../../storage-node/transport/peer-tls.js';
 import { loadNbdTls } from '../../storage-node/transport/nbd-tls.js';
 import { loadWorkerConfig } from '../../workers/config.js';
 
@@ -163,7 +164,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it("requires NBD over TLS on every node, with its own certificate that the header's node-certs.sh command issues", () => {
+  it("requires NBD over TLS and mutual TLS between peers on every node, with its own certificate that the header's node-certs.sh command issues", () => {
     const command = /bash scripts\/node-certs\.sh \.\/certs ((?:node-\d+ ?)+)/.exec(readFileSync('docker-compose.yml', 'utf8'));
     expect(command, 'the header says how to make the node certificates').not.toBeNull();
     const dir = mkdtempSync(join(tmpdir(), 'compose-certs-'));
@@ -177,6 +178,9 @@ describe('docker-compose.yml', () => {
         const files = { cert: inDir(config.nbdTlsFiles.cert), key: inDir(config.nbdTlsFiles.key), ca: inDir(config.nbdTlsFiles.ca) };
         expect(files.ca, name).toBe(`${dir}/ca.pem`);
         expect(() => loadNbdTls(config.nbdTls, files, config.nodeId), name).not.toThrow();
+        expect(config.peerTls, name).toBe('require');
+        expect(config.peerAdvertiseUrl, name).toBe(`https://${name}:${config.peerPort}`);
+        expect(() => loadPeerTls(config.peerTls, files, config.nodeId)?.agent.destroy(), name).not.toThrow();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
