@@ -1,4 +1,5 @@
 // Activities on the control-plane inventory (Postgres): classification, membership, decisions.
+import { ApplicationFailure } from '@temporalio/activity';
 import { classifyReplica, type RejoinAnswer } from '../common/rules/classify.js';
 import { failoverSurvivor, volumeIncidentIsCurrent } from '../common/rules/failover.js';
 import { isMember } from '../common/rules/health.js';
@@ -55,19 +56,27 @@ export type CopyRef = Pick<ClassifiedCopy, 'volumeId' | 'classification'>;
 
 /**
  * Classifies a node's copies and holds its candidates in one transaction under the volumes'
- * locks: a peer's rejoin (`markRejoined`) then either came first, and this copy sees a healthy
- * peer, or comes after, and sees the held copy and offers its own (chaos seed 131207 scenario 18).
+ * locks: a peer's rejoin (`markRejoined`) then either came first, and this copy sees a healthy or
+ * rejoining peer, or comes after, and sees the held copy and offers its own (chaos seed 131207
+ * scenario 18). A copy whose peer is rejoining fails the attempt, holding nothing: the activity's
+ * retry classifies the page again once that peer's node serves (`Verdict`).
  */
 async function classify(db: Db, nodeId: string, crashed: boolean, replicas: ScannedReplica[]): Promise<ClassifiedCopy[]> {
   return inTransaction(db, async (tx) => {
     const volumeIds = replicas.map((r) => r.volumeId);
     await lockVolumes(tx, volumeIds);
     const inventory = await inventoryFor(tx, volumeIds);
-    const copies = replicas.map((copy): ClassifiedCopy => {
+    const verdicts = replicas.map((copy) => classifyReplica(nodeId, copy, inventory.get(copy.volumeId), crashed));
+    const waiting = replicas.filter((_, i) => verdicts[i] === 'await-peer').map((r) => r.volumeId);
+    if (waiting.length > 0) {
+      const some = waiting.slice(0, 5).join(', ');
+      throw ApplicationFailure.retryable(`a peer of ${some} rejoins in another incident that has not resumed its node yet`, 'PeerRejoining');
+    }
+    const copies = replicas.map((copy, i): ClassifiedCopy => {
       const volume = inventory.get(copy.volumeId);
       return {
         volumeId: copy.volumeId,
-        classification: classifyReplica(nodeId, copy, volume, crashed),
+        classification: verdicts[i] as Classification,
         copy,
         volumeEpoch: volume?.epoch ?? copy.epoch,
         expectedNodes: volume?.members.map((m) => m.nodeId) ?? [nodeId],

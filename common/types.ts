@@ -86,6 +86,8 @@ export interface InventoryReplica {
   healthy: boolean;
   /** Held by a volume recovery (offered to it, or elected and restored): only that recovery decides for it. */
   held?: boolean;
+  /** Rejoined by its node's open incident, not serving yet (`isRejoining`). */
+  rejoining?: boolean;
 }
 
 export type Classification = 'duplicate' | 'stale' | 'orphan' | 'candidate' | 'rejoin';

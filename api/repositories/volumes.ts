@@ -2,7 +2,7 @@
 import { rejoinAnswer, type RejoinAnswer } from '../../common/rules/classify.js';
 import { isHeldByRecovery } from '../../common/rules/incidents.js';
 import type { InventoryVolume, IoState, ReplicaRole } from '../../common/types.js';
-import { isHealthy, isMember } from '../../common/rules/health.js';
+import { isHealthy, isMember, isRejoining } from '../../common/rules/health.js';
 import { MEMBER_STATES, type NodeState, type ReplicaState, type VolumeState } from '../../common/states.js';
 import { inTransaction, type Db, type Tx } from './db.js';
 
@@ -175,6 +175,7 @@ export async function inventoryFor(db: Db | Tx, volumeIds: string[]): Promise<Ma
         epoch: m.epoch,
         healthy: isHealthy(m),
         held: isHeldByRecovery(m.state),
+        rejoining: isRejoining(m),
       })),
     });
   }

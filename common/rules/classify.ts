@@ -14,19 +14,31 @@ import { isHeldByRecovery } from './incidents.js';
  * another member, a current copy is offered to it too, crashed or not: that recovery may restore
  * the other copy, and only it can elect this one or repair from it (chaos seed 131207 scenario 18
  * rejoined an untorn secondary beside a held torn primary, and lost the torn block's write).
- * After a crash, a current copy with no healthy peer at its epoch is a candidate.
+ * After a crash, a current copy with no healthy peer at its epoch is a candidate, unless a peer is
+ * rejoining (`Verdict`).
  */
-export function classifyReplica(nodeId: string, copy: ScannedReplica, volume: InventoryVolume | undefined, crashed = true): Classification {
+export function classifyReplica(nodeId: string, copy: ScannedReplica, volume: InventoryVolume | undefined, crashed = true): Verdict {
   if (!volume || volume.deleted) return 'orphan';
   const self = volume.members.find((m) => m.nodeId === nodeId);
   if (!self) return 'stale';
   if (self.held) return 'candidate';
   if (copy.epoch < volume.epoch) return 'stale';
-  if (volume.members.some((m) => m.nodeId !== nodeId && m.held)) return 'candidate';
+  const peers = volume.members.filter((m) => m.nodeId !== nodeId);
+  if (peers.some((m) => m.held)) return 'candidate';
   if (!crashed && copy.epoch === volume.epoch) return 'rejoin';
-  const healthyPeer = volume.members.some((m) => m.nodeId !== nodeId && m.healthy && m.epoch >= copy.epoch);
-  return healthyPeer ? 'duplicate' : 'candidate';
+  if (peers.some((m) => m.healthy && m.epoch >= copy.epoch)) return 'duplicate';
+  return peers.some((m) => m.rejoining && m.epoch >= copy.epoch) ? 'await-peer' : 'candidate';
 }
+
+/**
+ * A classification, or `await-peer`: a crashed node's copy whose peer another incident has just
+ * rejoined, before that incident put its node back in service. The peer holds every write the
+ * copy acknowledged; offered now, the copy would be restored alone (a torn block and all) while
+ * the peer stays outside the recovery (chaos seed 131207 scenario 18, second form). The
+ * investigation classifies it again shortly: by then the peer serves (a duplicate), or its
+ * incident was superseded and it is recovering (a candidate, offered beside this one).
+ */
+export type Verdict = Classification | 'await-peer';
 
 /**
  * What a rejoin finds when it commits: the copy serves again (`true`); it is no longer recovering,

@@ -17,3 +17,11 @@ export function isMember(r: { state: ReplicaState }): boolean {
 export function isHealthy(r: ReplicaStanding): boolean {
   return r.state === 'in-service' && r.nodeState === 'in-service' && r.nodeFresh;
 }
+
+/**
+ * Rejoined by its node's open incident, which has not put the node back in service yet: the copy
+ * will serve as it is in a moment (or, if the incident is superseded, be investigated again).
+ */
+export function isRejoining(r: ReplicaStanding): boolean {
+  return r.state === 'in-service' && r.nodeState === 'recovering';
+}

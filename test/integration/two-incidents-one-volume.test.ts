@@ -98,4 +98,26 @@ describe('two nodes of one volume in incidents at once', () => {
       expect({ primary, rejoined, state }).toEqual(expected);
     },
   );
+
+  it("does not offer the crashed primary while the secondary's rejoin waits for its node to resume, and then fails over to it", async () => {
+    const volumeId = 'vol-rejoining';
+    const volume = { id: volumeId, customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null };
+    await inTransaction(db, (tx) => insertVolume(tx, volume, 'node-a', 'node-b'));
+    await setVolumeState(db, volumeId, 'available');
+    await db.query(`update replicas set state = 'recovering' where volume_id = $1`, [volumeId]);
+    await db.query(`update nodes set state = 'recovering' where id = 'node-b'`);
+    expect(await inventory.recordRejoined({ volumeId, nodeId: 'node-b' })).toBe(true);
+    const investigate = () =>
+      inventory.investigate({
+        nodeId: 'node-a',
+        scan: { nodeId: 'node-a', scannedAt: new Date().toISOString(), crashed: true, replicas: [scanned(volumeId)] },
+      });
+
+    await expect(investigate()).rejects.toMatchObject({ type: 'PeerRejoining' });
+    const state = async () => Object.fromEntries((await replicasOf(db, volumeId)).map((r) => [r.nodeId, r.state]));
+    expect(await state()).toEqual({ 'node-a': 'recovering', 'node-b': 'in-service' });
+
+    await db.query(`update nodes set state = 'in-service' where id = 'node-b'`);
+    expect((await investigate())[0]!.classification).toBe('duplicate');
+  });
 });

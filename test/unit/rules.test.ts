@@ -92,6 +92,17 @@ describe('classification', () => {
     );
   });
 
+  it("holds a crashed copy's classification while a peer rejoins (its node not back in service yet)", () => {
+    const rejoining = volume({
+      members: [
+        { nodeId: 'a', role: 'primary', epoch: 2, healthy: false },
+        { nodeId: 'b', role: 'secondary', epoch: 2, healthy: false, rejoining: true },
+      ],
+    });
+    expect(classifyReplica('a', copy({ epoch: 2 }), rejoining)).toBe('await-peer');
+    expect(classifyReplica('a', copy({ epoch: 2 }), rejoining, false)).toBe('rejoin');
+  });
+
   it('calls a current copy with a healthy peer a duplicate, and without one a candidate', () => {
     const healthyPeer = volume({
       members: [
