@@ -70,7 +70,10 @@ async function classify(db: Db, nodeId: string, crashed: boolean, replicas: Scan
     const waiting = replicas.filter((_, i) => verdicts[i] === 'await-peer').map((r) => r.volumeId);
     if (waiting.length > 0) {
       const some = waiting.slice(0, 5).join(', ');
-      throw ApplicationFailure.retryable(`a peer of ${some} rejoins in another incident that has not resumed its node yet`, 'PeerRejoining');
+      throw ApplicationFailure.retryable(
+        `a peer of ${some} rejoins in another incident that has not resumed its node yet`,
+        'PeerRejoining',
+      );
     }
     const copies = replicas.map((copy, i): ClassifiedCopy => {
       const volume = inventory.get(copy.volumeId);
