@@ -9,12 +9,10 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInventoryActivities } from '../../activities/inventory.js';
-import { createCustomer } from '../../api/repositories/customers.js';
-import { inTransaction } from '../../api/repositories/db.js';
-import { upsertNode } from '../../api/repositories/nodes.js';
-import { insertVolume, markCandidate, replicasOf, setVolumeState } from '../../api/repositories/volumes.js';
+import { markCandidate, replicasOf } from '../../api/repositories/volumes.js';
 import { deletionView, mayDeleteCopy } from '../../common/rules/deletion.js';
 import { failoverSurvivor } from '../../common/rules/failover.js';
+import { seedInventory } from '../support/inventory-fixtures.js';
 import { admin, migratedTestDatabase } from '../support/test-cluster.js';
 
 /** Which runs first when a failed rebuild's abandon meets its node's investigation offering the copy. */
@@ -28,27 +26,8 @@ describe('one secondary a volume, the one its primary mirrors to', () => {
 
   beforeAll(async () => {
     ({ db } = await migratedTestDatabase(dbName));
-    for (const [id, power] of [
-      ['node-a', 'p1'],
-      ['node-b', 'p2'],
-      ['node-c', 'p3'],
-      ['node-d', 'p4'],
-      ['node-e', 'p5'],
-    ] as const) {
-      await upsertNode(
-        db,
-        { id, url: 'http://127.0.0.1:1', nbdAddress: '' },
-        { dc: 'dc1', zone: 'az1', router: 'r1', power, host: id },
-        1 << 30,
-        600_000,
-      );
-    }
-    await createCustomer(db, 'cust-1', 'one', 'bsk_rebuild-key');
-    for (const id of ['vol-1', ...RACES.map((_, i) => `vol-race-${i}`)]) {
-      const volume = { id, customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null };
-      await inTransaction(db, (tx) => insertVolume(tx, volume, 'node-a', 'node-b'));
-      await setVolumeState(db, id, 'available');
-    }
+    const volumes = ['vol-1', ...RACES.map((_, i) => `vol-race-${i}`)];
+    await seedInventory(db, ['node-a', 'node-b', 'node-c', 'node-d', 'node-e'], volumes);
     inventory = createInventoryActivities(db);
   });
 

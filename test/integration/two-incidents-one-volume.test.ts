@@ -9,28 +9,15 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInventoryActivities } from '../../activities/inventory.js';
-import { createCustomer } from '../../api/repositories/customers.js';
 import { inTransaction } from '../../api/repositories/db.js';
-import { upsertNode } from '../../api/repositories/nodes.js';
-import { insertVolume, markNodeReplicasRecovering, replicasOf, setVolumeState } from '../../api/repositories/volumes.js';
-import type { ScannedReplica } from '../../common/types.js';
+import { markNodeReplicasRecovering, replicasOf } from '../../api/repositories/volumes.js';
+import { scannedCopy, seedInventory, seedVolume } from '../support/inventory-fixtures.js';
 import { admin, migratedTestDatabase } from '../support/test-cluster.js';
 
 const ORDERS = ['investigation first', 'rejoin first', 'at once', 'at once', 'at once', 'at once', 'at once', 'at once'] as const;
 const dbName = `blackstart_two_incidents_${process.pid}_${Date.now() % 100000}`;
 
-const scanned = (volumeId: string): ScannedReplica => ({
-  volumeId,
-  sizeBytes: 1 << 20,
-  role: 'primary',
-  epoch: 1,
-  writeSeq: 7,
-  badBlocks: [36],
-  dirtyBadBlocks: [],
-  digest: 'torn',
-  baseSnapshotId: null,
-  rebuilding: false,
-});
+const scanned = (volumeId: string) => scannedCopy({ volumeId, sizeBytes: 1 << 20, writeSeq: 7, badBlocks: [36], digest: 'torn' });
 
 describe('two nodes of one volume in incidents at once', () => {
   let db: pg.Pool;
@@ -38,19 +25,11 @@ describe('two nodes of one volume in incidents at once', () => {
 
   beforeAll(async () => {
     ({ db } = await migratedTestDatabase(dbName));
-    for (const [id, power] of [
-      ['node-a', 'p1'],
-      ['node-b', 'p2'],
-    ] as const) {
-      const place = { dc: 'dc1', zone: 'az1', router: 'r1', power, host: id };
-      await upsertNode(db, { id, url: 'http://127.0.0.1:1', nbdAddress: '' }, place, 1 << 30, 600_000);
-    }
-    await createCustomer(db, 'cust-1', 'one', 'bsk_two-incidents-key');
-    for (const id of ORDERS.map((_, i) => `vol-${i}`)) {
-      const volume = { id, customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null };
-      await inTransaction(db, (tx) => insertVolume(tx, volume, 'node-a', 'node-b'));
-      await setVolumeState(db, id, 'available');
-    }
+    await seedInventory(
+      db,
+      ['node-a', 'node-b'],
+      ORDERS.map((_, i) => `vol-${i}`),
+    );
     await inTransaction(db, async (tx) => {
       await markNodeReplicasRecovering(tx, 'node-a');
       await markNodeReplicasRecovering(tx, 'node-b');
@@ -101,9 +80,7 @@ describe('two nodes of one volume in incidents at once', () => {
 
   it("does not offer the crashed primary while the secondary's rejoin waits for its node to resume, and then fails over to it", async () => {
     const volumeId = 'vol-rejoining';
-    const volume = { id: volumeId, customerId: 'cust-1', sizeBytes: 1 << 20, autoEnableIo: false, sourceSnapshotId: null };
-    await inTransaction(db, (tx) => insertVolume(tx, volume, 'node-a', 'node-b'));
-    await setVolumeState(db, volumeId, 'available');
+    await seedVolume(db, volumeId, 'node-a', 'node-b');
     await db.query(`update replicas set state = 'recovering' where volume_id = $1`, [volumeId]);
     await db.query(`update nodes set state = 'recovering' where id = 'node-b'`);
     expect(await inventory.recordRejoined({ volumeId, nodeId: 'node-b' })).toBe(true);

@@ -7,7 +7,8 @@ import { classifyReplica } from '../../common/rules/classify.js';
 import { mayDeleteCopy } from '../../common/rules/deletion.js';
 import { admissionFor, copySettled, isHeldByRecovery, mayMoveNode, reconcile, type OpenIncident } from '../../common/rules/incidents.js';
 import { REPLICA_TRANSITIONS, type ReplicaState, type VolumeState } from '../../common/states.js';
-import type { InventoryVolume, ScannedReplica } from '../../common/types.js';
+import type { InventoryVolume } from '../../common/types.js';
+import { scannedCopy } from '../support/inventory-fixtures.js';
 
 const REPLICA_STATES = Object.keys(REPLICA_TRANSITIONS) as ReplicaState[];
 const VOLUME_STATES: VolumeState[] = ['creating', 'available', 'in-use', 'deleting', 'deleted', 'archived', 'error'];
@@ -134,18 +135,7 @@ describe('two incidents of one node beside a volume recovery', () => {
     nodeMoves: { by: number; newest: number }[];
   }
 
-  const scanned: ScannedReplica = {
-    volumeId: 'v',
-    sizeBytes: 4096,
-    role: 'primary',
-    epoch: 1,
-    writeSeq: 9,
-    badBlocks: [],
-    dirtyBadBlocks: [],
-    digest: 'd',
-    baseSnapshotId: null,
-    rebuilding: false,
-  };
+  const scanned = scannedCopy();
 
   const inventory = (m: Model): InventoryVolume => ({
     volumeId: 'v',

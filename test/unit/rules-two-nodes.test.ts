@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { classifyReplica, rejoinAnswer, type Verdict } from '../../common/rules/classify.js';
 import { isHeldByRecovery } from '../../common/rules/incidents.js';
 import type { ReplicaState } from '../../common/states.js';
-import type { InventoryVolume, ScannedReplica } from '../../common/types.js';
+import type { InventoryVolume } from '../../common/types.js';
+import { scannedCopy } from '../support/inventory-fixtures.js';
 
 type Node = 'a' | 'b';
 type Stage = 'investigate' | 'act' | 'resume' | 'done';
@@ -23,18 +24,7 @@ interface Model {
 }
 
 const other = (n: Node): Node => (n === 'a' ? 'b' : 'a');
-const scanned = (role: 'primary' | 'secondary'): ScannedReplica => ({
-  volumeId: 'v',
-  sizeBytes: 4096,
-  role,
-  epoch: 1,
-  writeSeq: 9,
-  badBlocks: [],
-  dirtyBadBlocks: [],
-  digest: 'd',
-  baseSnapshotId: null,
-  rebuilding: false,
-});
+const scanned = (role: 'primary' | 'secondary') => scannedCopy({ role });
 
 const inventory = (m: Model): InventoryVolume => ({
   volumeId: 'v',
