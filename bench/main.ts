@@ -13,6 +13,7 @@ import { placementBench } from './placement.js';
 import { temporalKind } from '../cluster/temporal-postgres.js';
 import { RESULTS_DIR, latestKey, saveResult } from './results.js';
 import { temporalCeilingBench } from './temporal-ceiling.js';
+import { peerTlsBench } from './peer-tls.js';
 import { PEER_TLS_MODES, type PeerTlsMode } from '../storage-node/transport/peer-tls.js';
 
 const { values, positionals } = parseArgs({
@@ -32,6 +33,7 @@ const { values, positionals } = parseArgs({
     'dense-nodes': { type: 'string', default: '2' },
     sizes: { type: 'string', default: '50,100,200' },
     'peer-tls': { type: 'string', default: 'require' },
+    'writes-per-batch': { type: 'string', default: '16' },
     json: { type: 'string' },
   },
 });
@@ -94,6 +96,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
     placementBench({ nodes: int('nodes', 30), volumes: int('volumes', 300), concurrency: int('concurrency', 32), databaseUrl }),
   'temporal-ceiling': () => temporalCeilingBench(int('workflows'), int('concurrency', 50)),
   datapath: () => datapathBench(int('size-mib', 1024)),
+  'peer-tls': () => peerTlsBench({ seconds: int('seconds'), writesPerBatch: int('writes-per-batch') }),
   nbd: () => nbdBench({ sizeMiB: int('size-mib', 256), seconds: int('seconds'), databaseUrl, peerTls: peerTlsMode() }),
   dense: () =>
     denseBench({
