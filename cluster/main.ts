@@ -56,6 +56,7 @@ Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
   Storage nodes  ${[...cluster.nodes.keys()].map((id) => `${id} ${cluster.nodeUrl(id)}`).join('\n                 ')}
   Block devices  npx blackstart attach VOLUME_ID --socket /tmp/vol.sock   (NBD for qemu, fio, nbdinfo…)
   Node NBD TLS   ${cluster.nbdCerts ? `${nbdTls}: cluster CA ${cluster.nbdCerts.ca} (attach finds it; nbdinfo/qemu: ${cluster.nbdCerts.clientDir})` : 'off'}
+  Node to node   ${cluster.nbdCerts ? 'mirror and rebuild over mutual TLS (NODE_PEER_TLS=require)' : 'plain HTTP (BLACKSTART_NBD_TLS=off)'}
 Try: npx blackstart customer create --name demo     (Ctrl-C stops everything)
   Operator token ${cluster.operatorToken}
 `);
