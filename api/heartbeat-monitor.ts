@@ -1,22 +1,25 @@
 // Declares silent nodes down and starts their failover workflow. The workflow is started
 // before the node is marked down, so a crash in between only repeats a start that is refused.
+// With several API processes only the holder of the `heartbeatMonitor` lease checks; two checking
+// at once (a lease lost between its checks) would start nothing twice, for the same reason.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, nodeFailoverId, StorageNodeKey } from '../common/messages.js';
 import { logger } from '../common/log.js';
 import { holdsFailover } from '../common/rules/failover.js';
 import { nodeFailover, type NodeFailoverInput } from '../workflows/node-failover.js';
 import { breakerHolds } from './mass-outage.js';
+import type { Lease } from './repositories/leases.js';
 import { findSilentNodes, listNodes, markNodeDown } from './repositories/nodes.js';
 import { readThrottle } from './repositories/settings.js';
 import type { Deps } from './use-cases/deps.js';
 
-export function startHeartbeatMonitor(deps: Deps): () => void {
+export function startHeartbeatMonitor(deps: Deps, lease: Pick<Lease, 'held' | 'since'>): () => void {
   let running = false;
   const breaker = { open: false };
-  // After a restart of the API every heartbeat looks old: give the nodes one timeout to be heard.
-  const quietUntil = Date.now() + deps.config.heartbeatTimeoutMs;
   const timer = setInterval(() => {
-    if (running || Date.now() < quietUntil) return;
+    // Once the lease is taken (at start-up, or from an API that died) heartbeats may look old
+    // (they went to an API that was down): give the nodes one timeout to be heard.
+    if (running || !lease.held || Date.now() < lease.since! + deps.config.heartbeatTimeoutMs) return;
     running = true;
     checkOnce(deps, breaker)
       .catch((err: Error) => logger({ component: 'heartbeat-monitor' }).error({ err }, 'heartbeat monitor: check failed'))

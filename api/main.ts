@@ -14,6 +14,7 @@ import { NodeClient } from './node-client.js';
 import { startNotifier } from './notifier.js';
 import { ensureRepairSchedule } from './repair-schedule.js';
 import { createPool, migrate } from './repositories/db.js';
+import { holdLease, LEASES } from './repositories/leases.js';
 
 runMain('api', async () => {
   const config = loadApiConfig();
@@ -32,13 +33,14 @@ runMain('api', async () => {
     dataPath: createDataPathState(db, config),
   };
   const server = await listen(createApp(deps), config.port, config.bind);
-  const stopMonitor = startHeartbeatMonitor(deps);
+  const monitorLease = holdLease(config.databaseUrl, LEASES.heartbeatMonitor, 'heartbeat-monitor', config.monitorIntervalMs);
+  const stopMonitor = startHeartbeatMonitor(deps, monitorLease);
   const stopNotifier = startNotifier(db, config.webhooks);
   logger().info({ port: boundPort(server) }, `api listening on http://127.0.0.1:${boundPort(server)}`);
 
   const shutdown = async () => {
     stopMonitor();
-    await Promise.all([closeServer(server), stopNotifier()]);
+    await Promise.all([closeServer(server), stopNotifier(), monitorLease.release()]);
     await Promise.all([db.end(), connection.close()]);
     process.exit(0);
   };

@@ -1,6 +1,7 @@
 // Where a volume is served right now, as the API answers it: the attach path asks again after
 // every lost connection and, on a timer, to notice that the volume moved.
-import { HttpError, requestJson } from '../common/http.js';
+import { ApiEndpoints } from '../common/api-endpoints.js';
+import { HttpError } from '../common/http.js';
 
 export interface Placement {
   volumeId: string;
@@ -34,14 +35,16 @@ export type Resolver = () => Promise<Placement>;
 const GONE_STATUS = new Set([401, 403, 404, 409, 410]);
 
 /**
- * Asks `POST /v1/volumes/{id}/attachments` with the customer's API key. A 4xx that can never
+ * Asks `POST /v1/volumes/{id}/attachments` with the customer's API key (of the next API, when one
+ * stops answering). A 4xx that can never
  * change (unknown volume, another customer's, deleted, archived, bad key) is a VolumeGoneError;
  * anything else (503 while the volume moves, the API restarting) is transient and thrown as is.
  */
-export function apiResolver(apiUrl: string, apiKey: string, volumeId: string, review: boolean): Resolver {
+export function apiResolver(apiUrls: string, apiKey: string, volumeId: string, review: boolean): Resolver {
+  const api = new ApiEndpoints(apiUrls);
   return async () => {
     try {
-      const a = await requestJson<AttachmentAnswer>(`${apiUrl}/v1/volumes/${encodeURIComponent(volumeId)}/attachments`, {
+      const a = await api.requestJson<AttachmentAnswer>(`/v1/volumes/${encodeURIComponent(volumeId)}/attachments`, {
         method: 'POST',
         token: apiKey,
         body: review ? { review: true } : {},

@@ -13,13 +13,14 @@ const TICKS_PER_SECOND = 100;
 export type CpuSample = Record<'temporal' | 'temporalPostgres' | 'api' | 'worker' | 'storageNodes' | 'postgres', number>;
 
 export function sampleCpu(cluster: LocalCluster): CpuSample {
-  const { temporal, api, worker, nodes } = cluster.processes();
+  const { temporal, apis, workers, nodes } = cluster.processes();
+  const sum = (processes: { pid: number | null }[]) => processes.reduce((total, p) => total + cpuOf(p.pid), 0);
   return {
     temporal: cpuOf(temporal.pid),
-    temporalPostgres: temporalBackends().reduce((sum, pid) => sum + cpuOf(pid), 0),
-    api: cpuOf(api.pid),
-    worker: cpuOf(worker.pid),
-    storageNodes: nodes.reduce((sum, n) => sum + cpuOf(n.pid), 0),
+    temporalPostgres: temporalBackends().reduce((total, pid) => total + cpuOf(pid), 0),
+    api: sum(apis),
+    worker: sum(workers),
+    storageNodes: sum(nodes),
     postgres: postgresCpu(),
   };
 }

@@ -92,11 +92,11 @@ async function perfByProcess(children: Children, dir: string, seconds: number): 
 
 /** Every thread (perf samples by thread) of this benchmark's processes, by role. */
 async function rolesOf(scratch: ScratchCluster, attachPid: number | undefined): Promise<Map<number, string>> {
-  const { api, worker, temporal, nodes } = scratch.cluster.processes();
+  const { apis, workers, temporal, nodes } = scratch.cluster.processes();
   const byPid: [number | null | undefined, string][] = [
     [attachPid, 'attach'],
-    [api.pid, 'api'],
-    [worker.pid, 'worker'],
+    ...apis.map((a): [number | null, string] => [a.pid, 'api']),
+    ...workers.map((w): [number | null, string] => [w.pid, 'worker']),
     [temporal.pid, 'temporal'],
   ];
   nodes.forEach((n, i) => byPid.push([n.pid, `storageNode${i + 1}`]));

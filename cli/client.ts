@@ -1,5 +1,5 @@
 // A typed client for the Blackstart API, used by the CLI, the tests and the benchmarks.
-import { requestBytes, requestJson } from '../common/http.js';
+import { ApiEndpoints } from '../common/api-endpoints.js';
 import { reviewRead as nodeReviewRead } from '../storage-node/client.js';
 
 export interface VolumeView {
@@ -66,17 +66,22 @@ export interface WebhookView {
 }
 
 export class BlackstartClient {
+  private readonly api: ApiEndpoints;
+
+  /** `apiUrl`: one API, or several comma-separated (requests move to the next when one stops answering). */
   constructor(
     readonly apiUrl: string,
     readonly token: string,
-  ) {}
+  ) {
+    this.api = new ApiEndpoints(apiUrl);
+  }
 
   withToken(token: string): BlackstartClient {
     return new BlackstartClient(this.apiUrl, token);
   }
 
   private json<T>(path: string, method = 'GET', body?: unknown): Promise<T> {
-    return requestJson<T>(`${this.apiUrl}${path}`, { method, body, token: this.token, timeoutMs: 60_000 });
+    return this.api.requestJson<T>(path, { method, body, token: this.token, timeoutMs: 60_000 });
   }
 
   createCustomer(name: string) {
@@ -188,7 +193,7 @@ export class BlackstartClient {
     return this.json<{ events: VolumeEventView[]; next: number }>(`/v1/events?after=${after}&limit=${limit}`);
   }
   write(id: string, offset: number, data: Buffer, signal?: AbortSignal) {
-    return requestJson<{ writeSeq: number }>(`${this.apiUrl}/v1/volumes/${id}/data?offset=${offset}`, {
+    return this.api.requestJson<{ writeSeq: number }>(`/v1/volumes/${id}/data?offset=${offset}`, {
       method: 'PUT',
       raw: data,
       token: this.token,
@@ -196,6 +201,6 @@ export class BlackstartClient {
     });
   }
   read(id: string, offset: number, length: number, signal?: AbortSignal) {
-    return requestBytes(`${this.apiUrl}/v1/volumes/${id}/data?offset=${offset}&length=${length}`, { token: this.token, signal });
+    return this.api.requestBytes(`/v1/volumes/${id}/data?offset=${offset}&length=${length}`, { token: this.token, signal });
   }
 }

@@ -38,7 +38,8 @@ const USAGE = `usage: blackstart <command> [options]
                                                  1 warn, 2 error, 3 unknown (the API did not answer or refused)
   join-token                                     the token storage nodes register with (from CLUSTER_SECRET)
 environment: BLACKSTART_HOME (default .blackstart), BLACKSTART_API_KEY (customer commands),
-  BLACKSTART_API_URL and BLACKSTART_OPERATOR_TOKEN (default: read from the cluster in BLACKSTART_HOME),
+  BLACKSTART_API_URL (one URL, or several comma-separated: requests move on when one stops answering)
+  and BLACKSTART_OPERATOR_TOKEN (default: read from the cluster in BLACKSTART_HOME),
   BLACKSTART_CA (attach; default without BLACKSTART_API_URL: the local cluster's BLACKSTART_HOME/certs/ca.pem if its nodes speak TLS)`;
 
 function fail(message: string, code = 2): never {
@@ -91,7 +92,7 @@ const { values, positionals } = parseCommandLine();
 
 const home = () => resolve(process.env.BLACKSTART_HOME ?? '.blackstart');
 
-function cluster(): { apiPort?: number; operatorToken?: string; controlPort?: number; nbdTls?: string } {
+function cluster(): { apiPort?: number; apiPorts?: number[]; operatorToken?: string; controlPort?: number; nbdTls?: string } {
   try {
     return JSON.parse(readFileSync(join(home(), 'cluster.json'), 'utf8'));
   } catch {
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
   const [command, sub, ...rest] = positionals;
   if (values.help || !command) return void console.log(USAGE);
   const c = cluster();
-  const apiUrl = process.env.BLACKSTART_API_URL ?? `http://127.0.0.1:${c.apiPort ?? 8080}`;
+  const apiUrl = process.env.BLACKSTART_API_URL ?? (c.apiPorts ?? [c.apiPort ?? 8080]).map((port) => `http://127.0.0.1:${port}`).join(',');
   const operator = new BlackstartClient(apiUrl, process.env.BLACKSTART_OPERATOR_TOKEN ?? c.operatorToken ?? '');
   const customer = () =>
     new BlackstartClient(apiUrl, process.env.BLACKSTART_API_KEY ?? fail('set BLACKSTART_API_KEY to a customer API key'));

@@ -12,6 +12,8 @@ export interface Layout {
   clusterSecret: string;
   operatorToken: string;
   apiPort: number;
+  /** Every API process's port, `apiPort` first (BLACKSTART_APIS > 1). */
+  apiPorts: number[];
   temporalPort: number;
   uiPort: number | null;
   /** The embedded PostgreSQL's port and its `postgres` user's password. */
@@ -28,6 +30,8 @@ export interface LayoutOptions {
   dir: string;
   nodes: { nodeId: string }[];
   apiPort?: number;
+  /** How many API processes (default 1). */
+  apis?: number;
   temporalPort?: number;
   uiPort?: number | null;
   nbdTls?: NbdTlsMode;
@@ -40,7 +44,7 @@ export async function loadLayout(opts: LayoutOptions): Promise<Layout> {
   const saved: Partial<Layout> & { pglitePort?: number } = existsSync(path) ? JSON.parse(await readFile(path, 'utf8')) : {};
   const nodePorts = { ...saved.nodePorts };
   // The OS may hand the same free port out twice before anything binds it: keep them distinct.
-  const taken = new Set<number>(Object.values(nodePorts));
+  const taken = new Set<number>([...Object.values(nodePorts), ...(saved.apiPorts ?? [])]);
   const distinctPort = async (): Promise<number> => {
     for (;;) {
       const port = await freePort();
@@ -48,10 +52,15 @@ export async function loadLayout(opts: LayoutOptions): Promise<Layout> {
     }
   };
   for (const n of opts.nodes) nodePorts[n.nodeId] ??= await distinctPort();
+  const apiPort = opts.apiPort ?? saved.apiPort ?? (await distinctPort());
+  const apiPorts = [apiPort, ...(saved.apiPorts ?? []).slice(1, opts.apis ?? 1)];
+  // `npm start` names the first API's port (8080): the others follow it (8081, …).
+  while (apiPorts.length < (opts.apis ?? 1)) apiPorts.push(opts.apiPort ? opts.apiPort + apiPorts.length : await distinctPort());
   const layout: Layout = {
     clusterSecret: saved.clusterSecret ?? randomBytes(32).toString('base64url'),
     operatorToken: saved.operatorToken ?? `bso_${randomBytes(24).toString('base64url')}`,
-    apiPort: opts.apiPort ?? saved.apiPort ?? (await distinctPort()),
+    apiPort,
+    apiPorts,
     temporalPort: opts.temporalPort ?? saved.temporalPort ?? (await distinctPort()),
     uiPort: opts.uiPort === null ? null : (opts.uiPort ?? saved.uiPort ?? (await distinctPort())),
     postgresPort: saved.postgresPort ?? saved.pglitePort ?? (await distinctPort()),

@@ -44,6 +44,10 @@ export interface ClusterOptions {
   networkHosts?: boolean;
   /** The nodes' NBD over TLS (NODE_NBD_TLS; default off), with certificates from a CA in <dir>/certs. */
   nbdTls?: NbdTlsMode;
+  /** API processes (default BLACKSTART_APIS, else 1): nodes, attach and the CLI move between them. */
+  apis?: number;
+  /** Worker processes (default BLACKSTART_WORKERS, else 1): Temporal spreads the tasks between them. */
+  workers?: number;
 }
 
 export class LocalCluster {
@@ -51,8 +55,8 @@ export class LocalCluster {
   readonly nodes = new Map<string, ManagedProcess>();
   private temporal!: ManagedProcess;
   private postgres: ManagedProcess | null = null;
-  api!: ManagedProcess;
-  worker!: ManagedProcess;
+  readonly apis: ManagedProcess[] = [];
+  readonly workers: ManagedProcess[] = [];
   databaseUrl!: string;
   network: NetworkHosts | null = null;
   /** The nodes' NBD certificates and the cluster CA, when NBD over TLS is on. */
@@ -67,8 +71,18 @@ export class LocalCluster {
   get controlHost(): string {
     return this.network?.plan.controlAddress ?? '127.0.0.1';
   }
+  /** The first API process, and its URL: what a single-API caller uses. */
+  get api(): ManagedProcess {
+    return this.apis[0]!;
+  }
+  get worker(): ManagedProcess {
+    return this.workers[0]!;
+  }
   get apiUrl(): string {
-    return `http://${this.controlHost}:${this.layout.apiPort}`;
+    return this.apiUrls[0]!;
+  }
+  get apiUrls(): string[] {
+    return this.layout.apiPorts.map((port) => `http://${this.controlHost}:${port}`);
   }
   get temporalAddress(): string {
     return `127.0.0.1:${this.layout.temporalPort}`;
@@ -92,7 +106,8 @@ export class LocalCluster {
 
   static async start(opts: ClusterOptions, progress: (msg: string) => void = () => undefined): Promise<LocalCluster> {
     await mkdir(join(opts.dir, 'logs'), { recursive: true });
-    const cluster = new LocalCluster(opts, await loadLayout(opts));
+    const counts = { apis: opts.apis ?? processCount('BLACKSTART_APIS'), workers: opts.workers ?? processCount('BLACKSTART_WORKERS') };
+    const cluster = new LocalCluster({ ...opts, ...counts }, await loadLayout({ ...opts, ...counts }));
     try {
       await cluster.boot(progress);
     } catch (err) {
@@ -134,16 +149,20 @@ export class LocalCluster {
       SNAPSHOT_STORE: this.snapshotStoreDir,
       ...this.opts.env,
     };
-    progress('starting control-plane API and worker');
-    this.api = this.child('api', 'api/main.js', {
-      ...shared,
-      API_PORT: String(this.layout.apiPort),
-      API_BIND: this.controlHost,
-      OPERATOR_TOKEN: this.layout.operatorToken,
-    });
-    this.worker = this.child('worker', 'workers/main.js', shared);
-    await this.startApi();
-    await this.startWorker();
+    progress(`starting the control plane: ${this.layout.apiPorts.length} API and ${this.opts.workers} worker process(es)`);
+    this.layout.apiPorts.forEach((port, i) =>
+      this.apis.push(
+        this.child(numbered('api', i), 'api/main.js', {
+          ...shared,
+          API_PORT: String(port),
+          API_BIND: this.controlHost,
+          OPERATOR_TOKEN: this.layout.operatorToken,
+        }),
+      ),
+    );
+    for (let i = 0; i < this.opts.workers!; i++) this.workers.push(this.child(numbered('worker', i), 'workers/main.js', shared));
+    await Promise.all(this.apis.map((_, i) => this.startApi(i)));
+    await Promise.all(this.workers.map((_, i) => this.startWorker(i)));
     if ((this.opts.nbdTls ?? 'off') !== 'off')
       this.nbdCerts = await ensureNodeCerts(join(this.opts.dir, 'certs'), this.opts.nodes, (id) => this.network?.address(id));
     progress(`starting ${this.opts.nodes.length} storage nodes`);
@@ -196,7 +215,7 @@ export class LocalCluster {
     const name = group.length === 1 ? group[0]!.nodeId : `nodes-${group[0]!.nodeId}-${group.length}`;
     const env = {
       ...(group.length === 1 ? perNode[0] : { NODE_HOST_SPEC: JSON.stringify(perNode) }),
-      CONTROL_PLANE_URL: this.apiUrl,
+      CONTROL_PLANE_URL: this.apiUrls.join(','),
       JOIN_TOKEN: joinToken(this.layout.clusterSecret),
       SNAPSHOT_STORE: this.snapshotStoreDir,
       ...this.opts.env,
@@ -207,21 +226,25 @@ export class LocalCluster {
     return this.child(name, 'storage-node/main.js', { ...env, ...onHost }, this.network.execPrefix(nodeId));
   }
 
-  async startApi(): Promise<void> {
-    this.api.start();
-    await waitFor('the API', () => requestJson(`${this.apiUrl}/healthz`, { timeoutMs: 1000 }), 60_000, 100, this.api);
+  /** Starts API process `i` (default the first) and waits until it answers. */
+  async startApi(i = 0): Promise<void> {
+    const api = this.apis[i]!;
+    api.start();
+    await waitFor(api.spec.name, () => requestJson(`${this.apiUrls[i]}/healthz`, { timeoutMs: 1000 }), 60_000, 100, api);
   }
 
-  async startWorker(): Promise<void> {
-    const logPath = join(this.logDir, 'worker.log');
+  /** Starts worker process `i` (default the first) and waits until it polls. */
+  async startWorker(i = 0): Promise<void> {
+    const worker = this.workers[i]!;
+    const logPath = join(this.logDir, `${worker.spec.name}.log`);
     const before = existsSync(logPath) ? readFileSync(logPath, 'utf8').length : 0;
-    this.worker.start();
+    worker.start();
     await waitFor(
-      'the worker',
-      async () => readFileSync(logPath, 'utf8').slice(before).includes('worker polling'),
+      worker.spec.name,
+      async () => existsSync(logPath) && readFileSync(logPath, 'utf8').slice(before).includes('worker polling'),
       60_000,
       100,
-      this.worker,
+      worker,
     );
   }
 
@@ -307,8 +330,8 @@ export class LocalCluster {
   }
 
   /** Every running process by role, e.g. for measuring where CPU time goes. */
-  processes(): { temporal: ManagedProcess; api: ManagedProcess; worker: ManagedProcess; nodes: ManagedProcess[] } {
-    return { temporal: this.temporal, api: this.api, worker: this.worker, nodes: this.hosts() };
+  processes(): { temporal: ManagedProcess; apis: ManagedProcess[]; workers: ManagedProcess[]; nodes: ManagedProcess[] } {
+    return { temporal: this.temporal, apis: this.apis, workers: this.workers, nodes: this.hosts() };
   }
 
   node(nodeId: string): ManagedProcess {
@@ -319,11 +342,24 @@ export class LocalCluster {
 
   async stop(): Promise<void> {
     await Promise.all(this.hosts().map((n) => n.stop()));
-    await Promise.all([this.api?.stop(), this.worker?.stop()]);
+    await Promise.all([...this.apis, ...this.workers].map((p) => p.stop()));
     await this.postgres?.stop(30_000);
     await this.temporal?.stop();
     await this.network?.teardown();
   }
+}
+
+/** The first process of a role keeps its plain name (and log file); later ones are numbered from 2. */
+function numbered(role: string, i: number): string {
+  return i === 0 ? role : `${role}-${i + 1}`;
+}
+
+function processCount(variable: string): number {
+  const raw = process.env[variable];
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`${variable} must be an integer from 1 to 16, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 /** Groups nodes into processes of at most `size`, never mixing power domains. */

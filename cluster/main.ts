@@ -23,6 +23,8 @@ async function main(): Promise<void> {
   const dir = resolve(env.string('BLACKSTART_HOME', '.blackstart'));
   const nodes = env.int('BLACKSTART_NODES', 6, 2, 500);
   const apiPort = env.int('API_PORT', 8080, 1, 65535);
+  const apis = env.int('BLACKSTART_APIS', 1, 1, 16);
+  const workers = env.int('BLACKSTART_WORKERS', 1, 1, 16);
   const temporalPort = env.int('TEMPORAL_PORT', 7233, 1, 65535);
   const uiPort = env.int('TEMPORAL_UI_PORT', 8233, 1, 65535);
   const databaseUrl = env.optional('DATABASE_URL');
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
     colorize,
   });
   const cluster = await LocalCluster.start(
-    { dir, nodes: defaultTopology(nodes), databaseUrl, apiPort, temporalPort, uiPort, nbdTls },
+    { dir, nodes: defaultTopology(nodes), databaseUrl, apiPort, temporalPort, uiPort, nbdTls, apis, workers },
     (msg) => logger().info(`blackstart: ${msg}...`),
   );
   await controlServer(cluster).catch(async (err: unknown) => {
@@ -49,7 +51,8 @@ async function main(): Promise<void> {
   following.flush();
   process.stdout.write(`
 Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
-  API            ${cluster.apiUrl}
+  API            ${cluster.apiUrls.join(', ')}${apis > 1 ? ' (nodes, attach and the CLI use them all)' : ''}
+  Workers        ${workers} process${workers > 1 ? 'es' : ''}
   Temporal UI    ${cluster.uiUrl}
   Temporal gRPC  ${cluster.temporalAddress}
   Postgres       ${databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL 18 (${cluster.databaseUrl})`}

@@ -53,6 +53,9 @@ export interface ScratchClusterOptions {
   withUi?: boolean;
   /** The nodes' NBD over TLS (LocalCluster's `nbdTls`; default off). */
   nbdTls?: NbdTlsMode;
+  /** API and worker processes (LocalCluster's `apis`, `workers`). */
+  apis?: number;
+  workers?: number;
   progress?: (msg: string) => void;
 }
 
@@ -75,6 +78,8 @@ export async function startScratchCluster(opts: ScratchClusterOptions): Promise<
       nodesPerProcess: opts.nodesPerProcess,
       networkHosts: opts.networkHosts,
       nbdTls: opts.nbdTls,
+      apis: opts.apis,
+      workers: opts.workers,
       databaseUrl: url.toString(),
       uiPort: opts.withUi ? undefined : null,
       env: opts.env,
@@ -84,7 +89,7 @@ export async function startScratchCluster(opts: ScratchClusterOptions): Promise<
     await dropAll();
     throw err;
   });
-  const operator = new BlackstartClient(cluster.apiUrl, cluster.operatorToken);
+  const operator = new BlackstartClient(cluster.apiUrls.join(','), cluster.operatorToken);
   const { apiKey } = await operator.createCustomer(`${opts.name}-customer`);
   const db = new pg.Pool({ connectionString: url.toString(), max: 2 });
   return {

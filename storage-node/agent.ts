@@ -2,7 +2,8 @@
 // and the recovery report, retried with jitter until the control plane admits it.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HttpError, jitteredBackoff, requestJson, sleep } from '../common/http.js';
+import { ApiEndpoints } from '../common/api-endpoints.js';
+import { HttpError, jitteredBackoff, sleep } from '../common/http.js';
 import { logger } from '../common/log.js';
 import type { ScanReport } from '../common/types.js';
 import { plainPeerSend, type PeerSend } from './client.js';
@@ -16,6 +17,7 @@ export interface AgentConfig {
   /** Where peers reach this node over mutual TLS ("https://host:port"); null when they use `url`. */
   peerUrl: string | null;
   domainPath: string;
+  /** The API processes, in the order tried (CONTROL_PLANE_URL: comma-separated). */
   controlPlaneUrl: string;
   joinToken: string;
   heartbeatMs: number;
@@ -38,19 +40,22 @@ export class ControlPlaneAgent {
   private isolated = false;
   /** When each volume's (at an epoch) last request to drop its peer was sent. */
   private readonly peerDrops = new Map<string, number>();
+  private readonly api: ApiEndpoints;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly service: NodeService,
     private readonly peerSend: PeerSend = plainPeerSend,
-  ) {}
+  ) {
+    this.api = new ApiEndpoints(config.controlPlaneUrl);
+  }
 
   private get tokenPath(): string {
     return join(this.service.store.dataDir, 'node-token.json');
   }
 
-  private nodeUrl(path: string): string {
-    return `${this.config.controlPlaneUrl}/v1/nodes/${this.config.nodeId}${path}`;
+  private nodePath(path: string): string {
+    return `/v1/nodes/${this.config.nodeId}${path}`;
   }
 
   async loadToken(): Promise<void> {
@@ -67,7 +72,7 @@ export class ControlPlaneAgent {
     const { nodeId, url, nbdAddress, peerUrl, domainPath } = this.config;
     for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
       try {
-        const res = await requestJson<{ nodeToken: string; mirrorToken: string }>(`${this.config.controlPlaneUrl}/v1/nodes/register`, {
+        const res = await this.api.requestJson<{ nodeToken: string; mirrorToken: string }>('/v1/nodes/register', {
           method: 'POST',
           token: this.config.joinToken,
           headers: this.token ? { 'x-node-token': this.token } : {},
@@ -92,7 +97,7 @@ export class ControlPlaneAgent {
   private async heartbeatLoop(): Promise<void> {
     while (!this.stopped.signal.aborted) {
       try {
-        const res = await requestJson<{ reportRequired: boolean }>(this.nodeUrl('/heartbeat'), {
+        const res = await this.api.requestJson<{ reportRequired: boolean }>(this.nodePath('/heartbeat'), {
           method: 'POST',
           token: this.token ?? '',
           body: { usedBytes: this.service.store.usedBytes(), recovering: this.service.recovering, bootId: this.service.bootId },
@@ -130,7 +135,7 @@ export class ControlPlaneAgent {
     );
     for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
       try {
-        const res = await requestJson<{ workflowId: string }>(this.nodeUrl('/recovery-reports'), {
+        const res = await this.api.requestJson<{ workflowId: string }>(this.nodePath('/recovery-reports'), {
           method: 'POST',
           token: this.token ?? '',
           body: scan,
@@ -191,15 +196,17 @@ export class ControlPlaneAgent {
     if (now - (this.peerDrops.get(key) ?? 0) < this.config.peerGiveUpMs) return;
     for (const [k, at] of this.peerDrops) if (now - at >= this.config.peerGiveUpMs) this.peerDrops.delete(k); // past epochs pile up otherwise
     this.peerDrops.set(key, now);
-    requestJson<{ workflowId: string }>(this.nodeUrl('/peer-drops'), {
-      method: 'POST',
-      token: this.token ?? '',
-      body: { volumeId, epoch, peer },
-      timeoutMs: 5000,
-    }).then(
-      (res) => this.log(volumeId).warn({ peer, workflowId: res.workflowId }, `peer ${peer} unreachable; the control plane drops it`),
-      (err: Error) => this.log(volumeId).warn({ peer, err }, `peer ${peer} unreachable; drop not granted: ${err.message}`),
-    );
+    this.api
+      .requestJson<{ workflowId: string }>(this.nodePath('/peer-drops'), {
+        method: 'POST',
+        token: this.token ?? '',
+        body: { volumeId, epoch, peer },
+        timeoutMs: 5000,
+      })
+      .then(
+        (res) => this.log(volumeId).warn({ peer, workflowId: res.workflowId }, `peer ${peer} unreachable; the control plane drops it`),
+        (err: Error) => this.log(volumeId).warn({ peer, err }, `peer ${peer} unreachable; drop not granted: ${err.message}`),
+      );
   };
 
   private log(volumeId: string) {

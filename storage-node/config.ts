@@ -1,4 +1,5 @@
 // The storage node's configuration, validated at start-up.
+import { parseApiUrls } from '../common/api-endpoints.js';
 import { Env } from '../common/config.js';
 import { parseDomainPath } from '../common/failure-domain.js';
 import { NBD_TLS_MODES, type NbdTlsMode } from './transport/nbd-tls.js';
@@ -11,7 +12,8 @@ export function loadNodeConfig(vars: NodeJS.ProcessEnv = process.env) {
     port: env.int('NODE_PORT', 0, 0, 65535),
     dataDir: env.string('NODE_DATA_DIR'),
     domainPath: env.string('NODE_DOMAIN'),
-    controlPlaneUrl: env.string('CONTROL_PLANE_URL'),
+    /** One or more API URLs, comma-separated: the agent moves to the next when one stops answering. */
+    controlPlaneUrl: parseApiUrls(env.string('CONTROL_PLANE_URL')).join(','),
     joinToken: env.string('JOIN_TOKEN'),
     capacityBytes: env.int('NODE_CAPACITY_BYTES', 64 * 1024 ** 3, 1),
     heartbeatMs: env.int('HEARTBEAT_MS', 1000, 50),

@@ -76,7 +76,7 @@ export async function attachVolume(
   const args = ['dist/cli/main.js', 'attach', volumeId, ...on, ...(opts.review ? ['--review'] : [])];
   const tool = startTool(process.execPath, args, {
     ...process.env,
-    BLACKSTART_API_URL: t.cluster.apiUrl,
+    BLACKSTART_API_URL: t.cluster.apiUrls.join(','),
     BLACKSTART_API_KEY: apiKey,
     BLACKSTART_OPERATOR_TOKEN: '',
     BLACKSTART_CA: opts.ca ?? t.cluster.nbdCerts?.ca ?? '',
@@ -101,7 +101,7 @@ export async function attachVolume(
 export async function attachFails(t: TestCluster, volumeId: string, apiKey: string): Promise<ToolResult> {
   const tool = startTool(process.execPath, ['dist/cli/main.js', 'attach', volumeId, '--port', '0'], {
     ...process.env,
-    BLACKSTART_API_URL: t.cluster.apiUrl,
+    BLACKSTART_API_URL: t.cluster.apiUrls.join(','),
     BLACKSTART_API_KEY: apiKey,
   });
   const timer = setTimeout(() => tool.child.kill('SIGKILL'), 20_000);

@@ -40,10 +40,20 @@ export type TestCluster = ScratchCluster;
 
 export function startTestCluster(
   name: string,
-  opts: { nodes?: NodeSpec[]; env?: Record<string, string>; withUi?: boolean; networkHosts?: boolean; nbdTls?: NbdTlsMode } = {},
+  opts: {
+    nodes?: NodeSpec[];
+    env?: Record<string, string>;
+    withUi?: boolean;
+    networkHosts?: boolean;
+    nbdTls?: NbdTlsMode;
+    apis?: number;
+    workers?: number;
+  } = {},
 ): Promise<TestCluster> {
   return startScratchCluster({
     name,
+    apis: opts.apis,
+    workers: opts.workers,
     withUi: opts.withUi,
     networkHosts: opts.networkHosts,
     nbdTls: opts.nbdTls,

@@ -35,6 +35,7 @@ interface Service {
   ports?: string[];
   networks?: string[];
   volumes?: string[];
+  deploy?: { replicas?: number };
 }
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
@@ -145,6 +146,15 @@ describe('docker-compose.yml', () => {
       serverName: 'temporal',
     });
     expect(loadWorkerConfig(interpolate(services.worker!.environment)).temporalTls?.cert).toBe('/certs/client.pem');
+  });
+
+  it('runs two API processes and two workers, and every node knows every API', () => {
+    const apis = Object.entries(services).filter(([, s]) => s.command?.[1] === 'dist/api/main.js');
+    expect(apis.length).toBeGreaterThanOrEqual(2);
+    expect(services.worker!.deploy?.replicas).toBeGreaterThanOrEqual(2);
+    const apiUrls = apis.map(([name, s]) => `http://${name}:${s.environment!.API_PORT}`).sort();
+    for (const [name, s] of nodeServices())
+      expect(loadNodeConfig(interpolate(s.environment)).controlPlaneUrl.split(',').sort(), name).toEqual(apiUrls);
   });
 
   it("listens beyond the container's loopback where another container or a customer must reach it", () => {
