@@ -22,6 +22,9 @@ export interface ChaosOptions {
   settleMs?: number;
   /** The nodes require NBD over TLS (--nbd-tls). */
   nbdTls?: boolean;
+  /** API and worker processes (--apis, --workers; default 1 each). */
+  apis?: number;
+  workers?: number;
   onScenario?: (result: ScenarioResult, done: number, total: number) => void;
   progress?: (msg: string) => void;
 }
@@ -40,6 +43,11 @@ export interface ChaosReport extends FleetTotals {
   stuckWorkflows: number;
   heldRequestsDropped: number;
   unreadableWrites: number;
+  /** API and worker processes of the run's cluster. */
+  apis: number;
+  workers: number;
+  /** With several APIs: customer requests answered with an error or not at all while an API was down; null with one API. */
+  customerErrorsDuringCrash: number | null;
   /** Acknowledged writes made by a real NBD client through `blackstart attach`, of `acknowledgedWrites`. */
   nbdWrites: number;
   /** The nodes required NBD over TLS (--nbd-tls). */
@@ -86,6 +94,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     keepDir: opts.keepDir,
     networkHosts: opts.networkHosts,
     nbdTls: opts.nbdTls,
+    apis: opts.apis,
+    workers: opts.workers,
     progress: opts.progress,
   });
   const results: ScenarioResult[] = [];
@@ -103,10 +113,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await c.stop();
   }
-  return report(opts.seed, results, c.cluster.opts.dir, settleMs, opts.nbdTls ?? false);
+  const processes = { apis: c.cluster.apis.length, workers: c.cluster.workers.length };
+  return report(opts.seed, results, c.cluster.opts.dir, settleMs, opts.nbdTls ?? false, processes);
 }
 
-function report(seed: number, results: ScenarioResult[], clusterDir: string, settleMs: number, nbdTls: boolean): ChaosReport {
+function report(
+  seed: number,
+  results: ScenarioResult[],
+  clusterDir: string,
+  settleMs: number,
+  nbdTls: boolean,
+  processes: { apis: number; workers: number },
+): ChaosReport {
   const sum = (key: keyof ScenarioResult) => results.reduce((n, r) => n + (r[key] as number), 0);
   const compound = results.filter((r) => r.compound);
   const fleet = Object.fromEntries(
@@ -123,6 +141,8 @@ function report(seed: number, results: ScenarioResult[], clusterDir: string, set
     stuckWorkflows: sum('stuckWorkflows'),
     heldRequestsDropped: sum('heldRequestsDropped'),
     unreadableWrites: sum('unreadableWrites'),
+    ...processes,
+    customerErrorsDuringCrash: processes.apis > 1 ? results.reduce((n, r) => n + (r.customerErrorsDuringCrash ?? 0), 0) : null,
     nbdWrites: sum('nbdWrites'),
     nbdTls,
     attachConnectionsOverTls: results.reduce((n, r) => n + r.attachConnections.overTls, 0),
@@ -145,7 +165,13 @@ function report(seed: number, results: ScenarioResult[], clusterDir: string, set
 
 export function failed(r: ScenarioResult): boolean {
   const violations =
-    r.lostAcknowledgedWrites + r.lastCopyDeletions + r.stuckWorkflows + r.heldRequestsDropped + r.unreadableWrites + r.plaintextUnderTls;
+    r.lostAcknowledgedWrites +
+    r.lastCopyDeletions +
+    r.stuckWorkflows +
+    r.heldRequestsDropped +
+    r.unreadableWrites +
+    r.plaintextUnderTls +
+    (r.customerErrorsDuringCrash ?? 0);
   const fleet = r.compound ? FLEET_COUNTERS.reduce((n, k) => n + r.compound![k], 0) : 0;
   return !r.completed || violations + r.splitBrainWrites + fleet > 0;
 }
@@ -158,7 +184,8 @@ export function summaryLine(r: ChaosReport): string {
   return (
     `chaos seed=${r.seed} (Temporal ${r.temporal}): ${r.scenarios} scenarios, ${r.completed} completed, ${r.lostAcknowledgedWrites} lost acknowledged writes, ` +
     `${r.lastCopyDeletions} last-copy deletions, ${r.stuckWorkflows} stuck workflows, ${r.heldRequestsDropped} held requests dropped, ` +
-    `${r.unreadableWrites} acknowledged writes unreadable, ${r.splitBrainWrites} split-brain writes ` +
+    `${r.unreadableWrites} acknowledged writes unreadable, ${r.splitBrainWrites} split-brain writes, ` +
+    `${r.customerErrorsDuringCrash === null ? '' : `${r.customerErrorsDuringCrash} customer errors during crash (${r.apis} APIs, ${r.workers} workers), `}` +
     `(${r.networkFaults} network faults, longest held write ${r.writesStalledSeconds.toFixed(1)} s; ` +
     `${r.nbdWrites} of ${r.acknowledgedWrites} acknowledged writes through blackstart attach` +
     `${r.nbdTls ? `, ${r.attachConnectionsOverTls} attach connections to nodes over TLS and ${r.attachConnectionsPlaintext} without` : ''})${fleet}`

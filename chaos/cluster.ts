@@ -15,6 +15,9 @@ export interface ChaosClusterOptions {
   networkHosts: boolean;
   /** The nodes require NBD over TLS (NODE_NBD_TLS=require): the attach processes get the cluster CA. */
   nbdTls?: boolean;
+  /** API and worker processes (default 1 each). */
+  apis?: number;
+  workers?: number;
   progress?: (msg: string) => void;
 }
 

@@ -71,6 +71,8 @@ export class FaultRunner {
   crashing = 0;
   private readonly tails: Promise<unknown>[] = [];
   private crashes: Promise<void> = Promise.resolve();
+  /** Process crashes so far: which API or worker the next one kills (each in turn). */
+  private crashCount = 0;
   private readonly started = Date.now();
   private firstDown = false;
 
@@ -106,7 +108,7 @@ export class FaultRunner {
         // One crash at a time: a second kill of a process already down would be no fault, and its restart would race the first's.
         const crash = this.crashes.then(async () => {
           this.crashing++;
-          await crashMidRecovery(this.cluster, f.crash).finally(() => this.crashing--);
+          await crashMidRecovery(this.cluster, f.crash, this.crashCount++).finally(() => this.crashing--);
         });
         this.crashes = crash.catch(() => undefined);
         this.background(crash);

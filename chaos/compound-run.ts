@@ -67,7 +67,7 @@ export async function runCompoundScenario(c: ChaosCluster, run: RunState, s: Com
   );
   const compound: CompoundResult = { faults: [], ...zeros(), health: null };
   result.compound = compound;
-  const attachments = new ScenarioAttachments(c.cluster.apiUrl, c.customer.token, c.cluster.nbdCerts?.ca);
+  const attachments = new ScenarioAttachments(c.cluster.apiUrls.join(','), c.customer.token, c.cluster.nbdCerts?.ca);
   const connection = await Connection.connect({ address: c.cluster.temporalAddress, connectTimeout: 5000 });
   let stopCustomer = async () => undefined as void;
   try {

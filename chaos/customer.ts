@@ -167,6 +167,8 @@ export class HeldWrite {
  */
 export class DecidingCustomer {
   private readonly enabling = new Map<string, Promise<void>>();
+  /** Requests no API answered (an API process down, and no other took them) since the last `takeUnanswered`. */
+  private unanswered = 0;
 
   constructor(
     private readonly customer: BlackstartClient,
@@ -180,17 +182,28 @@ export class DecidingCustomer {
     );
     for (const { volume_id: volumeId } of rows) {
       if (this.enabling.has(volumeId)) continue;
-      const status = await this.customer.status(volumeId).catch(() => null);
+      const status = await this.customer.status(volumeId).catch((err: unknown) => this.noteError(err));
       if (!status?.actions.some((a) => a.code === 'enable-volume-io')) continue;
       this.enabling.set(volumeId, this.enable(volumeId));
     }
   }
 
+  takeUnanswered(): number {
+    const n = this.unanswered;
+    this.unanswered = 0;
+    return n;
+  }
+
+  private noteError(err: unknown): null {
+    if (!(err instanceof HttpError)) this.unanswered++;
+    return null;
+  }
+
   private async enable(volumeId: string): Promise<void> {
     try {
       await this.customer.enableIo(volumeId);
-    } catch {
-      // still being recovered, or the worker is away: asked again on the next pass
+    } catch (err) {
+      this.noteError(err); // an HTTP answer (still being recovered, the worker away) is asked again on the next pass
     } finally {
       this.enabling.delete(volumeId);
     }

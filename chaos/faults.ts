@@ -75,22 +75,32 @@ export async function returnNodes(cluster: LocalCluster, nodes: string[], delays
   );
 }
 
-/** SIGKILLs a control-plane process mid-recovery and starts it again after `downMs`. */
-export async function crashMidRecovery(cluster: LocalCluster, crash: ProcessCrash): Promise<void> {
+/**
+ * SIGKILLs a control-plane process mid-recovery and starts it again after `downMs`. With several
+ * APIs or workers, `pick` chooses which one (modulo their number), so a run kills each in turn.
+ */
+export async function crashMidRecovery(cluster: LocalCluster, crash: ProcessCrash, pick = 0): Promise<void> {
   await sleep(crash.afterMs);
-  await kill(cluster, crash.process);
+  await kill(cluster, crash.process, pick);
   await sleep(crash.downMs);
-  await start(cluster, crash.process);
+  await start(cluster, crash.process, pick);
 }
 
-function kill(cluster: LocalCluster, process: CrashedProcess): Promise<void> {
+/** API or worker `pick` of the cluster's (modulo their number). */
+function replica(cluster: LocalCluster, process: 'api' | 'worker', pick: number): number {
+  return pick % (process === 'api' ? cluster.apis : cluster.workers).length;
+}
+
+function kill(cluster: LocalCluster, process: CrashedProcess, pick: number): Promise<void> {
   if (process === 'temporal') return cluster.killTemporal();
-  return (process === 'api' ? cluster.api : cluster.worker).kill();
+  const i = replica(cluster, process, pick);
+  return (process === 'api' ? cluster.apis[i]! : cluster.workers[i]!).kill();
 }
 
-function start(cluster: LocalCluster, process: CrashedProcess): Promise<void> {
+function start(cluster: LocalCluster, process: CrashedProcess, pick: number): Promise<void> {
   if (process === 'temporal') return cluster.startTemporal();
-  return process === 'api' ? cluster.startApi() : cluster.startWorker();
+  const i = replica(cluster, process, pick);
+  return process === 'api' ? cluster.startApi(i) : cluster.startWorker(i);
 }
 
 /**
@@ -98,8 +108,9 @@ function start(cluster: LocalCluster, process: CrashedProcess): Promise<void> {
  * a supervisor would restart it, but the harness reports that it was needed.
  */
 export async function restartCollateral(cluster: LocalCluster): Promise<string[]> {
-  const dead = (['api', 'worker'] as const).filter((p) => !cluster[p].running);
-  for (const p of dead) await start(cluster, p);
+  const dead: string[] = [];
+  for (const [i, api] of cluster.apis.entries()) if (!api.running) (await cluster.startApi(i), dead.push(api.spec.name));
+  for (const [i, worker] of cluster.workers.entries()) if (!worker.running) (await cluster.startWorker(i), dead.push(worker.spec.name));
   return dead;
 }
 

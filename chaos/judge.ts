@@ -99,6 +99,11 @@ export async function judge(c: ChaosCluster, run: RunState, held: HeldWrite | nu
     result.notes.push(`held write (${held.via}) ${held.outcome}${held.error ? `: ${held.error}` : ''}`);
   }
   if (held?.retries) result.notes.push(`held write re-sent ${held.retries} times after the API was killed`);
+  const unanswered = run.deciding.takeUnanswered();
+  if (run.redundantApis) {
+    result.customerErrorsDuringCrash = (held?.retries ?? 0) + unanswered;
+    if (unanswered) result.notes.push(`${unanswered} of the customer's status or enable requests got no answer from any API`);
+  }
 }
 
 function describeWrite(w: AckedWrite): string {

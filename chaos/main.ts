@@ -1,10 +1,12 @@
 // `npm run chaos -- --scenarios N --seed S [--only K] [--compound] [--settle-ms MS] [--json FILE]
-// [--keep] [--loopback] [--nbd-tls]`: random seeded fault scenarios against one real local cluster; a line per
+// [--keep] [--loopback] [--nbd-tls] [--apis N] [--workers N]`: random seeded fault scenarios against one real local cluster; a line per
 // scenario, JSON, a one-line summary. As root the nodes sit on network hosts of their own and half
 // the scenarios are network faults; --loopback (or not being root) runs node faults only, on
 // 127.0.0.1. --compound draws 2–4 overlapping faults a scenario (compound-scenario.ts) and judges
 // the fleet invariants too. --nbd-tls: the nodes require NBD over TLS, and every attach connection
-// to a node must use it.
+// to a node must use it. --apis/--workers: that many API and worker processes (1–4); a process
+// crash kills one of them (each in turn), and customerErrorsDuringCrash counts what the customer
+// saw fail meanwhile.
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -13,7 +15,7 @@ import { FLEET_COUNTERS } from './compound-run.js';
 import type { ScenarioResult } from './run.js';
 
 const USAGE =
-  'usage: npm run chaos -- [--scenarios N] [--seed S] [--only K] [--compound] [--settle-ms MS] [--json FILE] [--keep] [--loopback] [--nbd-tls]';
+  'usage: npm run chaos -- [--scenarios N] [--seed S] [--only K] [--compound] [--settle-ms MS] [--json FILE] [--keep] [--loopback] [--nbd-tls] [--apis N] [--workers N]';
 
 interface Args {
   seed: number;
@@ -24,6 +26,8 @@ interface Args {
   compound: boolean;
   settleMs: number | undefined;
   nbdTls: boolean;
+  apis: number;
+  workers: number;
 }
 
 function parse(): Args {
@@ -38,6 +42,8 @@ function parse(): Args {
       compound: { type: 'boolean', default: false },
       'settle-ms': { type: 'string' },
       'nbd-tls': { type: 'boolean', default: false },
+      apis: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '1' },
     },
   });
   const scenarios = integer('--scenarios', values.scenarios, 1);
@@ -54,6 +60,8 @@ function parse(): Args {
     compound: values.compound,
     settleMs,
     nbdTls: values['nbd-tls'],
+    apis: integer('--apis', values.apis, 1, 4),
+    workers: integer('--workers', values.workers, 1, 4),
   };
 }
 
@@ -68,10 +76,11 @@ class UsageError extends Error {}
 
 function line(args: Args, r: ScenarioResult, done: number, total: number): string {
   const fleet = r.compound ? FLEET_COUNTERS.filter((k) => r.compound![k] > 0).map((k) => `, ${r.compound![k]} ${k}`) : [];
-  const replay = `npm run chaos -- --seed ${args.seed} --only ${r.index}${args.compound ? ' --compound' : ''}${args.nbdTls ? ' --nbd-tls' : ''}`;
+  const processes = `${args.apis > 1 ? ` --apis ${args.apis}` : ''}${args.workers > 1 ? ` --workers ${args.workers}` : ''}`;
+  const replay = `npm run chaos -- --seed ${args.seed} --only ${r.index}${args.compound ? ' --compound' : ''}${args.nbdTls ? ' --nbd-tls' : ''}${processes}`;
   const verdict = failed(r)
     ? `FAILED (${r.lostAcknowledgedWrites} lost, ${r.lastCopyDeletions} last-copy, ${r.stuckWorkflows} stuck, ${r.heldRequestsDropped} held dropped, ` +
-      `${r.unreadableWrites} unreadable${r.plaintextUnderTls ? `, ${r.plaintextUnderTls} without TLS` : ''}${fleet.join('')}${r.completed ? '' : ', not settled'}); replay: ${replay}`
+      `${r.unreadableWrites} unreadable${r.customerErrorsDuringCrash ? `, ${r.customerErrorsDuringCrash} customer errors` : ''}${r.plaintextUnderTls ? `, ${r.plaintextUnderTls} without TLS` : ''}${fleet.join('')}${r.completed ? '' : ', not settled'}); replay: ${replay}`
     : 'ok';
   return `chaos [${done}/${total}] scenario ${r.index}: ${r.scenario} nodes=${r.failedNodes.join(',')} -> ${verdict} (${r.seconds.toFixed(1)} s)`;
 }
@@ -85,7 +94,7 @@ async function main(): Promise<number> {
     return 2;
   }
   console.error(
-    `chaos seed=${args.seed}: ${args.indices.length} ${args.compound ? 'compound ' : ''}scenario(s)${args.networkHosts ? ', nodes on network hosts' : ', loopback only'}${args.nbdTls ? ', NBD over TLS required' : ''}`,
+    `chaos seed=${args.seed}: ${args.indices.length} ${args.compound ? 'compound ' : ''}scenario(s)${args.networkHosts ? ', nodes on network hosts' : ', loopback only'}${args.nbdTls ? ', NBD over TLS required' : ''}, ${args.apis} API and ${args.workers} worker process(es)`,
   );
   const report: ChaosReport = await runChaos({
     seed: args.seed,
@@ -97,6 +106,8 @@ async function main(): Promise<number> {
     compound: args.compound,
     settleMs: args.settleMs,
     nbdTls: args.nbdTls,
+    apis: args.apis,
+    workers: args.workers,
     progress: (m) => console.error(`chaos: ${m}`),
     onScenario: (r, done, total) => {
       console.error(line(args, r, done, total));

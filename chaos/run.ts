@@ -26,6 +26,12 @@ export interface ScenarioResult {
   lastCopyDeletions: number;
   stuckWorkflows: number;
   heldRequestsDropped: number;
+  /**
+   * With several APIs: the customer's and attach's requests answered with an error, or not at
+   * all, while an API process was down (each should have been held or retried on another API).
+   * Null with one API, where a killed API must be waited out.
+   */
+  customerErrorsDuringCrash: number | null;
   /** Acknowledged writes of this scenario made by qemu-io through `blackstart attach` (held write included). */
   nbdWrites: number;
   /** The scenario's attach processes' connections to nodes, by whether TLS carried them. */
@@ -63,6 +69,8 @@ export interface RunState {
   settleMs: number;
   /** The nodes require NBD over TLS (--nbd-tls): every attach connection must use it. */
   nbdTls: boolean;
+  /** Several API processes: the customer must see no error while one is down (customerErrorsDuringCrash). */
+  redundantApis: boolean;
 }
 
 /** The single-fault default bound on settling; compound scenarios have their own (compound-run.ts). */
@@ -81,6 +89,7 @@ export function newRunState(c: ChaosCluster, settleMs = SETTLE_MS): RunState {
     logs: new LogCursor(c.cluster.logDir),
     settleMs,
     nbdTls: c.cluster.nbdCerts !== null,
+    redundantApis: c.cluster.apis.length > 1,
   };
 }
 
@@ -97,6 +106,7 @@ export function newResult(index: number, scenario: string, networkFault: boolean
     lastCopyDeletions: 0,
     stuckWorkflows: 0,
     heldRequestsDropped: 0,
+    customerErrorsDuringCrash: null,
     nbdWrites: 0,
     attachConnections: { overTls: 0, plaintext: 0 },
     plaintextUnderTls: 0,
@@ -124,7 +134,7 @@ export function finishResult(run: RunState, result: ScenarioResult, started: num
 export async function runScenario(c: ChaosCluster, run: RunState, s: Scenario): Promise<ScenarioResult> {
   const started = Date.now();
   const result = newResult(s.index, describeScenario(s), s.network !== null);
-  const attachments = new ScenarioAttachments(c.cluster.apiUrl, c.customer.token, c.cluster.nbdCerts?.ca);
+  const attachments = new ScenarioAttachments(c.cluster.apiUrls.join(','), c.customer.token, c.cluster.nbdCerts?.ca);
   try {
     const fault = await inflict(c, run, attachments, s, result);
     const goal = {
@@ -180,7 +190,10 @@ async function inflict(
   if (s.corruption) await damageBlock(c.cluster, copies[s.corruption.copy], target, s.corruption, Prng.of(s.seed, s.index, 0xdead));
   const held = s.heldWrite ? new HeldWrite(c.customer, attachments, run.ledger, heldRef(s), target, s.heldWrite) : null;
   held?.start();
-  await Promise.all([returnNodes(c.cluster, failed, s.returnDelaysMs), s.crash ? crashMidRecovery(c.cluster, s.crash) : undefined]);
+  await Promise.all([
+    returnNodes(c.cluster, failed, s.returnDelaysMs),
+    s.crash ? crashMidRecovery(c.cluster, s.crash, s.index) : undefined,
+  ]);
   return { nodes: failed, mustRecover: failed, at, held, settleAfter: 0 };
 }
 
@@ -199,7 +212,7 @@ async function inflictOnNetwork(
   const held = s.heldWrite ? new HeldWrite(c.customer, attachments, run.ledger, heldRef(s), result.volumes[0]!, s.heldWrite) : null;
   const inForce = inflictNetworkFault(c.cluster, s.network!, copies);
   held?.start();
-  await Promise.all([inForce, s.crash ? crashMidRecovery(c.cluster, s.crash) : undefined]);
+  await Promise.all([inForce, s.crash ? crashMidRecovery(c.cluster, s.crash, s.index) : undefined]);
   return { nodes, mustRecover: [], at, held, settleAfter: Date.now() + NETWORK_SETTLE_MIN_MS };
 }
 
