@@ -101,9 +101,9 @@ export class Volume {
   static async open(dir: string, fsync: boolean): Promise<Volume> {
     let meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as VolumeMeta;
     if (meta.formatVersion === undefined) meta = await upgradeV1Copy(dir, meta);
-    else await removeV1Files(dir);
     if (meta.formatVersion !== FORMAT_VERSION)
       throw new Error(`copy ${dir} has format version ${meta.formatVersion}, not ${FORMAT_VERSION}`);
+    await removeV1Files(dir); // what an upgrade killed after its meta.json left behind
     if (meta.sizeBytes >= PARALLEL_MIN_BYTES) sharedHashPool(); // started now, so the first scan does not wait for its threads
     const data = await open(join(dir, 'data'), 'r+');
     try {
