@@ -41,7 +41,7 @@ function powerDomainOf(cluster: LocalCluster, nodeId: string): string {
 
 /**
  * Flips bytes of one block, or tears it (its sectors up to the damaged byte overwritten, as a
- * write cut short between data and CRC would leave it). The CRC file is left as it was, so the scan sees it.
+ * write cut short between data and CRC would leave it). The stored CRC is left as it was, so the scan sees it.
  */
 export async function damageBlock(cluster: LocalCluster, nodeId: string, volumeId: string, damage: Corruption, rng: Prng): Promise<void> {
   const file = await open(join(cluster.opts.dir, 'nodes', nodeId, 'volumes', volumeId, 'data'), 'r+');

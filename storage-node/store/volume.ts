@@ -1,5 +1,6 @@
-// One volume on disk: a sparse data file, its metadata, a CRC32C per block, a dirty bitmap
-// (blocks changed since the last snapshot) and the write sequence number.
+// One volume on disk: meta.json, and one sparse data file holding the volume's bytes and, past
+// them, a CRC32C per block, a dirty bitmap (blocks changed since the last snapshot) and the write
+// sequence number (copy-layout.ts). One descriptor open per copy.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -8,6 +9,8 @@ import { BLOCK_SIZE, type IoState, type PeerRef, type ReplicaMode, type ReplicaR
 import { Bitmap } from '../protocol/bitmap.js';
 import type { BlockSpan } from '../protocol/block-range.js';
 import { crc32c } from '../protocol/crc32c.js';
+import { emptyRegion, readRegion, removeV1Files, syncDir, upgradeV1Copy, writeMetaFile, writeRegion } from './copy-files.js';
+import { copyLayout, crcBytesOf, crcOffset, dirtyOffset, encodeSeq, FORMAT_VERSION, type CopyLayout } from './copy-layout.js';
 import { PARALLEL_MIN_BYTES, sharedHashPool, type FileHashes } from './hash-pool.js';
 
 /** A copy being built, and one being removed: neither is a volume; boot removes what a crash left of them. */
@@ -25,6 +28,8 @@ export interface VolumeMeta {
   createdAt: string;
   /** The snapshot the dirty bitmap is relative to; null: relative to an all-zero volume. */
   baseSnapshotId?: string | null;
+  /** 2: the metadata lives in the data file. Absent: version 1 (files of their own), upgraded at open. */
+  formatVersion?: number;
 }
 
 /** What one pass over a volume's data finds. */
@@ -41,8 +46,9 @@ const SCAN_BYTES = 4 * CHUNK_BYTES;
 
 export class Volume {
   private metaWrites: Promise<void> = Promise.resolve();
-  /** The files written since the last sync of customer writes began. */
-  private readonly unsynced = new Set<FileHandle>();
+  /** Something was written since the last sync of customer writes began. */
+  private unsynced = false;
+  private readonly layout: CopyLayout;
 
   private constructor(
     readonly dir: string,
@@ -50,9 +56,11 @@ export class Volume {
     public writeSeq: number,
     private readonly crcs: Uint32Array,
     readonly dirty: Bitmap,
-    private readonly files: { data: FileHandle; crc: FileHandle; dirty: FileHandle; seq: FileHandle },
+    private readonly data: FileHandle,
     private readonly fsync: boolean,
-  ) {}
+  ) {
+    this.layout = copyLayout(meta.sizeBytes);
+  }
 
   get blocks(): number {
     return this.crcs.length;
@@ -71,15 +79,15 @@ export class Volume {
     const staging = `${dir}.${randomBytes(4).toString('hex')}${CREATING_SUFFIX}`;
     await mkdir(staging, { recursive: true });
     try {
-      const blocks = Math.ceil(meta.sizeBytes / BLOCK_SIZE);
+      const layout = copyLayout(meta.sizeBytes);
       const data = await open(join(staging, 'data'), 'w+');
-      await data.truncate(meta.sizeBytes);
-      await data.sync();
-      await data.close();
-      await writeSynced(join(staging, 'crc'), new Uint8Array(new Uint32Array(blocks).fill(ZERO_BLOCK_CRC).buffer));
-      await writeSynced(join(staging, 'dirty'), Bitmap.forBlocks(blocks).bytes);
-      await writeSynced(join(staging, 'seq'), encodeSeq(0));
-      await writeMetaFile(staging, meta);
+      try {
+        await writeRegion(data, layout, emptyRegion(layout, ZERO_BLOCK_CRC));
+        await data.sync();
+      } finally {
+        await data.close();
+      }
+      await writeMetaFile(staging, { ...meta, formatVersion: FORMAT_VERSION });
       await rename(staging, dir);
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
@@ -89,20 +97,22 @@ export class Volume {
     return Volume.open(dir, fsync);
   }
 
+  /** Opens a copy, upgrading a version-1 one in place first (copy-files.ts says how a crash there is safe). */
   static async open(dir: string, fsync: boolean): Promise<Volume> {
-    const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as VolumeMeta;
-    const crcBytes = await readFile(join(dir, 'crc'));
-    const crcs = new Uint32Array(crcBytes.buffer.slice(crcBytes.byteOffset, crcBytes.byteOffset + crcBytes.length));
-    const dirty = new Bitmap(new Uint8Array(await readFile(join(dir, 'dirty'))));
-    const seq = Number((await readFile(join(dir, 'seq'))).readBigUInt64LE(0));
+    let meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as VolumeMeta;
+    if (meta.formatVersion === undefined) meta = await upgradeV1Copy(dir, meta);
+    if (meta.formatVersion !== FORMAT_VERSION)
+      throw new Error(`copy ${dir} has format version ${meta.formatVersion}, not ${FORMAT_VERSION}`);
+    await removeV1Files(dir); // what an upgrade killed after its meta.json left behind
     if (meta.sizeBytes >= PARALLEL_MIN_BYTES) sharedHashPool(); // started now, so the first scan does not wait for its threads
-    const files = {
-      data: await open(join(dir, 'data'), 'r+'),
-      crc: await open(join(dir, 'crc'), 'r+'),
-      dirty: await open(join(dir, 'dirty'), 'r+'),
-      seq: await open(join(dir, 'seq'), 'r+'),
-    };
-    return new Volume(dir, meta, seq, crcs, dirty, files, fsync);
+    const data = await open(join(dir, 'data'), 'r+');
+    try {
+      const { writeSeq, crcs, dirty } = await readRegion(data, copyLayout(meta.sizeBytes));
+      return new Volume(dir, meta, writeSeq, crcs, dirty, data, fsync);
+    } catch (err) {
+      await data.close();
+      throw err;
+    }
   }
 
   /**
@@ -118,7 +128,7 @@ export class Volume {
 
   async read(span: BlockSpan): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(span.length); // not zeroed: filled by the read, or below
-    const { bytesRead } = await this.files.data.read(buf, 0, span.length, span.offset);
+    const { bytesRead } = await this.data.read(buf, 0, span.length, span.offset);
     if (bytesRead < span.length) buf.fill(0, bytesRead);
     return buf;
   }
@@ -126,7 +136,9 @@ export class Volume {
   /**
    * Applies one write to the page cache: data, the blocks' CRCs and dirty bits side by side, and
    * last the sequence number, so a process killed in between leaves a CRC mismatch (a torn block)
-   * and the old writeSeq. Unsequenced: a copy being rebuilt, which must not look complete before it is.
+   * and the old writeSeq (all four are writes to the one data file: its region past the volume's
+   * bytes holds the CRCs, bitmap and writeSeq). Unsequenced: a copy being rebuilt, which must not
+   * look complete before it is.
    */
   async apply(span: BlockSpan, payload: Buffer, { sequenced = true }: { sequenced?: boolean } = {}): Promise<number> {
     const start = span.firstBlock * BLOCK_SIZE;
@@ -137,28 +149,27 @@ export class Volume {
       payload.copy(blocks, span.offset - start);
     }
     await Promise.all([
-      this.written(this.files.data).write(blocks, 0, blocks.length, start),
+      this.written().write(blocks, 0, blocks.length, start),
       this.writeCrcs(span.firstBlock, blocks),
       this.markDirty(span.firstBlock, span.lastBlock),
     ]);
     if (sequenced) {
       this.writeSeq += 1;
-      await this.written(this.files.seq).write(encodeSeq(this.writeSeq), 0, 8, 0);
+      await this.written().write(encodeSeq(this.writeSeq), 0, 8, this.layout.seqAt);
     }
     return this.writeSeq;
   }
 
-  /** Makes the writes applied so far durable (the files they changed), when the node syncs customer writes (NODE_FSYNC). */
+  /** Makes the writes applied so far durable (one fdatasync, when any), when the node syncs customer writes (NODE_FSYNC). */
   async syncWrites(): Promise<void> {
-    if (!this.fsync) return;
-    const files = [...this.unsynced];
-    this.unsynced.clear();
-    await Promise.all(files.map((f) => f.datasync()));
+    if (!this.fsync || !this.unsynced) return;
+    this.unsynced = false;
+    await this.data.datasync();
   }
 
-  private written(file: FileHandle): FileHandle {
-    this.unsynced.add(file);
-    return file;
+  private written(): FileHandle {
+    this.unsynced = true;
+    return this.data;
   }
 
   /** One write, applied and synced: for a copy written alone (tools, benchmarks, tests). */
@@ -190,7 +201,7 @@ export class Volume {
    * data and CRCs, with neither a new writeSeq nor dirty bits; the caller sets those.
    */
   async writeBlocks(firstBlock: number, blocks: Buffer, crcs?: Uint32Array): Promise<void> {
-    await this.files.data.write(blocks, 0, blocks.length, firstBlock * BLOCK_SIZE);
+    await this.written().write(blocks, 0, blocks.length, firstBlock * BLOCK_SIZE);
     await this.writeCrcs(firstBlock, blocks, crcs);
   }
 
@@ -203,23 +214,23 @@ export class Volume {
   async resetDirty(bytes?: Uint8Array): Promise<void> {
     this.dirty.bytes.fill(0);
     if (bytes) this.dirty.bytes.set(bytes.subarray(0, this.dirty.bytes.length));
-    await this.files.dirty.write(this.dirty.bytes, 0, this.dirty.bytes.length, 0);
+    await this.written().write(this.dirty.bytes, 0, this.dirty.bytes.length, dirtyOffset(this.layout, 0));
     await this.sync();
   }
 
   async setWriteSeq(seq: number): Promise<void> {
     this.writeSeq = seq;
-    await this.files.seq.write(encodeSeq(seq), 0, 8, 0);
+    await this.written().write(encodeSeq(seq), 0, 8, this.layout.seqAt);
     await this.sync();
   }
 
-  /** Makes every file durable, whatever the fsync setting for customer writes. */
+  /** Makes everything written durable, whatever the fsync setting for customer writes. */
   async sync(): Promise<void> {
-    await Promise.all(Object.values(this.files).map((f) => f.datasync()));
+    await this.data.datasync();
   }
 
   async close(): Promise<void> {
-    await Promise.all(Object.values(this.files).map((f) => f.close()));
+    await this.data.close();
   }
 
   async destroy(): Promise<void> {
@@ -233,7 +244,7 @@ export class Volume {
     const start = first * BLOCK_SIZE;
     const end = Math.min(this.meta.sizeBytes, (last + 1) * BLOCK_SIZE);
     const buf = Buffer.alloc(end - start);
-    await this.files.data.read(buf, 0, buf.length, start);
+    await this.data.read(buf, 0, buf.length, start);
     return buf;
   }
 
@@ -242,8 +253,7 @@ export class Volume {
     for (let b = 0; b < count; b++) {
       this.crcs[firstBlock + b] = given?.[b] ?? crc32c(blocks, b * BLOCK_SIZE, Math.min(blocks.length, (b + 1) * BLOCK_SIZE));
     }
-    const bytes = new Uint8Array(this.crcs.buffer, firstBlock * 4, count * 4);
-    await this.written(this.files.crc).write(bytes, 0, bytes.length, firstBlock * 4);
+    await this.written().write(crcBytesOf(this.crcs, firstBlock, count), 0, count * 4, crcOffset(this.layout, firstBlock));
   }
 
   /** Blocks changed since the base snapshot by other means than a write (a late repair). */
@@ -255,7 +265,7 @@ export class Volume {
     }
     if (!changed) return;
     const { offset, length } = Bitmap.byteSpan(first, last);
-    await this.written(this.files.dirty).write(this.dirty.bytes, offset, length, offset);
+    await this.written().write(this.dirty.bytes, offset, length, dirtyOffset(this.layout, offset));
   }
 
   /** Every chunk's SHA-256 and every block's CRC32C as the data is now: on every core when it pays. */
@@ -274,7 +284,7 @@ export class Volume {
     const buf = Buffer.alloc(SCAN_BYTES);
     for (let pos = 0; pos < this.meta.sizeBytes; pos += SCAN_BYTES) {
       const len = Math.min(SCAN_BYTES, this.meta.sizeBytes - pos);
-      const { bytesRead } = await this.files.data.read(buf, 0, len, pos);
+      const { bytesRead } = await this.data.read(buf, 0, len, pos);
       for (let at = 0; at < bytesRead; at += CHUNK_BYTES) {
         const chunk = buf.subarray(at, Math.min(bytesRead, at + CHUNK_BYTES));
         chunkHashes.push(chunkHash(chunk));
@@ -283,48 +293,5 @@ export class Volume {
       if (bytesRead < len) break;
     }
     return { chunkHashes, crcs: crcs.subarray(0, blocks) };
-  }
-}
-
-function encodeSeq(seq: number): Buffer {
-  const buf = Buffer.alloc(8);
-  buf.writeBigUInt64LE(BigInt(seq));
-  return buf;
-}
-
-/**
- * Replaces meta.json atomically and durably: the base snapshot it names must never roll back
- * behind a dirty bitmap that was cleared for a newer one.
- */
-async function writeMetaFile(dir: string, meta: VolumeMeta): Promise<void> {
-  const tmp = join(dir, 'meta.json.tmp');
-  const file = await open(tmp, 'w');
-  try {
-    await file.writeFile(JSON.stringify(meta, null, 2));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, join(dir, 'meta.json'));
-  await syncDir(dir);
-}
-
-async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const file = await open(path, 'w');
-  try {
-    await file.writeFile(bytes);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-}
-
-/** Makes a directory's entries (a rename, a new file) durable. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -1,7 +1,7 @@
 // One storage node's NBD server in-process over a NodeStore in a temporary directory, with grants
 // signed by a fixed token, and a raw TCP client for byte-level tests.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { grantExports } from '../../storage-node/transport/nbd-export.js';
 import { startNbdServer, type RunningNbdServer } from '../../storage-node/transport/nbd-server.js';
 import type { NbdTls } from '../../storage-node/transport/nbd-tls.js';
 import type { PreAuthCaps } from '../../storage-node/transport/pre-auth-limit.js';
+import { copyBytes } from './copy-on-disk.js';
 
 export const NODE_ID = 'nbd-node-1';
 export const TOKEN = `${NODE_ID}.test-token-signing-grants`;
@@ -27,7 +28,7 @@ export interface NbdNode {
   create(volumeId: string, sizeBytes: number, role?: ReplicaRole): Promise<void>;
   grant(volumeId: string, access: GrantAccess, opts?: { nodeId?: string; expiresAt?: number; token?: string }): string;
   uri(exportName: string): string;
-  /** SHA-256 of the volume's data file. */
+  /** SHA-256 of the volume's bytes in its data file. */
   hash(volumeId: string): Promise<string>;
   data(volumeId: string): Promise<Buffer>;
   /** The node's /metrics text. */
@@ -56,7 +57,7 @@ export async function startNbdNode(
       return signGrant({ volumeId, access, nodeId: g.nodeId ?? NODE_ID, expiresAt: g.expiresAt ?? Date.now() + 600_000 }, g.token ?? TOKEN);
     },
     uri: (name) => `nbd://127.0.0.1:${node.server.port}/${name}`,
-    data: (volumeId) => readFile(join(dir, 'data', 'volumes', volumeId, 'data')),
+    data: (volumeId) => copyBytes(join(dir, 'data', 'volumes', volumeId)),
     metrics: () => metrics.registry.metrics(),
     async hash(volumeId) {
       return createHash('sha256')

@@ -1,10 +1,12 @@
 // The on-disk volume: real files in a temporary directory.
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkRange } from '../../storage-node/protocol/block-range.js';
+import { copyLayout } from '../../storage-node/store/copy-layout.js';
 import { Volume, type VolumeMeta } from '../../storage-node/store/volume.js';
+import { copyBytes, corruptStoredCrc } from '../support/copy-on-disk.js';
 
 const SIZE = 64 * 1024;
 const meta: VolumeMeta = {
@@ -69,6 +71,28 @@ describe('a volume on disk', () => {
     await file.close();
     const reopened = await Volume.open(join(dir, 'v1'), false);
     expect((await reopened.verify()).badBlocks).toEqual([5]);
+    await reopened.close();
+  });
+
+  it('is one data file and meta.json: the bytes, then its writeSeq, CRCs and dirty bitmap past them', async () => {
+    const v = await Volume.create(join(dir, 'v1'), meta, false);
+    await v.write(span(8192, 4096), Buffer.alloc(4096, 3));
+    await v.close();
+    expect((await readdir(join(dir, 'v1'))).sort()).toEqual(['data', 'meta.json']);
+    expect(JSON.parse(await readFile(join(dir, 'v1', 'meta.json'), 'utf8'))).toMatchObject({ formatVersion: 2 });
+    expect((await stat(join(dir, 'v1', 'data'))).size).toBe(copyLayout(SIZE).fileBytes);
+    const bytes = await copyBytes(join(dir, 'v1'));
+    expect(bytes.subarray(8192, 12288).every((b) => b === 3)).toBe(true);
+    expect(bytes.length).toBe(SIZE);
+  });
+
+  it('finds a block whose stored CRC was damaged, though its bytes are intact', async () => {
+    const v = await Volume.create(join(dir, 'v1'), meta, false);
+    await v.write(span(0, SIZE), Buffer.alloc(SIZE, 9));
+    await v.close();
+    await corruptStoredCrc(join(dir, 'v1'), 11);
+    const reopened = await Volume.open(join(dir, 'v1'), false);
+    expect((await reopened.verify()).badBlocks).toEqual([11]);
     await reopened.close();
   });
 });
