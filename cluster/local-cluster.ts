@@ -383,9 +383,9 @@ function cpuProfileFlags(name: string): string[] {
 }
 
 /**
- * How long a host's nodes may take to answer: a process hosting several nodes boots them one after
- * another (storage-node/main.ts), each scanning its copies first, so on a busy machine the tenth of
- * a 200-node fleet answered after more than two minutes.
+ * How long a host's nodes may take to answer: they boot side by side (storage-node/main.ts), but
+ * each scans its copies first and they share the cores, so a process of many nodes on a busy
+ * machine takes longer.
  */
 function bootWaitMs(nodesInProcess: number): number {
   return 120_000 + 30_000 * (nodesInProcess - 1);
