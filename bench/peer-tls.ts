@@ -1,7 +1,7 @@
-// What mutual TLS between peers costs the mirror: one process, a secondary's HTTP app served on a
-// plain port and on its TLS peer port (certificates from scripts/node-certs.sh), and a primary's
-// replication client sending it mirror batches over each in turn, round after round, so that a
-// busy machine weighs on both alike. The secondary syncs each batch as a node does (fsync on).
+// What mutual TLS between peers costs the mirror: one process, a secondary's HTTP app and mirror
+// stream served on a plain port and on its TLS peer port (certificates from scripts/node-certs.sh),
+// and a primary's mirror stream client sending it batches over each in turn, round after round, so
+// that a busy machine weighs on both alike. The secondary syncs each batch as a node does (fsync on).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,10 +9,12 @@ import { ensureNodeCerts } from '../cluster/node-certs.js';
 import { boundPort, closeServer, listen, listenTls } from '../common/listen.js';
 import { mirrorToken, nodeToken, volumeMirrorToken } from '../common/tokens.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
-import { HttpStorageNode, plainPeerSend, replicationOver, tlsPeerSend, type ReplicationPeer } from '../storage-node/client.js';
+import { HttpStorageNode, type ReplicationPeer } from '../storage-node/client.js';
 import { NodeService } from '../storage-node/node-service.js';
 import { NodeStore } from '../storage-node/store/node-store.js';
 import { createNodeApp } from '../storage-node/transport/http-server.js';
+import { MirrorStreamPool } from '../storage-node/transport/mirror-stream-client.js';
+import { MirrorStreamServer } from '../storage-node/transport/mirror-stream-server.js';
 import { loadPeerTls } from '../storage-node/transport/peer-tls.js';
 import { round } from './nbd-tools.js';
 
@@ -46,14 +48,17 @@ export async function peerTlsBench(opts: PeerTlsBenchOptions): Promise<Record<st
     const service = new NodeService(NODE, store, 1 << 30, openSnapshotStore(join(dir, 'store')));
     const credentials = { token: nodeToken(SECRET, NODE), mirrorToken: mirrorToken(SECRET, NODE) };
     const app = createNodeApp(service, () => credentials);
+    const streams = new MirrorStreamServer(service, () => credentials);
     const plain = await listen(app, 0);
     const secure = await listenTls(app, loadPeerTls('require', files(NODE), NODE)!.server, 0);
+    for (const server of [plain, secure]) streams.attach(server);
     const clientTls = loadPeerTls('require', files('node-p'), 'node-p')!;
+    const pools = { plain: new MirrorStreamPool(), tls: new MirrorStreamPool(clientTls) };
     try {
       const node = new HttpStorageNode(`http://127.0.0.1:${boundPort(plain)}`, credentials.token);
       const transports = {
-        plain: { client: replicationOver(plainPeerSend), url: `http://127.0.0.1:${boundPort(plain)}`, volumeId: 'vol-plain' },
-        tls: { client: replicationOver(tlsPeerSend(clientTls)), url: `https://127.0.0.1:${boundPort(secure)}`, volumeId: 'vol-tls' },
+        plain: { client: pools.plain, url: `http://127.0.0.1:${boundPort(plain)}`, volumeId: 'vol-plain' },
+        tls: { client: pools.tls, url: `https://127.0.0.1:${boundPort(secure)}`, volumeId: 'vol-tls' },
       };
       for (const t of Object.values(transports))
         await node.createVolume(t.volumeId, { sizeBytes: 64 << 20, role: 'secondary', epoch: 1, peer: null });
@@ -72,6 +77,8 @@ export async function peerTlsBench(opts: PeerTlsBenchOptions): Promise<Record<st
       }
       return report(opts, totals);
     } finally {
+      Object.values(pools).forEach((p) => p.close());
+      streams.close();
       clientTls.agent.destroy();
       await Promise.all([closeServer(plain), closeServer(secure)]);
     }
@@ -82,7 +89,7 @@ export async function peerTlsBench(opts: PeerTlsBenchOptions): Promise<Record<st
 
 /** Sends batches one after another for this round's share of the time; the totals so far go on from `from`. */
 async function sendFor(
-  client: ReplicationPeer,
+  client: Pick<ReplicationPeer, 'mirror'>,
   peer: { nodeId: string; url: string; token: string },
   volumeId: string,
   from: Figures,

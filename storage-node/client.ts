@@ -3,6 +3,7 @@
 // replication calls a primary makes with its peer's volume mirror token.
 import { requestBytes, requestJson, type RequestOptions } from '../common/http.js';
 import type { IoState, PeerRef } from '../common/types.js';
+import type { MirrorStreamPool } from './transport/mirror-stream-client.js';
 import { peerRequest, type PeerTls } from './transport/peer-tls.js';
 import {
   nodePath,
@@ -197,3 +198,8 @@ export function replicationOver(send: PeerSend): ReplicationPeer {
 }
 
 export const httpReplication: ReplicationPeer = replicationOver(plainPeerSend);
+
+/** What a node uses: mirror batches over its long-lived stream to each peer node, the rest over `send`. */
+export function streamedReplication(send: PeerSend, stream: MirrorStreamPool): ReplicationPeer {
+  return { ...replicationOver(send), mirror: stream.mirror };
+}

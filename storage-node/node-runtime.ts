@@ -3,13 +3,15 @@
 import { boundPort, closeServer, listen, listenTls } from '../common/listen.js';
 import { logger } from '../common/log.js';
 import { ControlPlaneAgent } from './agent.js';
-import { plainPeerSend, replicationOver, tlsPeerSend } from './client.js';
+import { plainPeerSend, streamedReplication, tlsPeerSend } from './client.js';
 import type { NodeConfig } from './config.js';
 import { nodeMetrics } from './metrics.js';
 import { NodeService } from './node-service.js';
 import { openSnapshotStore } from '../snapshot-store/store.js';
 import { NodeStore } from './store/node-store.js';
 import { createNodeApp } from './transport/http-server.js';
+import { MirrorStreamPool } from './transport/mirror-stream-client.js';
+import { MirrorStreamServer } from './transport/mirror-stream-server.js';
 import { grantExports } from './transport/nbd-export.js';
 import { startNbdServer } from './transport/nbd-server.js';
 import { loadNbdTls } from './transport/nbd-tls.js';
@@ -26,6 +28,7 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
   const tls = loadNbdTls(config.nbdTls, config.nbdTlsFiles, config.nodeId);
   const peerTls = loadPeerTls(config.peerTls, config.nbdTlsFiles, config.nodeId);
   const peerSend = peerTls ? tlsPeerSend(peerTls) : plainPeerSend;
+  const mirrorStreams = new MirrorStreamPool(peerTls);
   const store = new NodeStore(config.dataDir, config.fsync);
   const boot = await store.load();
   await store.claimIdentity(config.nodeId);
@@ -34,21 +37,21 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
     store,
     config.capacityBytes,
     openSnapshotStore(config.snapshotStore),
-    replicationOver(peerSend),
+    streamedReplication(peerSend, mirrorStreams),
   );
   const unclean = !boot.cleanShutdown && !boot.firstBoot;
   if (unclean) await service.holdAll(); // before the first request can reach a copy
   let agent: ControlPlaneAgent | null = null;
   const credentials = () => ({ token: agent?.token ?? null, mirrorToken: agent?.mirrorToken ?? null });
   const metrics = nodeMetrics(config.nodeId, store, service);
-  const app = createNodeApp(service, credentials, {
-    metrics: metrics.registry,
-    peerTls: config.peerTls,
-    countReplication: metrics.countReplication,
-  });
+  const replicationOptions = { peerTls: config.peerTls, countReplication: metrics.countReplication };
+  const app = createNodeApp(service, credentials, { metrics: metrics.registry, ...replicationOptions });
+  const streams = new MirrorStreamServer(service, credentials, replicationOptions);
   const server = await listen(app, config.port, config.bind);
+  streams.attach(server);
   const url = config.advertiseUrl ?? `http://127.0.0.1:${boundPort(server)}`;
   const peerServer = peerTls ? await listenTls(app, peerTls.server, config.peerPort, config.bind) : null;
+  if (peerServer) streams.attach(peerServer);
   const peerUrl = peerServer ? (config.peerAdvertiseUrl ?? `https://${hostPort(config.bind, boundPort(peerServer))}`) : null;
   const nbd = await startNbdServer(
     {
@@ -75,6 +78,8 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
     url,
     async stop() {
       agent?.stop();
+      mirrorStreams.close();
+      streams.close();
       await Promise.all([closeServer(server), peerServer && closeServer(peerServer), nbd.close()]);
       peerTls?.agent.destroy();
       await store.markCleanShutdown();

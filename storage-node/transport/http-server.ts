@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { logger } from '../../common/log.js';
 import { httpLatency, metricsHandler } from '../../common/metrics.js';
 import { logOf, requestLog } from '../../common/request-log.js';
-import { epochOfMirrorToken, safeEqual, verifyGrant } from '../../common/tokens.js';
+import { safeEqual, verifyGrant } from '../../common/tokens.js';
 import {
   BlocksQuery,
   ConfigBody,
@@ -25,10 +25,11 @@ import {
   WriteQuery,
 } from '../contract.js';
 import { MAX_IO_BYTES } from '../protocol/block-range.js';
-import { MAX_FINISH_BYTES, MAX_MESSAGE_BYTES, MessageKind, decodeReplication, type ReplicationMessage } from '../protocol/replication.js';
+import { MAX_FINISH_BYTES, MAX_MESSAGE_BYTES, MessageKind, type ReplicationMessage } from '../protocol/replication.js';
 import { VolumeDeletedError } from '../store/io-gate.js';
 import { NodeError, type NodeService } from '../node-service.js';
 import { fromVerifiedPeer, type PeerTlsMode } from './peer-tls.js';
+import { authorizeReplication, replicationMessage } from './replication-auth.js';
 
 type Handler = (req: Request, res: Response) => Promise<unknown>;
 
@@ -232,36 +233,20 @@ function mountControl(app: express.Express, service: NodeService, auth: Middlewa
  */
 function mountReplication(app: express.Express, service: NodeService, credentials: () => NodeCredentials, options: NodeAppOptions): void {
   const mirrorAuth: Middleware = (req, res, next) => {
-    const secret = credentials().mirrorToken;
-    if (!secret) return next(new NodeError(503, 'not-registered', 'node has not registered yet'));
-    const tls = fromVerifiedPeer(req.socket);
-    if (options.peerTls === 'require' && !tls) {
-      return next(
-        new NodeError(
-          403,
-          'peer-tls-required',
-          'this node takes replication only over its TLS peer port, with a certificate from the cluster CA',
-        ),
-      );
+    try {
+      const tls = fromVerifiedPeer(req.socket);
+      const caller = { secret: credentials().mirrorToken, volumeId: req.params.id!, token: bearer(req), tls, mode: options.peerTls };
+      res.locals.mirrorEpoch = authorizeReplication(caller);
+      options.countReplication?.(tls);
+      next();
+    } catch (err) {
+      next(err);
     }
-    const epoch = epochOfMirrorToken(secret, req.params.id!, bearer(req));
-    if (epoch === null) return next(new NodeError(401, 'unauthenticated', `a valid mirror token for volume ${req.params.id} is required`));
-    res.locals.mirrorEpoch = epoch;
-    options.countReplication?.(tls);
-    next();
   };
   const message =
     <K extends MessageKind>(kind: K) =>
-    (req: Request, res: Response): Extract<ReplicationMessage, { kind: K }> => {
-      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const decoded = decodeReplication(req.params.id!, bytes);
-      if (!decoded.ok) throw new NodeError(400, 'bad-message', decoded.error);
-      if (decoded.message.kind !== kind) throw new NodeError(400, 'bad-message', `this endpoint takes message kind ${kind}`);
-      if (decoded.message.epoch !== res.locals.mirrorEpoch) {
-        throw new NodeError(403, 'wrong-epoch', `the mirror token is for epoch ${res.locals.mirrorEpoch}, not ${decoded.message.epoch}`);
-      }
-      return decoded.message as Extract<ReplicationMessage, { kind: K }>;
-    };
+    (req: Request, res: Response): Extract<ReplicationMessage, { kind: K }> =>
+      replicationMessage(kind, req.params.id!, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), res.locals.mirrorEpoch as number);
   const mirror = message(MessageKind.Mirror);
   const range = message(MessageKind.RebuildRange);
   const finish = message(MessageKind.RebuildFinish);
@@ -311,7 +296,7 @@ function bearer(req: Request): string {
   return req.headers.authorization?.replace(/^Bearer /, '') ?? '';
 }
 
-function toNodeError(err: unknown): NodeError {
+export function toNodeError(err: unknown): NodeError {
   if (err instanceof NodeError) return err;
   if (err instanceof VolumeDeletedError) return new NodeError(410, 'volume-deleted', err.message);
   const status = (err as { status?: number }).status;

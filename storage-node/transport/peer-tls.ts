@@ -4,7 +4,7 @@
 // that the peer's names the node it meant to reach (DNS:<node id>).
 import { readFileSync } from 'node:fs';
 import { Agent, request, type ServerOptions } from 'node:https';
-import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, type PeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { ConfigError } from '../../common/config.js';
 import { httpErrorFrom } from '../../common/http.js';
 import { certificateProblems, type NbdTlsFiles } from './nbd-tls.js';
@@ -17,6 +17,8 @@ export interface PeerTls {
   server: ServerOptions;
   /** Keeps connections to peers open across batches: one handshake per peer, not per request. */
   agent: Agent;
+  /** What the node presents when it opens a connection of its own to a peer (the mirror stream). */
+  client: SecureContextOptions;
 }
 
 /** The node's peer identity (the same certificate pair as NBD over TLS); undefined when off. */
@@ -40,12 +42,18 @@ export function loadPeerTls(mode: PeerTlsMode, files: NbdTlsFiles, nodeId: strin
   return {
     server: { ...identity, requestCert: true, rejectUnauthorized: true },
     agent: new Agent({ ...identity, keepAlive: true, maxSockets: 64 }),
+    client: identity,
   };
 }
 
 /** True when the request came over the peer port with a certificate the CA vouches for. */
 export function fromVerifiedPeer(socket: unknown): boolean {
   return (socket as Partial<TLSSocket>).encrypted === true && (socket as TLSSocket).authorized === true;
+}
+
+/** Connection options that accept only a peer whose certificate names `nodeId`. */
+export function expectingNode(nodeId: string) {
+  return { servername: nodeId, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(nodeId, cert) };
 }
 
 export interface PeerRequest {
@@ -70,8 +78,7 @@ export function peerRequest(tls: PeerTls, nodeId: string, url: string, opts: Pee
       method: opts.method,
       headers,
       agent: tls.agent,
-      servername: nodeId,
-      checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(nodeId, cert),
+      ...expectingNode(nodeId),
       signal: AbortSignal.any(signals),
     });
     req.once('error', reject);
