@@ -26,6 +26,18 @@ export const MIRROR_TIMEOUT_MS = 5_000;
 
 type StreamPeer = Pick<PeerRef, 'nodeId' | 'url'>;
 
+/**
+ * What opens a stream: a volume's mirror token for the peer node (the upgrade is refused without
+ * a valid one, so nothing unauthenticated gets to send frames); each request carries its own too.
+ */
+export interface StreamCredential {
+  volumeId: string;
+  token: string;
+}
+
+/** The upgrade request's header naming the volume whose token is its bearer. */
+export const STREAM_VOLUME_HEADER = 'x-blackstart-volume';
+
 export class MirrorStreamPool {
   private readonly connections = new Map<string, Promise<MirrorConnection>>();
   /** Aborted by close(): connections still being opened give up. */
@@ -39,7 +51,7 @@ export class MirrorStreamPool {
   /** The batch, applied on `peer`; an error answer throws the HttpError the HTTP endpoint would. */
   mirror = async (peer: PeerRef, m: Omit<MirrorBatch, 'kind'>, signal?: AbortSignal): Promise<void> => {
     const deadline = Date.now() + this.timeoutMs;
-    const connection = await untilAborted(this.connection(peer), signal);
+    const connection = await untilAborted(this.connection(peer, { volumeId: m.volumeId, token: peer.token }), signal);
     const frame = { token: peer.token, volumeId: m.volumeId, message: encodeMirror(m) };
     const answer = await connection.request(frame, deadline - Date.now(), signal);
     if (answer.status < 200 || answer.status >= 300) throw new HttpError(answer.status, answer.code, answer.text);
@@ -57,14 +69,15 @@ export class MirrorStreamPool {
     this.connections.clear();
   }
 
-  private connection(peer: StreamPeer): Promise<MirrorConnection> {
+  /** The connection to `peer`'s node; a new one is opened with `credential` (any volume's mirror token for that node). */
+  private connection(peer: StreamPeer, credential: StreamCredential): Promise<MirrorConnection> {
     const key = `${peer.nodeId} ${peer.url}`;
     const existing = this.connections.get(key);
     if (existing) return existing;
     const forget = () => {
       if (this.connections.get(key) === opened) this.connections.delete(key);
     };
-    const opened = openStream(peer, this.tls, this.timeoutMs, this.closing.signal).then(
+    const opened = openStream(peer, credential, this.tls, this.timeoutMs, this.closing.signal).then(
       (s) => new MirrorConnection(s.socket, s.head, peer, forget),
     );
     opened.catch(forget);
@@ -151,12 +164,18 @@ class MirrorConnection {
 /** The upgraded socket to `peer`, or the HttpError of its refusal (403 peer-tls-required, …). */
 function openStream(
   peer: StreamPeer,
+  credential: StreamCredential,
   tls: PeerTls | undefined,
   timeoutMs: number,
   closing: AbortSignal,
 ): Promise<{ socket: Duplex; head: Buffer }> {
   const url = peer.url.replace(/\/$/, '') + MIRROR_STREAM_PATH;
-  const headers = { connection: 'Upgrade', upgrade: MIRROR_STREAM_PROTOCOL };
+  const headers = {
+    connection: 'Upgrade',
+    upgrade: MIRROR_STREAM_PROTOCOL,
+    authorization: `Bearer ${credential.token}`,
+    [STREAM_VOLUME_HEADER]: encodeURIComponent(credential.volumeId),
+  };
   const req: ClientRequest = tls
     ? httpsRequest(url, { headers, agent: false, ...tls.client, ...expectingNode(peer.nodeId) })
     : httpRequest(url, { headers, agent: false });

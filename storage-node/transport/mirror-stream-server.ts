@@ -19,8 +19,8 @@ import {
 import { MessageKind } from '../protocol/replication.js';
 import { toNodeError, type NodeAppOptions, type NodeCredentials } from './http-server.js';
 import { fromVerifiedPeer } from './peer-tls.js';
-import { setSocketOptions } from './mirror-stream-client.js';
-import { authorizeReplication, refuseWithoutPeerTls, replicationMessage } from './replication-auth.js';
+import { setSocketOptions, STREAM_VOLUME_HEADER } from './mirror-stream-client.js';
+import { authorizeReplication, replicationMessage } from './replication-auth.js';
 
 type StreamOptions = Pick<NodeAppOptions, 'peerTls' | 'countReplication'>;
 
@@ -51,7 +51,8 @@ export class MirrorStreamServer {
     }
     const tls = fromVerifiedPeer(socket);
     try {
-      refuseWithoutPeerTls(this.options.peerTls, tls);
+      // The upgrade carries one volume's mirror token: a caller without one never gets to send a frame.
+      authorizeReplication({ secret: this.credentials().mirrorToken, ...upgradeCredential(req), tls, mode: this.options.peerTls });
     } catch (err) {
       const e = toNodeError(err);
       return refuse(socket, e.status, e.code, e.message);
@@ -95,6 +96,19 @@ export class MirrorStreamServer {
 }
 
 /** Answers an upgrade it will not take in the node's one error shape, then closes. */
+/** The volume and bearer an upgrade request presents (empty when absent: refused as unauthenticated). */
+function upgradeCredential(req: IncomingMessage): { volumeId: string; token: string } {
+  const volume = req.headers[STREAM_VOLUME_HEADER];
+  const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+  let volumeId = '';
+  try {
+    volumeId = typeof volume === 'string' ? decodeURIComponent(volume) : '';
+  } catch {
+    // not percent-encoded properly: no volume, refused below
+  }
+  return { volumeId, token: bearer?.[1] ?? '' };
+}
+
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
   socket.end(

@@ -30,6 +30,20 @@ const tokenFor = (volumeId: string, epoch = EPOCH) => volumeMirrorToken(mirrorTo
 const failure = (err: unknown) =>
   err instanceof HttpError || err instanceof NodeError ? `${err.status} ${err.code}` : ((err as NodeJS.ErrnoException).code ?? String(err));
 
+const upgradeRequest = (headers: string) =>
+  `GET /v1/replication/stream HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: blackstart-mirror/1\r\n${headers}\r\n`;
+
+/** What the node answers an upgrade with these extra header lines, before it closes the connection. */
+async function rawUpgrade(url: string, headers: string): Promise<string> {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1');
+  const received: Buffer[] = [];
+  socket.on('data', (c: Buffer) => received.push(c));
+  const closed = new Promise((r) => socket.on('close', r).on('error', () => undefined));
+  socket.write(upgradeRequest(headers));
+  await closed;
+  return Buffer.concat(received).toString();
+}
+
 describe('the mirror stream between two nodes', () => {
   let dir = '';
   const closers: (() => Promise<unknown> | void)[] = [];
@@ -158,14 +172,29 @@ describe('the mirror stream between two nodes', () => {
     closers.push(() => pool.close());
     const batch = (seq: number) => ({ volumeId: 'vol-b', epoch: EPOCH, writes: [{ seq, offset: 0, payload: Buffer.alloc(4096, 9) }] });
     const peer = (token: string) => ({ nodeId: 'secondary', url: secondary.url, token });
-    for (const token of [tokenFor('vol-a'), mirrorToken(SECRET, 'secondary'), 'nonsense']) {
-      expect(failure(await pool.mirror(peer(token), batch(1)).catch((e) => e))).toBe('401 unauthenticated');
-    }
-    expect(failure(await pool.mirror(peer(tokenFor('vol-b', EPOCH + 1)), batch(1)).catch((e) => e))).toBe('403 wrong-epoch');
-    expect((await secondary.service.status('vol-b')).writeSeq).toBe(0);
     await pool.mirror(peer(tokenFor('vol-b')), batch(1));
+    for (const token of [tokenFor('vol-a'), mirrorToken(SECRET, 'secondary'), 'nonsense']) {
+      expect(failure(await pool.mirror(peer(token), batch(2)).catch((e) => e))).toBe('401 unauthenticated');
+    }
+    expect(failure(await pool.mirror(peer(tokenFor('vol-b', EPOCH + 1)), batch(2)).catch((e) => e))).toBe('403 wrong-epoch');
     expect((await secondary.service.status('vol-b')).writeSeq).toBe(1);
+    await pool.mirror(peer(tokenFor('vol-b')), batch(2));
+    expect((await secondary.service.status('vol-b')).writeSeq).toBe(2);
     expect(secondary.upgrades()).toBe(1);
+  });
+
+  it('refuses to open a stream for a caller without a valid mirror token, before any frame', async () => {
+    const secondary = await startSecondary();
+    const pool = new MirrorStreamPool();
+    closers.push(() => pool.close());
+    const batch = { volumeId: 'vol-b', epoch: EPOCH, writes: [{ seq: 1, offset: 0, payload: Buffer.alloc(4096, 9) }] };
+    for (const token of [tokenFor('vol-a'), 'nonsense', '']) {
+      const err = await pool.mirror({ nodeId: 'secondary', url: secondary.url, token }, batch).catch((e) => e);
+      expect(failure(err)).toBe('401 unauthenticated');
+    }
+    expect((await secondary.service.status('vol-b')).writeSeq).toBe(0);
+    const answer = await rawUpgrade(secondary.url, '');
+    expect(answer).toMatch(/^HTTP\/1.1 401/);
   });
 
   it('closes a connection that sends bytes which are not a frame', async () => {
@@ -175,7 +204,7 @@ describe('the mirror stream between two nodes', () => {
     const received: Buffer[] = [];
     socket.on('data', (c: Buffer) => received.push(c));
     const closed = new Promise((r) => socket.on('close', r).on('error', () => undefined));
-    socket.write('GET /v1/replication/stream HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: blackstart-mirror/1\r\n\r\n');
+    socket.write(upgradeRequest(`authorization: Bearer ${tokenFor('vol-a')}\r\nx-blackstart-volume: vol-a\r\n`));
     socket.write(Buffer.from('ffffffff00', 'hex'));
     await closed;
     expect(Buffer.concat(received).toString()).toMatch(/^HTTP\/1.1 101/);
