@@ -31,30 +31,33 @@ export function forwardingExports(
   };
 }
 
-async function forward(req: NbdCommand, readOnly: boolean, upstream: Upstream): Promise<CommandResult> {
+/** Not async: the upstream's promise is the answer itself, with no wrapper per request. */
+function forward(req: NbdCommand, readOnly: boolean, upstream: Upstream): Promise<CommandResult> {
   switch (req.command) {
     case NbdCmd.FLUSH:
       return upstream.send({ command: req.command, flags: 0, offset: 0, length: 0 });
     case NbdCmd.READ:
       return pieces(req, upstream, true);
     case NbdCmd.WRITE:
-      return readOnly ? { errno: NbdErrno.EPERM } : pieces(req, upstream, false);
+      return readOnly ? refuse(NbdErrno.EPERM) : pieces(req, upstream, false);
     case NbdCmd.WRITE_ZEROES:
     case NbdCmd.TRIM: // the node zeroes in pieces of its own
       return readOnly
-        ? { errno: NbdErrno.EPERM }
+        ? refuse(NbdErrno.EPERM)
         : upstream.send({ command: req.command, flags: req.flags, offset: req.offset, length: req.length });
     default:
-      return { errno: NbdErrno.EINVAL };
+      return refuse(NbdErrno.EINVAL);
   }
 }
+
+const refuse = (errno: number): Promise<CommandResult> => Promise.resolve({ errno });
 
 /**
  * A read or write larger than a node takes goes as node-sized pieces (a write's as subarrays of
  * its chunks, a read's answer as the pieces' chunks in order: nothing is copied); the first
  * failure is the answer.
  */
-async function pieces(req: NbdCommand, upstream: Upstream, reading: boolean): Promise<UpstreamReply> {
+function pieces(req: NbdCommand, upstream: Upstream, reading: boolean): Promise<UpstreamReply> {
   if (req.length <= MAX_IO_BYTES) {
     return upstream.send({ command: req.command, flags: req.flags, offset: req.offset, length: req.length, payload: req.payload });
   }
@@ -71,6 +74,10 @@ async function pieces(req: NbdCommand, upstream: Upstream, reading: boolean): Pr
       }),
     );
   }
+  return joined(sends, reading);
+}
+
+async function joined(sends: Promise<UpstreamReply>[], reading: boolean): Promise<UpstreamReply> {
   const replies = await Promise.all(sends);
   const failed = replies.find((r) => r.errno !== NbdErrno.OK);
   if (failed) return { errno: failed.errno };
