@@ -4,8 +4,8 @@
 // listed.
 import { timingSafeEqual } from 'node:crypto';
 import { MAX_IO_BYTES } from '../storage-node/protocol/block-range.js';
-import { NbdCmd, NbdErrno, TransmissionFlag, type NbdRequest } from '../storage-node/protocol/nbd.js';
-import type { CommandResult, NbdExport, NbdExports } from '../storage-node/transport/nbd-server.js';
+import { NbdCmd, NbdErrno, TransmissionFlag, sliceChunks } from '../storage-node/protocol/nbd.js';
+import type { CommandResult, NbdCommand, NbdExport, NbdExports } from '../storage-node/transport/nbd-server.js';
 import type { Upstream, UpstreamReply } from './upstream.js';
 
 /** The largest request a client may send: the spec's default for clients that did not ask; split into node-sized pieces. */
@@ -31,26 +31,33 @@ export function forwardingExports(
   };
 }
 
-async function forward(req: NbdRequest, readOnly: boolean, upstream: Upstream): Promise<CommandResult> {
+/** Not async: the upstream's promise is the answer itself, with no wrapper per request. */
+function forward(req: NbdCommand, readOnly: boolean, upstream: Upstream): Promise<CommandResult> {
   switch (req.command) {
     case NbdCmd.FLUSH:
       return upstream.send({ command: req.command, flags: 0, offset: 0, length: 0 });
     case NbdCmd.READ:
       return pieces(req, upstream, true);
     case NbdCmd.WRITE:
-      return readOnly ? { errno: NbdErrno.EPERM } : pieces(req, upstream, false);
+      return readOnly ? refuse(NbdErrno.EPERM) : pieces(req, upstream, false);
     case NbdCmd.WRITE_ZEROES:
     case NbdCmd.TRIM: // the node zeroes in pieces of its own
       return readOnly
-        ? { errno: NbdErrno.EPERM }
+        ? refuse(NbdErrno.EPERM)
         : upstream.send({ command: req.command, flags: req.flags, offset: req.offset, length: req.length });
     default:
-      return { errno: NbdErrno.EINVAL };
+      return refuse(NbdErrno.EINVAL);
   }
 }
 
-/** A read or write larger than a node takes goes as node-sized pieces; the first failure is the answer. */
-async function pieces(req: NbdRequest, upstream: Upstream, reading: boolean): Promise<UpstreamReply> {
+const refuse = (errno: number): Promise<CommandResult> => Promise.resolve({ errno });
+
+/**
+ * A read or write larger than a node takes goes as node-sized pieces (a write's as subarrays of
+ * its chunks, a read's answer as the pieces' chunks in order: nothing is copied); the first
+ * failure is the answer.
+ */
+function pieces(req: NbdCommand, upstream: Upstream, reading: boolean): Promise<UpstreamReply> {
   if (req.length <= MAX_IO_BYTES) {
     return upstream.send({ command: req.command, flags: req.flags, offset: req.offset, length: req.length, payload: req.payload });
   }
@@ -63,14 +70,18 @@ async function pieces(req: NbdRequest, upstream: Upstream, reading: boolean): Pr
         flags: req.flags,
         offset: req.offset + at,
         length,
-        payload: req.payload?.subarray(at, at + length),
+        payload: req.payload && sliceChunks(req.payload, at, at + length),
       }),
     );
   }
+  return joined(sends, reading);
+}
+
+async function joined(sends: Promise<UpstreamReply>[], reading: boolean): Promise<UpstreamReply> {
   const replies = await Promise.all(sends);
   const failed = replies.find((r) => r.errno !== NbdErrno.OK);
   if (failed) return { errno: failed.errno };
-  return reading ? { errno: NbdErrno.OK, data: Buffer.concat(replies.map((r) => r.data!)) } : { errno: NbdErrno.OK };
+  return reading ? { errno: NbdErrno.OK, data: replies.flatMap((r) => r.data!) } : { errno: NbdErrno.OK };
 }
 
 function sameSecret(given: string, secret: string): boolean {

@@ -3,10 +3,15 @@
 // when the connection is lost (the node died, fenced its copy, or the volume moved) every
 // unanswered request is sent again, in its original order, to wherever the API now says the
 // volume is served. Requests fail only when the volume is gone for good (deleted or archived).
+// Nothing is copied on the way: a write's payload is kept as the chunks the client's socket
+// delivered (until the node answers it: a re-send needs it), and a read's data is handed on as
+// the chunks the node's socket delivered, only once all of them have arrived — so a reply cut by a
+// lost connection is never partly forwarded, and its request is simply sent again.
 import type { Socket } from 'node:net';
 import { jitteredBackoff, sleep } from '../common/http.js';
 import { NbdCmd, NbdErrno } from '../storage-node/protocol/nbd-constants.js';
-import { ReplyDecoder, encodeRequest } from '../storage-node/protocol/nbd-transmission.js';
+import { ReplyDecoder, encodeRequestHeader } from '../storage-node/protocol/nbd-transmission.js';
+import { writeMessage } from '../storage-node/transport/write-message.js';
 import { negotiate } from './negotiate.js';
 import type { NodeTls } from './node-tls.js';
 import { VolumeGoneError, samePlace, type Placement, type Resolver, type ServingCopy } from './placement.js';
@@ -16,12 +21,14 @@ export interface UpstreamRequest {
   flags: number;
   offset: number;
   length: number;
-  payload?: Buffer;
+  /** A WRITE's bytes, as the chunks they arrived in. */
+  payload?: Buffer[];
 }
 
 export interface UpstreamReply {
   errno: number;
-  data?: Buffer;
+  /** A successful READ's bytes, as the chunks they arrived in. */
+  data?: Buffer[];
 }
 
 interface Pending {
@@ -69,7 +76,7 @@ export class Upstream {
     return new Promise((resolve) => {
       const handle = this.nextHandle++;
       this.pending.set(handle, { request, resolve });
-      if (this.socket) this.socket.write(encodeRequest({ ...request, handle }, request.payload));
+      if (this.socket) sendRequest(this.socket, handle, request);
     });
   }
 
@@ -104,7 +111,7 @@ export class Upstream {
     this.socket = socket;
     this.current = placement;
     this.opts.log?.(`attach: connected to ${placement.nodeId} at ${placement.host}:${placement.port}${this.opts.tls ? ' over TLS' : ''}`);
-    const decoder = new ReplyDecoder((handle) => this.expectedBytes(handle));
+    const decoder = new ReplyDecoder((handle) => this.expectedBytes(handle), { payloadForm: 'chunks' });
     await new Promise<void>((done) => {
       socket.on('data', (chunk: Buffer) => {
         for (const event of decoder.push(chunk)) {
@@ -114,7 +121,7 @@ export class Upstream {
       });
       socket.on('close', () => done());
       socket.on('error', () => undefined);
-      for (const [handle, p] of this.pending) socket.write(encodeRequest({ ...p.request, handle }, p.request.payload));
+      for (const [handle, p] of this.pending) sendRequest(socket, handle, p.request);
       socket.resume();
     });
     this.socket = null;
@@ -175,4 +182,9 @@ export class Upstream {
       void sleep(ms).then(wake);
     });
   }
+}
+
+function sendRequest(socket: Socket, handle: bigint, r: UpstreamRequest): void {
+  const header = encodeRequestHeader({ command: r.command, flags: r.flags, handle, offset: r.offset, length: r.length });
+  writeMessage(socket, header, r.payload);
 }

@@ -8,9 +8,11 @@
 // Client:  write encodeRequest({command, flags, handle, offset, length}, payload?);
 //          const replies = new ReplyDecoder((handle) => bytes a successful reply carries, or undefined
 //          for a handle not in flight); replies.push(chunk) → [{type:'reply', handle, errno, data?}, fatal…]
+// Either decoder takes `payloadForm: 'chunks'` to hand payloads over as the chunks they arrived in
+// (subarrays, no copy) instead of one Buffer.
 // Handles are 64-bit opaque values carried as bigint; offsets past Number.MAX_SAFE_INTEGER are
 // refused as out of range. Nothing throws out of push(); end() reports a stream cut mid-message.
-import { ByteQueue, fatal, type NbdFatal, type RequestError } from './nbd-bytes.js';
+import { ByteQueue, fatal, type NbdFatal, type Payload, type PayloadForm, type RequestError } from './nbd-bytes.js';
 import { CmdFlag, KNOWN_COMMANDS, NbdCmd, NbdErrno, NbdMagic, REQUEST_BYTES, SIMPLE_REPLY_BYTES } from './nbd-constants.js';
 
 export interface NbdRequestHeader {
@@ -20,21 +22,21 @@ export interface NbdRequestHeader {
   offset: number;
   length: number;
 }
-export interface NbdRequest extends NbdRequestHeader {
+export interface NbdRequest<F extends PayloadForm = 'buffer'> extends NbdRequestHeader {
   type: 'request';
   /** NBD_CMD_WRITE only: exactly `length` bytes. */
-  payload?: Buffer;
+  payload?: Payload<F>;
 }
-export type RequestEvent = NbdRequest | RequestError | NbdFatal;
+export type RequestEvent<F extends PayloadForm = 'buffer'> = NbdRequest<F> | RequestError | NbdFatal;
 
-export interface NbdReply {
+export interface NbdReply<F extends PayloadForm = 'buffer'> {
   type: 'reply';
   handle: bigint;
   errno: number;
   /** A successful READ's data. */
-  data?: Buffer;
+  data?: Payload<F>;
 }
-export type ReplyEvent = NbdReply | NbdFatal;
+export type ReplyEvent<F extends PayloadForm = 'buffer'> = NbdReply<F> | NbdFatal;
 
 /** Command flags each command may carry (spec: "Command flags"); FUA is valid on every command. */
 const ALLOWED_FLAGS: Record<number, number> = {
@@ -76,13 +78,13 @@ export function encodeSimpleReply(handle: bigint, errno: number): Buffer {
  * header cannot be trusted) and a READ's length (longer: EINVAL); `exportSize`, when given,
  * bounds every ranged request (EINVAL, or ENOSPC for writes).
  */
-export class RequestDecoder {
+export class RequestDecoder<F extends PayloadForm = 'buffer'> {
   private readonly queue = new ByteQueue();
   private failed = false;
 
-  constructor(private readonly opts: { maxPayload: number; exportSize?: number }) {}
+  constructor(private readonly opts: { maxPayload: number; exportSize?: number; payloadForm?: F }) {}
 
-  push(chunk: Uint8Array): RequestEvent[] {
+  push(chunk: Uint8Array): RequestEvent<F>[] {
     if (this.failed) return [];
     this.queue.push(chunk);
     const out = drain(() => this.next());
@@ -101,7 +103,7 @@ export class RequestDecoder {
       : null;
   }
 
-  private next(): RequestEvent | null {
+  private next(): RequestEvent<F> | null {
     const header = this.queue.peek(REQUEST_BYTES);
     if (!header) return null;
     if (header.readUInt32BE(0) !== NbdMagic.REQUEST) return fatal('bad-magic', `request magic 0x${header.readUInt32BE(0).toString(16)}`);
@@ -112,9 +114,9 @@ export class RequestDecoder {
     }
     const payloadBytes = command === NbdCmd.WRITE ? length : 0;
     if (this.queue.length < REQUEST_BYTES + payloadBytes) return null;
-    const bytes = this.queue.take(REQUEST_BYTES + payloadBytes)!;
+    this.queue.skip(REQUEST_BYTES);
     const rawOffset = header.readBigUInt64BE(16);
-    const req: NbdRequest = {
+    const req: NbdRequest<F> = {
       type: 'request',
       command,
       length,
@@ -122,11 +124,11 @@ export class RequestDecoder {
       handle: header.readBigUInt64BE(8),
       offset: rawOffset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(rawOffset),
     };
-    if (payloadBytes) req.payload = bytes.subarray(REQUEST_BYTES);
+    if (payloadBytes) req.payload = this.queue.takeAs(payloadBytes, this.opts.payloadForm ?? ('buffer' as F));
     return this.check(req, rawOffset) ?? req;
   }
 
-  private check(req: NbdRequest, rawOffset: bigint): RequestError | null {
+  private check(req: NbdRequest<F>, rawOffset: bigint): RequestError | null {
     const refuse = (code: RequestError['code'], errno: number, message: string): RequestError => ({
       type: 'request-error',
       code,
@@ -156,13 +158,16 @@ export class RequestDecoder {
  * carries (the READ's length, 0 for other commands), or undefined when no such request is in
  * flight — a reply to it is fatal. Structured replies are not negotiated, so they are fatal too.
  */
-export class ReplyDecoder {
+export class ReplyDecoder<F extends PayloadForm = 'buffer'> {
   private readonly queue = new ByteQueue();
   private failed = false;
 
-  constructor(private readonly expected: (handle: bigint) => number | undefined) {}
+  constructor(
+    private readonly expected: (handle: bigint) => number | undefined,
+    private readonly opts: { payloadForm?: F } = {},
+  ) {}
 
-  push(chunk: Uint8Array): ReplyEvent[] {
+  push(chunk: Uint8Array): ReplyEvent<F>[] {
     if (this.failed) return [];
     this.queue.push(chunk);
     const out = drain(() => this.next());
@@ -176,7 +181,7 @@ export class ReplyDecoder {
       : null;
   }
 
-  private next(): ReplyEvent | null {
+  private next(): ReplyEvent<F> | null {
     const header = this.queue.peek(SIMPLE_REPLY_BYTES);
     if (!header) return null;
     const magic = header.readUInt32BE(0);
@@ -188,9 +193,9 @@ export class ReplyDecoder {
     if (expected === undefined) return fatal('unknown-handle', `reply to handle ${handle}, which is not in flight`);
     const dataBytes = errno === NbdErrno.OK ? expected : 0;
     if (this.queue.length < SIMPLE_REPLY_BYTES + dataBytes) return null;
-    const bytes = this.queue.take(SIMPLE_REPLY_BYTES + dataBytes)!;
-    const reply: NbdReply = { type: 'reply', handle, errno };
-    if (dataBytes) reply.data = bytes.subarray(SIMPLE_REPLY_BYTES);
+    this.queue.skip(SIMPLE_REPLY_BYTES);
+    const reply: NbdReply<F> = { type: 'reply', handle, errno };
+    if (dataBytes) reply.data = this.queue.takeAs(dataBytes, this.opts.payloadForm ?? ('buffer' as F));
     return reply;
   }
 }

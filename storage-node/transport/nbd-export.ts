@@ -4,8 +4,8 @@
 import { logger } from '../../common/log.js';
 import { verifyGrant, type GrantAccess } from '../../common/tokens.js';
 import { MAX_IO_BYTES } from '../protocol/block-range.js';
-import { CmdFlag, NbdCmd, NbdErrno, TransmissionFlag, type BlockSizes, type NbdRequest } from '../protocol/nbd.js';
-import type { CommandResult, NbdExport, NbdExports } from './nbd-server.js';
+import { CmdFlag, NbdCmd, NbdErrno, TransmissionFlag, joinChunks, type BlockSizes } from '../protocol/nbd.js';
+import type { CommandResult, NbdCommand, NbdExport, NbdExports } from './nbd-server.js';
 import { TooManyHeldError, VolumeDeletedError } from '../store/io-gate.js';
 import { NodeError, type NodeService } from '../node-service.js';
 
@@ -96,7 +96,7 @@ const OK: CommandResult = { errno: NbdErrno.OK };
  * moved away or deleted closes the connection, so the client's side reconnects to the new
  * primary with its requests still held; any other failure is EIO on this request.
  */
-export async function runCommand(backend: NbdBackend, exp: GrantExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
+export async function runCommand(backend: NbdBackend, exp: GrantExport, req: NbdCommand, fsyncWrites: boolean): Promise<CommandResult> {
   try {
     return await dispatch(backend, exp, req, fsyncWrites);
   } catch (err) {
@@ -119,14 +119,14 @@ function movedAway(err: unknown): boolean {
   );
 }
 
-async function dispatch(backend: NbdBackend, exp: GrantExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
+async function dispatch(backend: NbdBackend, exp: GrantExport, req: NbdCommand, fsyncWrites: boolean): Promise<CommandResult> {
   const writes = req.command === NbdCmd.WRITE || req.command === NbdCmd.TRIM || req.command === NbdCmd.WRITE_ZEROES;
   if (writes && exp.access !== 'io') return { errno: NbdErrno.EPERM };
   switch (req.command) {
     case NbdCmd.READ:
-      return { errno: NbdErrno.OK, data: await read(backend, exp, req) };
+      return { errno: NbdErrno.OK, data: [await read(backend, exp, req)] };
     case NbdCmd.WRITE:
-      if (req.length > 0) await backend.write(exp.volumeId, req.offset, req.payload!);
+      if (req.length > 0) await backend.write(exp.volumeId, req.offset, joinChunks(req.payload!));
       return durable(backend, exp, req, fsyncWrites);
     case NbdCmd.TRIM:
     case NbdCmd.WRITE_ZEROES:
@@ -141,7 +141,7 @@ async function dispatch(backend: NbdBackend, exp: GrantExport, req: NbdRequest, 
   }
 }
 
-async function read(backend: NbdBackend, exp: GrantExport, req: NbdRequest): Promise<Buffer> {
+async function read(backend: NbdBackend, exp: GrantExport, req: NbdCommand): Promise<Buffer> {
   if (req.length === 0) return Buffer.alloc(0);
   return exp.access === 'io'
     ? backend.read(exp.volumeId, req.offset, req.length)
@@ -149,7 +149,7 @@ async function read(backend: NbdBackend, exp: GrantExport, req: NbdRequest): Pro
 }
 
 /** FUA: the write is durable before it is answered (writes already fdatasync when NODE_FSYNC is on). */
-async function durable(backend: NbdBackend, exp: GrantExport, req: NbdRequest, fsyncWrites: boolean): Promise<CommandResult> {
+async function durable(backend: NbdBackend, exp: GrantExport, req: NbdCommand, fsyncWrites: boolean): Promise<CommandResult> {
   if (req.flags & CmdFlag.FUA && !fsyncWrites) await backend.flush(exp.volumeId);
   return OK;
 }

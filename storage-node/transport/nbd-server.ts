@@ -27,6 +27,7 @@ import {
   type ServerHandshakeEvent,
 } from '../protocol/nbd.js';
 import { startTlsRefusal, upgradeServerSocket, type NbdTls } from './nbd-tls.js';
+import { writeMessage } from './write-message.js';
 import type { PreAuthLimit } from './pre-auth-limit.js';
 
 /** What a name opens: its size and transmission flags (plus whatever its owner needs to run commands). */
@@ -35,8 +36,11 @@ export interface NbdExport {
   flags: number;
 }
 
-/** What to send back: an errno (and a READ's data), or close the connection. */
-export type CommandResult = { errno: number; data?: Buffer } | 'close';
+/** What to send back: an errno (and a READ's data, as the Buffers it is made of: written as they are), or close the connection. */
+export type CommandResult = { errno: number; data?: Buffer[] } | 'close';
+
+/** A decoded request; a WRITE's payload is the chunks it arrived in (`joinChunks` for one Buffer). */
+export type NbdCommand = NbdRequest<'chunks'>;
 
 export interface NbdExports<E extends NbdExport = NbdExport> {
   /**
@@ -50,7 +54,7 @@ export interface NbdExports<E extends NbdExport = NbdExport> {
   list(): string[];
   blockSizes: BlockSizes;
   /** One decoded request, already checked against the export's size and the maximum payload. */
-  run(exp: E, req: NbdRequest): Promise<CommandResult>;
+  run(exp: E, req: NbdCommand): Promise<CommandResult>;
 }
 
 export interface NbdServerOptions {
@@ -121,11 +125,11 @@ class NbdConnection {
   private readonly handshake: ServerHandshakeDecoder;
   /** TLS carries the connection (after STARTTLS). */
   private secured = false;
-  private requests: RequestDecoder | null = null;
+  private requests: RequestDecoder<'chunks'> | null = null;
   private exp: NbdExport | null = null;
   private noZeroes = false;
   private options = 0;
-  private readonly waiting: NbdRequest[] = [];
+  private readonly waiting: NbdCommand[] = [];
   private inFlight = 0;
   private inFlightBytes = 0;
   private disconnecting = false;
@@ -312,11 +316,11 @@ class NbdConnection {
     clearTimeout(this.timer);
     this.hooks.leftHandshake();
     this.exp = exp;
-    this.requests = new RequestDecoder({ maxPayload: this.opts.exports.blockSizes.max, exportSize: exp.size });
+    this.requests = new RequestDecoder({ maxPayload: this.opts.exports.blockSizes.max, exportSize: exp.size, payloadForm: 'chunks' });
     this.onRequests(this.requests.push(this.handshake.rest()));
   }
 
-  private onRequests(events: RequestEvent[]): void {
+  private onRequests(events: RequestEvent<'chunks'>[]): void {
     for (const event of events) {
       if (this.closed || this.disconnecting) return;
       if (event.type === 'fatal') return this.close();
@@ -349,7 +353,7 @@ class NbdConnection {
     return this.inFlight >= maxInFlight || this.inFlightBytes + cost > maxInFlightBytes || this.socket.writableLength >= maxInFlightBytes;
   }
 
-  private run(req: NbdRequest, cost: number): void {
+  private run(req: NbdCommand, cost: number): void {
     this.inFlight += 1;
     this.inFlightBytes += cost;
     void this.opts.exports.run(this.exp!, req).then((result) => {
@@ -362,15 +366,12 @@ class NbdConnection {
     });
   }
 
-  private reply(handle: bigint, errno: number, data?: Buffer): void {
-    this.socket.cork();
-    this.socket.write(encodeSimpleReply(handle, errno));
-    if (data && data.length > 0) this.socket.write(data);
-    this.socket.uncork();
+  private reply(handle: bigint, errno: number, data?: Buffer[]): void {
+    writeMessage(this.socket, encodeSimpleReply(handle, errno), data);
   }
 }
 
-function costOf(req: NbdRequest): number {
+function costOf(req: NbdCommand): number {
   return req.command === NbdCmd.READ || req.command === NbdCmd.WRITE ? req.length : 0;
 }
 
