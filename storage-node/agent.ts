@@ -1,6 +1,6 @@
 // The node's side of the conversation with the control plane: registration, heartbeats,
 // and the recovery report, retried with jitter until the control plane admits it.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiEndpoints } from '../common/api-endpoints.js';
 import { HttpError, jitteredBackoff, sleep } from '../common/http.js';
@@ -8,6 +8,7 @@ import { logger } from '../common/log.js';
 import type { ScanReport } from '../common/types.js';
 import { plainPeerSend, type PeerSend } from './client.js';
 import type { NodeService } from './node-service.js';
+import { replaceFile } from './store/copy-files.js';
 
 export interface AgentConfig {
   nodeId: string;
@@ -81,7 +82,7 @@ export class ControlPlaneAgent {
         });
         this.token = res.nodeToken;
         this.mirrorToken = res.mirrorToken;
-        await writeFile(this.tokenPath, JSON.stringify({ nodeToken: res.nodeToken, mirrorToken: res.mirrorToken }), { mode: 0o600 });
+        await replaceFile(this.tokenPath, JSON.stringify({ nodeToken: res.nodeToken, mirrorToken: res.mirrorToken }), 0o600);
         return;
       } catch (err) {
         if (err instanceof HttpError && err.status < 500 && err.status !== 429) throw err;

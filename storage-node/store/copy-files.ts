@@ -2,7 +2,7 @@
 // data file read and written whole (at create, open and upgrade), and the in-place upgrade of a
 // version-1 copy, whose CRCs, dirty bitmap and writeSeq were files of their own.
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Bitmap } from '../protocol/bitmap.js';
 import { copyLayout, crcBytesOf, crcsFromBytes, decodeSeq, encodeSeq, FORMAT_VERSION, V1_FILES, type CopyLayout } from './copy-layout.js';
 import type { VolumeMeta } from './volume.js';
@@ -80,16 +80,25 @@ export async function removeV1Files(dir: string): Promise<void> {
  * behind a dirty bitmap that was cleared for a newer one.
  */
 export async function writeMetaFile(dir: string, meta: VolumeMeta): Promise<void> {
-  const tmp = join(dir, 'meta.json.tmp');
-  const file = await open(tmp, 'w');
+  await replaceFile(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
+}
+
+/**
+ * Replaces a file atomically and durably (a temporary beside it, fsynced, renamed over it, the
+ * directory fsynced): a process killed at any point leaves the old contents or the new, never a
+ * torn file (a node killed while saving its token could not boot again: chaos seed 411207).
+ */
+export async function replaceFile(path: string, contents: string, mode = 0o644): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const file = await open(tmp, 'w', mode);
   try {
-    await file.writeFile(JSON.stringify(meta, null, 2));
+    await file.writeFile(contents);
     await file.sync();
   } finally {
     await file.close();
   }
-  await rename(tmp, join(dir, 'meta.json'));
-  await syncDir(dir);
+  await rename(tmp, path);
+  await syncDir(dirname(path));
 }
 
 /** Makes a directory's entries (a rename, a new file, a removal) durable. */
