@@ -9,6 +9,7 @@ import { BLOCK_SIZE, type IoState, type PeerRef, type ReplicaMode, type ReplicaR
 import { Bitmap } from '../protocol/bitmap.js';
 import type { BlockSpan } from '../protocol/block-range.js';
 import { crc32c } from '../protocol/crc32c.js';
+import { readBuffers } from './buffer-pool.js';
 import { emptyRegion, readRegion, removeV1Files, syncDir, upgradeV1Copy, writeMetaFile, writeRegion } from './copy-files.js';
 import { copyLayout, crcBytesOf, crcOffset, dirtyOffset, encodeSeq, FORMAT_VERSION, type CopyLayout } from './copy-layout.js';
 import { PARALLEL_MIN_BYTES, sharedHashPool, type FileHashes } from './hash-pool.js';
@@ -126,8 +127,9 @@ export class Volume {
     await write;
   }
 
+  /** The span's bytes, in a buffer from readBuffers: its holder may release it there once done with it. */
   async read(span: BlockSpan): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(span.length); // not zeroed: filled by the read, or below
+    const buf = readBuffers.take(span.length); // not zeroed: filled by the read, or below
     const { bytesRead } = await this.data.read(buf, 0, span.length, span.offset);
     if (bytesRead < span.length) buf.fill(0, bytesRead);
     return buf;

@@ -26,6 +26,7 @@ import {
   type RequestEvent,
   type ServerHandshakeEvent,
 } from '../protocol/nbd.js';
+import { readBuffers } from '../store/buffer-pool.js';
 import { startTlsRefusal, upgradeServerSocket, type NbdTls } from './nbd-tls.js';
 import { writeMessage } from './write-message.js';
 import type { PreAuthLimit } from './pre-auth-limit.js';
@@ -367,7 +368,8 @@ class NbdConnection {
   }
 
   private reply(handle: bigint, errno: number, data?: Buffer[]): void {
-    writeMessage(this.socket, encodeSimpleReply(handle, errno), data);
+    const release = data && (() => data.forEach((buf) => readBuffers.release(buf)));
+    writeMessage(this.socket, encodeSimpleReply(handle, errno), data, release);
   }
 }
 
