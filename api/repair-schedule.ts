@@ -62,14 +62,21 @@ async function ensure(temporal: Client, config: RepairScheduleConfig): Promise<'
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
+  // A schedule's pause and update are signals to it, so a describe can miss one sent a moment
+  // ago (an operator's unpause): a new interval and the pause go in one update, never two.
   const handle = temporal.schedule.getHandle(FLEET_REPAIR_SCHEDULE_ID);
   const current = await handle.describe();
+  const pause = !config.enabled;
+  const intervalChanged = current.spec.intervals?.length !== 1 || current.spec.intervals[0]!.every !== config.intervalMs;
   let changed = false;
-  if (current.spec.intervals?.length !== 1 || current.spec.intervals[0]!.every !== config.intervalMs) {
-    await handle.update((previous) => ({ ...previous, spec }));
+  if (intervalChanged) {
+    await handle.update((previous) => ({
+      ...previous,
+      spec,
+      state: pause ? { ...previous.state, paused: true, note: DISABLED_NOTE } : previous.state,
+    }));
     changed = true;
-  }
-  if (!config.enabled && !current.state.paused) {
+  } else if (pause && !current.state.paused) {
     await handle.pause(DISABLED_NOTE);
     changed = true;
   }

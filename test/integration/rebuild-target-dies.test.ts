@@ -161,7 +161,15 @@ describe('the repair loop', () => {
     expect((await handle.describe()).state).toMatchObject({ paused: true, note: 'operator: maintenance' });
     await handle.unpause();
     expect(await ensureRepairSchedule(temporal, { enabled: false, intervalMs: 2000 })).toBe('updated');
-    const paused = await handle.describe();
+    // an update reaches the schedule as a signal: a describe right after may not show it yet
+    const paused = await eventually(
+      'the schedule paused at the new interval',
+      async () => {
+        const now = await handle.describe();
+        return now.spec.intervals?.[0]?.every === 2000 && now;
+      },
+      10_000,
+    );
     expect(paused.state.paused).toBe(true);
     expect(paused.spec.intervals).toEqual([expect.objectContaining({ every: 2000 })]);
     const schedules = [];
