@@ -38,8 +38,11 @@ export interface VolumeRecoveryInput {
   reviewDeadlineMs: number;
 }
 
+/** enable-io waits for a twin still out before enabling retires it, not after (chaos seed 401207 scenario 23). */
+export const TWIN_WAIT_PATCH = 'volume-recovery-twin-wait-before-enable';
+
 export async function volumeRecovery(input: VolumeRecoveryInput): Promise<RecoveryOutcome> {
-  const first = start(input, Date.now());
+  const first = start(patched(TWIN_WAIT_PATCH) ? input : { ...input, twinWaitAfterEnable: true }, Date.now());
   let state: VolumeRecoveryState = first.state;
   setCurrentDetails(currentDetails(state));
   const dispatch = (event: ExternalEvent | ResultEvent): Command[] => {

@@ -53,7 +53,10 @@ function waitingForPeers(s: State, timeoutMs: number): string {
   const offered = new Set(s.copies.candidates.map((c) => c.nodeId));
   const missing = s.setup.expectedNodes.filter((n) => !offered.has(n));
   const whom = missing.length ? `the copies on ${missing.join(', ')}` : 'the other copies';
-  return `waiting for ${whom} to be reported, until ${at(s.now + timeoutMs)}; then the best copy offered is elected`;
+  const until = at(s.now + timeoutMs);
+  if (s.stage.phase !== 'configuration') return `waiting for ${whom} to be reported, until ${until}; then the best copy offered is elected`;
+  const lost = s.stage.authority.winner.replica.unrecoverableBlocks.length;
+  return `enable-io decided: waiting for ${whom}, which may hold the ${lost} block(s) the restore could not repair, until ${until}; then I/O is enabled`;
 }
 
 function waitingForDecision(s: State, deadline: number): string {

@@ -32,6 +32,11 @@ function failDecision(s: State, message: string): void {
   next(s, { t: 'waitForDecision' });
 }
 
+/** An enable-io of a copy the restore could not fully repair: a copy still out may hold the rest. */
+function waitsForTwin(s: State): boolean {
+  return deciding(s).action === 'enable-io' && authority(s).winner.replica.unrecoverableBlocks.length > 0;
+}
+
 export function decide(review: Review, outcome: Omit<Decision, 'id'>): Decision {
   review.decision = { ...outcome, id: review.nextDecisionId++ };
   return review.decision;
@@ -88,13 +93,19 @@ export const REVIEW_STEPS: Handlers<
       next(s, { t: 'settle' }, { t: 'reviewRound' });
     },
   },
-  /** A kept twin stays only for enable-io; every other decision deletes it first. */
+  /**
+   * A kept twin stays only for enable-io; every other decision deletes it first. Enabling retires
+   * every other member, so a copy still out that may hold what the restore could not repair gets
+   * the peer wait before, never after: once retired, its offer would be refused and the copy
+   * deleted with the only good version of those blocks (chaos seed 401207 scenario 23).
+   */
   carryOut: {
     perform(s) {
       const { action } = deciding(s);
       const { standby } = authority(s);
       const steps: Task[] = standby && action !== 'enable-io' ? [{ t: 'discard', nodeId: standby.nodeId }, { t: 'forgetStandby' }] : [];
       const epoch = s.setup.epoch + 1;
+      if (waitsForTwin(s) && !s.setup.twinWaitAfterEnable) steps.push({ t: 'waitForPeers' }, { t: 'settle' });
       if (action === 'enable-io') steps.push({ t: 'joinTwin', epoch });
       else if (action === 'archive' || action === 'transfer') steps.push({ t: action });
       else
@@ -186,15 +197,10 @@ export const REVIEW_STEPS: Handlers<
       next(s, { t: 'closeReview' });
     },
   },
-  /** A peer still out may hold what the restore lacked: after enable-io it gets the peer wait to return. */
   closeReview: {
     perform(s) {
-      const { winner } = authority(s);
-      const { action } = deciding(s);
-      const waitForTwin = winner.replica.unrecoverableBlocks.length > 0 && action === 'enable-io';
-      next(s, { t: 'resolve', nodeId: winner.nodeId, outcome: action }, ...(waitForTwin ? [{ t: 'waitForPeers' } as const] : []), {
-        t: 'settleRest',
-      });
+      const late = waitsForTwin(s) && s.setup.twinWaitAfterEnable ? [{ t: 'waitForPeers' } as const] : [];
+      next(s, { t: 'resolve', nodeId: authority(s).winner.nodeId, outcome: deciding(s).action }, ...late, { t: 'settleRest' });
     },
   },
   settleRest: {

@@ -10,6 +10,11 @@ export interface RecoverySetup {
   expectedNodes: string[];
   peerWaitMs: number;
   reviewDeadlineMs: number;
+  /**
+   * Set only for a recovery started before the `volume-recovery-twin-wait-before-enable` patch:
+   * it replays its enable-io as recorded, the peer wait after enabling instead of before.
+   */
+  twinWaitAfterEnable?: true;
 }
 
 export type Winner = CandidateReport & { replica: RestoredReplica };

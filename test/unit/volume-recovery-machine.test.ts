@@ -92,6 +92,10 @@ class Run {
   carriedOut = 0;
   notified = new Set<string>();
   offered = new Set<string>();
+  /** Enabled or transferred: every other member is retired, and the inventory refuses its offer (`markCandidate`). */
+  retired = false;
+  waitedAfterDecision = false;
+  repairedFrom = new Set<string>();
 
   constructor(
     private readonly fleet: ScannedReplica[],
@@ -116,6 +120,7 @@ class Run {
 
   offer(report: CandidateReport): void {
     if (outcome(this.state)) return; // the run ended: the offer starts a new one
+    if (this.retired) return;
     this.offered.add(report.serverRecoveryId);
     const commands = this.apply({ type: 'copyOffered', report, at: this.clock });
     expect(commands.every((c) => c.type === 'notify')).toBe(true);
@@ -144,6 +149,7 @@ class Run {
     if (event.type === 'incidentChecked' && !event.current) this.superseded = true;
     if (event.type === 'copyAdded') this.transferTarget = event.target;
     if (event.type === 'archived') this.carriedOut++;
+    if (command.type === 'waitForPeers' && this.decided()) this.waitedAfterDecision = true;
     const commands = this.apply({ ...event, at: this.clock });
     expect(commands.length).toBeLessThanOrEqual(1);
     this.inFlight = commands[0] ?? null;
@@ -202,6 +208,9 @@ class Run {
     if (command.type === 'notify') this.notified.add(command.serverRecoveryId);
     if (command.type === 'deleteCopy') this.checkDeletion(command.nodeId);
     if (command.type === 'enableCopy') this.checkEnable(command.nodeId);
+    if (command.type === 'repairCopy') this.repairedFrom.add(command.from);
+    if (command.type === 'recordEnabled') this.checkNothingLeftOut();
+    if (command.type === 'recordEnabled' || command.type === 'recordTransferred') this.retired = true;
     if (command.type === 'recordEnabled' || command.type === 'recordTransferred' || command.type === 'deleteVolume') this.carriedOut++;
     expect(this.carriedOut).toBeLessThanOrEqual(1); // a decision is carried out at most once
   }
@@ -214,7 +223,17 @@ class Run {
     expect(nodeId).not.toBe(this.winner!.nodeId);
     const copy = this.state.copies.candidates.find((c) => c.nodeId === nodeId)!.replica;
     const decided = this.decided();
+    const lost = this.lostBlocks();
+    const holdsLost = generation(copy) === generation(this.winner!) && lost.some((b) => !copy.badBlocks.includes(b));
+    if (holdsLost && decided?.action === 'enable-io')
+      expect(this.repairedFrom, 'a twin holding lost blocks deleted unasked').toContain(nodeId);
     if (!decided && !copy.rebuilding && !this.winner!.rebuilding) expect(generation(copy)).toBeLessThanOrEqual(generation(this.winner!));
+  }
+
+  /** A copy still out that may hold blocks the restore lost gets the peer wait before enabling retires it. */
+  private checkNothingLeftOut(): void {
+    if (this.lostBlocks().length > 0)
+      expect(peersReported(this.state) || this.waitedAfterDecision, 'enabled before the peer wait').toBe(true);
   }
 
   /** Never an enable without a restored winner (or a transfer's rebuilt copy) and a decision to enable. */
@@ -228,6 +247,11 @@ class Run {
       expect(decision!.action).toBe('enable-io');
       expect(nodeId).toBe(this.winner?.nodeId);
     }
+  }
+
+  private lostBlocks(): number[] {
+    const stage = this.state.stage;
+    return stage.phase === 'configuration' ? stage.authority.winner.replica.unrecoverableBlocks : [];
   }
 
   private decided() {
