@@ -9,7 +9,7 @@ import type { LocalCluster, NodeSpec } from '../cluster/local-cluster.js';
 import { startScratchCluster } from '../cluster/scratch-cluster.js';
 import { temporalKind } from '../cluster/temporal-postgres.js';
 import { cpus } from 'node:os';
-import { cpuBetween, sampleCpu } from './cpu.js';
+import { cpuBetween, cpuOf, sampleCpu } from './cpu.js';
 import { fleetPlotSvg, type FleetSample } from './fleet-plot.js';
 import { incidentsPerNodeMax, serverRecoveriesOpenAtEnd } from './incidents.js';
 import { recoveryCost } from './recovery-cost.js';
@@ -22,6 +22,9 @@ export interface FleetOptions {
   restoreConcurrency: number;
   /** The Postgres the cluster's database is created on; default: an embedded one for the run. */
   databaseUrl?: string;
+  /** API and worker processes (default 1 each). */
+  apis?: number;
+  workers?: number;
   plotPath: string;
 }
 
@@ -41,6 +44,8 @@ export async function fleetBench(opts: FleetOptions) {
     adminDatabaseUrl: opts.databaseUrl,
     nodes: fleetTopology(opts.nodes),
     nodesPerProcess: 10,
+    apis: opts.apis,
+    workers: opts.workers,
     env: {
       HEARTBEAT_MS: '1000',
       HEARTBEAT_TIMEOUT_MS: '6000',
@@ -62,9 +67,11 @@ export async function fleetBench(opts: FleetOptions) {
     const restartAt = Date.now();
     await cluster.powerFail('dc', 'dc1');
     const cpuBefore = sampleCpu(cluster); // the node processes are dead: theirs count from their restart
+    const eachBefore = controlProcessesCpu(cluster);
     // Sampled from the power's return, while the nodes restart (with 200 nodes that alone takes half a minute).
     const [timeline] = await Promise.all([watchRecovery(db, volumes.length, opts.nodes, restartAt), cluster.restore('dc', 'dc1')]);
     const cpuAfter = sampleCpu(cluster);
+    const each = controlProcessesCpu(cluster, eachBefore);
     const wallSeconds = (Date.now() - restartAt) / 1000;
     const cpu = cpuBetween(cpuBefore, cpuAfter, wallSeconds, cpus().length);
     const { rows } = await db.query(
@@ -100,6 +107,9 @@ export async function fleetBench(opts: FleetOptions) {
     await writeFile(plotPath, svg);
     return {
       nodes: opts.nodes,
+      apis: cluster.apis.length,
+      workers: cluster.workers.length,
+      ...each,
       volumes: volumes.length,
       uniqueVolumes: volumes.length,
       allNodesInServiceSeconds: Math.max(...downtimes),
@@ -124,6 +134,14 @@ export async function fleetBench(opts: FleetOptions) {
   } finally {
     await scratch.stop();
   }
+}
+
+/** CPU seconds of each API and each worker process (since `before`), to show how the work spread between them. */
+function controlProcessesCpu(cluster: LocalCluster, before?: { apiCpuSecondsEach: number[]; workerCpuSecondsEach: number[] }) {
+  const { apis, workers } = cluster.processes();
+  const since = (processes: { pid: number | null }[], earlier: number[] = []) =>
+    processes.map((p, i) => Math.round((cpuOf(p.pid) - (earlier[i] ?? 0)) * 10) / 10);
+  return { apiCpuSecondsEach: since(apis, before?.apiCpuSecondsEach), workerCpuSecondsEach: since(workers, before?.workerCpuSecondsEach) };
 }
 
 /** Samples, from the inventory, nodes in service and volumes re-enabled until all serve again. */

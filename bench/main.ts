@@ -34,6 +34,8 @@ const { values, positionals } = parseArgs({
     sizes: { type: 'string', default: '50,100,200' },
     'peer-tls': { type: 'string', default: 'require' },
     'writes-per-batch': { type: 'string', default: '16' },
+    apis: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1' },
     json: { type: 'string' },
   },
 });
@@ -80,7 +82,9 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
       volumesPerNode: int('volumes-per-node'),
       restoreConcurrency: int('restore-concurrency'),
       databaseUrl,
-      plotPath: join(RESULTS_DIR, `fleet-${int('nodes', 50)}.svg`),
+      apis: int('apis'),
+      workers: int('workers'),
+      plotPath: join(RESULTS_DIR, `fleet-${int('nodes', 50)}${processesSuffix()}.svg`),
     }),
   partition: () =>
     partitionBench({
@@ -106,6 +110,11 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
       databaseUrl,
     }),
 };
+
+/** A run with several API or worker processes keeps its plot beside the single-process one's. */
+function processesSuffix(): string {
+  return int('apis') === 1 && int('workers') === 1 ? '' : `-apis${int('apis')}-workers${int('workers')}`;
+}
 
 /** `--sizes 50,100,200`: the fleet sizes of a scaling run, smallest first. */
 function sizes(): number[] {

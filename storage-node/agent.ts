@@ -77,7 +77,15 @@ export class ControlPlaneAgent {
           method: 'POST',
           token: this.config.joinToken,
           headers: this.token ? { 'x-node-token': this.token } : {},
-          body: { nodeId, url, nbdAddress, ...(peerUrl ? { peerUrl } : {}), domainPath, capacityBytes: this.service.capacityBytes },
+          body: {
+            nodeId,
+            url,
+            nbdAddress,
+            ...(peerUrl ? { peerUrl } : {}),
+            domainPath,
+            capacityBytes: this.service.capacityBytes,
+            recovering: this.service.recovering,
+          },
           timeoutMs: 5000,
         });
         this.token = res.nodeToken;

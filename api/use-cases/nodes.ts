@@ -48,6 +48,8 @@ export const RegisterBody = z.strictObject({
     }
   }),
   capacityBytes: z.number().int().positive(),
+  /** Booted after a crash, its I/O held: the registration vouches for none of its copies (an older build omits it). */
+  recovering: z.boolean().optional(),
   /** Where the node serves NBD; a node without it (an older build) cannot be attached to. */
   nbdAddress: z
     .string()
@@ -95,7 +97,10 @@ export async function registerNode(deps: Deps, body: z.infer<typeof RegisterBody
     throw new AppError(403, 'forbidden', `node ${body.nodeId} is already registered; re-registering needs its node token`);
   }
   const address = { id: body.nodeId, url: body.url, nbdAddress: body.nbdAddress ?? '', peerUrl: body.peerUrl ?? '' };
-  const node = await upsertNode(deps.db, address, body.domainPath, body.capacityBytes, deps.config.heartbeatTimeoutMs);
+  // A node back from a crash, registering before its peers' investigations read the inventory,
+  // must not look healthy to them: they would call their copies duplicates of its torn ones.
+  const vouchMs = body.recovering ? 0 : deps.config.heartbeatTimeoutMs;
+  const node = await upsertNode(deps.db, address, body.domainPath, body.capacityBytes, vouchMs);
   return {
     nodeId: node.id,
     state: node.state,

@@ -13,10 +13,10 @@ import type { NodeClient } from '../../api/node-client.js';
 import { createCustomer } from '../../api/repositories/customers.js';
 import { inTransaction } from '../../api/repositories/db.js';
 import { upsertNode } from '../../api/repositories/nodes.js';
-import { insertVolume, setVolumeState } from '../../api/repositories/volumes.js';
+import { insertVolume, inventoryFor, setVolumeState } from '../../api/repositories/volumes.js';
 import { createDataPathState } from '../../api/use-cases/data-path.js';
 import type { Deps } from '../../api/use-cases/deps.js';
-import { nodeToken } from '../../common/tokens.js';
+import { joinToken, nodeToken } from '../../common/tokens.js';
 import type { SnapshotStore } from '../../snapshot-store/store.js';
 import { admin, migratedTestDatabase } from '../support/test-cluster.js';
 
@@ -128,5 +128,30 @@ describe('the API in-process', () => {
     expect((await db.query('select count(*)::int as n from recovery_events')).rows[0].n).toBe(0);
     expect((await db.query(`select state from nodes where id = 'node-a'`)).rows[0].state).toBe('in-service');
     expect((await db.query(`select state from replicas where node_id = 'node-a'`)).rows[0].state).toBe('in-service');
+  });
+
+  it('takes a node back from a crash at its word: registered while recovering, it vouches for no copy until a heartbeat in service', async () => {
+    const healthyB = async () => (await inventoryFor(db, ['vol-1'])).get('vol-1')!.members.find((m) => m.nodeId === 'node-b')!.healthy;
+    const token = nodeToken(SECRET, 'node-b');
+    const post = (path: string, body: object, headers: Record<string, string>) =>
+      fetch(`${url}/v1/nodes${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const registration = { nodeId: 'node-b', url: 'http://127.0.0.1:1', domainPath: 'dc1/az1/r1/p2/p2', capacityBytes: 1 << 30 };
+    const join = { authorization: `Bearer ${joinToken(SECRET)}`, 'x-node-token': token };
+    expect(await healthyB()).toBe(true);
+
+    expect((await post('/register', { ...registration, recovering: true }, join)).status).toBe(200);
+    expect(await healthyB()).toBe(false); // a peer's investigation must not take it for a healthy copy
+    const beat = { usedBytes: 0, bootId: 'after-crash' };
+    expect((await post('/node-b/heartbeat', { ...beat, recovering: true }, { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect(await healthyB()).toBe(false);
+    expect((await post('/node-b/heartbeat', { ...beat, recovering: false }, { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect(await healthyB()).toBe(true);
+
+    expect((await post('/register', registration, join)).status).toBe(200); // a clean restart (or an older build) still vouches
+    expect(await healthyB()).toBe(true);
   });
 });
