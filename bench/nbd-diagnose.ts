@@ -1,7 +1,8 @@
 // Where the time goes when a throughput target is missed, measured rather than guessed: the
-// missed jobs again through an attach process under `node --cpu-prof` (its top self-time
+// missed read jobs again through an attach process under `node --cpu-prof` (its top self-time
 // functions), the machine's CPU by process during them (`perf record -a`, when perf runs), and
-// the node's random reads at queue depth 1 against 32 (equal: the node serves one at a time).
+// the node's random reads at queue depth 1 against 32 (equal: the node serves one at a time);
+// the missed write jobs again on the node directly under `perf record -g` (`nodeWrites`).
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScratchCluster } from '../cluster/scratch-cluster.js';
@@ -19,7 +20,57 @@ export interface DiagnoseContext {
   directUri: () => Promise<string>;
 }
 
+const WRITE_JOBS: JobName[] = ['seqWrite', 'randWrite'];
+
+/** The missed read jobs through a profiled attach process; the missed write jobs on the nodes themselves. */
 export async function diagnose(ctx: DiagnoseContext, missed: JobName[]): Promise<Record<string, unknown>> {
+  const reads = missed.filter((j) => !WRITE_JOBS.includes(j));
+  const writes = missed.filter((j) => WRITE_JOBS.includes(j));
+  return {
+    ...(reads.length ? await diagnoseReads(ctx, reads) : {}),
+    ...(writes.length ? { nodeWrites: await nodeWriteProfiles(ctx, writes) } : {}),
+  };
+}
+
+/**
+ * Each missed write job again, directly on the primary's NBD server, while `perf record -g`
+ * samples both node processes (started with `--perf-basic-prof`, so their JavaScript frames have
+ * names): the top symbols by self time, kernel and libuv's threads included.
+ */
+async function nodeWriteProfiles(ctx: DiagnoseContext, jobs: JobName[]): Promise<Record<string, unknown>[]> {
+  const pids = ctx.scratch.cluster
+    .processes()
+    .nodes.map((n) => n.pid)
+    .filter((p): p is number => !!p);
+  const out: Record<string, unknown>[] = [];
+  for (const job of jobs) {
+    const data = join(ctx.dir, `perf-nodes-${job}.data`);
+    const rec = ctx.children.track(
+      spawnTool('perf', ['record', '-g', '-F', '499', '-p', pids.join(','), '-o', data, '--', 'sleep', String(ctx.seconds)]),
+    );
+    const figures = await runFio(ctx.children, ctx.dir, await ctx.directUri(), job, ctx.seconds);
+    const code = await rec.done;
+    if (code !== 0) {
+      out.push({ job, figures, error: `perf record failed (exit ${code}): ${rec.output().trim().slice(-300)}` });
+      continue;
+    }
+    const report = await runTool(ctx.children, 'perf', ['report', '-i', data, '--no-children', '--sort', 'sym', '--stdio'], 120_000);
+    out.push({ job, figures, top: topSymbols(report.output, 20) });
+  }
+  return out;
+}
+
+/** `perf report --sort sym` lines ("  12.34%  [.] symbol"): the first `n`, with their share of the samples. */
+export function topSymbols(report: string, n: number): { symbol: string; share: number }[] {
+  const rows: { symbol: string; share: number }[] = [];
+  for (const m of report.matchAll(/^\s+([\d.]+)%\s+\[([.k])\]\s+(.+?)\s*$/gm)) {
+    rows.push({ symbol: `${m[2] === 'k' ? '[kernel] ' : ''}${m[3]}`, share: round(Number(m[1]) / 100, 4) });
+    if (rows.length === n) break;
+  }
+  return rows;
+}
+
+async function diagnoseReads(ctx: DiagnoseContext, missed: JobName[]): Promise<Record<string, unknown>> {
   const profDir = join(ctx.dir, 'cpu-prof');
   await mkdir(profDir, { recursive: true });
   const { scratch, children } = ctx;

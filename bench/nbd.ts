@@ -46,6 +46,7 @@ export async function nbdBench(opts: NbdBenchOptions): Promise<Record<string, un
       nodes: defaultTopology(2),
       env: { ...ENV, NODE_PEER_TLS: opts.peerTls },
       nbdTls: 'optional', // plaintext as before, and TLS for measureTls
+      nodeFlags: ['--perf-basic-prof'], // perf names the nodes' JavaScript frames (nbd-diagnose's write profile)
       progress,
     });
     const size = opts.sizeMiB * 1024 * 1024;
@@ -163,6 +164,8 @@ function missedJobs(ratios: { attach: Ratios }): JobName[] {
   const missed: JobName[] = [];
   if (ratios.attach.seqReadRatio < TARGETS.seqReadRatio) missed.push('seqRead');
   if (ratios.attach.randReadRatio < TARGETS.randReadRatio) missed.push('randRead');
+  if (ratios.attach.seqWriteRatio < TARGETS.seqWriteRatio) missed.push('seqWrite');
+  if (ratios.attach.randWriteRatio < TARGETS.randWriteRatio) missed.push('randWrite');
   return missed;
 }
 

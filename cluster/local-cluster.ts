@@ -48,6 +48,8 @@ export interface ClusterOptions {
   apis?: number;
   /** Worker processes (default BLACKSTART_WORKERS, else 1): Temporal spreads the tasks between them. */
   workers?: number;
+  /** Extra `node` flags for the storage node processes (a benchmark's `--perf-basic-prof`). */
+  nodeFlags?: string[];
 }
 
 export class LocalCluster {
@@ -193,8 +195,8 @@ export class LocalCluster {
   }
 
   /** `netns`: the `ip` arguments that run it inside a network namespace. */
-  private child(name: string, script: string, env: Record<string, string>, netns: string[] = []): ManagedProcess {
-    const node = [process.execPath, '--enable-source-maps', ...cpuProfileFlags(name), join(DIST, script)];
+  private child(name: string, script: string, env: Record<string, string>, netns: string[] = [], flags: string[] = []): ManagedProcess {
+    const node = [process.execPath, '--enable-source-maps', ...cpuProfileFlags(name), ...flags, join(DIST, script)];
     return new ManagedProcess({
       name,
       command: netns.length > 0 ? 'ip' : node[0]!,
@@ -220,10 +222,11 @@ export class LocalCluster {
       SNAPSHOT_STORE: this.snapshotStoreDir,
       ...this.opts.env,
     };
-    if (!this.network) return this.child(name, 'storage-node/main.js', env);
+    const flags = this.opts.nodeFlags ?? [];
+    if (!this.network) return this.child(name, 'storage-node/main.js', env, [], flags);
     const { nodeId } = group[0]!;
     const onHost = { NODE_BIND: this.network.address(nodeId), NODE_ADVERTISE_URL: this.nodeUrl(nodeId) };
-    return this.child(name, 'storage-node/main.js', { ...env, ...onHost }, this.network.execPrefix(nodeId));
+    return this.child(name, 'storage-node/main.js', { ...env, ...onHost }, this.network.execPrefix(nodeId), flags);
   }
 
   /** Starts API process `i` (default the first) and waits until it answers. */

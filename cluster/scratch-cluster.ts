@@ -56,6 +56,8 @@ export interface ScratchClusterOptions {
   /** API and worker processes (LocalCluster's `apis`, `workers`). */
   apis?: number;
   workers?: number;
+  /** Extra `node` flags for the storage node processes (LocalCluster's `nodeFlags`). */
+  nodeFlags?: string[];
   progress?: (msg: string) => void;
 }
 
@@ -80,6 +82,7 @@ export async function startScratchCluster(opts: ScratchClusterOptions): Promise<
       nbdTls: opts.nbdTls,
       apis: opts.apis,
       workers: opts.workers,
+      nodeFlags: opts.nodeFlags,
       databaseUrl: url.toString(),
       uiPort: opts.withUi ? undefined : null,
       env: opts.env,
