@@ -21,8 +21,8 @@ const replica: ScannedReplica = {
 };
 const offer = (nodeId: string): CandidateReport => ({ nodeId, serverRecoveryId: `sr-${nodeId}`, replica });
 
-/** The result a cooperative world gives each command (no proof, the incident current). */
-function resultOf(c: Command): ResultEvent {
+/** The result a cooperative world gives each command (no proof, the incident current; `lost`: blocks the restore could not repair). */
+function resultOf(c: Command, lost: number[]): ResultEvent {
   switch (c.type) {
     case 'waitForPeers':
       return { type: 'peerWaitElapsed' };
@@ -31,7 +31,15 @@ function resultOf(c: Command): ResultEvent {
     case 'restoreCopy':
       return {
         type: 'restored',
-        replica: { ...replica, repairedFromPeer: 0, repairedFromSnapshot: 0, blocksFromBase: 0, unrecoverableBlocks: [], base: null },
+        replica: {
+          ...replica,
+          badBlocks: lost,
+          repairedFromPeer: 0,
+          repairedFromSnapshot: 0,
+          blocksFromBase: 0,
+          unrecoverableBlocks: lost,
+          base: null,
+        },
       };
     case 'deleteCopy':
       return { type: 'copyDeleted', deleted: true };
@@ -47,7 +55,10 @@ class Drive {
   command: Command | null;
   clock = 1_000;
 
-  constructor(expected: string[]) {
+  constructor(
+    expected: string[],
+    private readonly lost: number[] = [],
+  ) {
     const begun = start({ volumeId: 'vol-1', epoch: 3, expectedNodes: expected, peerWaitMs: PEER_WAIT, reviewDeadlineMs: REVIEW }, 0);
     this.state = begun.state;
     this.command = begun.commands[0] ?? null;
@@ -56,7 +67,7 @@ class Drive {
   /** Answers commands until one of type `until` is in flight (or the run ends). */
   until(until: Command['type'] | 'end'): string {
     while (this.command && this.command.type !== until) {
-      const next = step(this.state, { ...resultOf(this.command), at: (this.clock += 10) });
+      const next = step(this.state, { ...resultOf(this.command, this.lost), at: (this.clock += 10) });
       this.state = next.state;
       this.command = next.commands[0] ?? null;
     }
@@ -120,5 +131,18 @@ describe('volume recovery current details', () => {
     const end = run.until('end');
     expect(end).toContain('**Done**');
     expect(end).toContain('enable-io (customer) — winner n1, epoch 4');
+  });
+
+  it('when the owner enables a copy with lost blocks while a copy is still out, then it says it waits for that copy first', () => {
+    const run = new Drive(['n1', 'n2'], [5]);
+    run.offer('n1');
+    run.until('waitForDecision');
+    run.decide();
+    const details = run.until('waitForPeers');
+    expect(details).toContain('**Configuration**');
+    expect(details).toContain(
+      'enable-io decided: waiting for the copies on n2, which may hold the 1 block(s) the restore could not repair',
+    );
+    expect(details).toContain('then I/O is enabled');
   });
 });
