@@ -1,17 +1,21 @@
-// Declares silent nodes down and starts their failover workflow. The workflow is started
-// before the node is marked down, so a crash in between only repeats a start that is refused.
+// Declares silent nodes down and starts their failover workflow, unless one answers a probe as
+// itself and serving (its heartbeats were late, not its node). The workflow is started before the
+// node is marked down, so a crash in between only repeats a start that is refused.
 // With several API processes only the holder of the `heartbeatMonitor` lease checks; two checking
 // at once (a lease lost between its checks) would start nothing twice, for the same reason.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, nodeFailoverId, StorageNodeKey } from '../common/messages.js';
 import { logger } from '../common/log.js';
-import { holdsFailover } from '../common/rules/failover.js';
+import { answersForItself, holdsFailover } from '../common/rules/failover.js';
 import { nodeFailover, type NodeFailoverInput } from '../workflows/node-failover.js';
 import { breakerHolds } from './mass-outage.js';
 import type { Lease } from './repositories/leases.js';
-import { findSilentNodes, listNodes, markNodeDown } from './repositories/nodes.js';
+import { findSilentNodes, listNodes, markNodeDown, noteAnsweredProbe, type NodeRow } from './repositories/nodes.js';
 import { readThrottle } from './repositories/settings.js';
 import type { Deps } from './use-cases/deps.js';
+
+/** A probe of a silent node waits this long for its answer: more is the silence it was asked about. */
+const PROBE_TIMEOUT_MS = 1000;
 
 export function startHeartbeatMonitor(deps: Deps, lease: Pick<Lease, 'held' | 'since'>): () => void {
   let running = false;
@@ -26,6 +30,33 @@ export function startHeartbeatMonitor(deps: Deps, lease: Pick<Lease, 'held' | 's
       .finally(() => (running = false));
   }, deps.config.monitorIntervalMs);
   return () => clearInterval(timer);
+}
+
+/**
+ * The silent nodes that do not answer a probe as themselves (`answersForItself`); those that do
+ * are noted as heard of, and logged. Probed side by side, each for at most PROBE_TIMEOUT_MS.
+ */
+async function unanswered(deps: Deps, silent: NodeRow[]): Promise<NodeRow[]> {
+  const probes = await Promise.all(
+    silent.map((node) =>
+      deps.nodes
+        .node(node.id, { timeoutMs: PROBE_TIMEOUT_MS })
+        .then((client) => client.health())
+        .catch(() => null),
+    ),
+  );
+  const left: NodeRow[] = [];
+  for (const [i, node] of silent.entries()) {
+    if (!answersForItself(node, probes[i]!)) {
+      left.push(node);
+      continue;
+    }
+    await noteAnsweredProbe(deps.db, node.id, node.bootId);
+    logger({ component: 'heartbeat-monitor', nodeId: node.id }).info(
+      `node ${node.id} missed its heartbeats but answered a probe as itself, serving: not failed over`,
+    );
+  }
+  return left;
 }
 
 /** Fails over the silent nodes, unless the mass-outage breaker (`holdsFailover`) holds. */
@@ -51,7 +82,7 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
     else log.info('mass outage over: failover resumes');
   }
   if (holding) return;
-  for (const node of silent) {
+  for (const node of await unanswered(deps, silent)) {
     const incident = node.incident + 1;
     const args: NodeFailoverInput = { nodeId: node.id, incident };
     try {

@@ -16,10 +16,12 @@ export interface NodeRow {
   state: NodeState;
   incident: number;
   lastHeartbeat: Date;
+  /** The boot its last heartbeat came from ('' before its first). */
+  bootId: string;
 }
 
 const COLUMNS =
-  'id, url, nbd_address, peer_url, dc, zone, router, power, host, capacity_bytes, used_bytes, state, incident, last_heartbeat';
+  'id, url, nbd_address, peer_url, dc, zone, router, power, host, capacity_bytes, used_bytes, state, incident, last_heartbeat, boot_id';
 
 function toRow(r: Record<string, unknown>): NodeRow {
   return {
@@ -33,6 +35,7 @@ function toRow(r: Record<string, unknown>): NodeRow {
     state: r.state as NodeState,
     incident: r.incident as number,
     lastHeartbeat: r.last_heartbeat as Date,
+    bootId: (r.boot_id as string) ?? '',
   };
 }
 
@@ -75,6 +78,14 @@ export async function recordHeartbeat(db: Db, id: string, usedBytes: number, boo
     [id, usedBytes, bootId, freshMs],
   );
   return rows[0] ? toRow(rows[0]) : null;
+}
+
+/**
+ * A silent node answered the monitor's probe as itself: heard of now, so it is not checked again
+ * for one more timeout. Its freshness (what vouches for its copies) is left to its heartbeats.
+ */
+export async function noteAnsweredProbe(db: Db, id: string, bootId: string): Promise<void> {
+  await db.query(`update nodes set last_heartbeat = now() where id = $1 and state = 'in-service' and boot_id = $2`, [id, bootId]);
 }
 
 /** In-service nodes whose last heartbeat is older than `timeoutMs`. */

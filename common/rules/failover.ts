@@ -69,6 +69,20 @@ export function holdsFailover(fleet: { suspects: number; down: number; total: nu
 }
 
 /**
+ * A silent node that answers the monitor's own probe, as the boot it last heartbeat from and not
+ * recovering, is alive and serving: its heartbeats were lost or late (an API or a machine too busy
+ * to take them in time), and failing it over would only re-mirror what it serves. A node that
+ * restarted (another boot), is recovering, or holds its I/O because it lost the network (holding
+ * is recovering) is failed over as before, as is one that does not answer.
+ */
+export function answersForItself(
+  node: { id: string; bootId: string },
+  probe: { nodeId: string; bootId: string; recovering: boolean } | null,
+): boolean {
+  return probe !== null && probe.nodeId === node.id && node.bootId !== '' && probe.bootId === node.bootId && !probe.recovering;
+}
+
+/**
  * The breaker's hold-down: once tripped it keeps holding for `cooldownMs` after the outage stops
  * showing. When a partition heals, the cut-off nodes' first heartbeats and the primaries' retried
  * peer-drop requests race each other; without the hold-down the breaker closes on the first

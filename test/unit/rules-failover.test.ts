@@ -3,7 +3,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { admitsRecovery } from '../../common/rules/admission.js';
-import { configureRefusal, failoverSurvivor, holdsFailover, massOutageHold, volumeIncidentIsCurrent } from '../../common/rules/failover.js';
+import {
+  answersForItself,
+  configureRefusal,
+  failoverSurvivor,
+  holdsFailover,
+  massOutageHold,
+  volumeIncidentIsCurrent,
+} from '../../common/rules/failover.js';
 import { isHealthy, isMember } from '../../common/rules/health.js';
 import {
   MEMBER_STATES,
@@ -184,5 +191,29 @@ describe('the mass-outage hold-down', () => {
     expect(state.holding).toBe(true);
     state = massOutageHold(false, state.holdUntil, 11_001, 10_000);
     expect(state).toEqual({ holding: false, holdUntil: null });
+  });
+});
+
+describe('a silent node answering the monitor’s probe', () => {
+  const node = { id: 'n1', bootId: 'boot-a' };
+  const arbProbe = fc.option(
+    fc.record({ nodeId: fc.constantFrom('n1', 'n2'), bootId: fc.constantFrom('boot-a', 'boot-b', ''), recovering: fc.boolean() }),
+  );
+
+  it('keeps a node from failover only when it answers as the same boot, not recovering', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('boot-a', ''), arbProbe, (bootId, probe) => {
+        const kept = answersForItself({ ...node, bootId }, probe);
+        expect(kept).toBe(probe !== null && probe.nodeId === 'n1' && bootId !== '' && probe.bootId === bootId && !probe.recovering);
+      }),
+    );
+  });
+
+  it('fails over a node that restarted, is recovering (or holding I/O, network lost), answers as another, or not at all', () => {
+    expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: false })).toBe(true);
+    expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-b', recovering: false })).toBe(false);
+    expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe(false);
+    expect(answersForItself(node, { nodeId: 'n2', bootId: 'boot-a', recovering: false })).toBe(false);
+    expect(answersForItself(node, null)).toBe(false);
   });
 });

@@ -1,0 +1,94 @@
+// The heartbeat monitor against a real Postgres and real HTTP servers standing as the nodes'
+// health endpoints: a silent node that answers a probe as the boot it heartbeat from, serving, is
+// kept (its heartbeats were late); one that restarted, is recovering or does not answer is failed
+// over as before. Temporal records the failovers started and starts nothing else.
+import type { Client } from '@temporalio/client';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadApiConfig } from '../../api/config.js';
+import { checkOnce } from '../../api/heartbeat-monitor.js';
+import { NodeClient } from '../../api/node-client.js';
+import { upsertNode } from '../../api/repositories/nodes.js';
+import type { Deps } from '../../api/use-cases/deps.js';
+import { admin, migratedTestDatabase } from '../support/test-cluster.js';
+
+const SECRET = 'a-cluster-secret-of-some-length';
+const dbName = `blackstart_probe_${process.pid}_${Date.now() % 100000}`;
+
+/** What each silent node's health endpoint answers (null: it does not answer at all). */
+const ANSWERS: Record<string, { bootId: string; recovering: boolean } | null> = {
+  late: { bootId: 'boot-1', recovering: false }, // alive and serving: only its heartbeats were late
+  restarted: { bootId: 'boot-2', recovering: true }, // crashed and came back: another boot
+  holding: { bootId: 'boot-1', recovering: true }, // lost the network and holds its I/O
+  dead: null,
+};
+
+describe('the heartbeat monitor probes a silent node before failing it over', () => {
+  let db: pg.Pool;
+  const servers: Server[] = [];
+  const started: string[] = [];
+
+  beforeAll(async () => {
+    ({ db } = await migratedTestDatabase(dbName));
+    const domain = (i: number) => ({ dc: 'dc1', zone: 'az1', router: 'r1', power: `p${i}`, host: `h${i}` });
+    for (const [i, [id, answer]] of Object.entries(ANSWERS).entries()) {
+      const server = createServer((req, res) => {
+        if (answer && req.url === '/v1/health')
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ nodeId: id, ...answer }));
+        // a dead node's port accepts and never answers: the probe's timeout decides
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      servers.push(server);
+      await upsertNode(
+        db,
+        { id, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, nbdAddress: '' },
+        domain(i),
+        1 << 30,
+        0,
+      );
+      await db.query(`update nodes set boot_id = 'boot-1', last_heartbeat = now() - interval '1 minute' where id = $1`, [id]);
+    }
+    // the rest of the fleet heartbeats: four silent nodes out of sixteen do not trip the mass-outage breaker
+    for (let i = 0; i < 12; i++)
+      await upsertNode(db, { id: `ok${i}`, url: 'http://127.0.0.1:1', nbdAddress: '' }, domain(10 + i), 1 << 30, 60_000);
+  });
+
+  afterAll(async () => {
+    for (const s of servers) s.closeAllConnections();
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    await db?.end();
+    await admin(`drop database if exists ${dbName} with (force)`);
+  });
+
+  it('keeps the node that answers as itself and fails over the restarted, the holding and the dead', async () => {
+    const config = loadApiConfig({
+      DATABASE_URL: 'postgres://unused',
+      CLUSTER_SECRET: SECRET,
+      OPERATOR_TOKEN: 'an-operator-token-of-some-length',
+      SNAPSHOT_STORE: '/nowhere',
+    });
+    const temporal = {
+      workflow: { start: async (_wf: unknown, o: { workflowId: string }) => void started.push(o.workflowId) },
+    } as unknown as Client;
+    const deps = { db, config, temporal, nodes: new NodeClient(db, SECRET) } as unknown as Deps;
+
+    await checkOnce(deps, { open: false });
+
+    const { rows } = await db.query(
+      `select id, state, last_heartbeat > now() - interval '10 seconds' as heard from nodes where id = any($1) order by id`,
+      [Object.keys(ANSWERS)],
+    );
+    expect(rows).toEqual([
+      { id: 'dead', state: 'down', heard: false },
+      { id: 'holding', state: 'down', heard: false },
+      { id: 'late', state: 'in-service', heard: true },
+      { id: 'restarted', state: 'down', heard: false },
+    ]);
+    expect(started.sort()).toEqual(['node-failover-dead-1', 'node-failover-holding-1', 'node-failover-restarted-1']);
+
+    await checkOnce(deps, { open: false }); // heard of now: not probed or failed over on the next check
+    expect(started).toHaveLength(3);
+  });
+});
