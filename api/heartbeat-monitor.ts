@@ -10,7 +10,7 @@ import { answersForItself, holdsFailover } from '../common/rules/failover.js';
 import { nodeFailover, type NodeFailoverInput } from '../workflows/node-failover.js';
 import { breakerHolds } from './mass-outage.js';
 import type { Lease } from './repositories/leases.js';
-import { findSilentNodes, listNodes, markNodeDown, noteAnsweredProbe, type NodeRow } from './repositories/nodes.js';
+import { findSilentNodes, listNodes, markNodeDown, noteAnsweredProbes, type NodeRow } from './repositories/nodes.js';
 import { readThrottle } from './repositories/settings.js';
 import type { Deps } from './use-cases/deps.js';
 
@@ -40,23 +40,18 @@ async function unanswered(deps: Deps, silent: NodeRow[]): Promise<NodeRow[]> {
   const probes = await Promise.all(
     silent.map((node) =>
       deps.nodes
-        .node(node.id, { timeoutMs: PROBE_TIMEOUT_MS })
-        .then((client) => client.health())
+        .at(node, { timeoutMs: PROBE_TIMEOUT_MS })
+        .health()
         .catch(() => null),
     ),
   );
-  const left: NodeRow[] = [];
-  for (const [i, node] of silent.entries()) {
-    if (!answersForItself(node, probes[i]!)) {
-      left.push(node);
-      continue;
-    }
-    await noteAnsweredProbe(deps.db, node.id, node.bootId);
+  const answered = silent.filter((node, i) => answersForItself(node, probes[i]!));
+  await noteAnsweredProbes(deps.db, answered);
+  for (const node of answered)
     logger({ component: 'heartbeat-monitor', nodeId: node.id }).info(
       `node ${node.id} missed its heartbeats but answered a probe as itself, serving: not failed over`,
     );
-  }
-  return left;
+  return silent.filter((node) => !answered.includes(node));
 }
 
 /** Fails over the silent nodes, unless the mass-outage breaker (`holdsFailover`) holds. */

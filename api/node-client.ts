@@ -25,7 +25,12 @@ export class NodeClient {
 
   /** The typed client of one node, authenticated with its node token. */
   async node(nodeId: string, opts: NodeCallOptions = {}): Promise<StorageNodeApi> {
-    return new HttpStorageNode(await this.address(nodeId), nodeToken(this.clusterSecret, nodeId), opts);
+    return this.at({ id: nodeId, url: await this.address(nodeId) }, opts);
+  }
+
+  /** The same, for a node whose inventory row the caller already read. */
+  at(node: { id: string; url: string }, opts: NodeCallOptions = {}): StorageNodeApi {
+    return new HttpStorageNode(node.url, nodeToken(this.clusterSecret, node.id), opts);
   }
 
   /**

@@ -75,6 +75,6 @@ function temporalBackends(): number[] {
   }
 }
 
-function round(n: number): number {
+export function round(n: number): number {
   return Math.round(n * 10) / 10;
 }

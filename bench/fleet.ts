@@ -9,7 +9,7 @@ import type { LocalCluster, NodeSpec } from '../cluster/local-cluster.js';
 import { startScratchCluster } from '../cluster/scratch-cluster.js';
 import { temporalKind } from '../cluster/temporal-postgres.js';
 import { cpus } from 'node:os';
-import { cpuBetween, cpuOf, sampleCpu } from './cpu.js';
+import { cpuBetween, cpuOf, round, sampleCpu } from './cpu.js';
 import { fleetPlotSvg, type FleetSample } from './fleet-plot.js';
 import { incidentsPerNodeMax, serverRecoveriesOpenAtEnd } from './incidents.js';
 import { recoveryCost } from './recovery-cost.js';
@@ -140,7 +140,7 @@ export async function fleetBench(opts: FleetOptions) {
 function controlProcessesCpu(cluster: LocalCluster, before?: { apiCpuSecondsEach: number[]; workerCpuSecondsEach: number[] }) {
   const { apis, workers } = cluster.processes();
   const since = (processes: { pid: number | null }[], earlier: number[] = []) =>
-    processes.map((p, i) => Math.round((cpuOf(p.pid) - (earlier[i] ?? 0)) * 10) / 10);
+    processes.map((p, i) => round(cpuOf(p.pid) - (earlier[i] ?? 0)));
   return { apiCpuSecondsEach: since(apis, before?.apiCpuSecondsEach), workerCpuSecondsEach: since(workers, before?.workerCpuSecondsEach) };
 }
 

@@ -81,11 +81,17 @@ export async function recordHeartbeat(db: Db, id: string, usedBytes: number, boo
 }
 
 /**
- * A silent node answered the monitor's probe as itself: heard of now, so it is not checked again
- * for one more timeout. Its freshness (what vouches for its copies) is left to its heartbeats.
+ * Silent nodes that answered the monitor's probe as themselves: heard of now, so they are not
+ * checked again for one more timeout. Their freshness (what vouches for their copies) is left to
+ * their heartbeats. One statement for them all.
  */
-export async function noteAnsweredProbe(db: Db, id: string, bootId: string): Promise<void> {
-  await db.query(`update nodes set last_heartbeat = now() where id = $1 and state = 'in-service' and boot_id = $2`, [id, bootId]);
+export async function noteAnsweredProbes(db: Db, nodes: { id: string; bootId: string }[]): Promise<void> {
+  if (nodes.length === 0) return;
+  await db.query(
+    `update nodes n set last_heartbeat = now() from unnest($1::text[], $2::text[]) as a(id, boot_id)
+     where n.id = a.id and n.boot_id = a.boot_id and n.state = 'in-service'`,
+    [nodes.map((n) => n.id), nodes.map((n) => n.bootId)],
+  );
 }
 
 /** In-service nodes whose last heartbeat is older than `timeoutMs`. */

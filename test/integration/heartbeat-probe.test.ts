@@ -1,8 +1,9 @@
 // The heartbeat monitor against a real Postgres and real HTTP servers standing as the nodes'
 // health endpoints: a silent node that answers a probe as the boot it heartbeat from, serving, is
 // kept (its heartbeats were late); one that restarted, is recovering or does not answer is failed
-// over as before. Temporal records the failovers started and starts nothing else.
-import type { Client } from '@temporalio/client';
+// over as before, on the real Temporal dev server (no worker runs them: they are only started).
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
@@ -13,6 +14,7 @@ import { NodeClient } from '../../api/node-client.js';
 import { upsertNode } from '../../api/repositories/nodes.js';
 import type { Deps } from '../../api/use-cases/deps.js';
 import { admin, migratedTestDatabase } from '../support/test-cluster.js';
+import { startWorkflowEnv } from '../support/workflow-env.js';
 
 const SECRET = 'a-cluster-secret-of-some-length';
 const dbName = `blackstart_probe_${process.pid}_${Date.now() % 100000}`;
@@ -27,10 +29,11 @@ const ANSWERS: Record<string, { bootId: string; recovering: boolean } | null> = 
 
 describe('the heartbeat monitor probes a silent node before failing it over', () => {
   let db: pg.Pool;
+  let env: TestWorkflowEnvironment;
   const servers: Server[] = [];
-  const started: string[] = [];
 
   beforeAll(async () => {
+    env = await startWorkflowEnv();
     ({ db } = await migratedTestDatabase(dbName));
     const domain = (i: number) => ({ dc: 'dc1', zone: 'az1', router: 'r1', power: `p${i}`, host: `h${i}` });
     for (const [i, [id, answer]] of Object.entries(ANSWERS).entries()) {
@@ -59,6 +62,7 @@ describe('the heartbeat monitor probes a silent node before failing it over', ()
     for (const s of servers) s.closeAllConnections();
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     await db?.end();
+    await env?.teardown();
     await admin(`drop database if exists ${dbName} with (force)`);
   });
 
@@ -69,10 +73,7 @@ describe('the heartbeat monitor probes a silent node before failing it over', ()
       OPERATOR_TOKEN: 'an-operator-token-of-some-length',
       SNAPSHOT_STORE: '/nowhere',
     });
-    const temporal = {
-      workflow: { start: async (_wf: unknown, o: { workflowId: string }) => void started.push(o.workflowId) },
-    } as unknown as Client;
-    const deps = { db, config, temporal, nodes: new NodeClient(db, SECRET) } as unknown as Deps;
+    const deps = { db, config, temporal: env.client, nodes: new NodeClient(db, SECRET) } as unknown as Deps;
 
     await checkOnce(deps, { open: false });
 
@@ -86,9 +87,22 @@ describe('the heartbeat monitor probes a silent node before failing it over', ()
       { id: 'late', state: 'in-service', heard: true },
       { id: 'restarted', state: 'down', heard: false },
     ]);
-    expect(started.sort()).toEqual(['node-failover-dead-1', 'node-failover-holding-1', 'node-failover-restarted-1']);
+    const failovers = async () => {
+      const found: string[] = [];
+      for (const id of Object.keys(ANSWERS)) {
+        const described = await env.client.workflow
+          .getHandle(`node-failover-${id}-1`)
+          .describe()
+          .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? null : Promise.reject(err)));
+        if (described) found.push(id);
+      }
+      return found;
+    };
+    expect(await failovers()).toEqual(['restarted', 'holding', 'dead']);
 
     await checkOnce(deps, { open: false }); // heard of now: not probed or failed over on the next check
-    expect(started).toHaveLength(3);
+    const { rows: late } = await db.query(`select state, incident from nodes where id = 'late'`);
+    expect(late).toEqual([{ state: 'in-service', incident: 0 }]);
+    expect(await failovers()).toEqual(['restarted', 'holding', 'dead']);
   });
 });
