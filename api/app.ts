@@ -3,6 +3,7 @@ import express from 'express';
 import { logger } from '../common/log.js';
 import { httpLatency, metricsHandler } from '../common/metrics.js';
 import { requestLog } from '../common/request-log.js';
+import { consoleCors } from './console-cors.js';
 import { AppError, errorMiddleware } from './errors.js';
 import { apiMetrics } from './metrics.js';
 import { consoleRoutes } from './routes/console.js';
@@ -24,6 +25,7 @@ export function createApp(deps: Deps): express.Express {
   app.use(requestLog(() => logger()));
   app.get('/metrics', metricsHandler(metrics));
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  app.use('/v1', consoleCors(deps.config.consoleApiUrls));
   app.use(openApiRoutes());
   app.use(consoleRoutes(deps));
   app.use(nodeRoutes(deps));

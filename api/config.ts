@@ -1,4 +1,5 @@
 // The control plane's configuration, validated at start-up.
+import { parseApiUrls } from '../common/api-endpoints.js';
 import { Env } from '../common/config.js';
 import { temporalTlsFromEnv, type TemporalTls } from '../common/temporal-tls.js';
 import { MAX_IO_BYTES } from '../storage-node/protocol/block-range.js';
@@ -35,6 +36,11 @@ export interface ApiConfig {
   healthStuckRecoveryMs: number;
   webhooks: WebhookConfig;
   io: IoCaps;
+  /**
+   * CONSOLE_API_URLS: every API's base URL as browsers reach it. The console moves between them,
+   * and this API answers cross-origin requests from their origins. Empty: same origin only.
+   */
+  consoleApiUrls: string[];
 }
 
 /** What one customer may have in flight on the API at once (held I/O included). */
@@ -61,6 +67,7 @@ export interface WebhookConfig {
 export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig {
   const env = new Env(vars);
   const tlsProblems: string[] = [];
+  const urlProblems: string[] = [];
   const config: ApiConfig = {
     port: env.int('API_PORT', 8080, 0, 65535),
     bind: env.string('API_BIND', '127.0.0.1'),
@@ -105,15 +112,27 @@ export function loadApiConfig(vars: NodeJS.ProcessEnv = process.env): ApiConfig 
       concurrency: env.int('WEBHOOK_CONCURRENCY', 8, 1, 1000),
       allowHosts: hostList(env.optional('WEBHOOK_ALLOW_HOSTS')),
     },
+    consoleApiUrls: apiUrlList('CONSOLE_API_URLS', env.optional('CONSOLE_API_URLS'), urlProblems),
   };
   env.check((problems) => {
-    problems.push(...tlsProblems);
+    problems.push(...tlsProblems, ...urlProblems);
     if (config.clusterSecret && config.clusterSecret.length < 16) problems.push('CLUSTER_SECRET must be at least 16 characters');
     if (config.operatorToken && config.operatorToken.length < 16) problems.push('OPERATOR_TOKEN must be at least 16 characters');
     if (config.webhooks.retryCapMs < config.webhooks.retryBaseMs)
       problems.push('WEBHOOK_RETRY_CAP_MS must be at least WEBHOOK_RETRY_BASE_MS');
   });
   return config;
+}
+
+/** A comma list of API base URLs (common/api-endpoints.ts's rules), or none when unset. */
+function apiUrlList(name: string, text: string | undefined, problems: string[]): string[] {
+  if (text === undefined) return [];
+  try {
+    return parseApiUrls(text);
+  } catch (err) {
+    problems.push(`${name}: ${(err as Error).message}`);
+    return [];
+  }
 }
 
 /** "a.internal, 10.0.0.5, [fd00::1]" → the set of host names as URLs spell them (lower case, no brackets). */

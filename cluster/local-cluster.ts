@@ -44,7 +44,7 @@ export interface ClusterOptions {
   networkHosts?: boolean;
   /** The nodes' NBD over TLS (NODE_NBD_TLS; default off), with certificates from a CA in <dir>/certs. */
   nbdTls?: NbdTlsMode;
-  /** API processes (default BLACKSTART_APIS, else 1): nodes, attach and the CLI move between them. */
+  /** API processes (default BLACKSTART_APIS, else 1): nodes, attach, the CLI and the console move between them. */
   apis?: number;
   /** Worker processes (default BLACKSTART_WORKERS, else 1): Temporal spreads the tasks between them. */
   workers?: number;
@@ -152,9 +152,12 @@ export class LocalCluster {
       ...this.opts.env,
     };
     progress(`starting the control plane: ${this.layout.apiPorts.length} API and ${this.opts.workers} worker process(es)`);
+    // With several APIs the console moves between them too; `env` may still name others.
+    const consoleUrls: Record<string, string> = this.apiUrls.length > 1 ? { CONSOLE_API_URLS: this.apiUrls.join(',') } : {};
     this.layout.apiPorts.forEach((port, i) =>
       this.apis.push(
         this.child(numbered('api', i), 'api/main.js', {
+          ...consoleUrls,
           ...shared,
           API_PORT: String(port),
           API_BIND: this.controlHost,

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   following.flush();
   process.stdout.write(`
 Blackstart is running (state in ${dir}; logs in ${cluster.logDir})
-  API            ${cluster.apiUrls.join(', ')}${apis > 1 ? ' (nodes, attach and the CLI use them all)' : ''}
+  API            ${cluster.apiUrls.join(', ')}${apis > 1 ? ' (nodes, attach, the CLI and the console use them all)' : ''}
   Workers        ${workers} process${workers > 1 ? 'es' : ''}
   Temporal UI    ${cluster.uiUrl}
   Temporal gRPC  ${cluster.temporalAddress}

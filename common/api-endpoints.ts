@@ -1,9 +1,8 @@
 // Several API processes behind one client: the node agent, `blackstart attach` and the CLI keep
-// a list of API URLs and move to the next when the current one stops answering.
+// a list of API URLs and move to the next when the current one stops answering (the web console
+// does the same in the browser: console/src/endpoints.ts).
 import { HttpError, request, type RequestOptions } from './http.js';
-
-/** Methods a second API may receive again after the first failed mid-request: repeating them changes nothing. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+import { IDEMPOTENT_METHODS } from './idempotent-methods.js';
 
 /** Connection errors that prove the request never reached an API: safe to send anywhere else. */
 const NEVER_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND']);
@@ -67,7 +66,7 @@ export class ApiEndpoints {
         if (!isUnanswered(err) || opts.signal?.aborted) throw err;
         lastError = err;
         if (this.current === at) this.current = (at + 1) % this.urls.length;
-        if (!IDEMPOTENT.has(method) && !neverSent(err)) throw err;
+        if (!IDEMPOTENT_METHODS.has(method) && !neverSent(err)) throw err;
       }
     }
     throw lastError;

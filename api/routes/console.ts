@@ -1,10 +1,12 @@
 // The web console (/console, built by Vite into dist/console-web) and the one route it needs
 // that the REST API lacked: review reads proxied for the volume's owner, because a browser on
 // the console's origin cannot call a storage node. Read-only: a review grant, then the node's
-// review endpoint, which refuses anything but reads.
+// review endpoint, which refuses anything but reads. Its page names the APIs the console may
+// move to (CONSOLE_API_URLS) in a <meta name="blackstart-api-urls"> (console/src/endpoints.ts).
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { z } from 'zod';
 import { HttpError } from '../../common/http.js';
 import { reviewRead } from '../../storage-node/client.js';
@@ -31,6 +33,21 @@ async function proxiedReviewRead(deps: Deps, owner: string, volumeId: string, of
   }
 }
 
+const escapeAttribute = (text: string) => text.replace(/[&"<>]/g, (c) => ({ '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' })[c]!);
+
+/** The console's page with the API list in it; read on each request, so a rebuild is served at once. */
+function consolePage(apiUrls: string[]): RequestHandler {
+  const meta = `<meta name="blackstart-api-urls" content="${escapeAttribute(apiUrls.join(','))}" />`;
+  return (_req, res, next) => {
+    readFile(`${CONSOLE_DIR}index.html`, 'utf8')
+      .then((html) => {
+        res.type('html').set('cache-control', 'no-cache');
+        res.send(html.replace('</head>', `  ${meta}\n  </head>`));
+      })
+      .catch(next);
+  };
+}
+
 export function consoleRoutes(deps: Deps): Router {
   const r = Router();
   r.get(
@@ -43,9 +60,11 @@ export function consoleRoutes(deps: Deps): Router {
     }),
   );
   if (existsSync(CONSOLE_DIR)) {
-    r.use('/console', express.static(CONSOLE_DIR, { index: 'index.html', maxAge: 0 }));
+    const page = consolePage(deps.config.consoleApiUrls);
+    r.get(/^\/console\/(index\.html)?$/, page);
+    r.use('/console', express.static(CONSOLE_DIR, { index: false, maxAge: 0 }));
     // The console routes in the browser (#/…): every other /console path is the app.
-    r.get(/^\/console(\/.*)?$/, (_req, res) => res.sendFile('index.html', { root: CONSOLE_DIR }));
+    r.get(/^\/console(\/.*)?$/, page);
   } else {
     r.get(/^\/console(\/.*)?$/, (_req, res) => void res.status(503).type('text').send('The console is not built: run npm run build.'));
   }

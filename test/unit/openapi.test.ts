@@ -27,7 +27,10 @@ function appRoutes(app: express.Express): string[] {
   return out;
 }
 
-const stubDeps = { config: { clusterSecret: 'x', operatorToken: 'y' }, dataPath: { requests: {}, holds: {} } } as unknown as Deps;
+const stubDeps = {
+  config: { clusterSecret: 'x', operatorToken: 'y', consoleApiUrls: [] },
+  dataPath: { requests: {}, holds: {} },
+} as unknown as Deps;
 
 describe('the OpenAPI document', () => {
   const doc = buildOpenApiDocument() as { paths: Record<string, Record<string, unknown>> };
