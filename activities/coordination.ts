@@ -1,10 +1,18 @@
 // Activities that start or signal other workflows through the Temporal client.
 import { Context } from '@temporalio/activity';
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { candidateSignal, CONTROL_TASK_QUEUE, copyResolvedSignal, snapshotPolicyScheduleId, volumeRecoveryId } from '../common/messages.js';
+import {
+  candidateSignal,
+  CONTROL_TASK_QUEUE,
+  copyResolvedSignal,
+  offersResolvedSignal,
+  snapshotPolicyScheduleId,
+  volumeRecoveryId,
+} from '../common/messages.js';
 import type { CandidateReport } from '../common/types.js';
 import type { Db } from '../api/repositories/db.js';
 import { markCandidate } from '../api/repositories/volumes.js';
+import { recordOffered, resolveOffer } from '../api/repositories/incident-offers.js';
 import { classifiedCopies } from '../api/repositories/recovery-reports.js';
 import { volumeRecovery, type VolumeRecoveryInput } from '../workflows/volume-recovery.js';
 import type { ClassifiedCopy } from './inventory.js';
@@ -27,6 +35,7 @@ export function createCoordinationActivities(
    */
   async function offer(nodeId: string, serverRecoveryId: string, c: ClassifiedCopy): Promise<void> {
     if (!(await markCandidate(db, c.volumeId, nodeId, c.copy.writeSeq))) return;
+    await recordOffered(db, serverRecoveryId, c.volumeId); // before the recovery can resolve it
     const args: VolumeRecoveryInput = { volumeId: c.volumeId, epoch: c.volumeEpoch, expectedNodes: c.expectedNodes, ...timings };
     const report: CandidateReport = { nodeId, serverRecoveryId, replica: c.copy };
     await client.workflow.signalWithStart(volumeRecovery, {
@@ -66,17 +75,21 @@ export function createCoordinationActivities(
     },
 
     /**
-     * Tells a server recovery (its current run) that one of its candidates is settled. Run as a
-     * local activity, it costs the volume recovery no workflow task of its own; a server
-     * recovery that already ended waits for nothing.
+     * Resolves a server recovery's offer of one of its candidates, and tells the server recovery
+     * (its current run) when that was the last: one signal an incident, not one a copy. An offer
+     * made before offers were recorded is told on its own, as it was then. Run as a local
+     * activity, it costs the volume recovery no workflow task of its own; a server recovery that
+     * already ended waits for nothing.
      */
     async notifyCopyResolved(input: { serverRecoveryId: string; volumeId: string; outcome: string }): Promise<void> {
-      await client.workflow
-        .getHandle(input.serverRecoveryId)
-        .signal(copyResolvedSignal, { volumeId: input.volumeId, outcome: input.outcome })
-        .catch((err: unknown) => {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-        });
+      const { serverRecoveryId, volumeId, outcome } = input;
+      const resolution = await resolveOffer(db, serverRecoveryId, volumeId);
+      if (resolution === 'more') return;
+      const handle = client.workflow.getHandle(serverRecoveryId);
+      const told = resolution === 'last' ? handle.signal(offersResolvedSignal) : handle.signal(copyResolvedSignal, { volumeId, outcome });
+      await told.catch((err: unknown) => {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      });
     },
 
     /** A page of a node's candidates (the whole scan in the workflow's history: recorded before stored reports). */

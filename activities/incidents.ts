@@ -7,6 +7,7 @@ import type { NodeClient } from '../api/node-client.js';
 import { inTransaction, type Db, type Tx } from '../api/repositories/db.js';
 import { setNodeState } from '../api/repositories/nodes.js';
 import { lockAdmission, markFinished, markInService, newestIncidentOf, recoveryByWorkflow } from '../api/repositories/recoveries.js';
+import { forgetOffers, resolvedOffers } from '../api/repositories/incident-offers.js';
 import { copyStatesOn } from '../api/repositories/volumes.js';
 
 async function mayMove(db: Db | Tx, nodeId: string, workflowId: string): Promise<boolean> {
@@ -56,13 +57,17 @@ export function createIncidentActivities(db: Db, client: NodeClient) {
     async reconcileIncident(input: { nodeId: string; workflowId: string; volumeIds: string[] }): Promise<Reconciled> {
       const incident = await recoveryByWorkflow(db, input.workflowId);
       const superseded = incident?.supersededAt ? { by: incident.supersededBy } : null;
-      const states = await copyStatesOn(db, input.nodeId, input.volumeIds);
+      const [states, resolved] = await Promise.all([
+        copyStatesOn(db, input.nodeId, input.volumeIds),
+        resolvedOffers(db, input.workflowId, input.volumeIds),
+      ]);
       return reconcile(
         superseded,
         input.volumeIds.map((volumeId) => ({
           volumeId,
           volume: states.get(volumeId)?.volume ?? null,
           copy: states.get(volumeId)?.copy ?? null,
+          resolved: resolved.has(volumeId),
         })),
       );
     },
@@ -70,6 +75,7 @@ export function createIncidentActivities(db: Db, client: NodeClient) {
     /** The incident's workflow ended (every candidate settled, or superseded). */
     async finishIncident({ workflowId }: { workflowId: string }): Promise<void> {
       await markFinished(db, workflowId);
+      await forgetOffers(db, workflowId);
     },
   };
 }

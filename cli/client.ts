@@ -92,9 +92,10 @@ export class BlackstartClient {
       '/v1/operator/fleet',
     );
   }
-  recoveries() {
+  /** The newest `limit` incidents (the API's default 100, at most 1,000). */
+  recoveries(limit?: number) {
     return this.json<{ recoveries: { workflowId: string; nodeId: string; admittedAt: string; inServiceAt: string | null }[] }>(
-      '/v1/operator/recoveries',
+      `/v1/operator/recoveries${limit === undefined ? '' : `?limit=${limit}`}`,
     );
   }
   /** `stuckAfterSeconds` is passed as given: the API validates it (400 when it is not 1 s to 30 days). */

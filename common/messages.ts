@@ -28,8 +28,18 @@ export const phaseQuery = defineQuery<RecoveryPhase>('phase');
 /** A stored report (the API's since issue 14), or the whole scan (histories recorded before). */
 export const reportSignal = defineSignal<[ScanReport | StoredReport]>('report');
 
-/** serverRecovery: a volume recovery settled this node's copy (deleted, or decided by the customer). */
+/**
+ * serverRecovery: a volume recovery settled this node's copy (deleted, or decided by the customer).
+ * Sent only for offers made before offers were recorded (incident_offers); since, an incident
+ * hears offersResolved once.
+ */
 export const copyResolvedSignal = defineSignal<[{ volumeId: string; outcome: string }]>('copyResolved');
+
+/**
+ * serverRecovery: the last offer it had made so far was resolved. A hint to re-read the inventory
+ * at once: offers still being made when it was sent are waited for as before.
+ */
+export const offersResolvedSignal = defineSignal('offersResolved');
 
 /**
  * serverRecovery: a newer incident of its node was admitted. Only a hint to re-read the inventory

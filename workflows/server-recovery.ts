@@ -12,6 +12,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import {
   copyResolvedSignal,
+  offersResolvedSignal,
   phaseQuery,
   RecoveryPhaseKey,
   reportSignal,
@@ -44,6 +45,8 @@ export const CONFIGURATION_EVENTS = 8_000;
 export const RECONCILE_PATCH = 'server-recovery-reconcile';
 /** How often a waiting configuration phase re-reads the inventory, unless the API says otherwise. */
 export const DEFAULT_RECONCILE_MS = 30_000;
+/** Histories recorded before an incident was told once, on its last offer resolved: a re-read read one page, however woken. */
+export const TOLD_ONCE_PATCH = 'server-recovery-told-once';
 
 export interface ServerRecoveryInput {
   nodeId: string;
@@ -76,6 +79,7 @@ export async function serverRecovery(input: ServerRecoveryInput): Promise<Server
   const wake = { recheck: false };
   setHandler(phaseQuery, () => phase);
   setHandler(supersededSignal, () => void (wake.recheck = true));
+  setHandler(offersResolvedSignal, () => void (wake.recheck = true));
   setHandler(reportSignal, (r) => void (report ??= r));
   setHandler(copyResolvedSignal, ({ volumeId }) => {
     resolved.add(volumeId);
@@ -147,10 +151,11 @@ async function configure(
 }
 
 /**
- * Waits for the copyResolved signals, and re-reads the inventory every `reconcileMs` (at once when
- * told of a newer incident), so a lost or misdirected word never strands the wait: it ends when
- * every candidate is settled, when a newer incident of the node superseded this one, or when the
- * history should continue as new.
+ * Re-reads the inventory when told (its last offer resolved, or a newer incident of the node) and
+ * every `reconcileMs`, so a lost or misdirected word never strands the wait. It ends when every
+ * candidate is settled, when a newer incident of the node superseded this one, or when the history
+ * should continue as new. Copies resolved by offers made before offers were recorded still come
+ * one copyResolved signal each.
  */
 async function reconcileUntilSettled(
   input: ServerRecoveryInput,
@@ -160,17 +165,22 @@ async function reconcileUntilSettled(
 ): Promise<'settled' | 'superseded' | 'continue'> {
   const { nodeId } = input;
   const workflowId = workflowInfo().workflowId;
+  const toldOnce = patched(TOLD_ONCE_PATCH);
   for (;;) {
     await condition(() => unresolved.size === 0 || wake.recheck || tooLong(), input.reconcileMs ?? DEFAULT_RECONCILE_MS);
     if (unresolved.size === 0) return 'settled';
     if (tooLong()) return 'continue';
+    // A page per activity: a dense node's thousands of ids would swell every re-read's history
+    // event. Told, it reads every page; on the timer, the first.
+    const all = pages([...unresolved], PAGE_COPIES);
+    const reading = toldOnce && wake.recheck ? all : all.slice(0, 1);
     wake.recheck = false;
-    // A page at a time: a dense node's thousands of ids would swell every re-read's history event.
-    const volumeIds = [...unresolved].slice(0, PAGE_COPIES);
-    const found = await control.reconcileIncident({ nodeId, workflowId, volumeIds });
-    if (found.kind === 'superseded') return 'superseded';
-    const still = new Set(found.kind === 'waiting' ? found.unsettled : []);
-    for (const id of volumeIds) if (!still.has(id)) unresolved.delete(id);
+    for (const volumeIds of reading) {
+      const found = await control.reconcileIncident({ nodeId, workflowId, volumeIds });
+      if (found.kind === 'superseded') return 'superseded';
+      const still = new Set(found.kind === 'waiting' ? found.unsettled : []);
+      for (const id of volumeIds) if (!still.has(id)) unresolved.delete(id);
+    }
     setCurrentDetails(waitingFor(unresolved));
   }
 }

@@ -229,4 +229,18 @@ create table repairs (
     id: '012_node_peer_url',
     sql: `alter table nodes add column peer_url text not null default '';`,
   },
+  {
+    // The offers each incident made and which its volume recoveries resolved (issue 20): a server
+    // recovery is told once, when the last of its offers is resolved, not once per copy.
+    id: '013_incident_offers',
+    sql: `
+create table incident_offers (
+  workflow_id text not null,
+  volume_id text not null,
+  resolved_at timestamptz,
+  primary key (workflow_id, volume_id)
+);
+create index incident_offers_unresolved on incident_offers (workflow_id) where resolved_at is null;
+`,
+  },
 ];

@@ -1,9 +1,9 @@
 // Incidents of one node: how a report is admitted against the node's open incidents, which incident
 // may move the node, and when a server recovery's wait is over. Incidents are numbered in admission
-// order; the newest one speaks for the node, and an older one only finishes. A volume recovery tells
-// every incident that offered a copy when it is settled (volume-recovery-steps.ts, notifyOffers):
-// the newest is the one that waits, and an older one that missed the word that it was superseded
-// ends on its own re-read of the inventory (`reconcile`).
+// order; the newest one speaks for the node, and an older one only finishes. A volume recovery
+// resolves the offer of every incident that offered a copy when it is settled
+// (volume-recovery-steps.ts, notifyOffers); an incident is told when its last offer is resolved,
+// re-reads the inventory (`reconcile`), and so does one that missed any word, on a timer.
 import type { ReplicaState, VolumeState } from '../states.js';
 
 /** An incident of the node not yet finished nor superseded. */
@@ -60,14 +60,28 @@ export function copySettled(volume: VolumeState | null, copy: ReplicaState | nul
   return !(isHeldByRecovery(copy) || copy === 'recovering');
 }
 
-/** What a configuration phase's periodic re-read of the inventory concludes. */
+/** What a configuration phase's re-read of the inventory concludes. */
 export type Reconciled = { kind: 'superseded'; by: number | null } | { kind: 'waiting'; unsettled: string[] } | { kind: 'settled' };
 
-export function reconcile(
-  superseded: { by: number | null } | null,
-  waitingFor: { volumeId: string; volume: VolumeState | null; copy: ReplicaState | null }[],
-): Reconciled {
+/** One candidate a configuration phase waits for; `resolved`: its volume recovery said it is done with the offer. */
+export interface AwaitedOffer {
+  volumeId: string;
+  volume: VolumeState | null;
+  copy: ReplicaState | null;
+  resolved: boolean;
+}
+
+/**
+ * A candidate no longer awaited: its volume recovery resolved the offer (even when that left the
+ * copy undecided, e.g. a delete the node refused), or the inventory shows the copy settled (a
+ * word that never came does not strand the wait).
+ */
+export function offerSettled(w: AwaitedOffer): boolean {
+  return w.resolved || copySettled(w.volume, w.copy);
+}
+
+export function reconcile(superseded: { by: number | null } | null, waitingFor: AwaitedOffer[]): Reconciled {
   if (superseded) return { kind: 'superseded', by: superseded.by };
-  const unsettled = waitingFor.filter((w) => !copySettled(w.volume, w.copy)).map((w) => w.volumeId);
+  const unsettled = waitingFor.filter((w) => !offerSettled(w)).map((w) => w.volumeId);
   return unsettled.length === 0 ? { kind: 'settled' } : { kind: 'waiting', unsettled };
 }

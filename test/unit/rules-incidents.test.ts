@@ -94,12 +94,13 @@ describe('a configuration wait', () => {
     );
   });
 
-  it('ends superseded whatever it waits for, and otherwise names exactly the unsettled copies', () => {
+  it('ends superseded whatever it waits for, and otherwise names exactly the copies neither resolved by their recovery nor settled', () => {
     const arbWaits = fc.uniqueArray(
       fc.record({
         volumeId: fc.string({ minLength: 1, maxLength: 4 }),
         volume: fc.option(fc.constantFrom(...VOLUME_STATES)),
         copy: fc.option(fc.constantFrom(...REPLICA_STATES)),
+        resolved: fc.boolean(),
       }),
       { selector: (w) => w.volumeId },
     );
@@ -110,7 +111,7 @@ describe('a configuration wait', () => {
           expect(found.kind).toBe('superseded');
           return;
         }
-        const unsettled = waits.filter((w) => !copySettled(w.volume, w.copy)).map((w) => w.volumeId);
+        const unsettled = waits.filter((w) => !w.resolved && !copySettled(w.volume, w.copy)).map((w) => w.volumeId);
         expect(found).toEqual(unsettled.length === 0 ? { kind: 'settled' } : { kind: 'waiting', unsettled });
       }),
     );
