@@ -18,10 +18,12 @@ export interface NodeRow {
   lastHeartbeat: Date;
   /** The boot its last heartbeat came from ('' before its first). */
   bootId: string;
+  /** Its report was turned away by the admission bound and it has not been admitted since: it waits its turn. */
+  awaitingAdmission: boolean;
 }
 
 const COLUMNS =
-  'id, url, nbd_address, peer_url, dc, zone, router, power, host, capacity_bytes, used_bytes, state, incident, last_heartbeat, boot_id';
+  'id, url, nbd_address, peer_url, dc, zone, router, power, host, capacity_bytes, used_bytes, state, incident, last_heartbeat, boot_id, rejected_at';
 
 function toRow(r: Record<string, unknown>): NodeRow {
   return {
@@ -36,6 +38,7 @@ function toRow(r: Record<string, unknown>): NodeRow {
     incident: r.incident as number,
     lastHeartbeat: r.last_heartbeat as Date,
     bootId: (r.boot_id as string) ?? '',
+    awaitingAdmission: r.rejected_at !== null && r.rejected_at !== undefined,
   };
 }
 

@@ -69,17 +69,22 @@ export function holdsFailover(fleet: { suspects: number; down: number; total: nu
 }
 
 /**
- * A silent node that answers the monitor's own probe, as the boot it last heartbeat from and not
- * recovering, is alive and serving: its heartbeats were lost or late (an API or a machine too busy
- * to take them in time), and failing it over would only re-mirror what it serves. A node that
- * restarted (another boot), is recovering, or holds its I/O because it lost the network (holding
- * is recovering) is failed over as before, as is one that does not answer.
+ * A silent node that answers the monitor's own probe as the boot it last heartbeat from is alive,
+ * and its heartbeats were lost or late (an API or a machine too busy to take them in time):
+ * - not recovering, it serves, and failing it over would only re-mirror what it serves;
+ * - recovering while it waits in the admission queue (its report turned away by the bound), its
+ *   own incident is on the way: failing it over would start a second one, promoting peers that are
+ *   often recovering themselves and rebuilding its copies. Kept, it is treated as if its
+ *   heartbeats had come on time.
+ * A node that restarted (another boot), is recovering outside the queue — holding its I/O because
+ * it lost the network (holding is recovering) — or does not answer is failed over as before.
  */
 export function answersForItself(
-  node: { id: string; bootId: string },
+  node: { id: string; bootId: string; awaitingAdmission: boolean },
   probe: { nodeId: string; bootId: string; recovering: boolean } | null,
 ): boolean {
-  return probe !== null && probe.nodeId === node.id && node.bootId !== '' && probe.bootId === node.bootId && !probe.recovering;
+  if (probe === null || probe.nodeId !== node.id || node.bootId === '' || probe.bootId !== node.bootId) return false;
+  return !probe.recovering || node.awaitingAdmission;
 }
 
 /**

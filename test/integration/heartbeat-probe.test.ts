@@ -1,7 +1,8 @@
 // The heartbeat monitor against a real Postgres and real HTTP servers standing as the nodes'
-// health endpoints: a silent node that answers a probe as the boot it heartbeat from, serving, is
-// kept (its heartbeats were late); one that restarted, is recovering or does not answer is failed
-// over as before, on the real Temporal dev server (no worker runs them: they are only started).
+// health endpoints: a silent node that answers a probe as the boot it heartbeat from, serving or
+// recovering in the admission queue, is kept (its heartbeats were late); one that restarted, is
+// recovering outside the queue or does not answer is failed over as before, on the real Temporal
+// dev server (no worker runs them: they are only started).
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createServer, type Server } from 'node:http';
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../api/config.js';
 import { checkOnce } from '../../api/heartbeat-monitor.js';
 import { NodeClient } from '../../api/node-client.js';
-import { upsertNode } from '../../api/repositories/nodes.js';
+import { recordRejection, upsertNode } from '../../api/repositories/nodes.js';
 import type { Deps } from '../../api/use-cases/deps.js';
 import { admin, migratedTestDatabase } from '../support/test-cluster.js';
 import { startWorkflowEnv } from '../support/workflow-env.js';
@@ -24,6 +25,7 @@ const ANSWERS: Record<string, { bootId: string; recovering: boolean } | null> = 
   late: { bootId: 'boot-1', recovering: false }, // alive and serving: only its heartbeats were late
   restarted: { bootId: 'boot-2', recovering: true }, // crashed and came back: another boot
   holding: { bootId: 'boot-1', recovering: true }, // lost the network and holds its I/O
+  queued: { bootId: 'boot-1', recovering: true }, // restarted, reported, and waits its turn in the admission queue
   dead: null,
 };
 
@@ -53,7 +55,8 @@ describe('the heartbeat monitor probes a silent node before failing it over', ()
       );
       await db.query(`update nodes set boot_id = 'boot-1', last_heartbeat = now() - interval '1 minute' where id = $1`, [id]);
     }
-    // the rest of the fleet heartbeats: four silent nodes out of sixteen do not trip the mass-outage breaker
+    await recordRejection(db, 'queued'); // its report was turned away by the admission bound
+    // the rest of the fleet heartbeats: five silent nodes out of seventeen do not trip the mass-outage breaker
     for (let i = 0; i < 12; i++)
       await upsertNode(db, { id: `ok${i}`, url: 'http://127.0.0.1:1', nbdAddress: '' }, domain(10 + i), 1 << 30, 60_000);
   });
@@ -66,7 +69,7 @@ describe('the heartbeat monitor probes a silent node before failing it over', ()
     await admin(`drop database if exists ${dbName} with (force)`);
   });
 
-  it('keeps the node that answers as itself and fails over the restarted, the holding and the dead', async () => {
+  it('keeps the nodes that answer as themselves, serving or queued for admission, and fails over the restarted, the holding and the dead', async () => {
     const config = loadApiConfig({
       DATABASE_URL: 'postgres://unused',
       CLUSTER_SECRET: SECRET,
@@ -85,6 +88,7 @@ describe('the heartbeat monitor probes a silent node before failing it over', ()
       { id: 'dead', state: 'down', heard: false },
       { id: 'holding', state: 'down', heard: false },
       { id: 'late', state: 'in-service', heard: true },
+      { id: 'queued', state: 'in-service', heard: true },
       { id: 'restarted', state: 'down', heard: false },
     ]);
     const failovers = async () => {

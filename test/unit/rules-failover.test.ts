@@ -195,21 +195,29 @@ describe('the mass-outage hold-down', () => {
 });
 
 describe('a silent node answering the monitor’s probe', () => {
-  const node = { id: 'n1', bootId: 'boot-a' };
+  const node = { id: 'n1', bootId: 'boot-a', awaitingAdmission: false };
   const arbProbe = fc.option(
     fc.record({ nodeId: fc.constantFrom('n1', 'n2'), bootId: fc.constantFrom('boot-a', 'boot-b', ''), recovering: fc.boolean() }),
   );
 
-  it('keeps a node from failover only when it answers as the same boot, not recovering', () => {
+  it('keeps a node from failover only when it answers as the same boot, serving or recovering in the admission queue', () => {
     fc.assert(
-      fc.property(fc.constantFrom('boot-a', ''), arbProbe, (bootId, probe) => {
-        const kept = answersForItself({ ...node, bootId }, probe);
-        expect(kept).toBe(probe !== null && probe.nodeId === 'n1' && bootId !== '' && probe.bootId === bootId && !probe.recovering);
+      fc.property(fc.constantFrom('boot-a', ''), fc.boolean(), arbProbe, (bootId, awaitingAdmission, probe) => {
+        const kept = answersForItself({ ...node, bootId, awaitingAdmission }, probe);
+        const asItself = probe !== null && probe.nodeId === 'n1' && bootId !== '' && probe.bootId === bootId;
+        expect(kept).toBe(asItself && (!probe.recovering || awaitingAdmission));
       }),
     );
   });
 
-  it('fails over a node that restarted, is recovering (or holding I/O, network lost), answers as another, or not at all', () => {
+  it('keeps a recovering node only while it waits in the admission queue: its own incident is on the way', () => {
+    const queued = { ...node, awaitingAdmission: true };
+    expect(answersForItself(queued, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe(true);
+    expect(answersForItself(queued, { nodeId: 'n1', bootId: 'boot-b', recovering: true })).toBe(false);
+    expect(answersForItself(queued, null)).toBe(false);
+  });
+
+  it('fails over a node that restarted, is recovering outside the queue (holding I/O, network lost), answers as another, or not at all', () => {
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: false })).toBe(true);
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-b', recovering: false })).toBe(false);
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe(false);
