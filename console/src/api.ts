@@ -88,7 +88,8 @@ const v = (id: string) => `/v1/volumes/${encodeURIComponent(id)}`;
 
 /**
  * Enable-io, archive and transfer are idempotent by design: the volume recovery answers a repeated
- * decision `alreadyApplied` (enable-io: `alreadyEnabled`), so one may be sent again to another API.
+ * decision `alreadyApplied` (enable-io: `alreadyEnabled`), or 409 once the recovery ended: never
+ * done twice, so one may be sent again to another API.
  */
 const decision = <T>(key: string, id: string, action: 'enable-io' | 'archive' | 'transfer') =>
   json<T>(key, 'POST', `${v(id)}/${action}`, { repeatable: true });
