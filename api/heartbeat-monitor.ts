@@ -6,7 +6,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, nodeFailoverId, StorageNodeKey } from '../common/messages.js';
 import { logger } from '../common/log.js';
-import { answersForItself, holdsFailover } from '../common/rules/failover.js';
+import { holdsFailover, probeVerdict, type ProbeVerdict } from '../common/rules/failover.js';
 import { nodeFailover, type NodeFailoverInput } from '../workflows/node-failover.js';
 import { breakerHolds } from './mass-outage.js';
 import type { Lease } from './repositories/leases.js';
@@ -32,26 +32,46 @@ export function startHeartbeatMonitor(deps: Deps, lease: Pick<Lease, 'held' | 's
   return () => clearInterval(timer);
 }
 
+interface Unanswered {
+  node: NodeRow;
+  verdict: ProbeVerdict;
+  /** Why there was no answer (a timeout, a refused connection), or the answer's boot. */
+  detail: string;
+  probeMs: number;
+}
+
+/** One probe: its answer or its error, and how long it took. */
+async function probe(deps: Deps, node: NodeRow) {
+  const started = Date.now();
+  try {
+    const health = await deps.nodes.at(node, { timeoutMs: PROBE_TIMEOUT_MS }).health();
+    return { health, error: null, probeMs: Date.now() - started };
+  } catch (err) {
+    return { health: null, error: err as Error, probeMs: Date.now() - started };
+  }
+}
+
 /**
- * The silent nodes that do not answer a probe as themselves (`answersForItself`); those that do
- * are noted as heard of, and logged. Probed side by side, each for at most PROBE_TIMEOUT_MS.
+ * The silent nodes that do not answer a probe as themselves (`probeVerdict`), with what each
+ * answered; those that do are noted as heard of, and logged. Probed side by side, each for at
+ * most PROBE_TIMEOUT_MS.
  */
-async function unanswered(deps: Deps, silent: NodeRow[]): Promise<NodeRow[]> {
-  const probes = await Promise.all(
-    silent.map((node) =>
-      deps.nodes
-        .at(node, { timeoutMs: PROBE_TIMEOUT_MS })
-        .health()
-        .catch(() => null),
-    ),
-  );
-  const answered = silent.filter((node, i) => answersForItself(node, probes[i]!));
+async function unanswered(deps: Deps, silent: NodeRow[]): Promise<Unanswered[]> {
+  const probes = await Promise.all(silent.map((node) => probe(deps, node)));
+  const verdicts = silent.map((node, i) => probeVerdict(node, probes[i]!.health));
+  const answered = silent.filter((_, i) => verdicts[i] === 'serving' || verdicts[i] === 'queued');
   await noteAnsweredProbes(deps.db, answered);
   for (const node of answered)
     logger({ component: 'heartbeat-monitor', nodeId: node.id }).info(
       `node ${node.id} missed its heartbeats but answered a probe as itself, serving: not failed over`,
     );
-  return silent.filter((node) => !answered.includes(node));
+  return silent.flatMap((node, i) => {
+    const { health, error, probeMs } = probes[i]!;
+    const verdict = verdicts[i]!;
+    if (verdict === 'serving' || verdict === 'queued') return [];
+    const detail = error ? `${error.name}: ${error.message}` : `answered as ${health!.nodeId}, boot ${health!.bootId}`;
+    return [{ node, verdict, detail, probeMs }];
+  });
 }
 
 /** Fails over the silent nodes, unless the mass-outage breaker (`holdsFailover`) holds. */
@@ -77,7 +97,7 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
     else log.info('mass outage over: failover resumes');
   }
   if (holding) return;
-  for (const node of await unanswered(deps, silent)) {
+  for (const { node, verdict, detail, probeMs } of await unanswered(deps, silent)) {
     const incident = node.incident + 1;
     const args: NodeFailoverInput = { nodeId: node.id, incident };
     try {
@@ -94,8 +114,8 @@ export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise
     }
     await markNodeDown(deps.db, node.id, incident);
     logger({ component: 'heartbeat-monitor', nodeId: node.id, workflowId: nodeFailoverId(node.id, incident) }).warn(
-      { incident },
-      `node ${node.id} missed its heartbeats: down (incident ${incident}), failover started`,
+      { incident, probe: verdict, probeDetail: detail, probeMs, lastHeartbeat: node.lastHeartbeat.toISOString() },
+      `node ${node.id} missed its heartbeats and its probe found it ${verdict}: down (incident ${incident}), failover started`,
     );
   }
 }

@@ -83,8 +83,26 @@ export function answersForItself(
   node: { id: string; bootId: string; awaitingAdmission: boolean },
   probe: { nodeId: string; bootId: string; recovering: boolean } | null,
 ): boolean {
-  if (probe === null || probe.nodeId !== node.id || node.bootId === '' || probe.bootId !== node.bootId) return false;
-  return !probe.recovering || node.awaitingAdmission;
+  const verdict = probeVerdict(node, probe);
+  return verdict === 'serving' || verdict === 'queued';
+}
+
+/**
+ * What a silent node's probe answer says of it, as the heartbeat monitor logs it: `serving` and
+ * `queued` are kept (`answersForItself`); `no-answer`, `another-node`, `restarted` and `holding`
+ * (recovering outside the admission queue) are failed over.
+ */
+export type ProbeVerdict = 'serving' | 'queued' | 'no-answer' | 'another-node' | 'restarted' | 'holding';
+
+export function probeVerdict(
+  node: { id: string; bootId: string; awaitingAdmission: boolean },
+  probe: { nodeId: string; bootId: string; recovering: boolean } | null,
+): ProbeVerdict {
+  if (probe === null) return 'no-answer';
+  if (probe.nodeId !== node.id) return 'another-node';
+  if (node.bootId === '' || probe.bootId !== node.bootId) return 'restarted';
+  if (!probe.recovering) return 'serving';
+  return node.awaitingAdmission ? 'queued' : 'holding';
 }
 
 /**

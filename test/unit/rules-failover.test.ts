@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { admitsRecovery } from '../../common/rules/admission.js';
 import {
   answersForItself,
+  probeVerdict,
   configureRefusal,
   failoverSurvivor,
   holdsFailover,
@@ -223,5 +224,15 @@ describe('a silent node answering the monitor’s probe', () => {
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe(false);
     expect(answersForItself(node, { nodeId: 'n2', bootId: 'boot-a', recovering: false })).toBe(false);
     expect(answersForItself(node, null)).toBe(false);
+  });
+
+  it('names what the probe found, as the monitor logs a failover', () => {
+    expect(probeVerdict(node, null)).toBe('no-answer');
+    expect(probeVerdict(node, { nodeId: 'n2', bootId: 'boot-a', recovering: false })).toBe('another-node');
+    expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-b', recovering: false })).toBe('restarted');
+    expect(probeVerdict({ ...node, bootId: '' }, { nodeId: 'n1', bootId: '', recovering: false })).toBe('restarted');
+    expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe('holding');
+    expect(probeVerdict({ ...node, awaitingAdmission: true }, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe('queued');
+    expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-a', recovering: false })).toBe('serving');
   });
 });
