@@ -226,7 +226,8 @@ const OPERATOR_ROUTES: ApiRoute[] = [
 
 const NODE_ROUTES: ApiRoute[] = [
   route('Storage nodes', 'join')('post', '/v1/nodes/register', {
-    summary: 'Register a node (join token; a known node re-registers with its node token)',
+    summary:
+      'Register a node (join token; a known node re-registers with its node token in x-node-token, or with the key of its first registration in x-node-registration-key)',
     body: RegisterBody,
     ok: { status: 200, body: R.NodeRegistered },
     errors: [403],

@@ -1,5 +1,6 @@
 // The node's side of the conversation with the control plane: registration, heartbeats,
 // and the recovery report, retried with jitter until the control plane admits it.
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiEndpoints } from '../common/api-endpoints.js';
@@ -29,9 +30,17 @@ export interface AgentConfig {
   peerGiveUpMs: number;
 }
 
+/** node-token.json: what registration gave, and the key that proves the first registration was ours. */
+interface SavedIdentity {
+  nodeToken: string | null;
+  mirrorToken: string | null;
+  registrationKey: string;
+}
+
 export class ControlPlaneAgent {
   token: string | null = null;
   mirrorToken: string | null = null;
+  private registrationKey = '';
   private stopped = new AbortController();
   private reporting: Promise<void> | null = null;
   /** The node crashed and no recovery has put it back in service since: any report until then is a crash report. */
@@ -59,13 +68,24 @@ export class ControlPlaneAgent {
     return `/v1/nodes/${this.config.nodeId}${path}`;
   }
 
+  /**
+   * Reads the tokens a registration gave, and the registration key, made once and kept before
+   * the first registration is sent: a retry whose first answer was lost proves itself with it.
+   */
   async loadToken(): Promise<void> {
     const saved = await readFile(this.tokenPath, 'utf8').then(
-      (t) => JSON.parse(t) as { nodeToken: string; mirrorToken: string },
+      (t) => JSON.parse(t) as Partial<SavedIdentity>,
       () => null,
     );
     this.token = saved?.nodeToken ?? null;
     this.mirrorToken = saved?.mirrorToken ?? null;
+    this.registrationKey = saved?.registrationKey ?? randomBytes(32).toString('base64url');
+    if (!saved?.registrationKey) await this.saveIdentity();
+  }
+
+  private async saveIdentity(): Promise<void> {
+    const identity: SavedIdentity = { nodeToken: this.token, mirrorToken: this.mirrorToken, registrationKey: this.registrationKey };
+    await replaceFile(this.tokenPath, JSON.stringify(identity), 0o600);
   }
 
   /** Registers (retrying while the control plane is unreachable) and keeps the token on disk. */
@@ -76,7 +96,7 @@ export class ControlPlaneAgent {
         const res = await this.api.requestJson<{ nodeToken: string; mirrorToken: string }>('/v1/nodes/register', {
           method: 'POST',
           token: this.config.joinToken,
-          headers: this.token ? { 'x-node-token': this.token } : {},
+          headers: { 'x-node-registration-key': this.registrationKey, ...(this.token ? { 'x-node-token': this.token } : {}) },
           body: {
             nodeId,
             url,
@@ -90,7 +110,7 @@ export class ControlPlaneAgent {
         });
         this.token = res.nodeToken;
         this.mirrorToken = res.mirrorToken;
-        await replaceFile(this.tokenPath, JSON.stringify({ nodeToken: res.nodeToken, mirrorToken: res.mirrorToken }), 0o600);
+        await this.saveIdentity();
         return;
       } catch (err) {
         if (err instanceof HttpError && err.status < 500 && err.status !== 429) throw err;

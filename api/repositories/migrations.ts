@@ -243,4 +243,10 @@ create table incident_offers (
 create index incident_offers_unresolved on incident_offers (workflow_id) where resolved_at is null;
 `,
   },
+  {
+    // A node's first registration can be answered after its request timed out; the retry, without
+    // the node token it never received, proves itself with the key that registration presented.
+    id: '014_node_registration_key',
+    sql: `alter table nodes add column registration_key_hash text;`,
+  },
 ];

@@ -42,7 +42,6 @@ function toRow(r: Record<string, unknown>): NodeRow {
   };
 }
 
-/** Inserts a new node in service, or updates the address and capacity of a known one. */
 export interface NodeAddress {
   id: string;
   url: string;
@@ -50,16 +49,53 @@ export interface NodeAddress {
   peerUrl?: string;
 }
 
-export async function upsertNode(db: Db, node: NodeAddress, d: FailureDomain, capacityBytes: number, freshMs: number): Promise<NodeRow> {
+/**
+ * Who may register a node id: one holding its node token (`trusted`), or, when the id is known,
+ * one presenting the registration key its first registration recorded (only its hash is kept).
+ */
+export interface RegistrationClaim {
+  trusted: boolean;
+  keyHash: string | null;
+}
+
+/**
+ * Inserts a new node in service, or updates the address and capacity of a known one when the
+ * claim holds (checked in the same statement, so two registrations of a new id cannot both win);
+ * null when it does not. The first key presented is kept.
+ */
+export async function upsertNode(
+  db: Db,
+  node: NodeAddress,
+  d: FailureDomain,
+  capacityBytes: number,
+  freshMs: number,
+  claim: RegistrationClaim = { trusted: true, keyHash: null },
+): Promise<NodeRow | null> {
   const { rows } = await db.query(
-    `insert into nodes (id, url, nbd_address, peer_url, dc, zone, router, power, host, capacity_bytes, state, fresh_until)
-     values ($1, $2, $3, $11, $4, $5, $6, $7, $8, $9, 'in-service', now() + make_interval(secs => $10::double precision / 1000))
+    `insert into nodes (id, url, nbd_address, peer_url, dc, zone, router, power, host, capacity_bytes, state, fresh_until, registration_key_hash)
+     values ($1, $2, $3, $11, $4, $5, $6, $7, $8, $9, 'in-service', now() + make_interval(secs => $10::double precision / 1000), $12)
      on conflict (id) do update set url = excluded.url, nbd_address = excluded.nbd_address, peer_url = excluded.peer_url,
-       capacity_bytes = excluded.capacity_bytes, last_heartbeat = now(), fresh_until = excluded.fresh_until
+       capacity_bytes = excluded.capacity_bytes, last_heartbeat = now(), fresh_until = excluded.fresh_until,
+       registration_key_hash = coalesce(nodes.registration_key_hash, excluded.registration_key_hash)
+     where $13::boolean or nodes.registration_key_hash = excluded.registration_key_hash
      returning ${COLUMNS}`,
-    [node.id, node.url, node.nbdAddress, d.dc, d.zone, d.router, d.power, d.host, capacityBytes, freshMs, node.peerUrl ?? ''],
+    [
+      node.id,
+      node.url,
+      node.nbdAddress,
+      d.dc,
+      d.zone,
+      d.router,
+      d.power,
+      d.host,
+      capacityBytes,
+      freshMs,
+      node.peerUrl ?? '',
+      claim.keyHash,
+      claim.trusted,
+    ],
   );
-  return toRow(rows[0]!);
+  return rows[0] ? toRow(rows[0]) : null;
 }
 
 export async function getNode(db: Db | Tx, id: string): Promise<NodeRow | null> {

@@ -15,7 +15,12 @@ export function nodeRoutes(deps: Deps): Router {
     '/v1/nodes/register',
     joinAuth(deps.config.clusterSecret),
     json,
-    handle((req) => registerNode(deps, RegisterBody.parse(req.body), req.header('x-node-token'))),
+    handle((req) =>
+      registerNode(deps, RegisterBody.parse(req.body), {
+        nodeToken: req.header('x-node-token'),
+        registrationKey: req.header('x-node-registration-key'),
+      }),
+    ),
   );
   r.post(
     '/v1/nodes/:nodeId/heartbeat',

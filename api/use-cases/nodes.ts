@@ -10,7 +10,7 @@ import {
   RecoveryPhaseKey,
   supersededSignal,
 } from '../../common/messages.js';
-import { mirrorToken, nodeOfToken, nodeToken } from '../../common/tokens.js';
+import { mirrorToken, nodeOfToken, nodeToken, sha256Hex } from '../../common/tokens.js';
 import { randomUUID } from 'node:crypto';
 import type { ScanReport, StoredReport } from '../../common/types.js';
 import { serverRecovery, type ServerRecoveryInput } from '../../workflows/server-recovery.js';
@@ -91,16 +91,28 @@ export const ScanReportBody = z.strictObject({
  * Registers a new node, or updates a known one's address. A known node must prove it is that
  * node (its current token): the join token alone, shared by the fleet, cannot take over an id.
  */
-export async function registerNode(deps: Deps, body: z.infer<typeof RegisterBody>, presentedNodeToken: string | undefined) {
+export async function registerNode(
+  deps: Deps,
+  body: z.infer<typeof RegisterBody>,
+  presented: { nodeToken?: string; registrationKey?: string },
+) {
   const { clusterSecret } = deps.config;
-  if ((await getNode(deps.db, body.nodeId)) && nodeOfToken(clusterSecret, presentedNodeToken ?? '') !== body.nodeId) {
-    throw new AppError(403, 'forbidden', `node ${body.nodeId} is already registered; re-registering needs its node token`);
-  }
+  const claim = {
+    trusted: nodeOfToken(clusterSecret, presented.nodeToken ?? '') === body.nodeId,
+    keyHash: presented.registrationKey ? sha256Hex(presented.registrationKey) : null,
+  };
   const address = { id: body.nodeId, url: body.url, nbdAddress: body.nbdAddress ?? '', peerUrl: body.peerUrl ?? '' };
   // A node back from a crash, registering before its peers' investigations read the inventory,
   // must not look healthy to them: they would call their copies duplicates of its torn ones.
   const vouchMs = body.recovering ? 0 : deps.config.heartbeatTimeoutMs;
-  const node = await upsertNode(deps.db, address, body.domainPath, body.capacityBytes, vouchMs);
+  const node = await upsertNode(deps.db, address, body.domainPath, body.capacityBytes, vouchMs, claim);
+  if (!node) {
+    throw new AppError(
+      403,
+      'forbidden',
+      `node ${body.nodeId} is already registered; re-registering needs its node token or the registration key its first registration presented`,
+    );
+  }
   return {
     nodeId: node.id,
     state: node.state,

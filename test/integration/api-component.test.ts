@@ -3,7 +3,10 @@
 // nothing admitted dropped) and costs the inventory one watch per volume; a recovery report is
 // admitted only if its workflow could be signalled.
 import type { Client } from '@temporalio/client';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +20,10 @@ import { insertVolume, inventoryFor, setVolumeState } from '../../api/repositori
 import { createDataPathState } from '../../api/use-cases/data-path.js';
 import type { Deps } from '../../api/use-cases/deps.js';
 import { joinToken, nodeToken } from '../../common/tokens.js';
-import type { SnapshotStore } from '../../snapshot-store/store.js';
+import { openSnapshotStore, type SnapshotStore } from '../../snapshot-store/store.js';
+import { ControlPlaneAgent } from '../../storage-node/agent.js';
+import { NodeService } from '../../storage-node/node-service.js';
+import { NodeStore } from '../../storage-node/store/node-store.js';
 import { admin, migratedTestDatabase } from '../support/test-cluster.js';
 
 const SECRET = 'a-cluster-secret-of-some-length';
@@ -153,5 +159,95 @@ describe('the API in-process', () => {
 
     expect((await post('/register', registration, join)).status).toBe(200); // a clean restart (or an older build) still vouches
     expect(await healthyB()).toBe(true);
+  });
+
+  it('lets a node whose first registration was answered too late register again with its registration key, and no one else', async () => {
+    const register = (headers: Record<string, string>, nodeUrl = 'http://127.0.0.1:2') =>
+      fetch(`${url}/v1/nodes/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${joinToken(SECRET)}`, ...headers },
+        body: JSON.stringify({ nodeId: 'node-c', url: nodeUrl, domainPath: 'dc1/az1/r1/p3/h3', capacityBytes: 1 << 30 }),
+      });
+    const urlOfC = async () => (await db.query(`select url from nodes where id = 'node-c'`)).rows[0].url as string;
+    const key = { 'x-node-registration-key': 'the-key-node-c-made-before-its-first-registration' };
+
+    expect((await register(key)).status).toBe(200); // its answer lost on the way back
+    const retry = await register(key);
+    expect(retry.status).toBe(200);
+    expect(((await retry.json()) as { nodeToken: string }).nodeToken).toBe(nodeToken(SECRET, 'node-c'));
+
+    const strangers: Record<string, string>[] = [{ 'x-node-registration-key': 'another-key' }, {}];
+    for (const stranger of strangers) {
+      const res = await register(stranger, 'http://127.0.0.1:9');
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+    }
+    expect(await urlOfC()).toBe('http://127.0.0.1:2');
+    expect((await register({ 'x-node-token': nodeToken(SECRET, 'node-c') }, 'http://127.0.0.1:3')).status).toBe(200); // an older build
+    expect(await urlOfC()).toBe('http://127.0.0.1:3');
+  });
+
+  it('records the registration key of a node registered before keys, when it next registers with its node token', async () => {
+    const register = (headers: Record<string, string>) =>
+      fetch(`${url}/v1/nodes/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${joinToken(SECRET)}`, ...headers },
+        body: JSON.stringify({ nodeId: 'node-b', url: 'http://127.0.0.1:1', domainPath: 'dc1/az1/r1/p2/p2', capacityBytes: 1 << 30 }),
+      });
+    const key = { 'x-node-registration-key': 'node-b-key-made-after-an-upgrade' };
+    expect((await register(key)).status).toBe(403); // node-b was registered without one: only its token proves it
+    expect((await register({ ...key, 'x-node-token': nodeToken(SECRET, 'node-b') })).status).toBe(200);
+    expect((await register(key)).status).toBe(200);
+  });
+
+  it('registers a real node agent whose first registration was committed but never answered', async () => {
+    let registrations = 0;
+    const lossy = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length'));
+      const answer = await fetch(`${url}${req.url}`, { method: req.method, headers: headers as Record<string, string>, body });
+      if (req.url === '/v1/nodes/register' && ++registrations === 1) return req.socket.destroy(); // committed, the answer lost
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(Buffer.from(await answer.arrayBuffer()));
+    });
+    await new Promise<void>((r) => lossy.listen(0, '127.0.0.1', r));
+    const dir = await mkdtemp(join(tmpdir(), 'agent-'));
+    const agent = async () => {
+      const store = new NodeStore(join(dir, 'data'), false);
+      await store.load();
+      const service = new NodeService('node-d', store, 1 << 30, openSnapshotStore(join(dir, 'snapshots')));
+      const a = new ControlPlaneAgent(
+        {
+          nodeId: 'node-d',
+          url: 'http://127.0.0.1:4',
+          nbdAddress: '127.0.0.1:5',
+          peerUrl: null,
+          domainPath: 'dc1/az1/r1/p4/h4',
+          controlPlaneUrl: `http://127.0.0.1:${(lossy.address() as AddressInfo).port}`,
+          joinToken: joinToken(SECRET),
+          heartbeatMs: 1000,
+          reportRetryMs: 50,
+          networkLossMs: 5000,
+          peerGiveUpMs: 5000,
+        },
+        service,
+      );
+      await a.loadToken();
+      return a;
+    };
+    try {
+      const first = await agent();
+      await first.register();
+      expect(registrations).toBe(2);
+      expect(first.token).toBe(nodeToken(SECRET, 'node-d'));
+      const restarted = await agent(); // the key and the token were kept on disk
+      await restarted.register();
+      expect(restarted.token).toBe(nodeToken(SECRET, 'node-d'));
+    } finally {
+      lossy.closeAllConnections();
+      await new Promise((r) => lossy.close(r));
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
