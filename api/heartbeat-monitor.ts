@@ -74,28 +74,32 @@ async function unanswered(deps: Deps, silent: NodeRow[]): Promise<Unanswered[]> 
   });
 }
 
+/** Logs the breaker's trips and ends, once each. */
+function noteBreaker(breaker: { open: boolean }, holding: boolean, unreachable: number, total: number): void {
+  if (holding === breaker.open) return;
+  breaker.open = holding;
+  const log = logger({ component: 'heartbeat-monitor' });
+  if (holding)
+    log.warn({ unreachable, total }, `mass outage: ${unreachable} of ${total} nodes unreachable; holding failover until they report`);
+  else log.info('mass outage over: failover resumes');
+}
+
 /** Fails over the silent nodes, unless the mass-outage breaker (`holdsFailover`) holds. */
 export async function checkOnce(deps: Deps, breaker: { open: boolean }): Promise<void> {
   const silent = await findSilentNodes(deps.db, deps.config.heartbeatTimeoutMs);
-  if (silent.length === 0) return;
+  if (silent.length === 0) {
+    // Every node heard from: the outage is over once its hold-down ends (logged once, as it trips).
+    if (breaker.open) noteBreaker(breaker, await breakerHolds(deps, false), 0, 0);
+    return;
+  }
   // Nodes that lose power together time out a beat apart: count those half-way there too,
   // so the first few to time out are not failed over before the outage shows its size.
   const suspects = await findSilentNodes(deps.db, deps.config.heartbeatTimeoutMs / 2);
   const nodes = await listNodes(deps.db);
   const down = nodes.filter((n) => n.state === 'down').length;
-  const unreachable = suspects.length + down;
   const { massOutageShare } = await readThrottle(deps.db, deps.config);
   const holding = await breakerHolds(deps, holdsFailover({ suspects: suspects.length, down, total: nodes.length }, massOutageShare));
-  if (holding !== breaker.open) {
-    breaker.open = holding;
-    const log = logger({ component: 'heartbeat-monitor' });
-    if (holding)
-      log.warn(
-        { unreachable, total: nodes.length },
-        `mass outage: ${unreachable} of ${nodes.length} nodes unreachable; holding failover until they report`,
-      );
-    else log.info('mass outage over: failover resumes');
-  }
+  noteBreaker(breaker, holding, suspects.length + down, nodes.length);
   if (holding) return;
   for (const { node, verdict, detail, probeMs } of await unanswered(deps, silent)) {
     const incident = node.incident + 1;

@@ -108,5 +108,9 @@ describe('the heartbeat monitor probes a silent node before failing it over', ()
     const { rows: late } = await db.query(`select state, incident from nodes where id = 'late'`);
     expect(late).toEqual([{ state: 'in-service', incident: 0 }]);
     expect(await failovers()).toEqual(['restarted', 'holding', 'dead']);
+
+    const breaker = { open: true }; // tripped by an outage whose nodes have all been heard from since
+    await checkOnce(deps, breaker);
+    expect(breaker.open).toBe(false); // its end is noted (and logged) with no node silent
   });
 });
