@@ -4,6 +4,7 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -22,13 +23,14 @@ import {
 } from '../common/messages.js';
 import type { ScanReport, StoredReport } from '../common/types.js';
 import type { ClassifiedCopy, CopyRef } from '../activities/inventory.js';
-import { CONTROL, CONTROL_PAGE, OFFER_PAGE } from './activity-profiles.js';
+import { CONTROL, CONTROL_PAGE, LOCAL_CONTROL, OFFER_PAGE } from './activity-profiles.js';
 import { mapBounded, pages } from './bounded.js';
 import { deleteUnlessRefused, failOver } from './failover.js';
 
 const control = proxyActivities<Activities>(CONTROL);
 const paged = proxyActivities<Activities>(CONTROL_PAGE);
 const offers = proxyActivities<Activities>(OFFER_PAGE);
+const localInventory = proxyLocalActivities<Activities>(LOCAL_CONTROL);
 
 /** Histories recorded before it ran one activity per step over every copy at once. */
 export const PAGED_PATCH = 'server-recovery-paged';
@@ -47,6 +49,13 @@ export const RECONCILE_PATCH = 'server-recovery-reconcile';
 export const DEFAULT_RECONCILE_MS = 30_000;
 /** Histories recorded before an incident was told once, on its last offer resolved: a re-read read one page, however woken. */
 export const TOLD_ONCE_PATCH = 'server-recovery-told-once';
+/** Histories recorded before the configuration phase's re-reads and the incident's end ran as local activities (inventory calls, as in volume recoveries). */
+export const LOCAL_INVENTORY_PATCH = 'server-recovery-local-inventory-calls';
+
+/** The configuration phase's inventory calls: local activities since LOCAL_INVENTORY_PATCH. */
+function inventory(): Pick<Activities, 'reconcileIncident' | 'finishIncident'> {
+  return patched(LOCAL_INVENTORY_PATCH) ? localInventory : control;
+}
 
 export interface ServerRecoveryInput {
   nodeId: string;
@@ -122,7 +131,7 @@ export async function serverRecovery(input: ServerRecoveryInput): Promise<Server
 }
 
 async function finish(workflowId: string, result: ServerRecoveryResult): Promise<ServerRecoveryResult> {
-  await control.finishIncident({ workflowId });
+  await inventory().finishIncident({ workflowId });
   return result;
 }
 
@@ -176,7 +185,7 @@ async function reconcileUntilSettled(
     const reading = toldOnce && wake.recheck ? all : all.slice(0, 1);
     wake.recheck = false;
     for (const volumeIds of reading) {
-      const found = await control.reconcileIncident({ nodeId, workflowId, volumeIds });
+      const found = await inventory().reconcileIncident({ nodeId, workflowId, volumeIds });
       if (found.kind === 'superseded') return 'superseded';
       const still = new Set(found.kind === 'waiting' ? found.unsettled : []);
       for (const id of volumeIds) if (!still.has(id)) unresolved.delete(id);
