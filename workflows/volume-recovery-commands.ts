@@ -1,6 +1,7 @@
 // Runs the volume recovery machine's commands: each becomes an activity, a timer, a signal or a
 // search attribute, and its outcome the event the machine waits for.
 import {
+  ActivityFailure,
   ApplicationFailure,
   condition,
   getExternalWorkflowHandle,
@@ -128,7 +129,7 @@ async function tryLocalFirst<T>(local: () => Promise<T>, task: () => Promise<T>)
   try {
     return await local();
   } catch (err) {
-    if (isCancellation(err)) throw err; // a cancellation is not a failed try (a failed local try is thrown as its cause, not an ActivityFailure)
+    if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err; // a cancellation is not a failed try
     return task();
   }
 }

@@ -1,6 +1,5 @@
 // volumeRecovery on a real Temporal server with mocked activities: the branches that take minutes
 // of cluster time in the integration tests, in seconds (short peer waits and review deadlines).
-import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,24 +150,6 @@ describe('volumeRecovery (workflow, mocked activities)', () => {
       expect(calls.find((c) => c.name === 'deleteCopy')?.input).toEqual({ nodeId: 'a', volumeId: 'v', reason: 'copy on b was elected' });
       await handle.executeUpdate(decideUpdate, { args: [{ action: 'delete' }] });
       expect(await handle.result()).toEqual({ winner: 'b', decision: 'delete (customer)', epoch: 3 });
-    });
-  });
-
-  it('tries the enable once as a local activity, and after a failed try enables through the task activity', async () => {
-    const { activities, calls } = fleet({ a: scanned(5) });
-    const local: boolean[] = [];
-    activities.enableCopy = async (input) => {
-      calls.push({ name: 'enableCopy', input });
-      local.push(Context.current().info.isLocal);
-      if (local.length === 1) throw new Error('the node answered 503');
-    };
-    await withWorkers(env, bundle, activities, async () => {
-      const handle = await startRecovery('vr-enable-falls-back', {}, offer('a', 5));
-      await untilReview(handle);
-      await handle.executeUpdate(decideUpdate, { args: [{ action: 'enable-io' }] });
-      expect(await handle.result()).toEqual({ winner: 'a', decision: 'enable-io (customer)', epoch: 4 });
-      expect(local).toEqual([true, false]);
-      expect(calls.filter((c) => c.name === 'recordEnabled')).toHaveLength(1);
     });
   });
 });
