@@ -49,13 +49,6 @@ export const LOCAL_CONTROL: LocalActivityOptions = {
   localRetryThreshold: '1 second',
 };
 
-/**
- * One quick try of a storage-node call in the workflow's own worker: when the node answers (the
- * common case) no task is queued, dispatched and recorded. A refusal or a slow node falls back to
- * the task activity and its retries, which hold no workflow-task slot while they wait.
- */
-export const LOCAL_NODE_TRY: LocalActivityOptions = { startToCloseTimeout: '3 seconds', retry: { maximumAttempts: 1 } };
-
 /** A page of a dense node's copies classified together: longer than one call, same retries. */
 export const CONTROL_PAGE: ActivityOptions = { ...CONTROL, startToCloseTimeout: '1 minute' };
 

@@ -1,12 +1,9 @@
 // Runs the volume recovery machine's commands: each becomes an activity, a timer, a signal or a
 // search attribute, and its outcome the event the machine waits for.
 import {
-  ActivityFailure,
   ApplicationFailure,
   condition,
   getExternalWorkflowHandle,
-  isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   upsertSearchAttributes,
@@ -15,7 +12,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { copyResolvedSignal, RecoveryPhaseKey, VolumeIdKey } from '../common/messages.js';
 import { decisionWakes, peersReported, type Command, type ResultEvent, type VolumeRecoveryState } from '../common/rules/volume-recovery.js';
-import { CONTROL, DATA, LOCAL_CONTROL, LOCAL_NODE_TRY, PROBE_LONGER } from './activity-profiles.js';
+import { CONTROL, DATA, LOCAL_CONTROL, PROBE_LONGER } from './activity-profiles.js';
 import { addCopy, archiveVolume, deleteVolume, takeSnapshot } from './copies.js';
 import { deleteUnlessRefused, rebuildSecondary } from './failover.js';
 
@@ -23,23 +20,18 @@ const data = proxyActivities<Activities>(DATA);
 const control = proxyActivities<Activities>(CONTROL);
 const probeLonger = proxyActivities<Activities>(PROBE_LONGER);
 const localInventory = proxyLocalActivities<Activities>(LOCAL_CONTROL);
-const localTry = proxyLocalActivities<Activities>(LOCAL_NODE_TRY);
 
 /** The patch that moved the machine's inventory calls to local activities; histories recorded before it replay with task activities. */
 export const LOCAL_CALLS_PATCH = 'volume-recovery-local-inventory-calls';
-
-/** The patch that tries the enable's node calls once as local activities first; histories recorded before it replay with task activities only. */
-export const NODE_CALLS_TRY_LOCAL_PATCH = 'volume-recovery-node-calls-try-local';
 
 type Runners = { [K in Command['type']]: (command: Extract<Command, { type: K }>) => Promise<ResultEvent> };
 const DONE: ResultEvent = { type: 'stepDone' };
 
 /**
  * `localCalls`: the inventory's reads and writes (and the word to a server recovery) run as local
- * activities. Calls to storage nodes are task activities: a node may refuse for a while (it is
+ * activities. Calls to storage nodes stay task activities: a node may refuse for a while (it is
  * still recovering), and a local activity's retries hold a workflow-task slot of the worker that
- * server recoveries need too; the enable's two calls are first tried once locally
- * (`tryLocalFirst`). Restores and repairs stay on the bounded data queue.
+ * server recoveries need too. Restores and repairs stay on the bounded data queue.
  */
 export function commandRunner(
   volumeId: string,
@@ -86,20 +78,11 @@ export function commandRunner(
       ok: (await takeSnapshot(volumeId, snapshotId, 'review', nodeId)) !== null,
     }),
     joinAsSecondary: async ({ nodeId, epoch }) =>
-      tryLocalFirst(
-        () => localTry.joinAsSecondary({ nodeId, volumeId, epoch }),
-        () => probeLonger.joinAsSecondary({ nodeId, volumeId, epoch }),
-      ).then(
+      probeLonger.joinAsSecondary({ nodeId, volumeId, epoch }).then(
         (): ResultEvent => ({ type: 'twinJoined' }),
         (): ResultEvent => ({ type: 'twinTimedOut' }),
       ),
-    enableCopy: async ({ nodeId, epoch, secondary }) =>
-      done(
-        tryLocalFirst(
-          () => localTry.enableCopy({ nodeId, volumeId, epoch, secondary }),
-          () => control.enableCopy({ nodeId, volumeId, epoch, secondary }),
-        ),
-      ),
+    enableCopy: async ({ nodeId, epoch, secondary }) => done(control.enableCopy({ nodeId, volumeId, epoch, secondary })),
     recordEnabled: async (c) =>
       done(inventory.recordEnabled({ volumeId, nodeId: c.nodeId, epoch: c.epoch, auto: c.auto, proof: c.proof, secondary: c.secondary })),
     rebuildSecondary: async ({ source, epoch }) => done(rebuildSecondary(volumeId, source, epoch)),
@@ -117,21 +100,6 @@ export function commandRunner(
     recordLateRepair: async ({ nodeId, from, blocks }) => done(inventory.recordLateRepair({ volumeId, nodeId, from, blocks })),
   };
   return (command) => (runners[command.type] as (c: Command) => Promise<ResultEvent>)(command);
-}
-
-/**
- * A node call tried once as a local activity, then, if that attempt failed, as the task activity
- * with its own retries (the calls are idempotent at an epoch, so a try that reached the node
- * before timing out is repeated harmlessly).
- */
-async function tryLocalFirst<T>(local: () => Promise<T>, task: () => Promise<T>): Promise<T> {
-  if (!patched(NODE_CALLS_TRY_LOCAL_PATCH)) return task();
-  try {
-    return await local();
-  } catch (err) {
-    if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err; // a cancellation is not a failed try
-    return task();
-  }
 }
 
 async function done(work: Promise<unknown>): Promise<ResultEvent> {
