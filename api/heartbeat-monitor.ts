@@ -6,7 +6,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, nodeFailoverId, StorageNodeKey } from '../common/messages.js';
 import { logger } from '../common/log.js';
-import { holdsFailover, probeVerdict, type ProbeVerdict } from '../common/rules/failover.js';
+import { holdsFailover, keepsFromFailover, probeVerdict, type ProbeVerdict } from '../common/rules/failover.js';
 import { nodeFailover, type NodeFailoverInput } from '../workflows/node-failover.js';
 import { breakerHolds } from './mass-outage.js';
 import type { Lease } from './repositories/leases.js';
@@ -58,20 +58,25 @@ async function probe(deps: Deps, node: NodeRow) {
  */
 async function unanswered(deps: Deps, silent: NodeRow[]): Promise<Unanswered[]> {
   const probes = await Promise.all(silent.map((node) => probe(deps, node)));
-  const verdicts = silent.map((node, i) => probeVerdict(node, probes[i]!.health));
-  const answered = silent.filter((_, i) => verdicts[i] === 'serving' || verdicts[i] === 'queued');
-  await noteAnsweredProbes(deps.db, answered);
-  for (const node of answered)
-    logger({ component: 'heartbeat-monitor', nodeId: node.id }).info(
-      `node ${node.id} missed its heartbeats but answered a probe as itself, serving: not failed over`,
-    );
-  return silent.flatMap((node, i) => {
+  const kept: { node: NodeRow; verdict: ProbeVerdict }[] = [];
+  const failed: Unanswered[] = [];
+  silent.forEach((node, i) => {
     const { health, error, probeMs } = probes[i]!;
-    const verdict = verdicts[i]!;
-    if (verdict === 'serving' || verdict === 'queued') return [];
+    const verdict = probeVerdict(node, health);
+    if (keepsFromFailover(verdict)) return kept.push({ node, verdict });
     const detail = error ? `${error.name}: ${error.message}` : `answered as ${health!.nodeId}, boot ${health!.bootId}`;
-    return [{ node, verdict, detail, probeMs }];
+    failed.push({ node, verdict, detail, probeMs });
   });
+  await noteAnsweredProbes(
+    deps.db,
+    kept.map((k) => k.node),
+  );
+  for (const { node, verdict } of kept)
+    logger({ component: 'heartbeat-monitor', nodeId: node.id }).info(
+      { probe: verdict },
+      `node ${node.id} missed its heartbeats but answered a probe as itself (${verdict}): not failed over`,
+    );
+  return failed;
 }
 
 /** Logs the breaker's trips and ends, once each. */

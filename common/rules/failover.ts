@@ -83,7 +83,11 @@ export function answersForItself(
   node: { id: string; bootId: string; awaitingAdmission: boolean },
   probe: { nodeId: string; bootId: string; recovering: boolean } | null,
 ): boolean {
-  const verdict = probeVerdict(node, probe);
+  return keepsFromFailover(probeVerdict(node, probe));
+}
+
+/** The verdicts that keep a silent node from failover: it serves, or its own incident is on the way. */
+export function keepsFromFailover(verdict: ProbeVerdict): boolean {
   return verdict === 'serving' || verdict === 'queued';
 }
 

@@ -161,13 +161,16 @@ describe('the API in-process', () => {
     expect(await healthyB()).toBe(true);
   });
 
+  const registerWithJoinToken = (nodeId: string, nodeUrl: string, domainPath: string, headers: Record<string, string>) =>
+    fetch(`${url}/v1/nodes/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${joinToken(SECRET)}`, ...headers },
+      body: JSON.stringify({ nodeId, url: nodeUrl, domainPath, capacityBytes: 1 << 30 }),
+    });
+
   it('lets a node whose first registration was answered too late register again with its registration key, and no one else', async () => {
     const register = (headers: Record<string, string>, nodeUrl = 'http://127.0.0.1:2') =>
-      fetch(`${url}/v1/nodes/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${joinToken(SECRET)}`, ...headers },
-        body: JSON.stringify({ nodeId: 'node-c', url: nodeUrl, domainPath: 'dc1/az1/r1/p3/h3', capacityBytes: 1 << 30 }),
-      });
+      registerWithJoinToken('node-c', nodeUrl, 'dc1/az1/r1/p3/h3', headers);
     const urlOfC = async () => (await db.query(`select url from nodes where id = 'node-c'`)).rows[0].url as string;
     const key = { 'x-node-registration-key': 'the-key-node-c-made-before-its-first-registration' };
 
@@ -189,11 +192,7 @@ describe('the API in-process', () => {
 
   it('records the registration key of a node registered before keys, when it next registers with its node token', async () => {
     const register = (headers: Record<string, string>) =>
-      fetch(`${url}/v1/nodes/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${joinToken(SECRET)}`, ...headers },
-        body: JSON.stringify({ nodeId: 'node-b', url: 'http://127.0.0.1:1', domainPath: 'dc1/az1/r1/p2/p2', capacityBytes: 1 << 30 }),
-      });
+      registerWithJoinToken('node-b', 'http://127.0.0.1:1', 'dc1/az1/r1/p2/p2', headers);
     const key = { 'x-node-registration-key': 'node-b-key-made-after-an-upgrade' };
     expect((await register(key)).status).toBe(403); // node-b was registered without one: only its token proves it
     expect((await register({ ...key, 'x-node-token': nodeToken(SECRET, 'node-b') })).status).toBe(200);
