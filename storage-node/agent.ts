@@ -60,6 +60,11 @@ export class ControlPlaneAgent {
     this.api = new ApiEndpoints(config.controlPlaneUrl);
   }
 
+  /** A recovery report is on its way (scanning, sending, retrying): the node's own incident is coming. */
+  get reportPending(): boolean {
+    return this.reporting !== null;
+  }
+
   private get tokenPath(): string {
     return join(this.service.store.dataDir, 'node-token.json');
   }

@@ -116,6 +116,8 @@ export interface NodeHealth {
   nodeId: string;
   bootId: string;
   recovering: boolean;
+  /** A recovery report is on its way: the node is scanning, sending it, or retrying it until admitted. */
+  reporting: boolean;
 }
 
 export interface VolumeStatus {

@@ -45,7 +45,8 @@ export async function startStorageNode(config: NodeConfig): Promise<RunningNode>
   const credentials = () => ({ token: agent?.token ?? null, mirrorToken: agent?.mirrorToken ?? null });
   const metrics = nodeMetrics(config.nodeId, store, service);
   const replicationOptions = { peerTls: config.peerTls, countReplication: metrics.countReplication };
-  const app = createNodeApp(service, credentials, { metrics: metrics.registry, ...replicationOptions });
+  const reporting = () => agent?.reportPending ?? false;
+  const app = createNodeApp(service, credentials, { metrics: metrics.registry, reporting, ...replicationOptions });
   const streams = new MirrorStreamServer(service, credentials, replicationOptions);
   const server = await listen(app, config.port, config.bind);
   streams.attach(server);

@@ -68,45 +68,50 @@ export function holdsFailover(fleet: { suspects: number; down: number; total: nu
   return fleet.suspects + fleet.down > massOutageShare * fleet.total;
 }
 
+/** What a node's health endpoint answers the monitor's probe (storage-node/contract.ts `NodeHealth`). */
+export interface ProbeAnswer {
+  nodeId: string;
+  bootId: string;
+  recovering: boolean;
+  /** It has a recovery report to deliver: scanning, sending, or retrying it until admitted. Absent from older nodes. */
+  reporting?: boolean;
+}
+
 /**
  * A silent node that answers the monitor's own probe as the boot it last heartbeat from is alive,
  * and its heartbeats were lost or late (an API or a machine too busy to take them in time):
  * - not recovering, it serves, and failing it over would only re-mirror what it serves;
- * - recovering while it waits in the admission queue (its report turned away by the bound), its
- *   own incident is on the way: failing it over would start a second one, promoting peers that are
- *   often recovering themselves and rebuilding its copies. Kept, it is treated as if its
- *   heartbeats had come on time.
- * A node that restarted (another boot), is recovering outside the queue — holding its I/O because
- * it lost the network (holding is recovering) — or does not answer is failed over as before.
+ * - recovering while its report is on the way (sent and not yet admitted, or turned away by the
+ *   admission bound and waiting in the queue), its own incident is coming: failing it over would
+ *   start a second one, promoting peers that are often recovering themselves and rebuilding its
+ *   copies. Kept, it is treated as if its heartbeats had come on time.
+ * A node that restarted (another boot), is recovering with no report to deliver — holding its I/O
+ * because it lost the network (holding is recovering) — or does not answer is failed over as before.
  */
-export function answersForItself(
-  node: { id: string; bootId: string; awaitingAdmission: boolean },
-  probe: { nodeId: string; bootId: string; recovering: boolean } | null,
-): boolean {
+export function answersForItself(node: { id: string; bootId: string; awaitingAdmission: boolean }, probe: ProbeAnswer | null): boolean {
   return keepsFromFailover(probeVerdict(node, probe));
 }
 
 /** The verdicts that keep a silent node from failover: it serves, or its own incident is on the way. */
 export function keepsFromFailover(verdict: ProbeVerdict): boolean {
-  return verdict === 'serving' || verdict === 'queued';
+  return verdict === 'serving' || verdict === 'queued' || verdict === 'reporting';
 }
 
 /**
- * What a silent node's probe answer says of it, as the heartbeat monitor logs it: `serving` and
- * `queued` are kept (`answersForItself`); `no-answer`, `another-node`, `restarted` and `holding`
- * (recovering outside the admission queue) are failed over.
+ * What a silent node's probe answer says of it, as the heartbeat monitor logs it: `serving`,
+ * `queued` (its report turned away by the admission bound, as the API recorded) and `reporting`
+ * (its report on the way, as the node says) are kept (`answersForItself`); `no-answer`,
+ * `another-node`, `restarted` and `holding` (recovering with no report to deliver) are failed over.
  */
-export type ProbeVerdict = 'serving' | 'queued' | 'no-answer' | 'another-node' | 'restarted' | 'holding';
+export type ProbeVerdict = 'serving' | 'queued' | 'reporting' | 'no-answer' | 'another-node' | 'restarted' | 'holding';
 
-export function probeVerdict(
-  node: { id: string; bootId: string; awaitingAdmission: boolean },
-  probe: { nodeId: string; bootId: string; recovering: boolean } | null,
-): ProbeVerdict {
+export function probeVerdict(node: { id: string; bootId: string; awaitingAdmission: boolean }, probe: ProbeAnswer | null): ProbeVerdict {
   if (probe === null) return 'no-answer';
   if (probe.nodeId !== node.id) return 'another-node';
   if (node.bootId === '' || probe.bootId !== node.bootId) return 'restarted';
   if (!probe.recovering) return 'serving';
-  return node.awaitingAdmission ? 'queued' : 'holding';
+  if (node.awaitingAdmission) return 'queued';
+  return probe.reporting === true ? 'reporting' : 'holding';
 }
 
 /**

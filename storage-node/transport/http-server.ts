@@ -18,6 +18,7 @@ import {
   EnableBody,
   IoBody,
   NODE_PATHS as P,
+  type NodeHealth,
   RangeQuery,
   RebuildTargetQuery,
   RepairsBody,
@@ -58,6 +59,8 @@ export interface NodeAppOptions {
   peerTls?: PeerTlsMode;
   /** Counts each replication request that passed authentication, by whether TLS carried it. */
   countReplication?: (tls: boolean) => void;
+  /** Whether the node's agent has a recovery report on its way (the health answer's `reporting`). */
+  reporting?: () => boolean;
 }
 
 export function createNodeApp(service: NodeService, credentials: () => NodeCredentials, options: NodeAppOptions = {}): express.Express {
@@ -76,7 +79,15 @@ export function createNodeApp(service: NodeService, credentials: () => NodeCrede
     if (!safeEqual(bearer(req), expected)) return next(new NodeError(401, 'unauthenticated', 'a valid node token is required'));
     next();
   };
-  app.get(P.health, (_req, res) => res.json({ nodeId: service.nodeId, bootId: service.bootId, recovering: service.recovering }));
+  app.get(P.health, (_req, res) => {
+    const health: NodeHealth = {
+      nodeId: service.nodeId,
+      bootId: service.bootId,
+      recovering: service.recovering,
+      reporting: options.reporting?.() ?? false,
+    };
+    res.json(health);
+  });
   mountDataPath(app, service, credentials, auth);
   mountControl(app, service, auth);
   mountReplication(app, service, credentials, options);

@@ -198,17 +198,31 @@ describe('the mass-outage hold-down', () => {
 describe('a silent node answering the monitor’s probe', () => {
   const node = { id: 'n1', bootId: 'boot-a', awaitingAdmission: false };
   const arbProbe = fc.option(
-    fc.record({ nodeId: fc.constantFrom('n1', 'n2'), bootId: fc.constantFrom('boot-a', 'boot-b', ''), recovering: fc.boolean() }),
+    fc.record(
+      {
+        nodeId: fc.constantFrom('n1', 'n2'),
+        bootId: fc.constantFrom('boot-a', 'boot-b', ''),
+        recovering: fc.boolean(),
+        reporting: fc.boolean(),
+      },
+      { requiredKeys: ['nodeId', 'bootId', 'recovering'] }, // a node of an older release does not say whether it reports
+    ),
   );
 
-  it('keeps a node from failover only when it answers as the same boot, serving or recovering in the admission queue', () => {
+  it('keeps a node from failover only when it answers as the same boot, serving or with its report on the way (queued or sent)', () => {
     fc.assert(
       fc.property(fc.constantFrom('boot-a', ''), fc.boolean(), arbProbe, (bootId, awaitingAdmission, probe) => {
         const kept = answersForItself({ ...node, bootId, awaitingAdmission }, probe);
         const asItself = probe !== null && probe.nodeId === 'n1' && bootId !== '' && probe.bootId === bootId;
-        expect(kept).toBe(asItself && (!probe.recovering || awaitingAdmission));
+        expect(kept).toBe(asItself && (!probe.recovering || awaitingAdmission || probe.reporting === true));
       }),
     );
+  });
+
+  it('keeps a recovering node whose report is on the way though the API has not answered it yet', () => {
+    expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true, reporting: true })).toBe(true);
+    expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-b', recovering: true, reporting: true })).toBe(false);
+    expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true, reporting: false })).toBe(false);
   });
 
   it('keeps a recovering node only while it waits in the admission queue: its own incident is on the way', () => {
@@ -218,7 +232,7 @@ describe('a silent node answering the monitor’s probe', () => {
     expect(answersForItself(queued, null)).toBe(false);
   });
 
-  it('fails over a node that restarted, is recovering outside the queue (holding I/O, network lost), answers as another, or not at all', () => {
+  it('fails over a node that restarted, is recovering with no report on the way (holding I/O, network lost), answers as another, or not at all', () => {
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: false })).toBe(true);
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-b', recovering: false })).toBe(false);
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe(false);
@@ -232,6 +246,8 @@ describe('a silent node answering the monitor’s probe', () => {
     expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-b', recovering: false })).toBe('restarted');
     expect(probeVerdict({ ...node, bootId: '' }, { nodeId: 'n1', bootId: '', recovering: false })).toBe('restarted');
     expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe('holding');
+    expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true, reporting: false })).toBe('holding');
+    expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true, reporting: true })).toBe('reporting');
     expect(probeVerdict({ ...node, awaitingAdmission: true }, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe('queued');
     expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-a', recovering: false })).toBe('serving');
   });
