@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Env } from '../common/config.js';
 import { inDomain, parseDomainPath, type DomainLevel } from '../common/failure-domain.js';
 import { joinToken } from '../common/tokens.js';
 import { requestJson } from '../common/http.js';
@@ -108,7 +109,10 @@ export class LocalCluster {
 
   static async start(opts: ClusterOptions, progress: (msg: string) => void = () => undefined): Promise<LocalCluster> {
     await mkdir(join(opts.dir, 'logs'), { recursive: true });
-    const counts = { apis: opts.apis ?? processCount('BLACKSTART_APIS'), workers: opts.workers ?? processCount('BLACKSTART_WORKERS') };
+    const env = new Env();
+    const fromEnv = processCounts(env);
+    env.check();
+    const counts = { apis: opts.apis ?? fromEnv.apis, workers: opts.workers ?? fromEnv.workers };
     const cluster = new LocalCluster({ ...opts, ...counts }, await loadLayout({ ...opts, ...counts }));
     try {
       await cluster.boot(progress);
@@ -360,12 +364,9 @@ function numbered(role: string, i: number): string {
   return i === 0 ? role : `${role}-${i + 1}`;
 }
 
-function processCount(variable: string): number {
-  const raw = process.env[variable];
-  if (raw === undefined || raw === '') return 1;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`${variable} must be an integer from 1 to 16, got ${JSON.stringify(raw)}`);
-  return n;
+/** BLACKSTART_APIS and BLACKSTART_WORKERS: how many API and worker processes to start (1 each unless set). */
+export function processCounts(env: Env): { apis: number; workers: number } {
+  return { apis: env.int('BLACKSTART_APIS', 1, 1, 16), workers: env.int('BLACKSTART_WORKERS', 1, 1, 16) };
 }
 
 /** Groups nodes into processes of at most `size`, never mixing power domains. */

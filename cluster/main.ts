@@ -7,7 +7,7 @@ import { Env, runMain } from '../common/config.js';
 import { logger, logLevel } from '../common/log.js';
 import { boundPort } from '../common/listen.js';
 import { startControlServer } from './control-server.js';
-import { LocalCluster } from './local-cluster.js';
+import { LocalCluster, processCounts } from './local-cluster.js';
 import { followLogs, PRETTY } from './log-follow.js';
 import { defaultTopology } from './topology.js';
 import { NBD_TLS_MODES, type NbdTlsMode } from '../storage-node/transport/nbd-tls.js';
@@ -23,8 +23,7 @@ async function main(): Promise<void> {
   const dir = resolve(env.string('BLACKSTART_HOME', '.blackstart'));
   const nodes = env.int('BLACKSTART_NODES', 6, 2, 500);
   const apiPort = env.int('API_PORT', 8080, 1, 65535);
-  const apis = env.int('BLACKSTART_APIS', 1, 1, 16);
-  const workers = env.int('BLACKSTART_WORKERS', 1, 1, 16);
+  const { apis, workers } = processCounts(env);
   const temporalPort = env.int('TEMPORAL_PORT', 7233, 1, 65535);
   const uiPort = env.int('TEMPORAL_UI_PORT', 8233, 1, 65535);
   const databaseUrl = env.optional('DATABASE_URL');
