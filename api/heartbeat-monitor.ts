@@ -58,12 +58,12 @@ async function probe(deps: Deps, node: NodeRow) {
  */
 async function unanswered(deps: Deps, silent: NodeRow[]): Promise<Unanswered[]> {
   const probes = await Promise.all(silent.map((node) => probe(deps, node)));
-  const kept: { node: NodeRow; verdict: ProbeVerdict }[] = [];
+  const kept: { node: NodeRow; verdict: ProbeVerdict; bootId: string }[] = [];
   const failed: Unanswered[] = [];
   silent.forEach((node, i) => {
     const { health, error, probeMs } = probes[i]!;
     const verdict = probeVerdict(node, health);
-    if (keepsFromFailover(verdict)) return kept.push({ node, verdict });
+    if (keepsFromFailover(verdict)) return kept.push({ node, verdict, bootId: health!.bootId });
     const detail = error ? `${error.name}: ${error.message}` : `answered as ${health!.nodeId}, boot ${health!.bootId}`;
     failed.push({ node, verdict, detail, probeMs });
   });
@@ -71,9 +71,9 @@ async function unanswered(deps: Deps, silent: NodeRow[]): Promise<Unanswered[]> 
     deps.db,
     kept.map((k) => k.node),
   );
-  for (const { node, verdict } of kept)
+  for (const { node, verdict, bootId } of kept)
     logger({ component: 'heartbeat-monitor', nodeId: node.id }).info(
-      { probe: verdict },
+      { probe: verdict, restarted: bootId !== node.bootId },
       `node ${node.id} missed its heartbeats but answered a probe as itself (${verdict}): not failed over`,
     );
   return failed;

@@ -78,15 +78,19 @@ export interface ProbeAnswer {
 }
 
 /**
- * A silent node that answers the monitor's own probe as the boot it last heartbeat from is alive,
- * and its heartbeats were lost or late (an API or a machine too busy to take them in time):
- * - not recovering, it serves, and failing it over would only re-mirror what it serves;
- * - recovering while its report is on the way (sent and not yet admitted, or turned away by the
- *   admission bound and waiting in the queue), its own incident is coming: failing it over would
- *   start a second one, promoting peers that are often recovering themselves and rebuilding its
- *   copies. Kept, it is treated as if its heartbeats had come on time.
- * A node that restarted (another boot), is recovering with no report to deliver — holding its I/O
- * because it lost the network (holding is recovering) — or does not answer is failed over as before.
+ * A silent node that answers the monitor's own probe as itself is alive, and its heartbeats were
+ * lost or late (an API or a machine too busy to take them in time):
+ * - answering as the boot it last heartbeat from and not recovering, it serves, and failing it over
+ *   would only re-mirror what it serves;
+ * - recovering with its report on the way — turned away by the admission bound and waiting in the
+ *   queue, or scanning, sending or retrying it (the node says so) — its own incident is coming:
+ *   failing it over would start a second one, promoting peers that are often recovering themselves
+ *   and rebuilding its copies. That holds for a node that restarted too (a crash it reports, whose
+ *   first heartbeat of the new boot is late): with that heartbeat on time it would not have been
+ *   failed over either, its report alone deciding for its copies.
+ * Kept, it is treated as if its heartbeats had come on time. A node that restarted and has nothing
+ * to report (yet), one recovering with no report on the way — holding its I/O because it lost the
+ * network (holding is recovering) — and one that does not answer are failed over as before.
  */
 export function answersForItself(node: { id: string; bootId: string; awaitingAdmission: boolean }, probe: ProbeAnswer | null): boolean {
   return keepsFromFailover(probeVerdict(node, probe));
@@ -100,18 +104,20 @@ export function keepsFromFailover(verdict: ProbeVerdict): boolean {
 /**
  * What a silent node's probe answer says of it, as the heartbeat monitor logs it: `serving`,
  * `queued` (its report turned away by the admission bound, as the API recorded) and `reporting`
- * (its report on the way, as the node says) are kept (`answersForItself`); `no-answer`,
- * `another-node`, `restarted` and `holding` (recovering with no report to deliver) are failed over.
+ * (its report on the way, as the node says, from the same boot or a new one) are kept
+ * (`answersForItself`); `no-answer`, `another-node`, `restarted` (a new boot with nothing on the
+ * way) and `holding` (recovering with no report to deliver) are failed over.
  */
 export type ProbeVerdict = 'serving' | 'queued' | 'reporting' | 'no-answer' | 'another-node' | 'restarted' | 'holding';
 
 export function probeVerdict(node: { id: string; bootId: string; awaitingAdmission: boolean }, probe: ProbeAnswer | null): ProbeVerdict {
   if (probe === null) return 'no-answer';
   if (probe.nodeId !== node.id) return 'another-node';
-  if (node.bootId === '' || probe.bootId !== node.bootId) return 'restarted';
-  if (!probe.recovering) return 'serving';
-  if (node.awaitingAdmission) return 'queued';
-  return probe.reporting === true ? 'reporting' : 'holding';
+  const sameBoot = node.bootId !== '' && probe.bootId === node.bootId;
+  if (sameBoot && !probe.recovering) return 'serving';
+  if (sameBoot && node.awaitingAdmission) return 'queued';
+  if (probe.recovering && probe.reporting === true) return 'reporting';
+  return sameBoot ? 'holding' : 'restarted';
 }
 
 /**

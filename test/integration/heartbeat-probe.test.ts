@@ -1,8 +1,9 @@
 // The heartbeat monitor against a real Postgres and real HTTP servers standing as the nodes'
-// health endpoints: a silent node that answers a probe as the boot it heartbeat from, serving or
-// recovering with its report on the way (sent, or in the admission queue), is kept (its heartbeats
-// were late); one that restarted, is recovering with no report to deliver or does not answer is
-// failed over as before, on the real Temporal dev server (no worker runs them: they are only started).
+// health endpoints: a silent node that answers a probe as the boot it heartbeat from and serving,
+// or as itself and recovering with its report on the way (sent from this boot or a new one, or in
+// the admission queue), is kept (its heartbeats were late); one that restarted with nothing to
+// report, is recovering with no report to deliver or does not answer is failed over as before, on
+// the real Temporal dev server (no worker runs them: they are only started).
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createServer, type Server } from 'node:http';
@@ -23,7 +24,8 @@ const dbName = `blackstart_probe_${process.pid}_${Date.now() % 100000}`;
 /** What each silent node's health endpoint answers (null: it does not answer at all). */
 const ANSWERS: Record<string, { bootId: string; recovering: boolean; reporting: boolean } | null> = {
   late: { bootId: 'boot-1', recovering: false, reporting: false }, // alive and serving: only its heartbeats were late
-  restarted: { bootId: 'boot-2', recovering: true, reporting: true }, // crashed and came back: another boot
+  restarted: { bootId: 'boot-2', recovering: true, reporting: false }, // crashed and came back, with nothing reported yet: another boot
+  crashed: { bootId: 'boot-2', recovering: true, reporting: true }, // crashed, came back and reports it; its first heartbeat is late
   holding: { bootId: 'boot-1', recovering: true, reporting: false }, // lost the network and holds its I/O
   queued: { bootId: 'boot-1', recovering: true, reporting: true }, // restarted, reported, and waits its turn in the admission queue
   reporting: { bootId: 'boot-1', recovering: true, reporting: true }, // restarted, and its report is not answered yet (a busy API)
@@ -57,8 +59,8 @@ describe('the heartbeat monitor probes a silent node before failing it over', ()
       await db.query(`update nodes set boot_id = 'boot-1', last_heartbeat = now() - interval '1 minute' where id = $1`, [id]);
     }
     await recordRejection(db, 'queued'); // its report was turned away by the admission bound
-    // the rest of the fleet heartbeats: six silent nodes out of twenty do not trip the mass-outage breaker
-    for (let i = 0; i < 14; i++)
+    // the rest of the fleet heartbeats: seven silent nodes out of twenty-three do not trip the mass-outage breaker
+    for (let i = 0; i < 16; i++)
       await upsertNode(db, { id: `ok${i}`, url: 'http://127.0.0.1:1', nbdAddress: '' }, domain(10 + i), 1 << 30, 60_000);
   });
 
@@ -70,7 +72,7 @@ describe('the heartbeat monitor probes a silent node before failing it over', ()
     await admin(`drop database if exists ${dbName} with (force)`);
   });
 
-  it('keeps the nodes that answer as themselves, serving or with their report on the way, and fails over the restarted, the holding and the dead', async () => {
+  it('keeps the nodes that answer as themselves, serving or with their report on the way, and fails over the restarted with nothing to report, the holding and the dead', async () => {
     const config = loadApiConfig({
       DATABASE_URL: 'postgres://unused',
       CLUSTER_SECRET: SECRET,
@@ -86,6 +88,7 @@ describe('the heartbeat monitor probes a silent node before failing it over', ()
       [Object.keys(ANSWERS)],
     );
     expect(rows).toEqual([
+      { id: 'crashed', state: 'in-service', heard: true }, // heard of, as the boot its heartbeats will change
       { id: 'dead', state: 'down', heard: false },
       { id: 'holding', state: 'down', heard: false },
       { id: 'late', state: 'in-service', heard: true },

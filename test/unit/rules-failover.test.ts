@@ -209,20 +209,25 @@ describe('a silent node answering the monitor’s probe', () => {
     ),
   );
 
-  it('keeps a node from failover only when it answers as the same boot, serving or with its report on the way (queued or sent)', () => {
+  it('keeps a node from failover only when it answers as itself, serving as the same boot or with its report on the way (queued, or sent from any boot)', () => {
     fc.assert(
       fc.property(fc.constantFrom('boot-a', ''), fc.boolean(), arbProbe, (bootId, awaitingAdmission, probe) => {
         const kept = answersForItself({ ...node, bootId, awaitingAdmission }, probe);
-        const asItself = probe !== null && probe.nodeId === 'n1' && bootId !== '' && probe.bootId === bootId;
-        expect(kept).toBe(asItself && (!probe.recovering || awaitingAdmission || probe.reporting === true));
+        const itself = probe !== null && probe.nodeId === 'n1';
+        const sameBoot = itself && bootId !== '' && probe.bootId === bootId;
+        const reporting = itself && probe.recovering && probe.reporting === true;
+        expect(kept).toBe((sameBoot && (!probe.recovering || awaitingAdmission)) || reporting);
       }),
     );
   });
 
-  it('keeps a recovering node whose report is on the way though the API has not answered it yet', () => {
+  it('keeps a recovering node whose report is on the way though the API has not answered it yet, after a restart too', () => {
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true, reporting: true })).toBe(true);
-    expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-b', recovering: true, reporting: true })).toBe(false);
+    expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-b', recovering: true, reporting: true })).toBe(true);
+    expect(answersForItself({ ...node, bootId: '' }, { nodeId: 'n1', bootId: 'boot-b', recovering: true, reporting: true })).toBe(true);
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true, reporting: false })).toBe(false);
+    expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-b', recovering: true, reporting: false })).toBe(false);
+    expect(answersForItself(node, { nodeId: 'n2', bootId: 'boot-a', recovering: true, reporting: true })).toBe(false);
   });
 
   it('keeps a recovering node only while it waits in the admission queue: its own incident is on the way', () => {
@@ -232,7 +237,7 @@ describe('a silent node answering the monitor’s probe', () => {
     expect(answersForItself(queued, null)).toBe(false);
   });
 
-  it('fails over a node that restarted, is recovering with no report on the way (holding I/O, network lost), answers as another, or not at all', () => {
+  it('fails over a node that restarted with nothing to report, is recovering with no report on the way (holding I/O, network lost), answers as another, or not at all', () => {
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: false })).toBe(true);
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-b', recovering: false })).toBe(false);
     expect(answersForItself(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe(false);
@@ -248,6 +253,8 @@ describe('a silent node answering the monitor’s probe', () => {
     expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe('holding');
     expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true, reporting: false })).toBe('holding');
     expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-a', recovering: true, reporting: true })).toBe('reporting');
+    expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-b', recovering: true, reporting: true })).toBe('reporting');
+    expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-b', recovering: true, reporting: false })).toBe('restarted');
     expect(probeVerdict({ ...node, awaitingAdmission: true }, { nodeId: 'n1', bootId: 'boot-a', recovering: true })).toBe('queued');
     expect(probeVerdict(node, { nodeId: 'n1', bootId: 'boot-a', recovering: false })).toBe('serving');
   });
