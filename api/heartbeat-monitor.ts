@@ -1,6 +1,7 @@
 // Declares silent nodes down and starts their failover workflow, unless one answers a probe as
-// itself, serving or with its recovery report on the way (its heartbeats were late, not its node). The workflow is started before the
-// node is marked down, so a crash in between only repeats a start that is refused.
+// itself, serving or with its recovery report on the way (its heartbeats were late, not its node).
+// The workflow is started before the node is marked down, so a crash in between only repeats a
+// start that is refused.
 // With several API processes only the holder of the `heartbeatMonitor` lease checks; two checking
 // at once (a lease lost between its checks) would start nothing twice, for the same reason.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
