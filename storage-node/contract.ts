@@ -12,6 +12,7 @@ import {
   type ScanReport,
   type ScannedReplica,
 } from '../common/types.js';
+import type { ProbeAnswer } from '../common/rules/failover.js';
 import type { SnapshotSummary } from '../snapshot-store/manifest.js';
 
 export type { RestoredReplica, ScanReport, ScannedReplica, SnapshotSummary };
@@ -112,13 +113,8 @@ export interface RebuildTarget {
   epoch: number;
 }
 
-export interface NodeHealth {
-  nodeId: string;
-  bootId: string;
-  recovering: boolean;
-  /** A recovery report is on its way: the node is scanning, sending it, or retrying it until admitted. */
-  reporting: boolean;
-}
+/** `GET /v1/health`: what the heartbeat monitor's probe judges (`common/rules/failover.ts`), always with `reporting`. */
+export type NodeHealth = Required<ProbeAnswer>;
 
 export interface VolumeStatus {
   volumeId: string;

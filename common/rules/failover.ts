@@ -68,7 +68,7 @@ export function holdsFailover(fleet: { suspects: number; down: number; total: nu
   return fleet.suspects + fleet.down > massOutageShare * fleet.total;
 }
 
-/** What a node's health endpoint answers the monitor's probe (storage-node/contract.ts `NodeHealth`). */
+/** What a node's health endpoint answers the monitor's probe (storage-node/contract.ts `NodeHealth`, which always says `reporting`). */
 export interface ProbeAnswer {
   nodeId: string;
   bootId: string;

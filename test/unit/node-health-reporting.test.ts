@@ -1,7 +1,7 @@
 // What a storage node answers the heartbeat monitor's probe while it recovers: its real HTTP app
 // and its real agent, against a control plane (a plain HTTP server) that holds the recovery
 // report unanswered, as a saturated API does. The monitor keeps a node whose report is on the way
-// (`probeVerdict` 'reporting') and fails over one that holds its I/O with nothing to report.
+// (`probeVerdict` 'reporting'; the rule's own tests are in rules-failover.test.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
